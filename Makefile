@@ -1,0 +1,64 @@
+# pylttng — top-level build.
+#   make deps             install Debian packages and the Python package (fresh machine)
+#   make                  build kmod/pylttng.ko against the Debian kernel headers
+#   make KERNELDIR=/path  build it against another kernel tree
+#   make modules_install  install it in /lib/modules/<ver>/extra and run depmod
+#   make check            lint, host tests, then the VM tests with the real module
+#   make demo             build, boot the test VM, trace with the stock lttng CLI, show babeltrace2
+PYTHON ?= python3
+# The newest Debian kernel (linux-image-amd64) with headers installed, not the running one:
+# the development machines run a kernel without module support.
+KVER ?= $(shell ls -1d /lib/modules/*-amd64/build 2>/dev/null | sort -V | tail -n1 | xargs -r dirname | xargs -r basename)
+KERNELDIR ?= /lib/modules/$(KVER)/build
+KMOD := $(CURDIR)/kmod
+
+DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod udev \
+	lttng-tools babeltrace2 python3-bt2 sparse build-essential
+
+.PHONY: all modules modules_install clean deps check lint test-host test-vm demo bench
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KERNELDIR) M=$(KMOD) W=1 modules
+
+modules_install: modules
+	$(MAKE) -C $(KERNELDIR) M=$(KMOD) INSTALL_MOD_DIR=extra modules_install
+	depmod -a $(KVER)
+
+sparse:
+	$(MAKE) -C $(KERNELDIR) M=$(KMOD) C=2 W=1 modules
+
+clean:
+	$(MAKE) -C $(KERNELDIR) M=$(KMOD) clean
+	rm -rf .vm-out
+
+deps:
+	@if ! dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBIAN_PACKAGES); \
+	fi
+	$(PYTHON) -m pip install -q -e '.[test]'
+
+lint:
+	$(PYTHON) -m ruff check protocol sessiond consumerd tests
+	@# mypy cannot follow setuptools' editable finder: give it the package as a link tree.
+	rm -rf build/typecheck && mkdir -p build/typecheck/pylttng
+	cp pylttng/__init__.py build/typecheck/pylttng/
+	for d in protocol sessiond consumerd; do ln -s $(CURDIR)/$$d build/typecheck/pylttng/$$d; done
+	cd build/typecheck && $(PYTHON) -m mypy --config-file $(CURDIR)/pyproject.toml -p pylttng
+
+test-host:
+	$(PYTHON) -m pytest -p no:cacheprovider tests/host
+
+test-vm: modules
+	$(PYTHON) tests/vm/runner.py check
+
+check: deps
+	$(MAKE) modules
+	$(MAKE) lint
+	$(MAKE) test-host
+	$(MAKE) test-vm
+
+demo: deps
+	$(MAKE) modules
+	$(PYTHON) tests/vm/runner.py demo

@@ -1,0 +1,1 @@
+"""pylttng.protocol."""

@@ -1,0 +1,1 @@
+"""pylttng: a Linux kernel tracer that speaks LTTng."""

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Runs inside the test VM as root (booted by tests/vm/runner.py).
+# Installs pylttng.ko where modprobe finds it, runs the VM test suite,
+# and leaves results and the kernel log in the shared output folder.
+# Usage: guest.sh SRC OUT PYTHON [pytest args...]
+set -u
+SRC=$1 OUT=$2 PY=$3
+shift 3
+exec >"$OUT/guest.log" 2>&1
+set -x
+
+export HOME="$OUT/home" LTTNG_HOME="$OUT/home"
+export PATH="$(dirname "$PY"):$PATH"
+export PYTHONDONTWRITEBYTECODE=1 PYLTTNG_SRC="$SRC" PYLTTNG_VM_OUT="$OUT"
+mkdir -p "$HOME"
+
+# /lib is a throw-away overlay in the guest: install as `make modules_install` would.
+KVER=$(uname -r)
+mkdir -p "/lib/modules/$KVER/extra"
+cp "$SRC/kmod/pylttng.ko" "/lib/modules/$KVER/extra/"
+depmod -a "$KVER"
+
+dmesg --clear 2>/dev/null || true
+cd "$OUT"
+"$PY" -m pytest "$SRC/tests/vm" -p no:cacheprovider -o console_output_style=classic \
+	-rA --junitxml="$OUT/junit.xml" "$@" >"$OUT/pytest.log" 2>&1
+echo $? >"$OUT/rc"
+dmesg >"$OUT/dmesg.txt"
+sync

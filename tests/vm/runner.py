@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Boot the Debian test kernel with virtme-ng and run a script inside it.
+
+The guest shares the host's root file system (read-only but for throw-away
+overlays), so the checkout, the Python environment and the stock LTTng tools
+are all visible inside; only the output folder is writable (--rwdir).
+
+On these machines /dev/kvm exists but QEMU hangs or aborts with it, so the
+runner probes KVM with a short boot and falls back to TCG (--disable-kvm).
+
+    runner.py check [pytest args...]   run tests/vm in the guest, fail on a kernel warning
+    runner.py demo                     run tests/vm/demo.sh in the guest and show its output
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2]
+DEFAULT_OUT = SRC / ".vm-out"
+
+# Lines of the guest kernel log that mean the kernel is not healthy.
+KERNEL_TROUBLE = re.compile(
+    r"WARNING:|BUG:|Oops|general protection fault|Call Trace:|kernel BUG|"
+    r"unreferenced object|UBSAN:|KASAN:|refcount_t:|list_(add|del) corruption|"
+    r"INFO: task .* blocked|scheduling while atomic|sleeping function called"
+)
+
+
+def find_kernel() -> str:
+    """The newest Debian kernel image installed in /boot (linux-image-amd64)."""
+    images = sorted(Path("/boot").glob("vmlinuz-*-amd64"), key=lambda p: [
+        int(x) if x.isdigit() else x for x in re.split(r"[.-]", p.name)])
+    if not images:
+        sys.exit("runner: no /boot/vmlinuz-*-amd64: run `make deps` (linux-image-amd64)")
+    return images[-1].name.removeprefix("vmlinuz-")
+
+
+def vng_command(kver: str, out: Path, kvm: bool, guest: list[str]) -> list[str]:
+    vng = shutil.which("vng")
+    if vng is None:
+        sys.exit("runner: vng not found: run `make deps` (PyPI virtme-ng)")
+    cmd = [vng, "-r", f"/boot/vmlinuz-{kver}", "--cpus", "2", "--memory", "2G",
+           "--rwdir", str(out)]
+    if not kvm:
+        cmd.append("--disable-kvm")
+    return cmd + ["--", *guest]
+
+
+def kvm_usable(kver: str, out: Path) -> bool:
+    """Boot once with KVM and a short deadline; a working KVM boots in seconds."""
+    if os.environ.get("PYLTTNG_VM_ACCEL") in ("tcg", "kvm"):
+        return os.environ["PYLTTNG_VM_ACCEL"] == "kvm"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    marker = out / "kvm-probe"
+    marker.unlink(missing_ok=True)
+    cmd = vng_command(kver, out, True, ["/bin/sh", "-c", f"touch {marker}"])
+    try:
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       stdin=subprocess.DEVNULL, timeout=25, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return marker.exists()
+
+
+def boot(guest: list[str], out: Path, timeout: int) -> int:
+    kver = find_kernel()
+    kvm = kvm_usable(kver, out)
+    cmd = vng_command(kver, out, kvm, guest)
+    print(f"runner: booting {kver} ({'KVM' if kvm else 'TCG'}), output in {out}", flush=True)
+    started = time.monotonic()
+    with open(out / "console.log", "wb") as console:
+        try:
+            proc = subprocess.run(cmd, stdout=console, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            print(f"runner: the VM did not finish within {timeout} s", file=sys.stderr)
+            return 124
+    print(f"runner: VM exited {proc.returncode} after {time.monotonic() - started:.0f} s",
+          flush=True)
+    return proc.returncode
+
+
+def kernel_trouble(dmesg: Path) -> list[str]:
+    if not dmesg.exists():
+        return ["(no dmesg.txt came back from the guest)"]
+    return [line for line in dmesg.read_text(errors="replace").splitlines()
+            if KERNEL_TROUBLE.search(line)]
+
+
+def show(path: Path) -> None:
+    if path.exists():
+        sys.stdout.write(path.read_text(errors="replace"))
+        sys.stdout.flush()
+
+
+def fresh_out(out: Path) -> Path:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    return out
+
+
+def check(out: Path, pytest_args: list[str], timeout: int) -> int:
+    if not (SRC / "kmod" / "pylttng.ko").exists():
+        sys.exit("runner: kmod/pylttng.ko is missing: run `make` first")
+    guest = [str(SRC / "tests/vm/guest.sh"), str(SRC), str(out), sys.executable, *pytest_args]
+    vm_rc = boot(guest, out, timeout)
+    show(out / "pytest.log")
+    rc_file = out / "rc"
+    if not rc_file.exists():
+        print("runner: the guest left no result; its log follows", file=sys.stderr)
+        show(out / "guest.log")
+        show(out / "console.log")
+        return 1
+    rc = int(rc_file.read_text().strip() or 1)
+    trouble = kernel_trouble(out / "dmesg.txt")
+    if trouble:
+        print("runner: the guest kernel logged trouble:", *trouble, sep="\n  ", file=sys.stderr)
+        return 1
+    print("runner: guest dmesg clean", flush=True)
+    return rc if rc != 0 else (0 if vm_rc == 0 else vm_rc)
+
+
+def demo(out: Path, timeout: int) -> int:
+    guest = [str(SRC / "tests/vm/demo.sh"), str(SRC), str(out), sys.executable]
+    boot(guest, out, timeout)
+    show(out / "demo.log")
+    rc_file = out / "rc"
+    rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
+    trouble = kernel_trouble(out / "dmesg.txt")
+    if trouble:
+        print("runner: the guest kernel logged trouble:", *trouble, sep="\n  ", file=sys.stderr)
+        return 1
+    return rc
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["check", "demo"])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--timeout", type=int, default=1800)
+    args, rest = parser.parse_known_args()
+    out = fresh_out(args.out.resolve())
+    if args.mode == "check":
+        return check(out, rest, args.timeout)
+    return demo(out, args.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
