@@ -1,0 +1,142 @@
+"""ConsumerLink: the sessiond's client of pylttng-consumerd.
+
+Requests are serialised (one outstanding at a time, as the protocol requires).  If the
+connection breaks, the failing call raises ConsumerError and the next call reconnects,
+so a consumerd restarted by the supervisor is picked up again.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import trio
+from pylttng.protocol.consumer import (
+    AddStream,
+    BadFrame,
+    CloseSession,
+    DataPending,
+    FlushSession,
+    Output,
+    ProtocolError,
+    Reply,
+    Request,
+    encode_request,
+    parse_reply,
+)
+
+from .wire import ConnectionClosed, FramedSocket, connect_unix
+
+CONNECT_TIMEOUT_S = 10.0
+_CONNECT_RETRY_S = 0.05
+# Errors meaning "the daemon is not (yet) listening there": worth retrying.
+_NOT_YET = {errno.ENOENT, errno.ECONNREFUSED, errno.EAGAIN}
+
+
+class ConsumerError(Exception):
+    """An error reply from the consumerd, or a lost/unreachable consumerd."""
+
+
+async def _connect_with_retry(socket_path: str, timeout: float) -> FramedSocket:
+    last: OSError | None = None
+    with trio.move_on_after(timeout):
+        while True:
+            try:
+                return await connect_unix(socket_path)
+            except OSError as exc:
+                if exc.errno not in _NOT_YET:
+                    raise ConsumerError(
+                        f"cannot connect to pylttng-consumerd at {socket_path}: "
+                        f"{exc.strerror or exc}"
+                    ) from None
+                last = exc
+            await trio.sleep(_CONNECT_RETRY_S)
+    reason = last.strerror if last is not None and last.strerror else "timed out"
+    raise ConsumerError(
+        f"pylttng-consumerd is not listening on {socket_path} after {timeout:g} s ({reason})"
+    )
+
+
+class ConsumerLink:
+    def __init__(self, socket_path: str, link: FramedSocket | None) -> None:
+        self._path = socket_path
+        self._link = link
+        self._lock = trio.Lock()
+
+    @classmethod
+    async def connect(cls, socket_path: str, *, timeout: float = CONNECT_TIMEOUT_S) -> ConsumerLink:
+        """Connect, retrying while the socket does not exist yet (up to ``timeout``)."""
+        return cls(socket_path, await _connect_with_retry(socket_path, timeout))
+
+    async def add_stream(
+        self,
+        *,
+        session_id: int,
+        fd: int,
+        trace_dir: str,
+        file_name: str,
+        metadata: bool,
+        output: Output = "mmap",
+    ) -> None:
+        """Hand a stream fd to the consumerd (which gets its own copy; ``fd`` stays ours)."""
+        req = AddStream(
+            session_id=session_id,
+            trace_dir=trace_dir,
+            file_name=file_name,
+            metadata=metadata,
+            output=output,
+        )
+        await self._call(req, (fd,))
+
+    async def flush_session(self, session_id: int) -> None:
+        await self._call(FlushSession(session_id))
+
+    async def data_pending(self, session_id: int) -> bool:
+        reply = await self._call(DataPending(session_id))
+        pending = reply.values.get("pending")
+        if not isinstance(pending, bool):
+            raise ConsumerError("data_pending reply has no boolean 'pending'")
+        return pending
+
+    async def close_session(self, session_id: int) -> None:
+        await self._call(CloseSession(session_id))
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            if self._link is not None:
+                self._link.close()
+                self._link = None
+        await trio.lowlevel.checkpoint()
+
+    async def _call(self, req: Request, fds: tuple[int, ...] = ()) -> Reply:
+        try:
+            frame = encode_request(req)
+        except ProtocolError as exc:
+            raise ConsumerError(f"{req.cmd}: {exc}") from None
+        async with self._lock:
+            if self._link is None:
+                # Fresh connection; a restarting consumerd gets a short grace period.
+                self._link = await _connect_with_retry(self._path, CONNECT_TIMEOUT_S)
+            link = self._link
+            try:
+                await link.send(frame, fds)
+                event = await link.receive()
+            except (OSError, ConnectionClosed, trio.BrokenResourceError) as exc:
+                link.close()
+                self._link = None
+                raise ConsumerError(
+                    f"{req.cmd}: connection to pylttng-consumerd at {self._path} lost: {exc}"
+                ) from None
+            except BaseException:
+                # Cancelled mid-request: the reply would pair with the next request.
+                link.close()
+                self._link = None
+                raise
+        if isinstance(event, BadFrame):
+            raise ConsumerError(f"{req.cmd}: bad reply frame: {event.reason}")
+        try:
+            reply = parse_reply(event.payload)
+        except ProtocolError as exc:
+            raise ConsumerError(f"{req.cmd}: bad reply: {exc}") from None
+        if not reply.ok:
+            raise ConsumerError(reply.error)
+        return reply

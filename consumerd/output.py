@@ -1,0 +1,108 @@
+"""Trace files and the two ways bytes reach them: write(2) from the mmap, or splice(2).
+
+Every copy here is resumable: progress is recorded after each system call, so a short
+write or an error (ENOSPC, EDQUOT, EIO ...) leaves the caller knowing exactly how many bytes
+of the sub-buffer are on disk, and a retry continues from there without duplicating or
+losing a byte.  Trace bytes never become Python ``bytes`` objects.
+
+The writes run inline on the trio thread, as lttng-consumerd's are blocking writes: a
+regular file is always "ready" (there is nothing to wait for), a write lands in the page
+cache, and a thread hop per sub-buffer would cost more than the copy it offloads.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from dataclasses import dataclass
+
+# lttng-tools creates trace directories rwx for user and group, files rw for user and group
+# (the umask still applies, as with lttng-consumerd).
+DIR_MODE = 0o770
+FILE_MODE = 0o660
+
+# Write and splice flags as lttng-consumerd uses them: a hint to move pages, more coming.
+SPLICE_FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_MORE
+
+
+def create_trace_file(trace_dir: str, file_name: str) -> tuple[str, int]:
+    """mkdir -p ``trace_dir`` and create (truncate) the stream file; returns (path, fd)."""
+    os.makedirs(trace_dir, mode=DIR_MODE, exist_ok=True)
+    path = os.path.join(trace_dir, file_name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    return path, fd
+
+
+@dataclass(slots=True)
+class Transfer:
+    """Progress of copying one held sub-buffer (``size`` bytes) to the trace file."""
+
+    offset: int  # offset of the sub-buffer in the mmap area (unused by splice)
+    size: int  # bytes to put in the file
+    done: int = 0  # bytes already in the file
+    in_pipe: int = 0  # splice only: bytes moved into the pipe, not yet into the file
+
+    @property
+    def complete(self) -> bool:
+        return self.done >= self.size
+
+
+# Indirection so host tests can simulate short writes and a disk that fills then frees up.
+_write = os.write
+
+
+def write_from_mmap(out_fd: int, area: memoryview, transfer: Transfer) -> None:
+    """write(2) the rest of the sub-buffer from the mapped area; raises OSError on failure."""
+    while not transfer.complete:
+        start = transfer.offset + transfer.done
+        end = transfer.offset + transfer.size
+        # A memoryview slice is a view: no copy of the trace bytes in user space.
+        written = _write(out_fd, area[start:end])
+        if written <= 0:
+            raise OSError(errno.EIO, "write returned 0 bytes")
+        transfer.done += written
+
+
+class SplicePipe:
+    """The pipe that splice(2) needs between the stream fd and the file."""
+
+    __slots__ = ("capacity", "read_fd", "write_fd")
+
+    def __init__(self, want_capacity: int) -> None:
+        self.read_fd, self.write_fd = os.pipe2(os.O_CLOEXEC)
+        self.capacity = _grow_pipe(self.write_fd, want_capacity)
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            os.close(fd)
+
+
+def _grow_pipe(fd: int, want: int) -> int:
+    """Try to fit a whole sub-buffer in the pipe (fewer splice calls); keep what we get."""
+    if want > 0:
+        try:
+            return fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, want)
+        except OSError:
+            pass  # above /proc/sys/fs/pipe-max-size for an unprivileged user: keep default
+    return fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+
+
+def splice_to_file(source_fd: int, pipe: SplicePipe, out_fd: int, transfer: Transfer) -> None:
+    """splice(2) the rest of the held sub-buffer: stream fd -> pipe -> file.
+
+    The pipe is always emptied before it is refilled, so neither splice blocks.  Lengths
+    stay page multiples (padded size, page-sized pipe capacity), as the ring buffer requires.
+    """
+    while not transfer.complete:
+        if transfer.in_pipe == 0:
+            want = min(transfer.size - transfer.done, pipe.capacity)
+            moved = os.splice(source_fd, pipe.write_fd, want, flags=SPLICE_FLAGS)
+            if moved <= 0:
+                raise OSError(errno.EIO, "splice from the stream returned no data")
+            transfer.in_pipe = moved
+        written = os.splice(pipe.read_fd, out_fd, transfer.in_pipe, flags=SPLICE_FLAGS)
+        if written <= 0:
+            raise OSError(errno.EIO, "splice to the trace file returned 0 bytes")
+        transfer.in_pipe -= written
+        transfer.done += written

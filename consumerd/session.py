@@ -1,0 +1,151 @@
+"""Sessions and their streams: what each sessiond request does.
+
+The registry outlives control connections (a sessiond that reconnects finds its sessions
+again).  Each stream's drain task runs in the daemon nursery inside the stream's own cancel
+scope; closing a session cancels those scopes and waits for the tasks to finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import trio
+from pylttng.protocol.consumer import AddStream
+
+from .output import create_trace_file
+from .ringbuffer import KernelStream, SubbufReader
+from .stream import Step, Stream
+
+log = logging.getLogger("pylttng.consumerd")
+
+ReaderFactory = Callable[[int], SubbufReader]
+
+
+class RequestError(Exception):
+    """A request that could not be carried out; the text goes into the error reply."""
+
+
+@dataclass
+class Session:
+    session_id: int
+    streams: list[Stream] = field(default_factory=list)
+
+    def errors(self) -> list[str]:
+        found = []
+        for s in self.streams:
+            if s.write_error is not None:
+                found.append(s.write_error)
+            if s.fatal_error is not None:
+                found.append(s.fatal_error)
+        return found
+
+
+class Registry:
+    def __init__(self, nursery: trio.Nursery, reader_factory: ReaderFactory = KernelStream):
+        self._nursery = nursery
+        self._reader_factory = reader_factory
+        self._sessions: dict[int, Session] = {}
+
+    def _open_paths(self) -> set[str]:
+        return {s.path for sess in self._sessions.values() for s in sess.streams if not s.closed}
+
+    async def add_stream(self, req: AddStream, fd: int) -> None:
+        """Adopt ``fd`` (closed here on failure) and start draining it to the trace file."""
+        try:
+            stream = self._open_stream(req, fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._sessions.setdefault(req.session_id, Session(req.session_id)).streams.append(stream)
+        self._nursery.start_soon(stream.run, name=f"drain {stream.path}")
+        log.info("session %d: draining %s (%s)", req.session_id, stream.path, req.output)
+
+    def _open_stream(self, req: AddStream, fd: int) -> Stream:
+        path = os.path.join(req.trace_dir, req.file_name)
+        if path in self._open_paths():
+            raise RequestError(f"add_stream: {path} is already written by another stream")
+        reader = self._reader_factory(fd)
+        # Ask the fd for something only a ring-buffer stream answers before creating files.
+        try:
+            max_subbuf = reader.max_subbuf_size()
+        except OSError as exc:
+            raise RequestError(
+                f"add_stream: fd is not a ring-buffer stream ({exc.strerror or exc})"
+            ) from None
+        try:
+            path, out_fd = create_trace_file(req.trace_dir, req.file_name)
+        except OSError as exc:
+            raise RequestError(f"add_stream: cannot create {path}: {exc.strerror or exc}") from None
+        try:
+            return Stream(
+                reader,
+                stream_fd=fd,
+                out_fd=out_fd,
+                path=path,
+                metadata=req.metadata,
+                output=req.output,
+                max_subbuf_size=max_subbuf,
+            )
+        except OSError as exc:
+            os.close(out_fd)
+            raise RequestError(
+                f"add_stream: cannot set up {req.output} output for {path}: {exc.strerror or exc}"
+            ) from None
+
+    async def flush_session(self, session_id: int) -> None:
+        """Flush every data stream, then write everything that is ready."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return  # a session without streams has nothing to flush
+        for s in session.streams:
+            s.flush()
+        for s in session.streams:
+            await s.drain_ready()
+        _raise_errors(session)
+
+    def data_pending(self, session_id: int) -> bool:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return False
+        pending = any(s.data_pending() for s in session.streams)
+        _raise_errors(session)
+        return pending
+
+    async def close_session(self, session_id: int) -> None:
+        """Flush and drain everything, then stop the drain tasks and close every fd."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        for s in session.streams:
+            s.flush()
+        for s in session.streams:
+            # A stream stuck on a write error gets one last try here, then is given up.
+            if await s.drain_ready() is Step.STUCK:
+                log.error("session %d: closing %s with unwritten data", session_id, s.path)
+        errors = session.errors()
+        for s in session.streams:
+            s.cancel_scope.cancel()
+        for s in session.streams:
+            await s.finished.wait()
+        # Forgotten only now: if this request was cancelled half-way (daemon shutdown),
+        # close_all still finds the session and finishes the job.
+        self._sessions.pop(session_id, None)
+        log.info("session %d closed", session_id)
+        if errors:
+            raise RequestError("; ".join(errors))
+
+    async def close_all(self) -> None:
+        for session_id in list(self._sessions):
+            try:
+                await self.close_session(session_id)
+            except RequestError as exc:
+                log.error("session %d: %s", session_id, exc)
+
+
+def _raise_errors(session: Session) -> None:
+    errors = session.errors()
+    if errors:
+        raise RequestError("; ".join(errors))

@@ -1,0 +1,233 @@
+"""One ring-buffer stream and its drain loop: sub-buffers -> trace file.
+
+Consuming one sub-buffer (GET_NEXT_SUBBUF ... write ... PUT_NEXT_SUBBUF) is a synchronous
+step with no checkpoint inside, so the drain task and request handlers (flush, data_pending,
+close) can all call it without a lock: trio never switches tasks in the middle of a step.
+A sub-buffer whose write fails (full disk ...) stays held (not PUT, so the kernel keeps it)
+and the step resumes that same sub-buffer next time.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import mmap
+import os
+
+import trio
+from pylttng.protocol.consumer import Output
+
+from .output import SplicePipe, Transfer, splice_to_file, write_from_mmap
+from .ringbuffer import Next, SubbufReader
+
+log = logging.getLogger("pylttng.consumerd")
+
+# Safety net for wait_readable: trio waits for EPOLLIN only, and the ring buffer reports a
+# completely full buffer as POLLPRI without POLLIN; re-check now and then so a full buffer
+# cannot stall the stream.
+POLL_FALLBACK_S = 0.2
+# After a wake-up that yielded nothing (e.g. POLLERR of a disabled channel, which epoll
+# reports level-triggered), pause before waiting again instead of spinning.
+SPURIOUS_WAKE_BACKOFF_S = 0.05
+# How often a sub-buffer stuck on a write error is retried.
+WRITE_RETRY_S = 1.0
+
+
+class Step(enum.Enum):
+    WROTE = "wrote"  # one sub-buffer is now in the file and released
+    AGAIN = "again"  # nothing ready
+    DONE = "done"  # finalized and empty, or stream closed / broken
+    STUCK = "stuck"  # the held sub-buffer could not be written (see write_error)
+
+
+class Stream:
+    """A stream fd adopted from the sessiond, and the file it is drained to."""
+
+    def __init__(
+        self,
+        reader: SubbufReader,
+        *,
+        stream_fd: int,
+        out_fd: int,
+        path: str,
+        metadata: bool,
+        output: Output,
+        max_subbuf_size: int,
+    ) -> None:
+        self.reader = reader
+        self.path = path
+        self.metadata = metadata
+        self.output = output
+        self._stream_fd = stream_fd
+        self._out_fd = out_fd
+        self._map: mmap.mmap | None = None
+        self._area: memoryview | None = None
+        self._pipe: SplicePipe | None = None
+        self._held: Transfer | None = None
+        self.closed = False
+        self.bytes_written = 0
+        self.write_error: str | None = None  # set while a held sub-buffer cannot be written
+        self.fatal_error: str | None = None  # set when the stream broke (ioctl failure ...)
+        self.cancel_scope = trio.CancelScope()
+        self.finished = trio.Event()
+        if output == "mmap":
+            self._map = reader.map()
+            self._area = memoryview(self._map)
+        else:
+            self._pipe = SplicePipe(max_subbuf_size)
+
+    # --- one step -----------------------------------------------------------------------
+
+    def step(self) -> Step:
+        """Consume at most one sub-buffer.  Never awaits."""
+        if self.closed or self.fatal_error is not None:
+            return Step.DONE
+        try:
+            if self._held is None:
+                got = self.reader.get_next_subbuf()
+                if got is Next.AGAIN:
+                    return Step.AGAIN
+                if got is Next.NODATA:
+                    return Step.DONE
+                self._held = self._describe_held()
+            return self._write_held()
+        except OSError as exc:
+            self.fatal_error = f"stream {self.path}: ring-buffer operation failed: {exc}"
+            log.error("%s", self.fatal_error)
+            return Step.DONE
+
+    def _describe_held(self) -> Transfer:
+        # lttng-consumerd writes the padded size to local files, for data *and* metadata
+        # streams (consumer.c: "No streaming; we have to write the full padding"): the
+        # packet header's packet_size counts that padding, so a reader needs it on disk.
+        size = self.reader.padded_subbuf_size()
+        offset = self.reader.mmap_read_offset() if self.output == "mmap" else 0
+        return Transfer(offset=offset, size=size)
+
+    def _write_held(self) -> Step:
+        held = self._held
+        assert held is not None
+        before = held.done
+        try:
+            if self._area is not None:
+                write_from_mmap(self._out_fd, self._area, held)
+            else:
+                assert self._pipe is not None
+                splice_to_file(self.reader.splice_source(), self._pipe, self._out_fd, held)
+        except OSError as exc:
+            self.bytes_written += held.done - before
+            if self.write_error is None:
+                log.error(
+                    "cannot write %s: %s; keeping the sub-buffer (%d of %d bytes written) "
+                    "and retrying every %.0f s",
+                    self.path,
+                    exc.strerror or exc,
+                    held.done,
+                    held.size,
+                    WRITE_RETRY_S,
+                )
+            self.write_error = (
+                f"cannot write {self.path}: {exc.strerror or exc} "
+                f"({held.size - held.done} bytes of a sub-buffer waiting)"
+            )
+            return Step.STUCK
+        self.bytes_written += held.done - before
+        if self.write_error is not None:
+            log.warning("writing %s again after an error", self.path)
+            self.write_error = None
+        self._held = None
+        self.reader.put_next_subbuf()
+        return Step.WROTE
+
+    # --- queries used by requests -------------------------------------------------------
+
+    def data_pending(self) -> bool:
+        """A ready sub-buffer not yet in the file (probe as lttng-consumerd does)."""
+        if self.closed or self.fatal_error is not None:
+            return False
+        if self._held is not None:
+            return True
+        try:
+            if self.reader.get_next_subbuf() is Next.OK:
+                self.reader.put_subbuf()  # release without consuming
+                return True
+        except OSError as exc:
+            log.error("data_pending probe of %s failed: %s", self.path, exc)
+        return False
+
+    def flush(self) -> None:
+        """Close the current packet so its data becomes a ready sub-buffer."""
+        if self.closed or self.fatal_error is not None or self.metadata:
+            return
+        try:
+            self.reader.flush()
+        except OSError as exc:
+            self.fatal_error = f"stream {self.path}: flush failed: {exc}"
+            log.error("%s", self.fatal_error)
+
+    async def drain_ready(self) -> Step:
+        """Consume every ready sub-buffer; returns the step that stopped it."""
+        _, result = await self._drain_counting()
+        return result
+
+    async def _drain_counting(self) -> tuple[int, Step]:
+        wrote = 0
+        while True:
+            result = self.step()
+            # Let other streams and the control connection run between sub-buffers.
+            await trio.lowlevel.checkpoint()
+            if result is not Step.WROTE:
+                return wrote, result
+            wrote += 1
+
+    # --- the drain task ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Drain until the stream is finalized, broken, or its cancel scope is cancelled."""
+        try:
+            with self.cancel_scope:
+                await self._drain_forever()
+        except Exception as exc:  # a bug in one stream must not stop the others
+            log.exception("drain task of %s failed", self.path)
+            self.fatal_error = f"stream {self.path}: internal error: {exc!r}"
+        finally:
+            self.close()
+            self.finished.set()
+
+    async def _drain_forever(self) -> None:
+        woke = False
+        while True:
+            wrote, result = await self._drain_counting()
+            if result is Step.DONE:
+                return
+            if result is Step.STUCK:
+                await trio.sleep(WRITE_RETRY_S)
+                continue
+            if woke and wrote == 0:
+                await trio.sleep(SPURIOUS_WAKE_BACKOFF_S)
+            woke = False
+            with trio.move_on_after(POLL_FALLBACK_S):
+                await trio.lowlevel.wait_readable(self.reader.fd)
+                woke = True
+
+    def close(self) -> None:
+        """Release the mapping, pipe, file and stream fd (idempotent).  Never awaits."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._held is not None and self._held.done < self._held.size:
+            log.error(
+                "closing %s with %d bytes of a sub-buffer never written: %s",
+                self.path,
+                self._held.size - self._held.done,
+                self.write_error,
+            )
+        if self._area is not None:
+            self._area.release()
+        if self._map is not None:
+            self._map.close()
+        if self._pipe is not None:
+            self._pipe.close()
+        trio.lowlevel.notify_closing(self._stream_fd)
+        os.close(self._stream_fd)
+        os.close(self._out_fd)

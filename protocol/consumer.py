@@ -1,0 +1,265 @@
+"""sessiond <-> consumerd messages: sans-I/O codec.
+
+Wire format: each frame is a 4-byte big-endian payload length followed by a msgpack map.
+Requests carry ``"cmd"``; every request gets exactly one reply, ``{"ok": true, ...}`` or
+``{"ok": false, "error": "..."}``.  File descriptors (the ring-buffer stream fd of
+``add_stream``) travel beside the frame as SCM_RIGHTS ancillary data: that is the I/O
+layer's job, this module never sees a socket or an fd.
+
+Malformed input never desynchronises the stream: the length prefix always tells where the
+next frame starts, so a frame whose payload is garbage (or too big) is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, TypeAlias
+
+import msgpack
+
+HEADER: Final = struct.Struct(">I")
+# Requests are a few paths and integers; a bigger frame is a bug or garbage.
+MAX_PAYLOAD: Final = 1 << 20
+
+Output: TypeAlias = Literal["mmap", "splice"]
+OUTPUTS: Final[tuple[Output, ...]] = ("mmap", "splice")
+
+
+class ProtocolError(Exception):
+    """A frame or message that does not follow the protocol; the text says why."""
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AddStream:
+    """Adopt a ring-buffer stream (its fd comes beside the frame) and drain it to a file."""
+
+    session_id: int
+    trace_dir: str
+    file_name: str
+    metadata: bool
+    output: Output = "mmap"
+    cmd: Literal["add_stream"] = field(default="add_stream", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FlushSession:
+    session_id: int
+    cmd: Literal["flush_session"] = field(default="flush_session", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DataPending:
+    session_id: int
+    cmd: Literal["data_pending"] = field(default="data_pending", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseSession:
+    session_id: int
+    cmd: Literal["close_session"] = field(default="close_session", init=False)
+
+
+Request: TypeAlias = AddStream | FlushSession | DataPending | CloseSession
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """``ok`` with extra ``values`` (e.g. ``pending``), or not ``ok`` with an ``error``."""
+
+    ok: bool
+    error: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def success(cls, **values: Any) -> Reply:
+        return cls(ok=True, values=values)
+
+    @classmethod
+    def failure(cls, error: str) -> Reply:
+        return cls(ok=False, error=error)
+
+
+# --- framing ------------------------------------------------------------------------------
+
+
+def frame(payload: bytes) -> bytes:
+    if len(payload) > MAX_PAYLOAD:
+        raise ProtocolError(f"frame payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    return HEADER.pack(len(payload)) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BadFrame:
+    """A frame that was skipped; ``reason`` is meant for an error reply."""
+
+    reason: str
+
+
+FrameEvent: TypeAlias = Frame | BadFrame
+
+
+class FrameDecoder:
+    """Incremental splitter of a byte stream into frames (feed bytes, pull events)."""
+
+    def __init__(self, max_payload: int = MAX_PAYLOAD) -> None:
+        self._buf = bytearray()
+        self._max = max_payload
+        self._skip = 0  # bytes still to drop of an oversized frame
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of an incomplete frame (non-zero at EOF means a truncated frame)."""
+        return len(self._buf) + self._skip
+
+    def next_event(self) -> FrameEvent | None:
+        """The next complete frame, a report of a skipped one, or None if more bytes needed."""
+        if self._skip:
+            dropped = min(self._skip, len(self._buf))
+            del self._buf[:dropped]
+            self._skip -= dropped
+            if self._skip:
+                return None
+        if len(self._buf) < HEADER.size:
+            return None
+        (length,) = HEADER.unpack_from(self._buf)
+        if length > self._max:
+            # Drop the whole declared frame so the stream stays in sync, report it once.
+            del self._buf[: HEADER.size]
+            self._skip = length
+            dropped = min(self._skip, len(self._buf))
+            del self._buf[:dropped]
+            self._skip -= dropped
+            return BadFrame(f"frame of {length} bytes exceeds the {self._max}-byte limit")
+        end = HEADER.size + length
+        if len(self._buf) < end:
+            return None
+        payload = bytes(self._buf[HEADER.size : end])
+        del self._buf[:end]
+        return Frame(payload)
+
+
+# --- payload <-> objects ------------------------------------------------------------------
+
+
+def _unpack_map(payload: bytes) -> dict[str, Any]:
+    try:
+        obj = msgpack.unpackb(payload, raw=False, strict_map_key=True)
+    # msgpack reports garbage as ValueError subclasses (ExtraData, FormatError, StackError)
+    # or UnpackException, and unhashable map keys as TypeError.
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise ProtocolError(f"payload is not valid msgpack: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"payload must be a msgpack map, not {type(obj).__name__}")
+    if not all(isinstance(k, str) for k in obj):
+        raise ProtocolError("payload map keys must be strings")
+    return obj
+
+
+def _pack(obj: Mapping[str, Any]) -> bytes:
+    return frame(msgpack.packb(dict(obj), use_bin_type=True))
+
+
+def _field(msg: Mapping[str, Any], name: str, kind: type, cmd: str) -> Any:
+    if name not in msg:
+        raise ProtocolError(f"{cmd}: missing field {name!r}")
+    value = msg[name]
+    # bool is an int subclass: never accept one for the other.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ProtocolError(
+            f"{cmd}: field {name!r} must be {kind.__name__}, not {type(value).__name__}"
+        )
+    return value
+
+
+def _session_id(msg: Mapping[str, Any], cmd: str) -> int:
+    sid: int = _field(msg, "session_id", int, cmd)
+    if sid < 0:
+        raise ProtocolError(f"{cmd}: session_id must be >= 0")
+    return sid
+
+
+def _nonempty(msg: Mapping[str, Any], name: str, cmd: str) -> str:
+    value: str = _field(msg, name, str, cmd)
+    if not value or "\0" in value:
+        raise ProtocolError(f"{cmd}: field {name!r} must be a non-empty path without NUL")
+    return value
+
+
+def parse_request(payload: bytes) -> Request:
+    """Decode one request payload; raises ProtocolError with a message fit for a reply."""
+    msg = _unpack_map(payload)
+    cmd = msg.get("cmd")
+    if not isinstance(cmd, str):
+        raise ProtocolError("request has no 'cmd' string")
+    if cmd == "add_stream":
+        file_name = _nonempty(msg, "file_name", cmd)
+        if "/" in file_name or file_name in (".", ".."):
+            raise ProtocolError(f"add_stream: file_name {file_name!r} must be a plain name")
+        output = msg.get("output", "mmap")
+        if output not in OUTPUTS:
+            raise ProtocolError(f"add_stream: output must be 'mmap' or 'splice', not {output!r}")
+        return AddStream(
+            session_id=_session_id(msg, cmd),
+            trace_dir=_nonempty(msg, "trace_dir", cmd),
+            file_name=file_name,
+            metadata=_field(msg, "metadata", bool, cmd),
+            output=output,
+        )
+    if cmd == "flush_session":
+        return FlushSession(_session_id(msg, cmd))
+    if cmd == "data_pending":
+        return DataPending(_session_id(msg, cmd))
+    if cmd == "close_session":
+        return CloseSession(_session_id(msg, cmd))
+    raise ProtocolError(f"unknown command {cmd!r}")
+
+
+def encode_request(req: Request) -> bytes:
+    """A complete frame for ``req``."""
+    msg: dict[str, Any] = {"cmd": req.cmd, "session_id": req.session_id}
+    if isinstance(req, AddStream):
+        msg.update(
+            trace_dir=req.trace_dir,
+            file_name=req.file_name,
+            metadata=req.metadata,
+            output=req.output,
+        )
+    return _pack(msg)
+
+
+def request_fd_count(req: Request) -> int:
+    """How many fds travel beside this request's frame."""
+    return 1 if isinstance(req, AddStream) else 0
+
+
+def encode_reply(reply: Reply) -> bytes:
+    """A complete frame for ``reply``."""
+    if reply.ok:
+        return _pack({**reply.values, "ok": True})
+    return _pack({"ok": False, "error": reply.error or "unspecified error"})
+
+
+def parse_reply(payload: bytes) -> Reply:
+    msg = _unpack_map(payload)
+    ok = msg.pop("ok", None)
+    if not isinstance(ok, bool):
+        raise ProtocolError("reply has no boolean 'ok'")
+    if ok:
+        return Reply(ok=True, values=msg)
+    error = msg.get("error")
+    if not isinstance(error, str):
+        raise ProtocolError("error reply has no 'error' string")
+    return Reply(ok=False, error=error)

@@ -1,0 +1,195 @@
+"""The sessiond <-> consumerd codec: round trips, framing, malformed input."""
+
+from __future__ import annotations
+
+import struct
+
+import msgpack
+import pytest
+from pylttng.protocol.consumer import (
+    MAX_PAYLOAD,
+    AddStream,
+    BadFrame,
+    CloseSession,
+    DataPending,
+    FlushSession,
+    Frame,
+    FrameDecoder,
+    ProtocolError,
+    Reply,
+    Request,
+    encode_reply,
+    encode_request,
+    parse_reply,
+    parse_request,
+    request_fd_count,
+)
+
+REQUESTS: list[Request] = [
+    AddStream(session_id=3, trace_dir="/t/kernel", file_name="channel0_1", metadata=False),
+    AddStream(session_id=0, trace_dir="/t/k", file_name="metadata", metadata=True, output="splice"),
+    FlushSession(7),
+    DataPending(2**63),
+    CloseSession(1),
+]
+
+
+def decode_all(data: bytes, decoder: FrameDecoder | None = None) -> list[Frame | BadFrame]:
+    decoder = decoder or FrameDecoder()
+    decoder.feed(data)
+    events = []
+    while (event := decoder.next_event()) is not None:
+        events.append(event)
+    return events
+
+
+def payload_of(frame: bytes) -> bytes:
+    (event,) = decode_all(frame)
+    assert isinstance(event, Frame)
+    return event.payload
+
+
+@pytest.mark.parametrize("req", REQUESTS, ids=lambda r: r.cmd)
+def test_request_round_trip(req: Request) -> None:
+    assert parse_request(payload_of(encode_request(req))) == req
+
+
+def test_fd_counts() -> None:
+    assert [request_fd_count(r) for r in REQUESTS] == [1, 1, 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [Reply.success(), Reply.success(pending=True), Reply.failure("No space left on device")],
+)
+def test_reply_round_trip(reply: Reply) -> None:
+    assert parse_reply(payload_of(encode_reply(reply))) == reply
+
+
+def test_frames_split_anywhere() -> None:
+    stream = b"".join(encode_request(r) for r in REQUESTS)
+    decoder = FrameDecoder()
+    got = []
+    for i in range(len(stream)):  # one byte at a time
+        decoder.feed(stream[i : i + 1])
+        while (event := decoder.next_event()) is not None:
+            assert isinstance(event, Frame)
+            got.append(parse_request(event.payload))
+    assert got == REQUESTS
+    assert decoder.pending_bytes == 0
+
+
+def raw(obj: object) -> bytes:
+    packed: bytes = msgpack.packb(obj)
+    return packed
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"\xc1", "not valid msgpack"),
+        (b"\x92\x01", "not valid msgpack"),  # truncated array
+        (raw([1, 2]), "must be a msgpack map"),
+        (raw({1: 2}), "not valid msgpack"),  # strict_map_key
+        (raw({"x": 1}), "no 'cmd'"),
+        (raw({"cmd": "explode"}), "unknown command 'explode'"),
+        (raw({"cmd": "flush_session"}), "missing field 'session_id'"),
+        (raw({"cmd": "flush_session", "session_id": "1"}), "must be int, not str"),
+        (raw({"cmd": "flush_session", "session_id": True}), "must be int, not bool"),
+        (raw({"cmd": "close_session", "session_id": -1}), ">= 0"),
+        (
+            raw(
+                {
+                    "cmd": "add_stream",
+                    "session_id": 1,
+                    "trace_dir": "/t",
+                    "file_name": "a/b",
+                    "metadata": False,
+                }
+            ),
+            "plain name",
+        ),
+        (
+            raw(
+                {
+                    "cmd": "add_stream",
+                    "session_id": 1,
+                    "trace_dir": "",
+                    "file_name": "x",
+                    "metadata": False,
+                }
+            ),
+            "non-empty path",
+        ),
+        (
+            raw(
+                {
+                    "cmd": "add_stream",
+                    "session_id": 1,
+                    "trace_dir": "/t",
+                    "file_name": "x",
+                    "metadata": 1,
+                }
+            ),
+            "'metadata' must be bool",
+        ),
+        (
+            raw(
+                {
+                    "cmd": "add_stream",
+                    "session_id": 1,
+                    "trace_dir": "/t",
+                    "file_name": "x",
+                    "metadata": False,
+                    "output": "pipe",
+                }
+            ),
+            "'mmap' or 'splice'",
+        ),
+        (raw({"cmd": "data_pending", "session_id": 1}) + b"\x00", "not valid msgpack"),
+    ],
+)
+def test_malformed_requests(payload: bytes, message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        parse_request(payload)
+
+
+def test_bad_replies() -> None:
+    with pytest.raises(ProtocolError, match="boolean 'ok'"):
+        parse_reply(raw({"error": "x"}))
+    with pytest.raises(ProtocolError, match="'error' string"):
+        parse_reply(raw({"ok": False}))
+
+
+def test_oversized_frame_is_skipped_and_stream_stays_in_sync() -> None:
+    big = struct.pack(">I", MAX_PAYLOAD + 1) + b"\0" * (MAX_PAYLOAD + 1)
+    good = encode_request(FlushSession(1))
+    decoder = FrameDecoder()
+    events = []
+    # Feed in chunks so the skip spans several feeds.
+    data = good + big + good
+    for i in range(0, len(data), 4096):
+        events += decode_all(data[i : i + 4096], decoder)
+    assert len(events) == 3
+    assert isinstance(events[1], BadFrame) and "exceeds" in events[1].reason
+    assert isinstance(events[0], Frame) and isinstance(events[2], Frame)
+    assert parse_request(events[2].payload) == FlushSession(1)
+
+
+def test_garbage_frame_then_good_frame() -> None:
+    garbage = struct.pack(">I", 5) + b"\xff\xfe\xfd\xfc\xfb"
+    events = decode_all(garbage + encode_request(CloseSession(4)))
+    assert len(events) == 2
+    assert isinstance(events[0], Frame)
+    with pytest.raises(ProtocolError):
+        parse_request(events[0].payload)
+    assert isinstance(events[1], Frame)
+    assert parse_request(events[1].payload) == CloseSession(4)
+
+
+def test_truncated_frame_is_pending() -> None:
+    decoder = FrameDecoder()
+    frame = encode_request(FlushSession(1))
+    decoder.feed(frame[:-1])
+    assert decoder.next_event() is None
+    assert decoder.pending_bytes == len(frame) - 1

@@ -1,0 +1,205 @@
+"""The drain loop of one stream, against a fake ring buffer (real fds, mmap and splice)."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trio
+from pylttng.consumerd import output, stream
+from pylttng.consumerd.output import create_trace_file
+from pylttng.consumerd.stream import Step, Stream
+from test_consumer_fakering import FakeRing, page_align
+
+
+@pytest.fixture
+def ring() -> Iterator[FakeRing]:
+    r = FakeRing(n_subbufs=4, subbuf_size=4 * 4096)
+    yield r
+    r.close()
+
+
+def make_stream(
+    ring: FakeRing, tmp_path: Path, mode: str = "mmap", metadata: bool = False
+) -> Stream:
+    path, out_fd = create_trace_file(str(tmp_path / "kernel"), "chan_0")
+    return Stream(
+        ring,
+        stream_fd=os.dup(ring.fd),
+        out_fd=out_fd,
+        path=path,
+        metadata=metadata,
+        output=mode,  # type: ignore[arg-type]
+        max_subbuf_size=ring.max_subbuf_size(),
+    )
+
+
+def packet(i: int, size: int) -> bytes:
+    return bytes([65 + i]) * size
+
+
+def on_disk(*packets: bytes) -> bytes:
+    """What lttng-consumerd leaves in a local file: each packet with its padding."""
+    return b"".join(p.ljust(page_align(len(p)), b"\xee") for p in packets)
+
+
+async def wait_for(predicate: object, timeout: float = 5.0) -> None:
+    assert callable(predicate)
+    with trio.fail_after(timeout):
+        while not predicate():
+            await trio.sleep(0.01)
+
+
+@pytest.mark.parametrize("mode", ["mmap", "splice"])
+async def test_drains_ready_subbuffers_then_finishes(
+    ring: FakeRing, tmp_path: Path, mode: str
+) -> None:
+    s = make_stream(ring, tmp_path, mode)
+    pkts = [packet(0, 5000), packet(1, 16384), packet(2, 1)]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(s.run)
+        for p in pkts[:2]:
+            ring.produce(p)
+        await wait_for(lambda: ring.puts == 2)
+        ring.produce(pkts[2])  # woken by poll, not by the fallback timer
+        await wait_for(lambda: ring.puts == 3, timeout=0.15)
+        ring.finalize()
+        with trio.fail_after(5):
+            await s.finished.wait()
+    assert s.closed
+    assert Path(s.path).read_bytes() == on_disk(*pkts)
+    assert s.bytes_written == len(on_disk(*pkts))
+
+
+def test_trace_file_modes(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        path, fd = create_trace_file(str(tmp_path / "a" / "b"), "metadata")
+        os.close(fd)
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "a" / "b").st_mode & 0o777 == 0o770
+    assert os.stat(path).st_mode & 0o777 == 0o660
+
+
+async def test_short_writes_are_completed(
+    ring: FakeRing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+
+    def short_write(fd: int, data: memoryview) -> int:
+        nonlocal calls
+        calls += 1
+        return os.write(fd, data[:1000])
+
+    monkeypatch.setattr(output, "_write", short_write)
+    s = make_stream(ring, tmp_path)
+    ring.produce(packet(0, 9000))
+    assert s.step() is Step.WROTE
+    assert calls == 13  # 12288 padded bytes, 1000 at a time
+    assert ring.puts == 1
+    assert Path(s.path).read_bytes() == on_disk(packet(0, 9000))
+    s.close()
+
+
+async def test_full_disk_keeps_subbuffer_and_resumes(
+    ring: FakeRing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk_full = True
+
+    def flaky_write(fd: int, data: memoryview) -> int:
+        if disk_full:
+            # Some bytes fit, then the disk is full: a short write, then ENOSPC.
+            room = 3000 - os.fstat(fd).st_size
+            if room <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return os.write(fd, data[:room])
+        return os.write(fd, data)
+
+    monkeypatch.setattr(output, "_write", flaky_write)
+    monkeypatch.setattr(stream, "WRITE_RETRY_S", 0.05)
+    s = make_stream(ring, tmp_path)
+    pkts = [packet(0, 8192), packet(1, 100)]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(s.run)
+        for p in pkts:
+            ring.produce(p)
+        await wait_for(lambda: s.write_error is not None)
+        assert "No space left on device" in (s.write_error or "")
+        assert ring.puts == 0  # the sub-buffer is kept, not released to the writer
+        await trio.sleep(0.2)  # retries keep failing without losing or duplicating bytes
+        assert os.stat(s.path).st_size == 3000
+        assert ring.puts == 0
+        disk_full = False
+        await wait_for(lambda: ring.puts == 2)
+        assert s.write_error is None
+        ring.finalize()
+        await s.finished.wait()
+    assert Path(s.path).read_bytes() == on_disk(*pkts)
+
+
+async def test_flush_and_data_pending(ring: FakeRing, tmp_path: Path) -> None:
+    s = make_stream(ring, tmp_path)
+    ring.produce_partial(b"x" * 100)
+    assert not s.data_pending()  # the open packet is not a ready sub-buffer
+    s.flush()
+    assert ring.flushes == 1
+    assert s.data_pending()
+    assert s.data_pending()  # the probe does not consume
+    assert await s.drain_ready() is Step.AGAIN
+    assert not s.data_pending()
+    assert Path(s.path).read_bytes() == on_disk(b"x" * 100)
+    s.close()
+
+
+async def test_metadata_stream_is_not_flushed(ring: FakeRing, tmp_path: Path) -> None:
+    s = make_stream(ring, tmp_path, metadata=True)
+    s.flush()
+    assert ring.flushes == 0
+    s.close()
+
+
+async def test_cancelled_stream_closes_its_fds(ring: FakeRing, tmp_path: Path) -> None:
+    s = make_stream(ring, tmp_path)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(s.run)
+        await trio.sleep(0.05)
+        s.cancel_scope.cancel()
+        await s.finished.wait()
+    assert s.closed
+    assert s.step() is Step.DONE
+    assert not s.data_pending()
+
+
+async def test_ioctl_failure_breaks_only_that_stream(
+    ring: FakeRing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    s = make_stream(ring, tmp_path)
+    ring.produce(b"a")
+    monkeypatch.setattr(ring, "get_next_subbuf", broken)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(s.run)
+        await s.finished.wait()
+    assert s.fatal_error is not None and "Input/output error" in s.fatal_error
+
+
+async def test_bug_in_one_stream_does_not_stop_the_daemon(
+    ring: FakeRing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def buggy() -> None:
+        raise RuntimeError("oops")
+
+    s = make_stream(ring, tmp_path)
+    ring.produce(b"a")
+    monkeypatch.setattr(ring, "get_next_subbuf", buggy)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(s.run)
+        await s.finished.wait()
+    assert s.closed
+    assert s.fatal_error is not None and "internal error" in s.fatal_error
