@@ -15,19 +15,25 @@ KMOD := $(CURDIR)/kmod
 DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod udev \
 	lttng-tools babeltrace2 python3-bt2 sparse build-essential
 
+build:
+	mkdir -p build
+
 .PHONY: all modules modules_install clean deps check lint test-host test-vm demo bench
 
 all: modules
 
+# Zero warnings at W=1: any warning fails the build.
 modules:
-	$(MAKE) -C $(KERNELDIR) M=$(KMOD) W=1 modules
+	$(MAKE) -C $(KERNELDIR) M=$(KMOD) W=1 KCFLAGS=-Werror modules
 
 modules_install: modules
 	$(MAKE) -C $(KERNELDIR) M=$(KMOD) INSTALL_MOD_DIR=extra modules_install
 	depmod -a $(KVER)
 
-sparse:
-	$(MAKE) -C $(KERNELDIR) M=$(KMOD) C=2 W=1 modules
+# Clean under sparse: every file checked (C=2), any sparse or compiler warning fails.
+sparse: | build
+	$(MAKE) -C $(KERNELDIR) M=$(KMOD) C=2 W=1 modules 2>&1 | tee build/sparse.log
+	@! grep -E 'warning:|error:' build/sparse.log
 
 clean:
 	$(MAKE) -C $(KERNELDIR) M=$(KMOD) clean
@@ -55,6 +61,7 @@ test-vm: modules
 
 check: deps
 	$(MAKE) modules
+	$(MAKE) sparse
 	$(MAKE) lint
 	$(MAKE) test-host
 	$(MAKE) test-vm

@@ -1,0 +1,88 @@
+"""Fixtures of the VM test suite: it runs as root inside the test VM (tests/vm/runner.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class Result:
+    rc: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+def run(*cmd: str, env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
+                          check=False)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def pids_of(name: str) -> list[int]:
+    found = run("pgrep", "-f", name)
+    return [int(p) for p in found.out.split()]
+
+
+def stop_daemons() -> None:
+    """Kill every session and consumer daemon left over, and wait for them to go."""
+    for pattern in ("pylttng-sessiond", "pylttng-consumerd", "lttng-sessiond"):
+        for pid in pids_of(pattern):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (pids_of("pylttng-") or pids_of("lttng-sessiond")):
+        time.sleep(0.2)
+    for pid in pids_of("pylttng-") + pids_of("lttng-sessiond"):
+        os.kill(pid, signal.SIGKILL)
+    shutil.rmtree("/var/run/lttng", ignore_errors=True)
+
+
+class Lttng:
+    """The stock lttng CLI, spawning pylttng-sessiond when no daemon runs."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        sessiond = shutil.which("pylttng-sessiond")
+        assert sessiond, "pylttng-sessiond is not on PATH"
+        self.env = dict(os.environ, HOME=str(home), LTTNG_HOME=str(home),
+                        LTTNG_SESSIOND_PATH=sessiond)
+
+    def __call__(self, *args: str) -> Result:
+        return run("lttng", *args, env=self.env)
+
+    def ok(self, *args: str) -> Result:
+        result = self(*args)
+        assert result.rc == 0, f"lttng {' '.join(args)} exited {result.rc}: {result.text}"
+        return result
+
+    def traces(self, session: str) -> list[Path]:
+        return sorted((self.home / "lttng-traces").glob(f"{session}-*"))
+
+
+@pytest.fixture
+def lttng(tmp_path: Path) -> Iterator[Lttng]:
+    stop_daemons()
+    home = tmp_path / "home"
+    home.mkdir()
+    yield Lttng(home)
+    run("lttng", "destroy", "-a", env=dict(os.environ, HOME=str(home), LTTNG_HOME=str(home)))
+    stop_daemons()
+
+
+def babeltrace2(*args: str) -> Result:
+    return run("babeltrace2", *args, timeout=300)

@@ -1,0 +1,102 @@
+"""Issue 2 acceptance: the stock lttng CLI traces through pylttng, babeltrace2 reads it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from datetime import datetime, timezone
+
+from conftest import Lttng, babeltrace2
+
+SCHED_SWITCH_FIELDS = ("prev_comm", "prev_tid", "prev_prio", "prev_state",
+                       "next_comm", "next_tid", "next_prio")
+
+
+def fork_exec_workload(count: int) -> list[int]:
+    """Fork and exec /bin/true `count` times; return the children's pids."""
+    pids = []
+    for _ in range(count):
+        child = subprocess.Popen(["/bin/true"])
+        child.wait()
+        pids.append(child.pid)
+    return pids
+
+
+def test_trace_fork_and_exec_read_by_babeltrace2(lttng: Lttng) -> None:
+    created = lttng.ok("create", "demo")
+    assert "Spawning a session daemon" in created.out
+    assert "Session demo created." in created.out
+    enabled = lttng.ok("enable-event", "-k", "sched_switch,sched_process_fork,sched_process_exec")
+    for name in ("sched_switch", "sched_process_fork", "sched_process_exec"):
+        assert f"kernel event {name} created in channel channel0" in enabled.out
+    assert lttng.ok("start").out.strip() == "Tracing started for session demo"
+    pids = fork_exec_workload(5)
+    time.sleep(0.5)
+    stopped = lttng.ok("stop")
+    assert "Tracing stopped for session demo" in stopped.out
+    lttng.ok("destroy")
+
+    [trace] = lttng.traces("demo")
+    assert (trace / "kernel" / "metadata").is_file()
+    assert list((trace / "kernel").glob("channel0_*"))
+    read = babeltrace2("--clock-date", str(trace))
+    assert read.rc == 0, read.err
+    assert read.err == "", f"babeltrace2 warned: {read.err}"
+    lines = read.out.splitlines()
+
+    switches = [line for line in lines if " sched_switch: " in line]
+    assert switches, "no sched_switch event"
+    for field in SCHED_SWITCH_FIELDS:
+        assert f" {field} = " in switches[0], f"sched_switch lacks {field}: {switches[0]}"
+
+    # Wall-clock timestamps: the clock offset maps to today's date and time.
+    stamp = re.match(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d+\]", lines[0])
+    assert stamp, lines[0]
+    when = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    assert abs(when.timestamp() - time.time()) < 600, f"timestamp far from now: {lines[0]}"
+
+    forks = [line for line in lines if " sched_process_fork: " in line]
+    execs = [line for line in lines if " sched_process_exec: " in line]
+    for pid in pids:
+        assert any(f"child_tid = {pid}," in line for line in forks), f"fork of {pid} missing"
+        assert any(f'filename = "/bin/true", tid = {pid},' in line for line in execs), \
+            f"exec of {pid} missing"
+
+
+def test_repeated_commands_and_bad_input(lttng: Lttng) -> None:
+    lttng.ok("create", "dup")
+    again = lttng("create", "dup")
+    assert (again.rc, again.err.strip()) == (1, "Error: Session name already exists")
+
+    pending = lttng("enable-event", "-k", "no_such_tracepoint_xyz")
+    assert pending.rc == 0
+    assert "kernel event no_such_tracepoint_xyz created in channel channel0" in pending.out
+
+    lttng.ok("enable-event", "-k", "sched_switch")
+    twice = lttng("enable-event", "-k", "sched_switch")
+    assert twice.rc == 35
+    assert ("Warning: Kernel event sched_switch already enabled (channel channel0, session dup)"
+            in twice.text)
+
+    lttng.ok("start")
+    started = lttng("start")
+    assert started.rc == 80
+    assert "Warning: Tracing already started for session dup" in started.text
+
+    lttng.ok("stop")
+    stopped = lttng("stop")
+    assert stopped.rc == 81
+    assert "Warning: Tracing already stopped for session dup" in stopped.text
+
+    unknown = lttng("destroy", "nosuch")
+    assert (unknown.rc, unknown.err.strip()) == (23, "Error: Session name nosuch not found")
+
+    bad = lttng("enable-channel", "-k", "--num-subbuf", "0", "c3")
+    assert bad.rc == 1
+    assert "Error: Wrong value in --num-subbuf parameter: 0" in bad.text
+
+    # The daemon carried on through all of that.
+    listed = lttng.ok("list", "dup")
+    assert listed.out.startswith("Recording session dup: [inactive]")
+    lttng.ok("destroy", "dup")
