@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from conftest import Lttng, babeltrace2
 
@@ -53,7 +53,7 @@ def test_trace_fork_and_exec_read_by_babeltrace2(lttng: Lttng) -> None:
     # Wall-clock timestamps: the clock offset maps to today's date and time.
     stamp = re.match(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d+\]", lines[0])
     assert stamp, lines[0]
-    when = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    when = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     assert abs(when.timestamp() - time.time()) < 600, f"timestamp far from now: {lines[0]}"
 
     forks = [line for line in lines if " sched_process_fork: " in line]

@@ -1,0 +1,217 @@
+"""LTTng-modules kernel ABI 2.6: ioctl numbers and struct layouts of /proc/lttng.
+
+Facts from lttng-modules stable-2.13 include/lttng/abi.h (tracer, session, channel and
+event file-descriptor ioctls). Ring-buffer (stream) ioctls live in ringbuffer_abi.py.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+from construct import Bytes, Int8ul, Int32sl, Int32ul, Int64ul, Struct
+
+ABI_MAJOR_VERSION: Final = 2
+ABI_MINOR_VERSION: Final = 6
+
+SYM_NAME_LEN: Final = 256
+SESSION_NAME_LEN: Final = 256
+SESSION_CREATION_TIME_ISO8601_LEN: Final = 26
+CHANNEL_PADDING: Final = SYM_NAME_LEN + 32
+EVENT_PADDING1: Final = 8
+EVENT_PADDING2: Final = SYM_NAME_LEN + 32
+
+PROC_PATH: Final = "/proc/lttng"
+
+# asm-generic/ioctl.h encoding (x86-64, arm64): dir:2 size:14 type:8 nr:8.
+_IOC_NONE: Final = 0
+_IOC_WRITE: Final = 1
+_IOC_READ: Final = 2
+
+
+def _ioc(direction: int, type_: int, nr: int, size: int) -> int:
+    return (direction << 30) | (size << 16) | (type_ << 8) | nr
+
+
+def _io(type_: int, nr: int) -> int:
+    return _ioc(_IOC_NONE, type_, nr, 0)
+
+
+def _ior(type_: int, nr: int, size: int) -> int:
+    return _ioc(_IOC_READ, type_, nr, size)
+
+
+def _iow(type_: int, nr: int, size: int) -> int:
+    return _ioc(_IOC_WRITE, type_, nr, size)
+
+
+def _iowr(type_: int, nr: int, size: int) -> int:
+    return _ioc(_IOC_READ | _IOC_WRITE, type_, nr, size)
+
+
+class Instrumentation(enum.IntEnum):
+    """enum lttng_kernel_abi_instrumentation."""
+
+    TRACEPOINT = 0
+    KPROBE = 1
+    FUNCTION = 2
+    KRETPROBE = 3
+    NOOP = 4
+    SYSCALL = 5
+    UPROBE = 6
+
+
+class Output(enum.IntEnum):
+    """enum lttng_kernel_abi_output."""
+
+    SPLICE = 0
+    MMAP = 1
+
+
+class SyscallEntryExit(enum.IntEnum):
+    """enum lttng_kernel_abi_syscall_entryexit."""
+
+    ENTRYEXIT = 0
+    ENTRY = 1
+    EXIT = 2
+
+
+class SyscallAbi(enum.IntEnum):
+    """enum lttng_kernel_abi_syscall_abi."""
+
+    ALL = 0
+    NATIVE = 1
+    COMPAT = 2
+
+
+# struct lttng_kernel_abi_tracer_version (packed)
+TracerVersion = Struct("major" / Int32ul, "minor" / Int32ul, "patchlevel" / Int32ul)
+# struct lttng_kernel_abi_tracer_abi_version (packed)
+TracerAbiVersion = Struct("major" / Int32ul, "minor" / Int32ul)
+# struct lttng_kernel_abi_session_name (packed)
+SessionName = Struct("name" / Bytes(SESSION_NAME_LEN))
+# struct lttng_kernel_abi_session_creation_time (packed)
+SessionCreationTime = Struct("iso8601" / Bytes(SESSION_CREATION_TIME_ISO8601_LEN))
+
+# struct lttng_kernel_abi_channel (packed, 320 bytes)
+Channel = Struct(
+    "subbuf_size" / Int64ul,
+    "num_subbuf" / Int64ul,
+    "switch_timer_interval" / Int32ul,
+    "read_timer_interval" / Int32ul,
+    "output" / Int32ul,
+    "overwrite" / Int32sl,
+    "padding" / Bytes(CHANNEL_PADDING),
+)
+
+# struct lttng_kernel_abi_syscall (packed), one member of the event's union
+Syscall = Struct(
+    "entryexit" / Int8ul,
+    "abi" / Int8ul,
+    "match" / Int8ul,
+    "padding" / Int8ul,
+    "nr" / Int32ul,
+)
+
+# struct lttng_kernel_abi_event (packed, 564 bytes); the union stays raw: tracepoints
+# leave it zeroed, syscalls put a Syscall at its start.
+Event = Struct(
+    "name" / Bytes(SYM_NAME_LEN),
+    "instrumentation" / Int32ul,
+    "token" / Int64ul,
+    "padding" / Bytes(EVENT_PADDING1),
+    "u" / Bytes(EVENT_PADDING2),
+)
+
+TRACER_VERSION_SIZE: Final[int] = TracerVersion.sizeof()
+TRACER_ABI_VERSION_SIZE: Final[int] = TracerAbiVersion.sizeof()
+CHANNEL_SIZE: Final[int] = Channel.sizeof()
+EVENT_SIZE: Final[int] = Event.sizeof()
+
+# /proc/lttng (tracer) ioctls
+SESSION: Final = _io(0xF6, 0x45)
+TRACER_VERSION: Final = _ior(0xF6, 0x46, TRACER_VERSION_SIZE)
+TRACEPOINT_LIST: Final = _io(0xF6, 0x47)
+WAIT_QUIESCENT: Final = _io(0xF6, 0x48)
+SYSCALL_LIST: Final = _io(0xF6, 0x4A)
+TRACER_ABI_VERSION: Final = _ior(0xF6, 0x4B, TRACER_ABI_VERSION_SIZE)
+
+# session fd ioctls
+METADATA: Final = _iow(0xF6, 0x54, CHANNEL_SIZE)
+CHANNEL: Final = _iow(0xF6, 0x55, CHANNEL_SIZE)
+SESSION_START: Final = _io(0xF6, 0x56)
+SESSION_STOP: Final = _io(0xF6, 0x57)
+SESSION_METADATA_REGEN: Final = _io(0xF6, 0x59)
+SESSION_STATEDUMP: Final = _io(0xF6, 0x5C)
+SESSION_SET_NAME: Final = _iow(0xF6, 0x5D, SESSION_NAME_LEN)
+SESSION_SET_CREATION_TIME: Final = _iow(0xF6, 0x5E, SESSION_CREATION_TIME_ISO8601_LEN)
+
+# channel fd ioctls
+STREAM: Final = _io(0xF6, 0x62)
+EVENT: Final = _iow(0xF6, 0x63, EVENT_SIZE)
+
+# event, channel and session fd ioctls
+ENABLE: Final = _io(0xF6, 0x82)
+DISABLE: Final = _io(0xF6, 0x83)
+
+
+def build_channel(
+    *,
+    subbuf_size: int,
+    num_subbuf: int,
+    switch_timer_interval: int,
+    read_timer_interval: int,
+    output: int,
+    overwrite: int,
+) -> bytes:
+    return bytes(
+        Channel.build(
+            {
+                "subbuf_size": subbuf_size,
+                "num_subbuf": num_subbuf,
+                "switch_timer_interval": switch_timer_interval,
+                "read_timer_interval": read_timer_interval,
+                "output": output,
+                "overwrite": overwrite,
+                "padding": bytes(CHANNEL_PADDING),
+            }
+        )
+    )
+
+
+def build_event(
+    name: str,
+    instrumentation: int,
+    *,
+    token: int = 0,
+    syscall_entryexit: int = SyscallEntryExit.ENTRYEXIT,
+    syscall_abi: int = SyscallAbi.ALL,
+) -> bytes:
+    union = bytes(EVENT_PADDING2)
+    if instrumentation == Instrumentation.SYSCALL:
+        syscall = Syscall.build(
+            {"entryexit": syscall_entryexit, "abi": syscall_abi, "match": 0, "padding": 0, "nr": 0}
+        )
+        union = bytes(syscall) + union[len(syscall) :]
+    raw_name = name.encode()[: SYM_NAME_LEN - 1]
+    return bytes(
+        Event.build(
+            {
+                "name": raw_name.ljust(SYM_NAME_LEN, b"\0"),
+                "instrumentation": instrumentation,
+                "token": token,
+                "padding": bytes(EVENT_PADDING1),
+                "u": union,
+            }
+        )
+    )
+
+
+def build_session_name(name: str) -> bytes:
+    raw = name.encode()[: SESSION_NAME_LEN - 1]
+    return raw.ljust(SESSION_NAME_LEN, b"\0")
+
+
+def build_creation_time(iso8601: str) -> bytes:
+    raw = iso8601.encode()[: SESSION_CREATION_TIME_ISO8601_LEN - 1]
+    return raw.ljust(SESSION_CREATION_TIME_ISO8601_LEN, b"\0")

@@ -1,0 +1,131 @@
+"""The client socket: accept `lttng` connections, read one request each, answer it.
+
+I/O only: decoding and encoding live in pylttng.protocol.client, meaning in dispatch.py.
+"""
+
+from __future__ import annotations
+
+import array
+import logging
+import os
+import socket
+import struct
+
+import trio
+from pylttng.protocol.client import reader as preader
+from pylttng.protocol.client.constants import ErrorCode
+from pylttng.protocol.client.errors import ProtocolError
+from pylttng.protocol.client.messages import Reply, Request
+from pylttng.protocol.client.writer import encode_reply
+
+from .context import Credentials
+from .dispatch import Dispatcher
+
+log = logging.getLogger("pylttng.sessiond.client")
+
+# A client that stays silent this long is dropped (the CLI sends everything at once).
+RECEIVE_TIMEOUT_S = 30.0
+_RECV_CHUNK = 65536
+_MAX_FDS = 253  # LTTCOMM_MAX_SEND_FDS: fds the client may attach (user-space probes)
+
+
+async def bind_client_socket(path: str) -> trio.socket.SocketType:
+    """Create the listening socket, replacing a stale file left by a dead daemon."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    old_umask = os.umask(0o117)  # srw-rw----, as lttng-sessiond creates it
+    try:
+        await sock.bind(path)
+    finally:
+        os.umask(old_umask)
+    sock.listen(64)  # LTTNG_SESSIOND_COMM_MAX_LISTEN
+    return sock
+
+
+def _peer_credentials(sock: trio.socket.SocketType) -> Credentials:
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, gid = struct.unpack("3i", raw)
+    return Credentials(pid=pid, uid=uid, gid=gid)
+
+
+def _close_passed_fds(ancdata: list[tuple[int, int, bytes]]) -> None:
+    # Nothing we implement takes fds from the client: close any we were sent.
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds = array.array("i")
+            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+            for fd in fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+async def _read_request(
+    conn: trio.socket.SocketType,
+) -> Request | Reply | None:
+    """The whole request, an error reply for a malformed one, or None on EOF/timeout."""
+    rd = preader.RequestReader()
+    with trio.move_on_after(RECEIVE_TIMEOUT_S):
+        while True:
+            try:
+                request = rd.next_request()
+            except ProtocolError as exc:
+                log.warning("malformed client message: %s", exc)
+                return Reply(cmd_type=exc.cmd_type or 0, ret_code=ErrorCode.INVALID_PROTOCOL)
+            if not isinstance(request, preader.NeedData):
+                return request
+            want = min(rd.bytes_wanted(), _RECV_CHUNK)
+            data, ancdata, _flags, _addr = await conn.recvmsg(want, socket.CMSG_SPACE(_MAX_FDS * 4))
+            _close_passed_fds(ancdata)
+            if not data:
+                if rd.buffered:
+                    log.info("incomplete message from client (%d bytes), dropped", rd.buffered)
+                return None
+            rd.receive_data(data)
+    log.info("client sent no complete request within %g s, dropped", RECEIVE_TIMEOUT_S)
+    return None
+
+
+async def serve_connection(
+    conn: trio.socket.SocketType, dispatcher: Dispatcher, lock: trio.Lock
+) -> None:
+    with conn:
+        try:
+            creds = _peer_credentials(conn)
+            got = await _read_request(conn)
+            if got is None:
+                return
+            if isinstance(got, Reply):
+                reply = got
+            else:
+                # One command at a time, like the stock daemon's single client thread.
+                async with lock:
+                    try:
+                        reply = await dispatcher.handle(got, creds)
+                    except Exception:
+                        log.exception("internal error while handling command %d", got.cmd_type)
+                        reply = Reply(got.cmd_type, ErrorCode.FATAL, got.domain.pid)
+            await _send_all(conn, encode_reply(reply))
+        except OSError as exc:
+            log.info("client connection error: %s", exc)
+
+
+async def _send_all(conn: trio.socket.SocketType, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        sent = await conn.send(view)
+        view = view[sent:]
+
+
+async def serve_clients(
+    listener: trio.socket.SocketType, dispatcher: Dispatcher, nursery: trio.Nursery
+) -> None:
+    lock = trio.Lock()
+    while True:
+        conn, _ = await listener.accept()
+        nursery.start_soon(serve_connection, conn, dispatcher, lock)

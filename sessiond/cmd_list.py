@@ -1,0 +1,89 @@
+"""Listing commands: sessions, domains, channels, events, trackers (cmd.c / client.c)."""
+
+from __future__ import annotations
+
+from pylttng.protocol.client import writer
+from pylttng.protocol.client.constants import (
+    BufferType,
+    DomainType,
+    ErrorCode,
+    ProcessAttr,
+    TrackingPolicy,
+)
+from pylttng.protocol.client.messages import Domain, Event, SessionInfo
+
+from .context import Credentials, DaemonContext
+from .errors import CommandError
+from .session import Session
+
+
+def list_sessions(ctx: DaemonContext, creds: Credentials) -> bytes:
+    """cmd_list_lttng_sessions(): the sessions this client may see."""
+    infos = [
+        SessionInfo(
+            name=s.name,
+            path=s.output_path,
+            enabled=s.active,
+            snapshot_mode=s.snapshot_mode,
+            live_timer_interval=s.live_timer,
+            creation_time=s.creation_time,
+        )
+        for s in ctx.sessions.all()
+        if ctx.can_access(creds, s.uid)
+    ]
+    return writer.encode_session_list(infos)
+
+
+def list_domains(session: Session) -> bytes:
+    """cmd_list_domains(): the kernel domain once the session has a kernel session."""
+    domains = []
+    if session.kernel is not None:
+        domains.append(Domain(type=DomainType.KERNEL, buf_type=BufferType.GLOBAL))
+    return writer.encode_domains(domains)
+
+
+def list_channels(session: Session, domain: int) -> tuple[bytes, bytes]:
+    """cmd_list_channels(): (command header, payload)."""
+    if domain != DomainType.KERNEL or session.kernel is None:
+        return writer.encode_list_header(0), b""
+    channels = session.kernel.channels
+    payload = b"".join(writer.encode_channel(c.attr) for c in channels)
+    return writer.encode_list_header(len(channels)), payload
+
+
+def list_events(session: Session, domain: int, channel_name: str) -> bytes:
+    """cmd_list_events() / list_lttng_kernel_events(): header then serialized events."""
+    if domain != DomainType.KERNEL:
+        raise CommandError(ErrorCode.UND)
+    chan = session.kernel.channel(channel_name) if session.kernel else None
+    if chan is None:
+        raise CommandError(ErrorCode.KERN_CHAN_NOT_FOUND)
+    events = [
+        # Like the stock daemon: a fresh lttng_event, so loglevel fields stay 0.
+        Event(
+            name=e.name,
+            type=e.spec.type,
+            loglevel_type=0,
+            loglevel=0,
+            enabled=e.spec.enabled,
+            filter_expression=e.spec.filter_expression,
+        )
+        for e in chan.events
+    ]
+    body = b"".join(writer.encode_event(e) for e in events)
+    return writer.encode_list_header(len(events)) + body
+
+
+def tracker_policy(session: Session, domain: int, process_attr: int) -> bytes:
+    """cmd_process_attr_tracker_get_tracking_policy(): every tracker includes all."""
+    if domain != DomainType.KERNEL or session.kernel is None:
+        raise CommandError(ErrorCode.INVALID)
+    if process_attr not in tuple(ProcessAttr):
+        raise CommandError(ErrorCode.INVALID)
+    return int(TrackingPolicy.INCLUDE_ALL).to_bytes(4, "little")
+
+
+def tracker_inclusion_set(session: Session, domain: int, process_attr: int) -> bytes:
+    """With an include-all policy there is no set to return (tracker.c)."""
+    tracker_policy(session, domain, process_attr)
+    raise CommandError(ErrorCode.PROCESS_ATTR_TRACKER_INVALID_TRACKING_POLICY)

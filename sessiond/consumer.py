@@ -1,0 +1,55 @@
+"""Start pylttng-consumerd on first use, keep it supervised, and hand out the link to it."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Sequence
+
+import trio
+from pylttng.consumerd.link import ConsumerError, ConsumerLink
+from pylttng.consumerd.supervisor import run_consumerd
+from pylttng.protocol.client.constants import ErrorCode
+
+from .errors import CommandError
+
+log = logging.getLogger("pylttng.sessiond.consumer")
+
+
+class Consumer:
+    """The kernel consumer daemon of this session daemon (the_kconsumer_data)."""
+
+    def __init__(
+        self, nursery: trio.Nursery, socket_path: str, command: Sequence[str] | None
+    ) -> None:
+        self._nursery = nursery
+        self._socket_path = socket_path
+        self._command = [*command, "--socket", socket_path] if command else None
+        self._link: ConsumerLink | None = None
+        self._lock = trio.Lock()
+
+    async def link(self) -> ConsumerLink:
+        """The connected link, starting the consumer daemon the first time."""
+        async with self._lock:
+            if self._link is None:
+                try:
+                    os.makedirs(os.path.dirname(self._socket_path), mode=0o750, exist_ok=True)
+                    await self._nursery.start(
+                        functools.partial(run_consumerd, command=self._command),
+                        self._socket_path,
+                    )
+                    self._link = await ConsumerLink.connect(self._socket_path)
+                except (ConsumerError, OSError) as exc:
+                    log.error("cannot start the kernel consumer daemon: %s", exc)
+                    raise CommandError(ErrorCode.KERN_CONSUMER_FAIL, str(exc)) from None
+            return self._link
+
+    @property
+    def started(self) -> bool:
+        return self._link is not None
+
+    async def aclose(self) -> None:
+        if self._link is not None:
+            await self._link.aclose()
+            self._link = None

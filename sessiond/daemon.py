@@ -1,0 +1,112 @@
+"""The session daemon proper: one trio nursery that owns every task."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import trio
+from pylttng.consumerd.link import ConsumerError
+
+from .client_server import bind_client_socket, serve_clients
+from .consumer import Consumer
+from .context import DaemonContext
+from .daemonize import Readiness
+from .dispatch import Dispatcher
+from .errors import CommandError
+from .kernel_domain import KernelDomain
+from .paths import RunPaths
+from .session import SessionRegistry
+
+log = logging.getLogger("pylttng.sessiond")
+
+
+class AlreadyRunning(Exception):
+    """Another session daemon already serves this rundir."""
+
+
+@dataclass(frozen=True)
+class Config:
+    paths: RunPaths
+    no_kernel: bool = False
+    consumerd_cmd: Sequence[str] | None = None
+
+
+def _tracing_gid() -> int | None:
+    import grp
+
+    try:
+        return grp.getgrnam("tracing").gr_gid
+    except KeyError:
+        return None
+
+
+def prepare_rundir(paths: RunPaths) -> int:
+    """Create the rundir, take the lock file (lttng-sessiond.lck), write the pid file."""
+    os.makedirs(paths.rundir, mode=0o755, exist_ok=True)
+    lock_fd = os.open(paths.lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    try:
+        fcntl.lockf(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(lock_fd)
+        raise AlreadyRunning(paths.rundir) from None
+    with open(paths.pid_file, "w") as pid_file:
+        pid_file.write(f"{os.getpid()}\n")
+    return lock_fd
+
+
+async def _exit_on_signals(cancel: trio.CancelScope) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        async for signum in signals:
+            log.info("received %s, shutting down", signal.Signals(signum).name)
+            cancel.cancel()
+            return
+
+
+async def run(config: Config, readiness: Readiness) -> None:
+    paths = config.paths
+    lock_fd = prepare_rundir(paths)
+    try:
+        listener = await bind_client_socket(paths.client_socket)
+        if os.geteuid() == 0:
+            gid = _tracing_gid()
+            if gid is not None:
+                os.chown(paths.client_socket, 0, gid)
+        async with trio.open_nursery() as nursery:
+            consumer = Consumer(nursery, paths.consumerd_socket, config.consumerd_cmd)
+            kernel = KernelDomain(consumer, no_kernel=config.no_kernel)
+            ctx = DaemonContext(sessions=SessionRegistry(), kernel=kernel)
+            dispatcher = Dispatcher(ctx, is_root=os.geteuid() == 0)
+            nursery.start_soon(_exit_on_signals, nursery.cancel_scope)
+            nursery.start_soon(serve_clients, listener, dispatcher, nursery)
+            log.info("listening on %s", paths.client_socket)
+            readiness.ready()
+            try:
+                await trio.sleep_forever()
+            finally:
+                with trio.CancelScope(shield=True):
+                    await _teardown(ctx, consumer)
+    finally:
+        for path in (paths.client_socket, paths.pid_file):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        os.close(lock_fd)
+
+
+async def _teardown(ctx: DaemonContext, consumer: Consumer) -> None:
+    """Destroy every session (stop tracing, drain the consumer) before exiting."""
+    with trio.move_on_after(10):
+        for session in ctx.sessions.all():
+            try:
+                if session.active:
+                    await ctx.kernel.stop(session)
+                await ctx.kernel.destroy(session)
+            except (CommandError, ConsumerError, OSError) as exc:  # tear the others down
+                log.error("teardown of session %s failed: %s", session.name, exc)
+        await consumer.aclose()

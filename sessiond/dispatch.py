@@ -1,0 +1,177 @@
+"""Route one client request to its handler, with lttng-sessiond's preamble checks.
+
+Follows process_client_msg() of src/bin/lttng-sessiond/client.c (2.13): command validity,
+session lookup, kernel tracer / kernel session / consumer set-up for kernel-domain
+commands, then the command itself. Every failure becomes an error reply.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pylttng.protocol.client import reader, writer
+from pylttng.protocol.client.constants import COMMAND_MAX, Command, DomainType, ErrorCode
+from pylttng.protocol.client.errors import ProtocolError
+from pylttng.protocol.client.messages import Reply, Request
+
+from . import cmd_list, cmd_session
+from .context import Credentials, DaemonContext
+from .errors import CommandError
+from .session import Session
+
+log = logging.getLogger("pylttng.sessiond.dispatch")
+
+# Commands that take no domain (client.c: need_domain = false).
+_NO_DOMAIN = {
+    Command.CREATE_SESSION_EXT,
+    Command.DESTROY_SESSION,
+    Command.LIST_SESSIONS,
+    Command.LIST_DOMAINS,
+    Command.START_TRACE,
+    Command.STOP_TRACE,
+    Command.DATA_PENDING,
+    Command.SNAPSHOT_ADD_OUTPUT,
+    Command.SNAPSHOT_DEL_OUTPUT,
+    Command.SNAPSHOT_LIST_OUTPUT,
+    Command.SNAPSHOT_RECORD,
+    Command.SAVE_SESSION,
+    Command.SET_SESSION_SHM_PATH,
+    Command.REGENERATE_METADATA,
+    Command.REGENERATE_STATEDUMP,
+    Command.ROTATE_SESSION,
+    Command.ROTATION_GET_INFO,
+    Command.ROTATION_SET_SCHEDULE,
+    Command.SESSION_LIST_ROTATION_SCHEDULES,
+    Command.CLEAR_SESSION,
+    Command.LIST_TRIGGERS,
+    Command.EXECUTE_ERROR_QUERY,
+}
+
+# Commands that do not act on a recording session (client.c: need_tracing_session).
+_NO_SESSION = {
+    Command.CREATE_SESSION_EXT,
+    Command.LIST_SESSIONS,
+    Command.LIST_TRACEPOINTS,
+    Command.LIST_SYSCALLS,
+    Command.LIST_TRACEPOINT_FIELDS,
+    Command.SAVE_SESSION,
+    Command.REGISTER_TRIGGER,
+    Command.UNREGISTER_TRIGGER,
+    Command.LIST_TRIGGERS,
+    Command.EXECUTE_ERROR_QUERY,
+}
+
+
+class Dispatcher:
+    def __init__(self, ctx: DaemonContext, *, is_root: bool) -> None:
+        self._ctx = ctx
+        self._is_root = is_root
+
+    async def handle(self, request: Request, creds: Credentials) -> Reply:
+        """Answer one request; never raises for bad input."""
+        cmd = request.cmd_type
+        try:
+            cmd_header, payload = await self._process(request, creds)
+            return Reply(cmd, ErrorCode.OK, request.domain.pid, cmd_header, payload)
+        except CommandError as exc:
+            log.info("command %s failed: %s", _cmd_name(cmd), exc)
+            return Reply(cmd, exc.code, request.domain.pid)
+        except ProtocolError as exc:
+            log.warning("malformed %s request: %s", _cmd_name(cmd), exc)
+            return Reply(cmd, ErrorCode.INVALID_PROTOCOL, request.domain.pid)
+
+    async def _process(self, request: Request, creds: Credentials) -> tuple[bytes, bytes]:
+        if not 0 <= request.cmd_type < COMMAND_MAX or request.cmd_type not in set(Command):
+            raise CommandError(ErrorCode.UND, f"unknown command {request.cmd_type}")
+        cmd = Command(request.cmd_type)
+        domain = request.domain.type
+        need_domain = cmd not in _NO_DOMAIN
+        session: Session | None = None
+        if cmd not in _NO_SESSION:
+            session = self._ctx.sessions.get(request.session_name)
+            if session is None:
+                raise CommandError(ErrorCode.SESS_NOT_FOUND)
+        if cmd in (Command.DISABLE_CHANNEL, Command.DISABLE_EVENT):
+            assert session is not None
+            if domain == DomainType.KERNEL and session.kernel is None:
+                raise CommandError(ErrorCode.NO_CHANNEL)
+        if need_domain:
+            await self._domain_preamble(cmd, domain, session)
+        if session is not None and not self._ctx.can_access(creds, session.uid):
+            raise CommandError(ErrorCode.EPERM)
+        return await self._run(cmd, request, session, creds)
+
+    async def _domain_preamble(self, cmd: Command, domain: int, session: Session | None) -> None:
+        if domain == DomainType.KERNEL:
+            if not self._is_root:
+                raise CommandError(ErrorCode.NEED_ROOT_SESSIOND)
+            await self._ctx.kernel.tracer()
+            if session is not None:
+                await self._ctx.kernel.ensure_session(session)
+        elif domain in (DomainType.UST, DomainType.JUL, DomainType.LOG4J, DomainType.PYTHON):
+            raise CommandError(ErrorCode.NO_UST, "only the kernel domain is provided")
+        elif cmd not in (Command.LIST_SYSCALLS,):
+            raise CommandError(ErrorCode.UNKNOWN_DOMAIN)
+
+    async def _run(
+        self, cmd: Command, request: Request, session: Session | None, creds: Credentials
+    ) -> tuple[bytes, bytes]:
+        ctx = self._ctx
+        if cmd == Command.CREATE_SESSION_EXT:
+            args = reader.decode_create_session(request)
+            desc = cmd_session.create_session(ctx, args, creds)
+            return b"", writer.encode_session_descriptor(desc)
+        if cmd == Command.LIST_SESSIONS:
+            return b"", cmd_list.list_sessions(ctx, creds)
+        if cmd in (Command.LIST_TRACEPOINTS, Command.LIST_SYSCALLS):
+            raise CommandError(ErrorCode.KERN_LIST_FAIL, "listing not implemented")
+        assert session is not None, cmd
+        if cmd == Command.START_TRACE:
+            await cmd_session.start_trace(ctx, session)
+        elif cmd == Command.STOP_TRACE:
+            await cmd_session.stop_trace(ctx, session)
+        elif cmd == Command.DATA_PENDING:
+            pending = await cmd_session.data_pending(ctx, session)
+            return b"", bytes([int(pending)])
+        elif cmd == Command.DESTROY_SESSION:
+            await cmd_session.destroy_session(ctx, session)
+            return writer.encode_destroy_header(), b""
+        elif cmd == Command.LIST_DOMAINS:
+            return b"", cmd_list.list_domains(session)
+        elif cmd == Command.LIST_CHANNELS:
+            return cmd_list.list_channels(session, request.domain.type)
+        elif cmd == Command.LIST_EVENTS:
+            channel_name = reader.union_channel_name(request)
+            return b"", cmd_list.list_events(session, request.domain.type, channel_name)
+        elif cmd == Command.SESSION_LIST_ROTATION_SCHEDULES:
+            return b"", writer.encode_rotation_schedules()
+        elif cmd == Command.PROCESS_ATTR_TRACKER_GET_POLICY:
+            attr = reader.union_process_attr(request)
+            return b"", cmd_list.tracker_policy(session, request.domain.type, attr)
+        elif cmd == Command.PROCESS_ATTR_TRACKER_GET_INCLUSION_SET:
+            attr = reader.union_process_attr(request)
+            return b"", cmd_list.tracker_inclusion_set(session, request.domain.type, attr)
+        elif cmd == Command.ENABLE_CHANNEL:
+            channel, used = reader.decode_channel(request.payload)
+            if used != len(request.payload):
+                raise CommandError(ErrorCode.INVALID)
+            ctx.kernel.enable_channel(session, channel)
+        elif cmd == Command.DISABLE_CHANNEL:
+            ctx.kernel.disable_channel(session, reader.union_channel_name(request))
+        elif cmd in (Command.ENABLE_EVENT, Command.DISABLE_EVENT):
+            event, _ = reader.decode_event(request.payload)
+            channel_name = reader.union_channel_name(request)
+            if cmd == Command.ENABLE_EVENT:
+                ctx.kernel.enable_event(session, channel_name, event)
+            else:
+                ctx.kernel.disable_event(session, channel_name, event)
+        else:
+            raise CommandError(ErrorCode.UND, f"{cmd.name} is not implemented")
+        return b"", b""
+
+
+def _cmd_name(cmd: int) -> str:
+    try:
+        return Command(cmd).name
+    except ValueError:
+        return str(cmd)

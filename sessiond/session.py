@@ -1,0 +1,107 @@
+"""In-memory state of recording sessions (the stock daemon's ltt_session & co)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from pylttng.protocol.client.messages import Channel, Event
+
+
+@dataclass
+class KernelEvent:
+    """One recording event rule of a kernel channel, with its tracer event fd."""
+
+    spec: Event
+    fd: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass
+class KernelChannel:
+    """A kernel channel: the attributes as listed, its tracer fd and its stream fds."""
+
+    attr: Channel
+    fd: int | None = None
+    enabled: bool = True
+    stream_fds: list[int] = field(default_factory=list)
+    # Newest first, as the stock daemon keeps them (cds_list_add), so listings match.
+    events: list[KernelEvent] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.attr.name
+
+
+@dataclass
+class KernelSession:
+    """The kernel domain of a session (trace-kernel.h struct ltt_kernel_session)."""
+
+    fd: int | None = None
+    channels: list[KernelChannel] = field(default_factory=list)
+    metadata_fd: int | None = None
+    metadata_stream_fd: int | None = None
+    has_non_default_channel: bool = False
+    active: bool = False
+    streams_sent: bool = False
+
+    def channel(self, name: str) -> KernelChannel | None:
+        # trace_kernel_get_channel_by_name(): "" means the default channel.
+        wanted = name or "channel0"
+        return next((c for c in self.channels if c.name == wanted), None)
+
+
+@dataclass
+class Session:
+    """A recording session (session.h struct ltt_session), kernel domain only."""
+
+    id: int
+    name: str
+    output_path: str  # "" when the session has no local output
+    creation_time: int
+    uid: int
+    gid: int
+    auto_named: bool = False
+    snapshot_mode: bool = False
+    live_timer: int = 0
+    active: bool = False
+    has_been_started: bool = False
+    kernel: KernelSession | None = None
+
+    @property
+    def output_traces(self) -> bool:
+        return bool(self.output_path)
+
+    @property
+    def kernel_trace_dir(self) -> str:
+        return f"{self.output_path}/kernel"
+
+
+class SessionRegistry:
+    """All sessions by name; `all()` is newest first, the order `lttng list` prints."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._ids = itertools.count(0)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def add(self, session: Session) -> None:
+        self._sessions[session.name] = session
+
+    def remove(self, session: Session) -> None:
+        self._sessions.pop(session.name, None)
+
+    def get(self, name: str) -> Session | None:
+        return self._sessions.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._sessions
+
+    def all(self) -> list[Session]:
+        # session.c adds each new session at the head of the list (cds_list_add).
+        return list(reversed(self._sessions.values()))
