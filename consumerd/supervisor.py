@@ -19,7 +19,8 @@ from .link import ConsumerError
 
 log = logging.getLogger("pylttng.consumerd.supervisor")
 
-START_TIMEOUT_S = 10.0
+# Generous: Python starts ~3x slower in the emulated test VM.
+START_TIMEOUT_S = 60.0
 _PROBE_INTERVAL_S = 0.02
 # A child that dies sooner than this after starting counts as a crash loop: back off.
 _HEALTHY_AFTER_S = 2.0
@@ -62,8 +63,13 @@ async def run_consumerd(
     handle = ConsumerdProcess(socket_path)
     started = False
     quick_deaths = 0
+    # The daemonized sessiond has no stderr: the consumer logs beside its socket.
+    log_path = os.path.join(os.path.dirname(socket_path) or ".", "pylttng-consumerd.log")
     while True:
-        proc = await trio.lowlevel.open_process(argv, stdin=subprocess.DEVNULL)
+        with open(log_path, "ab") as log_file:
+            proc = await trio.lowlevel.open_process(
+                argv, stdin=subprocess.DEVNULL, stderr=log_file
+            )
         handle.pid = proc.pid
         born = trio.current_time()
         try:

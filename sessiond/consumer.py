@@ -45,6 +45,18 @@ class Consumer:
                     raise CommandError(ErrorCode.KERN_CONSUMER_FAIL, str(exc)) from None
             return self._link
 
+    def start_soon(self) -> None:
+        """Start the consumer daemon in the background, as the stock sessiond does when
+        the first kernel session is created, so `lttng start` need not wait for it."""
+
+        async def warm_up() -> None:
+            try:
+                await self.link()
+            except CommandError:
+                pass  # logged by link(); `lttng start` will report it
+
+        self._nursery.start_soon(warm_up)
+
     @property
     def started(self) -> bool:
         return self._link is not None

@@ -111,6 +111,7 @@ class KernelDomain:
             raise CommandError(ErrorCode.KERN_SESS_FAIL, str(exc)) from None
         ksess = KernelSession(fd=fd)
         session.kernel = ksess
+        self._consumer.start_soon()
         try:
             # The kernel gets "auto" for generated names: they already embed the date.
             tracer.session_set_name(fd, "auto" if session.auto_named else session.name)

@@ -127,6 +127,9 @@ class FakeConsumer:
     async def link(self) -> FakeLink:
         return self.the_link
 
+    def start_soon(self) -> None:
+        pass
+
 
 class Harness:
     def __init__(self, path: str, tracer: FakeTracer, consumer: FakeConsumer) -> None:

@@ -74,13 +74,25 @@ class Lttng:
         return sorted((self.home / "lttng-traces").glob(f"{session}-*"))
 
 
+def keep_daemon_logs(test_name: str) -> None:
+    """Copy the daemons' logs out of the guest's throw-away /var/run overlay."""
+    out = os.environ.get("PYLTTNG_VM_OUT")
+    if out is None:
+        return
+    dest = Path(out, "logs", test_name)
+    dest.mkdir(parents=True, exist_ok=True)
+    for log in Path("/var/run/lttng").rglob("*.log"):
+        shutil.copy(log, dest / log.name)
+
+
 @pytest.fixture
-def lttng(tmp_path: Path) -> Iterator[Lttng]:
+def lttng(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Lttng]:
     stop_daemons()
     home = tmp_path / "home"
     home.mkdir()
     yield Lttng(home)
     run("lttng", "destroy", "-a", env=dict(os.environ, HOME=str(home), LTTNG_HOME=str(home)))
+    keep_daemon_logs(request.node.name)
     stop_daemons()
 
 
