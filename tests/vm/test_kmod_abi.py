@@ -16,6 +16,7 @@ import shutil
 import struct
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -118,7 +119,7 @@ def event_param(name, instrumentation=TRACEPOINT):
 
 
 def possible_cpus():
-    text = open("/sys/devices/system/cpu/possible").read().strip()
+    text = Path("/sys/devices/system/cpu/possible").read_text().strip()
     count = 0
     for part in text.split(","):
         lo, _, hi = part.partition("-")
@@ -209,7 +210,7 @@ def drain_stream(fd, path, timeout=30.0):
 
 def babeltrace(path):
     res = subprocess.run([BABELTRACE, str(path)], capture_output=True,
-                         text=True, timeout=300)
+                         text=True, timeout=300, check=False)
     return res
 
 
@@ -238,7 +239,7 @@ def test_tracepoint_list(lttng):
             text = f.read()
     finally:
         os.close(fd)
-    names = re.findall(r"^event \{ name = ([^;]+); \};$", text, re.M)
+    names = re.findall(r"^event \{ name = ([^;]+); \};$", text, re.MULTILINE)
     assert "sched_switch" in names
     assert "sched_process_exec" in names
     assert len(names) == len(text.splitlines())
@@ -261,15 +262,15 @@ def test_bad_ioctls(lttng, fds):
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(subbuf_size=0),
-    dict(subbuf_size=3000),
-    dict(subbuf_size=1 << 40),
-    dict(num_subbuf=0),
-    dict(num_subbuf=1),
-    dict(num_subbuf=3),
-    dict(num_subbuf=1 << 40),
-    dict(output=7),
-    dict(overwrite=5),
+    {"subbuf_size": 0},
+    {"subbuf_size": 3000},
+    {"subbuf_size": 1 << 40},
+    {"num_subbuf": 0},
+    {"num_subbuf": 1},
+    {"num_subbuf": 3},
+    {"num_subbuf": 1 << 40},
+    {"output": 7},
+    {"overwrite": 5},
 ])
 def test_bad_channel(lttng, fds, kwargs):
     session = fds.add(ioctl(lttng, SESSION))
@@ -461,8 +462,8 @@ def test_enabler_bound_when_module_loads(lttng, tmp_path):
         ioctl(session, SESSION_STOP)
         for fd in [ev, chan, meta, session]:
             os.close(fd)
-        subprocess.run(["ip", "link", "del", "pyld0"], capture_output=True)
-        subprocess.run(["ip", "link", "del", "pylbr0"], capture_output=True)
+        subprocess.run(["ip", "link", "del", "pyld0"], capture_output=True, check=False)
+        subprocess.run(["ip", "link", "del", "pylbr0"], capture_output=True, check=False)
     drain_stream(mstream, out / "metadata")
     for cpu, s in enumerate(streams):
         drain_stream(s, out / f"channel0_{cpu}")

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * pylttng-abi.h - user/kernel ABI of /proc/lttng.
+ *
+ * Numbers and layouts match the LTTng-modules 2.13 kernel tracer ABI 2.6
+ * (ioctl magic 0xF6), so that the stock lttng-sessiond/lttng-consumerd can
+ * drive this module.  Written from the published ABI facts; every struct
+ * is packed, exactly as the user-space side expects it.
+ */
+#ifndef _PYLTTNG_ABI_H
+#define _PYLTTNG_ABI_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define PYL_ABI_MAJOR			2
+#define PYL_ABI_MINOR			6
+
+#define PYL_TRACER_MAJOR		2
+#define PYL_TRACER_MINOR		13
+#define PYL_TRACER_PATCHLEVEL		23
+
+#define PYL_SYM_NAME_LEN		256
+#define PYL_SESSION_NAME_LEN		256
+#define PYL_CREATION_TIME_LEN		26
+
+enum pyl_abi_instrumentation {
+	PYL_ABI_TRACEPOINT	= 0,
+	PYL_ABI_KPROBE		= 1,
+	PYL_ABI_FUNCTION	= 2,
+	PYL_ABI_KRETPROBE	= 3,
+	PYL_ABI_NOOP		= 4,
+	PYL_ABI_SYSCALL		= 5,
+	PYL_ABI_UPROBE		= 6,
+};
+
+enum pyl_abi_output {
+	PYL_ABI_SPLICE	= 0,
+	PYL_ABI_MMAP	= 1,
+};
+
+struct pyl_abi_channel {
+	__u64 subbuf_size;		/* bytes */
+	__u64 num_subbuf;
+	__u32 switch_timer_interval;	/* usecs */
+	__u32 read_timer_interval;	/* usecs */
+	__u32 output;			/* enum pyl_abi_output */
+	__s32 overwrite;		/* 1: overwrite, 0: discard */
+	char padding[PYL_SYM_NAME_LEN + 32];
+} __packed;
+
+struct pyl_abi_event {
+	char name[PYL_SYM_NAME_LEN];
+	__u32 instrumentation;		/* enum pyl_abi_instrumentation */
+	__u64 token;
+	char padding[8];
+	union {
+		char padding[PYL_SYM_NAME_LEN + 32];
+	} u;
+} __packed;
+
+struct pyl_abi_tracer_version {
+	__u32 major;
+	__u32 minor;
+	__u32 patchlevel;
+} __packed;
+
+struct pyl_abi_tracer_abi_version {
+	__u32 major;
+	__u32 minor;
+} __packed;
+
+struct pyl_abi_session_name {
+	char name[PYL_SESSION_NAME_LEN];
+} __packed;
+
+struct pyl_abi_session_creation_time {
+	char iso8601[PYL_CREATION_TIME_LEN];
+} __packed;
+
+struct pyl_abi_context {
+	__u32 ctx;
+	char padding[16];
+	union {
+		char padding[PYL_SYM_NAME_LEN + 32];
+	} u;
+} __packed;
+
+#define PYL_IOC_MAGIC			0xF6
+
+/* /proc/lttng */
+#define PYL_ABI_SESSION			_IO(PYL_IOC_MAGIC, 0x45)
+#define PYL_ABI_TRACER_VERSION		\
+	_IOR(PYL_IOC_MAGIC, 0x46, struct pyl_abi_tracer_version)
+#define PYL_ABI_TRACEPOINT_LIST		_IO(PYL_IOC_MAGIC, 0x47)
+#define PYL_ABI_WAIT_QUIESCENT		_IO(PYL_IOC_MAGIC, 0x48)
+#define PYL_ABI_SYSCALL_LIST		_IO(PYL_IOC_MAGIC, 0x4A)
+#define PYL_ABI_TRACER_ABI_VERSION	\
+	_IOR(PYL_IOC_MAGIC, 0x4B, struct pyl_abi_tracer_abi_version)
+
+/* session fd */
+#define PYL_ABI_METADATA		\
+	_IOW(PYL_IOC_MAGIC, 0x54, struct pyl_abi_channel)
+#define PYL_ABI_CHANNEL			\
+	_IOW(PYL_IOC_MAGIC, 0x55, struct pyl_abi_channel)
+#define PYL_ABI_SESSION_START		_IO(PYL_IOC_MAGIC, 0x56)
+#define PYL_ABI_SESSION_STOP		_IO(PYL_IOC_MAGIC, 0x57)
+#define PYL_ABI_SESSION_METADATA_REGEN	_IO(PYL_IOC_MAGIC, 0x59)
+#define PYL_ABI_SESSION_STATEDUMP	_IO(PYL_IOC_MAGIC, 0x5C)
+#define PYL_ABI_SESSION_SET_NAME	\
+	_IOW(PYL_IOC_MAGIC, 0x5D, struct pyl_abi_session_name)
+#define PYL_ABI_SESSION_SET_CREATION_TIME \
+	_IOW(PYL_IOC_MAGIC, 0x5E, struct pyl_abi_session_creation_time)
+
+/* channel fd */
+#define PYL_ABI_STREAM			_IO(PYL_IOC_MAGIC, 0x62)
+#define PYL_ABI_EVENT			\
+	_IOW(PYL_IOC_MAGIC, 0x63, struct pyl_abi_event)
+
+/* event and channel fd */
+#define PYL_ABI_CONTEXT			\
+	_IOW(PYL_IOC_MAGIC, 0x71, struct pyl_abi_context)
+
+/* event, channel and session fd */
+#define PYL_ABI_ENABLE			_IO(PYL_IOC_MAGIC, 0x82)
+#define PYL_ABI_DISABLE			_IO(PYL_IOC_MAGIC, 0x83)
+
+/* event fd */
+#define PYL_ABI_FILTER			_IO(PYL_IOC_MAGIC, 0x90)
+
+/* stream fd: generic ring buffer reader (ringbuffer/vfs.h) */
+#define PYL_RB_SNAPSHOT			_IO(PYL_IOC_MAGIC, 0x00)
+#define PYL_RB_SNAPSHOT_GET_CONSUMED	_IOR(PYL_IOC_MAGIC, 0x01, unsigned long)
+#define PYL_RB_SNAPSHOT_GET_PRODUCED	_IOR(PYL_IOC_MAGIC, 0x02, unsigned long)
+#define PYL_RB_GET_SUBBUF		_IOW(PYL_IOC_MAGIC, 0x03, unsigned long)
+#define PYL_RB_PUT_SUBBUF		_IO(PYL_IOC_MAGIC, 0x04)
+#define PYL_RB_GET_NEXT_SUBBUF		_IO(PYL_IOC_MAGIC, 0x05)
+#define PYL_RB_PUT_NEXT_SUBBUF		_IO(PYL_IOC_MAGIC, 0x06)
+#define PYL_RB_GET_SUBBUF_SIZE		_IOR(PYL_IOC_MAGIC, 0x07, unsigned long)
+#define PYL_RB_GET_PADDED_SUBBUF_SIZE	_IOR(PYL_IOC_MAGIC, 0x08, unsigned long)
+#define PYL_RB_GET_MAX_SUBBUF_SIZE	_IOR(PYL_IOC_MAGIC, 0x09, unsigned long)
+#define PYL_RB_GET_MMAP_LEN		_IOR(PYL_IOC_MAGIC, 0x0A, unsigned long)
+#define PYL_RB_GET_MMAP_READ_OFFSET	_IOR(PYL_IOC_MAGIC, 0x0B, unsigned long)
+#define PYL_RB_FLUSH			_IO(PYL_IOC_MAGIC, 0x0C)
+#define PYL_RB_GET_METADATA_VERSION	_IOR(PYL_IOC_MAGIC, 0x0D, __u64)
+#define PYL_RB_SNAPSHOT_SAMPLE_POSITIONS _IO(PYL_IOC_MAGIC, 0x0E)
+#define PYL_RB_FLUSH_EMPTY		_IO(PYL_IOC_MAGIC, 0x0F)
+#define PYL_RB_METADATA_CACHE_DUMP	_IO(PYL_IOC_MAGIC, 0x10)
+#define PYL_RB_CLEAR			_IO(PYL_IOC_MAGIC, 0x11)
+#define PYL_RB_GET_NEXT_SUBBUF_METADATA_CHECK \
+					_IOR(PYL_IOC_MAGIC, 0x12, __u32)
+
+/* stream fd: CTF packet accessors (lttng/abi.h) */
+#define PYL_RB_GET_TIMESTAMP_BEGIN	_IOR(PYL_IOC_MAGIC, 0x20, __u64)
+#define PYL_RB_GET_TIMESTAMP_END	_IOR(PYL_IOC_MAGIC, 0x21, __u64)
+#define PYL_RB_GET_EVENTS_DISCARDED	_IOR(PYL_IOC_MAGIC, 0x22, __u64)
+#define PYL_RB_GET_CONTENT_SIZE		_IOR(PYL_IOC_MAGIC, 0x23, __u64)
+#define PYL_RB_GET_PACKET_SIZE		_IOR(PYL_IOC_MAGIC, 0x24, __u64)
+#define PYL_RB_GET_STREAM_ID		_IOR(PYL_IOC_MAGIC, 0x25, __u64)
+#define PYL_RB_GET_CURRENT_TIMESTAMP	_IOR(PYL_IOC_MAGIC, 0x26, __u64)
+#define PYL_RB_GET_SEQ_NUM		_IOR(PYL_IOC_MAGIC, 0x27, __u64)
+#define PYL_RB_INSTANCE_ID		_IOR(PYL_IOC_MAGIC, 0x28, __u64)
+
+#endif /* _PYLTTNG_ABI_H */

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * pylttng-compat.h - every kernel-version dependency of pylttng.
+ *
+ * All LINUX_VERSION_CODE tests and every mirror of a kernel-private
+ * structure live here and nowhere else.  When a new kernel changes one
+ * of these, this is the only file to touch.
+ */
+#ifndef _PYLTTNG_COMPAT_H
+#define _PYLTTNG_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/list.h>
+#include <linux/perf_event.h>
+#include <linux/trace_events.h>
+#include <linux/timer.h>
+
+/*
+ * Mirror of struct ftrace_event_field (kernel/trace/trace.h, private).
+ * This prefix is the v6.1 layout; later kernels only appended members
+ * ("len" in v6.4), which we never read.
+ */
+struct pyl_ftrace_event_field {
+	struct list_head	link;
+	const char		*name;
+	const char		*type;
+	int			filter_type;
+	int			offset;
+	int			size;
+	int			is_signed;
+};
+
+/* Mirror of trace_get_fields() (kernel/trace/trace.h, private). */
+static inline struct list_head *pyl_trace_get_fields(struct trace_event_call *call)
+{
+	if (!call->class->get_fields)
+		return &call->class->fields;
+	return call->class->get_fields(call);
+}
+
+/* Trace events that are not plain tracepoints (dynamic probes, ...). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 12, 0)
+#define PYL_FTRACE_SKIP_FLAGS	(TRACE_EVENT_FL_IGNORE_ENABLE | TRACE_EVENT_FL_DYNAMIC)
+#else
+#define PYL_FTRACE_SKIP_FLAGS	TRACE_EVENT_FL_IGNORE_ENABLE
+#endif
+
+/* The raw tracepoint record handed to a perf overflow handler. */
+static inline const void *pyl_perf_raw(struct perf_sample_data *data, u32 *size)
+{
+	const struct perf_raw_record *raw = data->raw;
+
+	if (!raw || !raw->frag.data) {
+		*size = 0;
+		return NULL;
+	}
+	*size = raw->frag.size;
+	return raw->frag.data;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define pyl_timer_delete_sync(t)	timer_delete_sync(t)
+#else
+#define pyl_timer_delete_sync(t)	del_timer_sync(t)
+#endif
+
+/* Stream buffers are mapped read-only into the consumer. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define pyl_vma_forbid_write(vma)	vm_flags_clear(vma, VM_MAYWRITE)
+#else
+#define pyl_vma_forbid_write(vma)	((vma)->vm_flags &= ~VM_MAYWRITE)
+#endif
+
+#endif /* _PYLTTNG_COMPAT_H */

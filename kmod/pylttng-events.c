@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pylttng-events.c - event enablers, event instances and their probes.
+ *
+ * The EVENT ioctl creates an enabler: an exact tracepoint name or a glob
+ * with a trailing '*'.  While the session is active, every tracepoint of
+ * the running kernel matching an enabler of a channel is instantiated once
+ * in that channel (an id, a CTF layout, a TSDL declaration), including
+ * tracepoints of modules loaded later (module notifier).
+ *
+ * An instance is armed, i.e. hooked with one in-kernel perf tracepoint
+ * event per online CPU, while its session is active, its channel enabled
+ * and an enabled enabler matches it.  The perf overflow handler gets the
+ * raw ftrace record and serializes it into the CPU's ring buffer.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/cpumask.h>
+#include <linux/module.h>
+#include <linux/perf_event.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "pylttng.h"
+#include "pylttng-ftrace.h"
+#include "pylttng-layout.h"
+
+static bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name)
+{
+	if (en->glob)
+		return !strncmp(en->name, name, strlen(en->name) - 1);
+	return !strcmp(en->name, name);
+}
+
+static struct pyl_event *pyl_event_find(struct pyl_channel *chan,
+					const char *name)
+{
+	struct pyl_event *ev;
+
+	list_for_each_entry(ev, &chan->events, node)
+		if (!strcmp(ev->name, name))
+			return ev;
+	return NULL;
+}
+
+static void pyl_event_free(struct pyl_event *ev)
+{
+	pyl_layout_free(ev->layout);
+	kfree(ev->name);
+	kfree(ev);
+}
+
+/* pyl_ftrace_for_each() callback: instantiate call in the channel if wanted. */
+static int pyl_instantiate_one(struct trace_event_call *call, const char *name,
+			       void *arg)
+{
+	struct pyl_channel *chan = arg;
+	struct pyl_enabler *en;
+	struct pyl_event *ev;
+	bool match = false;
+
+	list_for_each_entry(en, &chan->enablers, node) {
+		if (pyl_enabler_matches(en, name)) {
+			match = true;
+			break;
+		}
+	}
+	if (!match || pyl_event_find(chan, name))
+		return 0;
+
+	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	if (!ev)
+		return 0;
+	ev->chan = chan;
+	ev->name = kstrdup(name, GFP_KERNEL);
+	ev->layout = pyl_layout_build(call, name);
+	if (!ev->name || !ev->layout) {
+		pr_warn("pylttng: cannot instantiate event %s\n", name);
+		pyl_event_free(ev);
+		return 0;
+	}
+	ev->id = chan->next_event_id++;
+	list_add_tail(&ev->node, &chan->events);
+	return 0;
+}
+
+void pyl_session_instantiate(struct pyl_session *session)
+{
+	struct pyl_channel *chan;
+
+	list_for_each_entry(chan, &session->chans, node)
+		if (!chan->is_metadata && !list_empty(&chan->enablers))
+			pyl_ftrace_for_each(pyl_instantiate_one, chan);
+}
+
+static bool pyl_event_wanted(const struct pyl_event *ev)
+{
+	const struct pyl_channel *chan = ev->chan;
+	const struct pyl_enabler *en;
+
+	if (!chan->session->active || !chan->enabled || chan->finalized)
+		return false;
+	list_for_each_entry(en, &chan->enablers, node)
+		if (en->enabled && pyl_enabler_matches(en, ev->name))
+			return true;
+	return false;
+}
+
+/* Probe: runs in the traced context, on the CPU that hit the tracepoint. */
+static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *data,
+			      struct pt_regs *regs)
+{
+	struct pyl_event *ev = pe->overflow_handler_context;
+	struct pyl_channel *chan = ev->chan;
+	struct pyl_rb_ctx ctx;
+	const u8 *rec;
+	u32 rec_size;
+	size_t len;
+	u8 *dst;
+	int cpu;
+
+	if (!READ_ONCE(ev->armed))
+		return;
+	rec = pyl_perf_raw(data, &rec_size);
+	if (!rec)
+		return;
+	cpu = smp_processor_id();
+	if (cpu >= chan->nr_rbs)
+		return;
+	len = pyl_layout_size(ev->layout, rec, rec_size);
+	dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
+	if (!dst)
+		return;
+	pyl_layout_write(ev->layout, rec, rec_size, dst);
+	pyl_rb_commit(&ctx);
+}
+
+static void pyl_event_arm(struct pyl_event *ev)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.sample_period = 1,
+		.sample_type = PERF_SAMPLE_RAW | PERF_SAMPLE_PERIOD,
+	};
+	struct perf_event *pe;
+	int id, cpu;
+
+	id = pyl_ftrace_event_id(ev->name);
+	if (id < 0)
+		return;		/* its module is gone: rebound when it returns */
+	attr.config = id;
+	ev->pe = kcalloc(nr_cpu_ids, sizeof(*ev->pe), GFP_KERNEL);
+	if (!ev->pe)
+		return;
+	WRITE_ONCE(ev->armed, true);
+	for_each_online_cpu(cpu) {
+		pe = perf_event_create_kernel_counter(&attr, cpu, NULL,
+						      pyl_perf_overflow, ev);
+		if (IS_ERR(pe)) {
+			pr_warn_ratelimited("pylttng: %s on cpu %d: error %ld\n",
+					    ev->name, cpu, PTR_ERR(pe));
+			continue;
+		}
+		ev->pe[cpu] = pe;
+	}
+}
+
+/* The caller must wait for an RCU grace period before freeing anything. */
+static void pyl_event_disarm(struct pyl_event *ev)
+{
+	unsigned int cpu;
+
+	WRITE_ONCE(ev->armed, false);
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
+		if (ev->pe[cpu])
+			perf_event_release_kernel(ev->pe[cpu]);
+	kfree(ev->pe);
+	ev->pe = NULL;
+}
+
+/*
+ * Bring the session in line with its state: instantiate matching events,
+ * describe new ones in the metadata, arm and disarm probes.  On return no
+ * probe of a disarmed event runs any more.  Caller holds pyl_mutex.
+ */
+void pyl_session_sync(struct pyl_session *session)
+{
+	struct pyl_channel *chan;
+	struct pyl_event *ev;
+	bool disarmed = false;
+
+	if (session->active) {
+		pyl_session_instantiate(session);
+		pyl_metadata_dump(session);
+	}
+	list_for_each_entry(chan, &session->chans, node) {
+		list_for_each_entry(ev, &chan->events, node) {
+			bool want = pyl_event_wanted(ev);
+
+			if (want && !ev->pe) {
+				pyl_event_arm(ev);
+			} else if (!want && ev->pe) {
+				pyl_event_disarm(ev);
+				disarmed = true;
+			}
+		}
+	}
+	if (disarmed)
+		synchronize_rcu();	/* probes run with preemption off */
+}
+
+/* Channel teardown: every event is disarmed already. */
+void pyl_channel_free_events(struct pyl_channel *chan)
+{
+	struct pyl_enabler *en, *en_next;
+	struct pyl_event *ev, *ev_next;
+
+	list_for_each_entry_safe(ev, ev_next, &chan->events, node) {
+		WARN_ON_ONCE(ev->pe);
+		list_del(&ev->node);
+		pyl_event_free(ev);
+	}
+	list_for_each_entry_safe(en, en_next, &chan->enablers, node) {
+		list_del(&en->node);
+		kfree(en);
+	}
+}
+
+/* ------------------------------------------------------------ event fd */
+
+static int pyl_enabler_set(struct pyl_enabler *en, bool enabled)
+{
+	mutex_lock(&pyl_mutex);
+	en->enabled = enabled;
+	pyl_session_sync(en->chan->session);
+	mutex_unlock(&pyl_mutex);
+	return 0;
+}
+
+static long pyl_enabler_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct pyl_enabler *en = file->private_data;
+
+	switch (cmd) {
+	case PYL_ABI_ENABLE:
+		return pyl_enabler_set(en, true);
+	case PYL_ABI_DISABLE:
+		return pyl_enabler_set(en, false);
+	case PYL_ABI_CONTEXT:
+	case PYL_ABI_FILTER:
+		return -ENOSYS;
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
+static int pyl_enabler_release(struct inode *inode, struct file *file)
+{
+	struct pyl_enabler *en = file->private_data;
+
+	/* The enabler stays in its channel; drop the channel file. */
+	fput(en->chan->file);
+	return 0;
+}
+
+static const struct file_operations pyl_enabler_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = pyl_enabler_ioctl,
+	.compat_ioctl = pyl_enabler_ioctl,
+	.release = pyl_enabler_release,
+	.llseek = noop_llseek,
+};
+
+static int pyl_check_name(const char *name, bool *glob)
+{
+	size_t len = strnlen(name, PYL_SYM_NAME_LEN);
+	const char *star;
+
+	if (!len || len == PYL_SYM_NAME_LEN)
+		return -EINVAL;
+	star = strchr(name, '*');
+	if (star && star != name + len - 1)
+		return -EINVAL;		/* only a trailing '*' is supported */
+	*glob = star;
+	return 0;
+}
+
+int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
+		       const struct pyl_abi_event *param)
+{
+	struct pyl_enabler *en;
+	struct file *file;
+	bool glob;
+	int fd, ret;
+
+	if (param->instrumentation != PYL_ABI_TRACEPOINT)
+		return -EINVAL;
+	ret = pyl_check_name(param->name, &glob);
+	if (ret)
+		return ret;
+
+	en = kzalloc(sizeof(*en), GFP_KERNEL);
+	if (!en)
+		return -ENOMEM;
+	strscpy(en->name, param->name, sizeof(en->name));
+	en->glob = glob;
+	en->chan = chan;
+
+	fd = pyl_anon_fd("[lttng_event]", &pyl_enabler_fops, en, &file);
+	if (fd < 0) {
+		kfree(en);
+		return fd;
+	}
+	get_file(chan_file);
+	mutex_lock(&pyl_mutex);
+	list_add_tail(&en->node, &chan->enablers);
+	pyl_session_sync(chan->session);
+	mutex_unlock(&pyl_mutex);
+	fd_install(fd, file);
+	return fd;
+}
+
+/* ------------------------------------------------------ module notifier */
+
+static int pyl_module_notify(struct notifier_block *nb, unsigned long state,
+			     void *data)
+{
+	struct pyl_session *session;
+
+	if (state != MODULE_STATE_LIVE)
+		return NOTIFY_DONE;
+	mutex_lock(&pyl_mutex);
+	list_for_each_entry(session, &pyl_sessions, node)
+		pyl_session_sync(session);
+	mutex_unlock(&pyl_mutex);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block pyl_module_nb = {
+	.notifier_call = pyl_module_notify,
+};
+
+int pyl_events_init(void)
+{
+	int ret = pyl_ftrace_init();
+
+	if (ret)
+		return ret;
+	return register_module_notifier(&pyl_module_nb);
+}
+
+void pyl_events_exit(void)
+{
+	unregister_module_notifier(&pyl_module_nb);
+}

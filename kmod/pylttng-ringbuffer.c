@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pylttng-ringbuffer.c - per-CPU, lock-free CTF packet ring buffer.
+ *
+ * Each CPU of a channel owns one buffer of num_subbuf sub-buffers of
+ * subbuf_size bytes (both powers of two), allocated with vmalloc_user() so
+ * that the consumer can mmap() the whole of it.  Every sub-buffer holds one
+ * CTF packet: a packet header + context, then event records, then padding.
+ *
+ * Writers only ever run on the CPU that owns the buffer, but they may nest
+ * (a tracepoint in an IRQ or NMI interrupting a tracepoint in task context),
+ * so nothing may take a lock.  The design is the classic LTTng one, reduced
+ * to discard mode:
+ *
+ *  - "offset" is a free-running byte position (local_t).  A writer reads
+ *    it and the clock, computes where its record goes and moves offset with
+ *    local_cmpxchg(); on failure (it was interrupted by a nested writer) it
+ *    starts again, rereading the clock, so timestamps grow with positions.
+ *    A record never straddles sub-buffers: if it does not fit, the writer
+ *    skips to the next sub-buffer, closing the current one.
+ *
+ *  - Each sub-buffer has a cumulative commit counter.  Every writer adds
+ *    the size of what it wrote once its bytes are in memory (after
+ *    smp_wmb()).  The writer that opens a sub-buffer commits the packet
+ *    header, the writer that moves past it commits the padding, so a
+ *    sub-buffer of lap L is complete exactly when its counter reaches
+ *    (L + 1) * subbuf_size, however the writers interleaved.
+ *
+ *  - The opener writes the header fields known at the start (magic, uuid,
+ *    stream id, timestamp_begin, sequence number, cpu); the closer writes
+ *    the ones known at the end (timestamp_end, content and packet sizes,
+ *    events_discarded).  The two sets are disjoint, so their order does
+ *    not matter.  A record ending exactly at the end of its sub-buffer
+ *    closes it itself at commit time.
+ *
+ *  - Discard mode: a writer that needs a sub-buffer the reader has not
+ *    consumed yet drops its event and counts it in "lost"; the count is
+ *    cumulative per stream, as CTF's events_discarded expects.
+ *
+ *  - Event headers are compact (5-bit id, 27-bit timestamp) or large
+ *    (16-bit id, 32-bit timestamp); the extended form (32-bit id, 64-bit
+ *    timestamp) is used when the id does not fit or when the timestamp
+ *    may have wrapped the short field since the previous record.  For
+ *    that, "last_ts" is stored after each reservation: under nesting it
+ *    can only lag behind, which at worst costs an extended header.
+ *
+ * The reader (the stream fd) takes the sub-buffer at "consumed" once it is
+ * complete, and gives it back by advancing "consumed".  Writers never wake
+ * readers (a tracepoint may hold the runqueue lock): the channel read timer
+ * polls pyl_rb_readable() instead.  A flush closes the current sub-buffer
+ * on its owning CPU, through an IPI.
+ */
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+#include <linux/slab.h>
+#include <linux/log2.h>
+#include <linux/smp.h>
+#include <linux/cpu.h>
+#include <linux/timekeeping.h>
+#include <linux/string.h>
+
+#include "pylttng-compat.h"
+#include "pylttng-ringbuffer.h"
+
+#define PYL_COMPACT_ID_MAX	31U	/* ids 0..30 fit; 31 = extended */
+#define PYL_LARGE_ID_MAX	65535U
+#define PYL_COMPACT_TS_BITS	27
+#define PYL_LARGE_TS_BITS	32
+
+u64 pyl_clock_read(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
+static unsigned long pyl_subbuf_off(const struct pyl_rb *rb, unsigned long pos)
+{
+	return pos & (rb->subbuf_size - 1);
+}
+
+static unsigned long pyl_subbuf_idx(const struct pyl_rb *rb, unsigned long pos)
+{
+	return (pos & (rb->size - 1)) >> rb->subbuf_order;
+}
+
+static void *pyl_rb_addr(const struct pyl_rb *rb, unsigned long pos)
+{
+	return rb->mem + (pos & (rb->size - 1));
+}
+
+static struct pyl_packet_header *pyl_packet(const struct pyl_rb *rb,
+					    unsigned long pos)
+{
+	return pyl_rb_addr(rb, pos & ~(rb->subbuf_size - 1));
+}
+
+/* Commit count of the sub-buffer at pos once it is complete. */
+static unsigned long pyl_commit_target(const struct pyl_rb *rb, unsigned long pos)
+{
+	return ((pos >> rb->buf_order) + 1) << rb->subbuf_order;
+}
+
+static bool pyl_subbuf_complete(const struct pyl_rb *rb, unsigned long pos)
+{
+	unsigned long cc = local_read(&rb->commit[pyl_subbuf_idx(rb, pos)]);
+
+	return cc == pyl_commit_target(rb, pos);
+}
+
+static void pyl_commit_bytes(struct pyl_rb *rb, unsigned long pos,
+			     unsigned long len)
+{
+	smp_wmb();	/* record bytes before the commit count */
+	local_add(len, &rb->commit[pyl_subbuf_idx(rb, pos)]);
+}
+
+struct pyl_rb *pyl_rb_create(unsigned long subbuf_size, unsigned long num_subbuf,
+			     int cpu, u32 stream_id, const u8 *uuid)
+{
+	struct pyl_rb *rb;
+
+	rb = kzalloc(sizeof(*rb), GFP_KERNEL);
+	if (!rb)
+		return NULL;
+	rb->subbuf_size = subbuf_size;
+	rb->subbuf_order = ilog2(subbuf_size);
+	rb->size = subbuf_size * num_subbuf;
+	rb->buf_order = ilog2(rb->size);
+	rb->cpu = cpu;
+	rb->stream_id = stream_id;
+	memcpy(rb->uuid, uuid, sizeof(rb->uuid));
+	mutex_init(&rb->read_lock);
+	init_waitqueue_head(&rb->read_wait);
+	local_set(&rb->offset, 0);
+	local_set(&rb->lost, 0);
+
+	rb->commit = kvcalloc(num_subbuf, sizeof(*rb->commit), GFP_KERNEL);
+	rb->mem = vmalloc_user(rb->size);
+	if (!rb->commit || !rb->mem) {
+		pyl_rb_destroy(rb);
+		return NULL;
+	}
+	return rb;
+}
+
+void pyl_rb_destroy(struct pyl_rb *rb)
+{
+	if (!rb)
+		return;
+	vfree(rb->mem);
+	kvfree(rb->commit);
+	kfree(rb);
+}
+
+/* ---------------------------------------------------------------- writer */
+
+static unsigned int pyl_event_header_len(enum pyl_header_type htype, u32 id,
+					 u64 ts, u64 last_ts)
+{
+	unsigned int ts_bits;
+	u32 id_max;
+
+	if (htype == PYL_HEADER_LARGE) {
+		ts_bits = PYL_LARGE_TS_BITS;
+		id_max = PYL_LARGE_ID_MAX;
+	} else {
+		ts_bits = PYL_COMPACT_TS_BITS;
+		id_max = PYL_COMPACT_ID_MAX;
+	}
+	if (id < id_max && ts >= last_ts && !((ts ^ last_ts) >> ts_bits))
+		return htype == PYL_HEADER_LARGE ? 6 : 4;
+	/* extended: selector, u32 id, u64 timestamp */
+	return htype == PYL_HEADER_LARGE ? 2 + 4 + 8 : 1 + 4 + 8;
+}
+
+static void pyl_write_event_header(void *p, enum pyl_header_type htype,
+				   u32 id, u64 ts, unsigned int len)
+{
+	u32 v32;
+	u16 v16;
+
+	if (htype == PYL_HEADER_LARGE) {
+		if (len == 6) {
+			v16 = id;
+			v32 = (u32)ts;
+			memcpy(p, &v16, 2);
+			memcpy(p + 2, &v32, 4);
+			return;
+		}
+		v16 = PYL_LARGE_ID_MAX;
+		memcpy(p, &v16, 2);
+		p += 2;
+	} else {
+		if (len == 4) {
+			v32 = (id & 0x1f) |
+			      ((u32)(ts & ((1U << PYL_COMPACT_TS_BITS) - 1)) << 5);
+			memcpy(p, &v32, 4);
+			return;
+		}
+		*(u8 *)p = PYL_COMPACT_ID_MAX;
+		p += 1;
+	}
+	memcpy(p, &id, 4);
+	memcpy(p + 4, &ts, 8);
+}
+
+/* Fields known when a packet starts; commits the packet header. */
+static void pyl_open_subbuf(struct pyl_rb *rb, unsigned long start, u64 ts)
+{
+	struct pyl_packet_header *h = pyl_packet(rb, start);
+
+	h->magic = PYL_CTF_MAGIC;
+	memcpy(h->uuid, rb->uuid, sizeof(h->uuid));
+	h->stream_id = rb->stream_id;
+	h->stream_instance_id = rb->cpu;
+	h->timestamp_begin = ts;
+	h->packet_seq_num = start >> rb->subbuf_order;
+	h->cpu_id = rb->cpu;
+	pyl_commit_bytes(rb, start, PYL_PACKET_HEADER_LEN);
+}
+
+/* Fields known when a packet ends; content is its used length in bytes. */
+static void pyl_end_fields(struct pyl_rb *rb, unsigned long start,
+			   unsigned long content, u64 ts)
+{
+	struct pyl_packet_header *h = pyl_packet(rb, start);
+
+	h->timestamp_end = ts;
+	h->content_size = (u64)content * BITS_PER_BYTE;
+	h->packet_size = (u64)PAGE_ALIGN(content) * BITS_PER_BYTE;
+	h->events_discarded = local_read(&rb->lost);
+}
+
+/* Close the open sub-buffer holding pos - 1, committing its padding. */
+static void pyl_close_subbuf(struct pyl_rb *rb, unsigned long end, u64 ts)
+{
+	unsigned long used = pyl_subbuf_off(rb, end);
+
+	pyl_end_fields(rb, end - used, used, ts);
+	pyl_commit_bytes(rb, end - 1, rb->subbuf_size - used);
+}
+
+void *pyl_rb_reserve(struct pyl_rb *rb, enum pyl_header_type htype, u32 id,
+		     size_t payload_len, struct pyl_rb_ctx *ctx)
+{
+	unsigned long old, begin, end, off, start;
+	unsigned int hlen;
+	bool open, close;
+	u64 ts;
+
+	do {
+		old = local_read(&rb->offset);
+		ts = pyl_clock_read();
+		hlen = pyl_event_header_len(htype, id, ts, READ_ONCE(rb->last_ts));
+		if (PYL_PACKET_HEADER_LEN + hlen + payload_len > rb->subbuf_size)
+			goto drop;
+		off = pyl_subbuf_off(rb, old);
+		open = false;
+		close = false;
+		if (!off) {
+			open = true;
+			begin = old + PYL_PACKET_HEADER_LEN;
+		} else if (off + hlen + payload_len <= rb->subbuf_size) {
+			begin = old;
+		} else {
+			open = true;
+			close = true;
+			begin = old - off + rb->subbuf_size + PYL_PACKET_HEADER_LEN;
+		}
+		start = begin - PYL_PACKET_HEADER_LEN;
+		if (open && start - READ_ONCE(rb->consumed) >= rb->size)
+			goto drop;	/* discard mode: reader is behind */
+		end = begin + hlen + payload_len;
+	} while (local_cmpxchg(&rb->offset, old, end) != old);
+
+	WRITE_ONCE(rb->last_ts, ts);
+	if (close)
+		pyl_close_subbuf(rb, old, ts);
+	if (open)
+		pyl_open_subbuf(rb, start, ts);
+	pyl_write_event_header(pyl_rb_addr(rb, begin), htype, id, ts, hlen);
+
+	ctx->rb = rb;
+	ctx->begin = begin;
+	ctx->len = hlen + payload_len;
+	ctx->ts = ts;
+	ctx->close_end = !pyl_subbuf_off(rb, end);
+	return pyl_rb_addr(rb, begin + hlen);
+
+drop:
+	local_inc(&rb->lost);
+	return NULL;
+}
+
+void pyl_rb_commit(const struct pyl_rb_ctx *ctx)
+{
+	struct pyl_rb *rb = ctx->rb;
+
+	if (ctx->close_end)
+		pyl_end_fields(rb, ctx->begin & ~(rb->subbuf_size - 1),
+			       rb->subbuf_size, ctx->ts);
+	pyl_commit_bytes(rb, ctx->begin, ctx->len);
+}
+
+/* ----------------------------------------------------------------- flush */
+
+struct pyl_flush_req {
+	struct pyl_rb *rb;
+	bool empty;
+};
+
+/*
+ * Close the current sub-buffer if it holds anything.  With "empty", also
+ * produce a packet holding no event when the current one is already closed,
+ * so that the reader gets a fresh timestamp.  Runs on the owning CPU, or on
+ * any CPU once no writer can run.
+ */
+static void pyl_rb_switch(struct pyl_rb *rb, bool empty)
+{
+	unsigned long old, end, off;
+	u64 ts;
+
+	do {
+		old = local_read(&rb->offset);
+		off = pyl_subbuf_off(rb, old);
+		ts = pyl_clock_read();
+		if (off) {
+			end = old - off + rb->subbuf_size;
+		} else {
+			if (!empty)
+				return;
+			if (old - READ_ONCE(rb->consumed) >= rb->size)
+				return;
+			end = old + rb->subbuf_size;
+		}
+	} while (local_cmpxchg(&rb->offset, old, end) != old);
+
+	WRITE_ONCE(rb->last_ts, ts);
+	if (off) {
+		pyl_close_subbuf(rb, old, ts);
+		return;
+	}
+	pyl_open_subbuf(rb, old, ts);
+	pyl_end_fields(rb, old, PYL_PACKET_HEADER_LEN, ts);
+	pyl_commit_bytes(rb, old, rb->subbuf_size - PYL_PACKET_HEADER_LEN);
+}
+
+static void pyl_rb_switch_ipi(void *info)
+{
+	struct pyl_flush_req *req = info;
+
+	pyl_rb_switch(req->rb, req->empty);
+}
+
+void pyl_rb_flush(struct pyl_rb *rb, bool empty)
+{
+	struct pyl_flush_req req = { .rb = rb, .empty = empty };
+
+	cpus_read_lock();
+	if (smp_call_function_single(rb->cpu, pyl_rb_switch_ipi, &req, 1))
+		pyl_rb_switch(rb, empty);	/* CPU offline: no writer */
+	cpus_read_unlock();
+}
+
+/* Called once no writer can touch the buffer any more. */
+void pyl_rb_finalize(struct pyl_rb *rb)
+{
+	pyl_rb_switch(rb, false);
+	smp_wmb();	/* flushed data before "finalized" */
+	WRITE_ONCE(rb->finalized, true);
+	wake_up_interruptible(&rb->read_wait);
+}
+
+/* ---------------------------------------------------------------- reader */
+
+bool pyl_rb_readable(struct pyl_rb *rb)
+{
+	return pyl_subbuf_complete(rb, READ_ONCE(rb->consumed));
+}
+
+void *pyl_rb_subbuf_addr(struct pyl_rb *rb, unsigned long pos)
+{
+	return pyl_rb_addr(rb, pos);
+}
+
+void pyl_rb_hold(struct pyl_rb *rb, unsigned long pos, unsigned long len)
+{
+	rb->read_pos = pos;
+	rb->read_len = len;
+	rb->held = true;
+}
+
+/* Take the complete sub-buffer at pos; caller holds read_lock. */
+static int pyl_rb_take(struct pyl_rb *rb, unsigned long pos)
+{
+	struct pyl_packet_header *h;
+	bool finalized;
+	u64 bytes;
+
+	if (rb->held)
+		return -EBUSY;
+	finalized = READ_ONCE(rb->finalized);
+	smp_rmb();	/* finalized before commit counts */
+	if (!pyl_subbuf_complete(rb, pos))
+		return finalized ? -ENODATA : -EAGAIN;
+	smp_rmb();	/* commit count before packet contents */
+	h = pyl_packet(rb, pos);
+	bytes = READ_ONCE(h->content_size) / BITS_PER_BYTE;
+	pyl_rb_hold(rb, pos, min_t(u64, bytes, rb->subbuf_size));
+	return 0;
+}
+
+int pyl_rb_get_next(struct pyl_rb *rb)
+{
+	return pyl_rb_take(rb, rb->consumed);
+}
+
+int pyl_rb_get(struct pyl_rb *rb, unsigned long pos)
+{
+	if (pyl_subbuf_off(rb, pos) || pos - rb->consumed >= rb->size)
+		return -EINVAL;
+	return pyl_rb_take(rb, pos);
+}
+
+int pyl_rb_put(struct pyl_rb *rb)
+{
+	unsigned long next;
+
+	if (!rb->held)
+		return -EINVAL;
+	next = rb->read_pos + rb->subbuf_size;
+	rb->held = false;
+	smp_mb();	/* done reading before the writer may reuse it */
+	if ((long)(next - rb->consumed) > 0)
+		WRITE_ONCE(rb->consumed, next);
+	return 0;
+}
+
+int pyl_rb_snapshot(struct pyl_rb *rb, bool sample_only)
+{
+	unsigned long consumed, produced;
+	bool finalized;
+
+	finalized = READ_ONCE(rb->finalized);
+	smp_rmb();
+	consumed = rb->consumed;
+	produced = local_read(&rb->offset);
+	if (!sample_only) {
+		produced &= ~(rb->subbuf_size - 1);
+		if (produced == (consumed & ~(rb->subbuf_size - 1)))
+			return finalized ? -ENODATA : -EAGAIN;
+	}
+	rb->cons_snapshot = consumed;
+	rb->prod_snapshot = produced;
+	return 0;
+}
+
+int pyl_rb_mmap(struct pyl_rb *rb, struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & VM_WRITE)
+		return -EPERM;
+	pyl_vma_forbid_write(vma);
+	return remap_vmalloc_range(vma, rb->mem, vma->vm_pgoff);
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * pylttng-ringbuffer.h - per-CPU CTF packet ring buffer.
+ */
+#ifndef _PYLTTNG_RINGBUFFER_H
+#define _PYLTTNG_RINGBUFFER_H
+
+#include <linux/types.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/mm_types.h>
+#include <asm/local.h>
+
+#define PYL_CTF_MAGIC		0xC1FC1FC1U
+
+/* Event header flavours, as named in the TSDL. */
+enum pyl_header_type {
+	PYL_HEADER_UNSET	= 0,
+	PYL_HEADER_COMPACT	= 1,	/* 5-bit id, 27-bit timestamp */
+	PYL_HEADER_LARGE	= 2,	/* 16-bit id, 32-bit timestamp */
+};
+
+/* CTF trace packet.header followed by stream packet.context. */
+struct pyl_packet_header {
+	u32 magic;
+	u8  uuid[16];
+	u32 stream_id;
+	u64 stream_instance_id;
+	/* packet.context */
+	u64 timestamp_begin;
+	u64 timestamp_end;
+	u64 content_size;		/* bits */
+	u64 packet_size;		/* bits */
+	u64 packet_seq_num;
+	u64 events_discarded;		/* "unsigned long": 64 bits */
+	u32 cpu_id;
+} __packed;
+
+#define PYL_PACKET_HEADER_LEN	sizeof(struct pyl_packet_header)
+
+struct pyl_rb {
+	/* Writer side: touched only from the owning CPU (any context). */
+	local_t offset;			/* free-running write position */
+	local_t lost;			/* events discarded, cumulative */
+	u64 last_ts;			/* timestamp of a recent record */
+	local_t *commit;		/* per sub-buffer cumulative commits */
+
+	/* Reader side, serialized by read_lock. */
+	struct mutex read_lock;
+	unsigned long consumed;		/* first byte not yet consumed */
+	unsigned long read_pos;		/* held sub-buffer, if held */
+	unsigned long read_len;		/* bytes of content in it */
+	unsigned long cons_snapshot;
+	unsigned long prod_snapshot;
+	bool held;
+	bool finalized;
+	atomic_t opened;		/* one stream fd at a time */
+	wait_queue_head_t read_wait;
+
+	/* Constant after creation. */
+	void *mem;
+	unsigned long size;		/* num_subbuf * subbuf_size */
+	unsigned long subbuf_size;
+	unsigned int subbuf_order;
+	unsigned int buf_order;
+	int cpu;
+	u32 stream_id;
+	u8 uuid[16];
+};
+
+/* A reservation in progress, from pyl_rb_reserve() to pyl_rb_commit(). */
+struct pyl_rb_ctx {
+	struct pyl_rb *rb;
+	unsigned long begin;		/* position of the event header */
+	unsigned long len;		/* header + payload */
+	u64 ts;
+	bool close_end;			/* record ends its sub-buffer */
+};
+
+struct pyl_rb *pyl_rb_create(unsigned long subbuf_size, unsigned long num_subbuf,
+			     int cpu, u32 stream_id, const u8 *uuid);
+void pyl_rb_destroy(struct pyl_rb *rb);
+
+u64 pyl_clock_read(void);
+
+void *pyl_rb_reserve(struct pyl_rb *rb, enum pyl_header_type htype, u32 id,
+		     size_t payload_len, struct pyl_rb_ctx *ctx);
+void pyl_rb_commit(const struct pyl_rb_ctx *ctx);
+
+void pyl_rb_flush(struct pyl_rb *rb, bool empty);
+void pyl_rb_finalize(struct pyl_rb *rb);
+
+/* Reader side. */
+bool pyl_rb_readable(struct pyl_rb *rb);
+int pyl_rb_get_next(struct pyl_rb *rb);
+int pyl_rb_get(struct pyl_rb *rb, unsigned long pos);
+int pyl_rb_put(struct pyl_rb *rb);
+int pyl_rb_snapshot(struct pyl_rb *rb, bool sample_only);
+void *pyl_rb_subbuf_addr(struct pyl_rb *rb, unsigned long pos);
+void pyl_rb_hold(struct pyl_rb *rb, unsigned long pos, unsigned long len);
+int pyl_rb_mmap(struct pyl_rb *rb, struct vm_area_struct *vma);
+
+#endif /* _PYLTTNG_RINGBUFFER_H */

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * pylttng.h - objects shared by the pylttng kernel tracer.
+ *
+ * Object graph and lifetimes:
+ *
+ *   session fd ──▶ pyl_session (kref) ◀── each channel holds a kref
+ *   channel fd ──▶ pyl_channel (kref)  (and pins the session file)
+ *   event fd   ──▶ pyl_enabler          (pins the channel file)
+ *   stream fd  ──▶ pyl_rb of a channel  (holds a channel kref)
+ *
+ * The session is torn down ("destroyed") when its file is released, which
+ * only happens after every channel and event fd is closed.  Tearing down
+ * stops tracing, unhooks every probe and finalizes every buffer; stream
+ * fds keep their channel alive and read what is left, then get -ENODATA.
+ * All control state is serialized by pyl_mutex.
+ */
+#ifndef _PYLTTNG_H
+#define _PYLTTNG_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/timer.h>
+#include <linux/fs.h>
+#include <linux/file.h>
+
+#include "pylttng-abi.h"
+#include "pylttng-ringbuffer.h"
+
+#define PYL_DEFAULT_READ_TIMER_US	200000U
+#define PYL_MAX_SUBBUF_SIZE		(256UL << 20)
+#define PYL_MAX_NUM_SUBBUF		(1UL << 16)
+#define PYL_MAX_BUF_SIZE		(1UL << 30)
+
+extern struct mutex pyl_mutex;
+extern struct list_head pyl_sessions;
+
+struct pyl_layout;
+
+/* Text of the session's TSDL, shared with its metadata streams. */
+struct pyl_metadata_cache {
+	struct kref ref;
+	struct mutex lock;
+	char *data;
+	size_t len;
+	size_t alloc;
+	u64 version;
+	u8 uuid[16];
+	wait_queue_head_t wait;		/* metadata readers */
+};
+
+struct pyl_session {
+	struct kref ref;
+	struct list_head node;		/* in pyl_sessions */
+	struct list_head chans;
+	struct pyl_metadata_cache *meta;
+	bool active;
+	bool been_active;
+	bool destroyed;
+	bool metadata_dumped;
+	unsigned int next_chan_id;
+	s64 clock_offset;
+	u8 uuid[16];
+	char name[PYL_SESSION_NAME_LEN];
+	char creation_time[PYL_CREATION_TIME_LEN];
+};
+
+struct pyl_channel {
+	struct kref ref;
+	struct pyl_session *session;
+	struct file *session_file;	/* pinned while the channel fd lives */
+	struct file *file;		/* the channel fd's file */
+	struct list_head node;		/* in session->chans */
+	struct list_head enablers;
+	struct list_head events;
+	unsigned int id;
+	bool is_metadata;
+	bool enabled;
+	bool finalized;
+	bool metadata_dumped;
+	enum pyl_header_type header_type;
+	unsigned int next_event_id;
+	unsigned long subbuf_size;
+	unsigned long num_subbuf;
+	unsigned int read_timer_us;
+	unsigned int switch_timer_us;
+	u32 output;
+	unsigned int nr_rbs;
+	struct pyl_rb **rbs;		/* by CPU; one for metadata */
+	struct timer_list read_timer;
+};
+
+/* What the user asked for: an exact name or a "prefix*" glob. */
+struct pyl_enabler {
+	struct list_head node;		/* in chan->enablers */
+	struct pyl_channel *chan;
+	char name[PYL_SYM_NAME_LEN];
+	bool glob;
+	bool enabled;
+};
+
+/* One instantiated tracepoint event of a channel. */
+struct pyl_event {
+	struct list_head node;		/* in chan->events */
+	struct pyl_channel *chan;
+	char *name;
+	u32 id;
+	bool metadata_dumped;
+	bool armed;			/* read by the probe */
+	struct pyl_layout *layout;
+	struct perf_event **pe;		/* by CPU, while armed */
+};
+
+/* pylttng-main.c */
+int pyl_anon_fd(const char *name, const struct file_operations *fops,
+		void *priv, struct file **filep);
+
+/* pylttng-session.c */
+int pyl_session_create(void);
+void pyl_session_put(struct pyl_session *session);
+
+/* pylttng-channel.c */
+int pyl_channel_create(struct file *session_file, struct pyl_session *session,
+		       const struct pyl_abi_channel *param, bool metadata);
+void pyl_channel_put(struct pyl_channel *chan);
+void pyl_channel_finalize(struct pyl_channel *chan);
+void pyl_channel_flush(struct pyl_channel *chan);
+
+/* pylttng-stream.c */
+int pyl_stream_open(struct pyl_channel *chan);
+
+/* pylttng-events.c */
+int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
+		       const struct pyl_abi_event *param);
+void pyl_session_instantiate(struct pyl_session *session);
+void pyl_session_sync(struct pyl_session *session);
+void pyl_channel_free_events(struct pyl_channel *chan);
+int pyl_events_init(void);
+void pyl_events_exit(void);
+
+/* pylttng-metadata.c */
+void pyl_metadata_init(void);
+struct pyl_metadata_cache *pyl_metadata_cache_create(const u8 *uuid);
+void pyl_metadata_cache_put(struct pyl_metadata_cache *cache);
+int pyl_metadata_dump(struct pyl_session *session);
+int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
+			  size_t *out, bool *coherent);
+bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out);
+
+/* pylttng-tracepoints.c */
+int pyl_tracepoint_list_open(void);
+
+#endif /* _PYLTTNG_H */
