@@ -97,7 +97,10 @@ def splice_to_file(source_fd: int, pipe: SplicePipe, out_fd: int, transfer: Tran
     while not transfer.complete:
         if transfer.in_pipe == 0:
             want = min(transfer.size - transfer.done, pipe.capacity)
-            moved = os.splice(source_fd, pipe.write_fd, want, flags=SPLICE_FLAGS)
+            # As with lttng-modules, the offset is relative to the held sub-buffer.
+            moved = os.splice(
+                source_fd, pipe.write_fd, want, offset_src=transfer.done, flags=SPLICE_FLAGS
+            )
             if moved <= 0:
                 raise OSError(errno.EIO, "splice from the stream returned no data")
             transfer.in_pipe = moved

@@ -99,5 +99,8 @@ int pyl_rb_snapshot(struct pyl_rb *rb, bool sample_only);
 void *pyl_rb_subbuf_addr(struct pyl_rb *rb, unsigned long pos);
 void pyl_rb_hold(struct pyl_rb *rb, unsigned long pos, unsigned long len);
 int pyl_rb_mmap(struct pyl_rb *rb, struct vm_area_struct *vma);
+struct pipe_inode_info;
+ssize_t pyl_rb_splice_read(struct pyl_rb *rb, loff_t *ppos,
+			   struct pipe_inode_info *pipe, size_t len);
 
 #endif /* _PYLTTNG_RINGBUFFER_H */

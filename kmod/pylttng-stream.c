@@ -204,6 +204,19 @@ static int pyl_stream_mmap(struct file *file, struct vm_area_struct *vma)
 	return pyl_rb_mmap(stream->rb, vma);
 }
 
+static ssize_t pyl_stream_splice_read(struct file *file, loff_t *ppos,
+				      struct pipe_inode_info *pipe, size_t len,
+				      unsigned int flags)
+{
+	struct pyl_stream *stream = file->private_data;
+	ssize_t ret;
+
+	mutex_lock(&stream->rb->read_lock);
+	ret = pyl_rb_splice_read(stream->rb, ppos, pipe, len);
+	mutex_unlock(&stream->rb->read_lock);
+	return ret;
+}
+
 static int pyl_stream_release(struct inode *inode, struct file *file)
 {
 	struct pyl_stream *stream = file->private_data;
@@ -225,6 +238,7 @@ static const struct file_operations pyl_stream_fops = {
 	.compat_ioctl = pyl_stream_ioctl,
 	.poll = pyl_stream_poll,
 	.mmap = pyl_stream_mmap,
+	.splice_read = pyl_stream_splice_read,
 	.release = pyl_stream_release,
 	.llseek = noop_llseek,
 };

@@ -38,10 +38,11 @@ class FakeRing:
         self.n_subbufs = n_subbufs
         self.read_fd, self._write_fd = os.pipe2(os.O_CLOEXEC)
         self._signalled = False
-        # An anonymous file holds the sub-buffers; a second fd of it is the splice source.
+        # An anonymous file holds the sub-buffers.  Like the kernel stream fd, the splice
+        # source reads the held sub-buffer from offset 0: a second file holds a copy of it.
         self._store = os.open(tempfile.gettempdir(), os.O_TMPFILE | os.O_RDWR, 0o600)
         os.ftruncate(self._store, n_subbufs * subbuf_size)
-        self._splice_fd = os.open(f"/proc/self/fd/{self._store}", os.O_RDONLY)
+        self._splice_fd = os.open(tempfile.gettempdir(), os.O_TMPFILE | os.O_RDWR, 0o600)
         self._ready: deque[Subbuf] = deque()
         self._held: Subbuf | None = None
         self._next_slot = 0
@@ -105,7 +106,9 @@ class FakeRing:
             raise OSError(errno.EBUSY, os.strerror(errno.EBUSY))
         if self._ready:
             self._held = self._ready.popleft()
-            os.lseek(self._splice_fd, self._held.offset, os.SEEK_SET)
+            held = os.pread(self._store, self.sb_size, self._held.offset)
+            os.ftruncate(self._splice_fd, 0)
+            os.pwrite(self._splice_fd, held, 0)
             return Next.OK
         return Next.NODATA if self.finalized else Next.AGAIN
 

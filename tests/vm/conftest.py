@@ -88,8 +88,10 @@ def keep_daemon_logs(test_name: str) -> None:
 @pytest.fixture
 def lttng(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Lttng]:
     stop_daemons()
-    home = tmp_path / "home"
-    home.mkdir()
+    # Keep traces in the shared output folder when there is one, to look at after the run.
+    out = os.environ.get("PYLTTNG_VM_OUT")
+    home = Path(out, "homes", request.node.name) if out else tmp_path / "home"
+    home.mkdir(parents=True)
     yield Lttng(home)
     run("lttng", "destroy", "-a", env=dict(os.environ, HOME=str(home), LTTNG_HOME=str(home)))
     keep_daemon_logs(request.node.name)

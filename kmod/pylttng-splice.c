@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pylttng-splice.c - splice(2) from a stream fd: the "splice" channel output.
+ *
+ * The consumer takes a sub-buffer (GET_NEXT_SUBBUF), splices it into a pipe
+ * and from the pipe into its trace file, then releases it (PUT_NEXT_SUBBUF).
+ * As with lttng-modules, *ppos is the offset inside the held sub-buffer, not
+ * a file position, and one call moves at most the rest of that sub-buffer.
+ *
+ * The pipe gets references to the buffer's own pages, no copy.  That is
+ * safe because a consumer empties the pipe into the file (which copies)
+ * before it releases the sub-buffer to the writers; and a page still in a
+ * pipe when the buffer is freed stays alive through its reference.
+ */
+#include <linux/mm.h>
+#include <linux/pipe_fs_i.h>
+#include <linux/splice.h>
+#include <linux/vmalloc.h>
+
+#include "pylttng.h"
+
+static void pyl_pipe_buf_release(struct pipe_inode_info *pipe,
+				 struct pipe_buffer *buf)
+{
+	put_page(buf->page);
+}
+
+static const struct pipe_buf_operations pyl_pipe_buf_ops = {
+	.release = pyl_pipe_buf_release,
+	.get = generic_pipe_buf_get,
+};
+
+/* Pages splice_to_pipe() could not place go back here. */
+static void pyl_spd_release(struct splice_pipe_desc *spd, unsigned int i)
+{
+	put_page(spd->pages[i]);
+}
+
+/* Caller holds rb->read_lock. */
+ssize_t pyl_rb_splice_read(struct pyl_rb *rb, loff_t *ppos,
+			   struct pipe_inode_info *pipe, size_t len)
+{
+	struct page *pages[PIPE_DEF_BUFFERS];
+	struct partial_page partial[PIPE_DEF_BUFFERS];
+	struct splice_pipe_desc spd = {
+		.pages = pages,
+		.partial = partial,
+		.nr_pages_max = PIPE_DEF_BUFFERS,
+		.ops = &pyl_pipe_buf_ops,
+		.spd_release = pyl_spd_release,
+	};
+	unsigned long off;
+	ssize_t moved;
+	char *addr;
+
+	if (!rb->held)
+		return -EINVAL;		/* no GET_SUBBUF before */
+	if (*ppos < 0 || *ppos >= rb->subbuf_size)
+		return 0;
+	off = *ppos;
+	len = min_t(size_t, len, rb->subbuf_size - off);
+	addr = pyl_rb_subbuf_addr(rb, rb->read_pos) + off;
+
+	while (len && spd.nr_pages < PIPE_DEF_BUFFERS) {
+		unsigned int poff = offset_in_page(addr);
+		unsigned int chunk = min_t(size_t, len, PAGE_SIZE - poff);
+		struct page *page = vmalloc_to_page(addr);
+
+		get_page(page);
+		pages[spd.nr_pages] = page;
+		partial[spd.nr_pages].offset = poff;
+		partial[spd.nr_pages].len = chunk;
+		spd.nr_pages++;
+		addr += chunk;
+		len -= chunk;
+	}
+	if (!spd.nr_pages)
+		return 0;
+	moved = splice_to_pipe(pipe, &spd);
+	if (moved > 0)
+		*ppos += moved;
+	return moved;
+}
