@@ -18,7 +18,7 @@ DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod ud
 build:
 	mkdir -p build
 
-.PHONY: all modules modules_install clean deps check lint test-host test-vm demo bench
+.PHONY: pypath all modules modules_install clean deps check lint test-host test-vm demo bench
 
 all: modules
 
@@ -45,16 +45,19 @@ deps:
 	fi
 	$(PYTHON) -m pip install -q -e '.[test]'
 
-lint:
-	$(PYTHON) -m ruff check protocol sessiond consumerd tests
-	@# mypy cannot follow setuptools' editable finder: give it the package as a link tree.
-	rm -rf build/typecheck && mkdir -p build/typecheck/pylttng
-	cp pylttng/__init__.py build/typecheck/pylttng/
-	for d in protocol sessiond consumerd; do ln -s $(CURDIR)/$$d build/typecheck/pylttng/$$d; done
-	cd build/typecheck && $(PYTHON) -m mypy --config-file $(CURDIR)/pyproject.toml -p pylttng
+# The package as a link tree of this checkout (see tests/vm/runner.py: package_tree).
+# mypy cannot follow setuptools' editable finder, and tests must import this checkout
+# even when another one is installed in editable mode.
+PYPATH := $(CURDIR)/build/pypath
+pypath:
+	$(PYTHON) tests/vm/runner.py pypath --out $(PYPATH)
 
-test-host:
-	$(PYTHON) -m pytest -p no:cacheprovider tests/host
+lint: pypath
+	$(PYTHON) -m ruff check protocol sessiond consumerd tests
+	cd $(PYPATH) && $(PYTHON) -m mypy --config-file $(CURDIR)/pyproject.toml -p pylttng
+
+test-host: pypath
+	PYTHONPATH=$(PYPATH) $(PYTHON) -m pytest -p no:cacheprovider tests/host
 
 test-vm: modules
 	$(PYTHON) tests/vm/runner.py check

@@ -66,10 +66,11 @@ async def run_consumerd(
     # The daemonized sessiond has no stderr: the consumer logs beside its socket.
     log_path = os.path.join(os.path.dirname(socket_path) or ".", "pylttng-consumerd.log")
     while True:
-        with open(log_path, "ab") as log_file:
-            proc = await trio.lowlevel.open_process(
-                argv, stdin=subprocess.DEVNULL, stderr=log_file
-            )
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+        try:
+            proc = await trio.lowlevel.open_process(argv, stdin=subprocess.DEVNULL, stderr=log_fd)
+        finally:
+            os.close(log_fd)
         handle.pid = proc.pid
         born = trio.current_time()
         try:

@@ -6,6 +6,8 @@
 SRC=$1 OUT=$2 PY=$3
 export HOME="$OUT/home" LTTNG_HOME="$OUT/home"
 export PATH="$(dirname "$PY"):$PATH"
+# Import this checkout's package (the runner's link tree), whatever is installed.
+export PYTHONPATH="$OUT/pypath"
 export PYTHONDONTWRITEBYTECODE=1
 mkdir -p "$HOME"
 KVER=$(uname -r)

@@ -11,6 +11,8 @@ set -x
 
 export HOME="$OUT/home" LTTNG_HOME="$OUT/home"
 export PATH="$(dirname "$PY"):$PATH"
+# Import this checkout's package (the runner's link tree), whatever is installed.
+export PYTHONPATH="$OUT/pypath"
 export PYTHONDONTWRITEBYTECODE=1 PYLTTNG_SRC="$SRC" PYLTTNG_VM_OUT="$OUT"
 mkdir -p "$HOME"
 

@@ -10,6 +10,7 @@ runner probes KVM with a short boot and falls back to TCG (--disable-kvm).
 
     runner.py check [pytest args...]   run tests/vm in the guest, fail on a kernel warning
     runner.py demo                     run tests/vm/demo.sh in the guest and show its output
+    runner.py pypath --out DIR         lay this checkout out as the pylttng package in DIR
 """
 
 from __future__ import annotations
@@ -71,6 +72,22 @@ def kvm_usable(kver: str, out: Path) -> bool:
     return marker.exists()
 
 
+def package_tree(dest: Path) -> Path:
+    """Lay out this checkout as the `pylttng` package with symlinks, under dest.
+
+    The top-level folders map into one namespace (pyproject's package-dir); with
+    dest on PYTHONPATH, Python imports this checkout rather than whichever one is
+    installed in editable mode, in the guest as on the host.
+    """
+    pkg = dest / "pylttng"
+    shutil.rmtree(dest, ignore_errors=True)
+    pkg.mkdir(parents=True)
+    shutil.copy(SRC / "pylttng" / "__init__.py", pkg)
+    for part in ("protocol", "sessiond", "consumerd"):
+        (pkg / part).symlink_to(SRC / part)
+    return dest
+
+
 def stage_modules(kver: str, out: Path) -> None:
     """Run depmod for the guest on the host, into out/modroot.
 
@@ -129,6 +146,7 @@ def fresh_out(out: Path) -> Path:
 
 
 def check(out: Path, pytest_args: list[str], timeout: int) -> int:
+    package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/guest.sh"), str(SRC), str(out), sys.executable, *pytest_args]
     vm_rc = boot(guest, out, timeout)
     show(out / "pytest.log")
@@ -148,6 +166,7 @@ def check(out: Path, pytest_args: list[str], timeout: int) -> int:
 
 
 def demo(out: Path, timeout: int) -> int:
+    package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/demo.sh"), str(SRC), str(out), sys.executable]
     boot(guest, out, timeout)
     show(out / "demo.log")
@@ -163,12 +182,15 @@ def demo(out: Path, timeout: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["check", "demo"])
+    parser.add_argument("mode", choices=["check", "demo", "pypath"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--timeout", type=int, default=1800)
     args, rest = parser.parse_known_args()
     if rest[:1] == ["--"]:
         rest = rest[1:]
+    if args.mode == "pypath":
+        package_tree(args.out.resolve())
+        return 0
     if not (SRC / "kmod" / "pylttng.ko").exists():
         sys.exit("runner: kmod/pylttng.ko is missing: run `make` first")
     out = fresh_out(args.out.resolve())
