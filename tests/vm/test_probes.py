@@ -34,7 +34,7 @@ def test_kprobe_and_kretprobe_events(lttng: Lttng) -> None:
     lttng.ok("enable-event", "-k", "--function", SYMBOL, "myfn")
     listed = lttng.ok("list", "kp")
     assert "      myprobe (type: probe) [enabled]" in listed.out
-    assert f"          symbol: {SYMBOL}" in listed.out
+    assert f"        offset: 0x0\n        symbol: {SYMBOL}\n" in listed.out
     lttng.ok("start")
     touch_files(5)
     time.sleep(0.3)

@@ -89,7 +89,7 @@ def test_openat_read_write_close_fields(lttng: Lttng) -> None:
 def test_all_syscalls_under_a_short_workload(lttng: Lttng) -> None:
     lttng.ok("create", "scall")
     enabled = lttng.ok("enable-event", "-k", "--syscall", "-a")
-    assert "All Kernel system calls are enabled in channel channel0" in enabled.out
+    assert "All kernel system calls are enabled in channel channel0" in enabled.out
     lttng.ok("start")
     for _ in range(3):
         subprocess.run(["/bin/true"], check=True)
@@ -110,6 +110,7 @@ def test_all_syscalls_under_a_short_workload(lttng: Lttng) -> None:
 
 
 def test_list_kernel_syscalls(lttng: Lttng) -> None:
+    lttng.ok("create", "spawn")  # `lttng list` does not spawn a session daemon
     listed = lttng.ok("list", "-k", "--syscall")
     lines = listed.out.splitlines()
     assert lines[:2] == ["System calls:", "-------------"]
