@@ -14,6 +14,7 @@
 #include <linux/perf_event.h>
 #include <linux/trace_events.h>
 #include <linux/timer.h>
+#include <asm/ptrace.h>
 
 /*
  * Mirror of struct ftrace_event_field (kernel/trace/trace.h, private).
@@ -70,5 +71,20 @@ static inline const void *pyl_perf_raw(struct perf_sample_data *data, u32 *size)
 #else
 #define pyl_vma_forbid_write(vma)	((vma)->vm_flags &= ~VM_MAYWRITE)
 #endif
+
+/*
+ * The caller's return address at a function's first instruction.  A
+ * kretprobe instance only learns it after its entry handler has run.
+ */
+static inline unsigned long pyl_entry_return_address(struct pt_regs *regs)
+{
+#if defined(CONFIG_X86)
+	return regs_get_kernel_stack_nth(regs, 0);
+#elif defined(CONFIG_ARM64)
+	return procedure_link_pointer(regs);
+#else
+	return 0;
+#endif
+}
 
 #endif /* _PYLTTNG_COMPAT_H */

@@ -16,6 +16,7 @@
 #include <linux/string.h>
 
 #include "pylttng.h"
+#include "pylttng-compat.h"
 #include "pylttng-layout.h"
 
 #define PYL_KP_TSDL_IP	"\t\tinteger { size = %u; align = 8; signed = 0; encoding = none; base = 16; } _ip;\n"
@@ -59,7 +60,8 @@ static int pyl_kp_pre(struct kprobe *kp, struct pt_regs *regs)
 	return 0;
 }
 
-static void pyl_krp_write(struct kretprobe_instance *ri, int which)
+static void pyl_krp_write(struct kretprobe_instance *ri, int which,
+			  unsigned long parent)
 {
 	struct kretprobe *krp = get_kretprobe(ri);
 	struct pyl_kprobe *p;
@@ -68,19 +70,18 @@ static void pyl_krp_write(struct kretprobe_instance *ri, int which)
 		return;
 	p = container_of(krp, struct pyl_kprobe, krp);
 	if (p->ev[which])
-		pyl_kp_write(p->ev[which], (unsigned long)krp->kp.addr,
-			     get_kretprobe_retaddr(ri), true);
+		pyl_kp_write(p->ev[which], (unsigned long)krp->kp.addr, parent, true);
 }
 
 static int pyl_krp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	pyl_krp_write(ri, 0);
+	pyl_krp_write(ri, 0, pyl_entry_return_address(regs));
 	return 0;
 }
 
 static int pyl_krp_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	pyl_krp_write(ri, 1);
+	pyl_krp_write(ri, 1, get_kretprobe_retaddr(ri));
 	return 0;
 }
 
