@@ -39,6 +39,7 @@ static void pyl_channel_release_ref(struct kref *ref)
 	unsigned int i;
 
 	pyl_channel_free_events(chan);
+	pyl_ctx_free(&chan->ctx);
 	for (i = 0; i < chan->nr_rbs; i++)
 		pyl_rb_destroy(chan->rbs[i]);
 	kfree(chan->rbs);
@@ -99,6 +100,7 @@ static long pyl_channel_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
 	struct pyl_channel *chan = file->private_data;
+	struct pyl_abi_context ctx_param;
 	struct pyl_abi_event param;
 
 	switch (cmd) {
@@ -109,7 +111,9 @@ static long pyl_channel_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		return pyl_enabler_create(file, chan, &param);
 	case PYL_ABI_CONTEXT:
-		return -ENOSYS;
+		if (copy_from_user(&ctx_param, (void __user *)arg, sizeof(ctx_param)))
+			return -EFAULT;
+		return pyl_ctx_add(chan, &ctx_param);
 	case PYL_ABI_ENABLE:
 		return pyl_channel_set_enabled(chan, true);
 	case PYL_ABI_DISABLE:

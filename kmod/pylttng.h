@@ -27,6 +27,7 @@
 
 #include "pylttng-abi.h"
 #include "pylttng-ringbuffer.h"
+#include "pylttng-context.h"
 
 #define PYL_DEFAULT_READ_TIMER_US	200000U
 #define PYL_MAX_SUBBUF_SIZE		(256UL << 20)
@@ -89,6 +90,7 @@ struct pyl_channel {
 	unsigned int nr_rbs;
 	struct pyl_rb **rbs;		/* by CPU; one for metadata */
 	struct timer_list read_timer;
+	struct pyl_ctx ctx;		/* fixed once the session started */
 };
 
 /* What the user asked for: an exact name or a "prefix*" glob. */
