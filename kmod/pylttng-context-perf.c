@@ -4,7 +4,9 @@
  *
  * Each counter context owns one pinned, counting (never sampling) kernel
  * perf event per online CPU, created when the context is added, so every
- * counter starts at zero then.  A CPU hotplug multi-instance state creates
+ * counter starts at zero then: its count right after creation is taken as
+ * its base, so a first read that folds in time from before it started
+ * (software clocks) does not show.  A CPU hotplug multi-instance state creates
  * the CPU's event when it comes online and releases it before it goes
  * down.  Probes read the event of their own CPU.
  */
@@ -22,6 +24,7 @@ static int pyl_perf_cpu_online(unsigned int cpu, struct hlist_node *node)
 {
 	struct pyl_ctx_field *f = hlist_entry(node, struct pyl_ctx_field, cpuhp);
 	struct perf_event *pe;
+	u64 enabled, running;
 
 	pe = perf_event_create_kernel_counter(f->attr, cpu, NULL, NULL, NULL);
 	if (IS_ERR(pe)) {
@@ -32,6 +35,8 @@ static int pyl_perf_cpu_online(unsigned int cpu, struct hlist_node *node)
 				    f->name, cpu, PTR_ERR(pe));
 		return 0;
 	}
+	f->base[cpu] = perf_event_read_value(pe, &enabled, &running);
+	smp_wmb();	/* base before the event is visible to probes */
 	WRITE_ONCE(f->pe[cpu], pe);
 	return 0;
 }
@@ -55,7 +60,8 @@ int pyl_ctx_perf_create(struct pyl_ctx_field *f, const struct pyl_abi_context *p
 
 	f->attr = kzalloc(sizeof(*f->attr), GFP_KERNEL);
 	f->pe = kcalloc(nr_cpu_ids, sizeof(*f->pe), GFP_KERNEL);
-	if (!f->attr || !f->pe)
+	f->base = kcalloc(nr_cpu_ids, sizeof(*f->base), GFP_KERNEL);
+	if (!f->attr || !f->pe || !f->base)
 		return -ENOMEM;
 	f->attr->type = param->u.perf_counter.type;
 	f->attr->config = param->u.perf_counter.config;
@@ -73,6 +79,7 @@ void pyl_ctx_perf_destroy(struct pyl_ctx_field *f)
 {
 	if (f->cpuhp_added)
 		cpuhp_state_remove_instance(pyl_perf_hp_state, &f->cpuhp);
+	kfree(f->base);
 	kfree(f->pe);
 	kfree(f->attr);
 }
@@ -80,13 +87,15 @@ void pyl_ctx_perf_destroy(struct pyl_ctx_field *f)
 /* Current count of this CPU's counter; 0 while it has none. */
 u64 pyl_ctx_perf_read(const struct pyl_ctx_field *f)
 {
-	struct perf_event *pe = READ_ONCE(f->pe[smp_processor_id()]);
+	unsigned int cpu = smp_processor_id();
+	struct perf_event *pe = READ_ONCE(f->pe[cpu]);
 
 	if (!pe)
 		return 0;
+	smp_rmb();	/* event before its base */
 	if (READ_ONCE(pe->state) == PERF_EVENT_STATE_ACTIVE)
 		pe->pmu->read(pe);
-	return local64_read(&pe->count);
+	return local64_read(&pe->count) - f->base[cpu];
 }
 
 int pyl_ctx_perf_init(void)

@@ -27,6 +27,7 @@ struct pyl_ctx_field {
 	/* perf counters */
 	struct perf_event_attr *attr;
 	struct perf_event **pe;		/* by CPU, while the CPU is online */
+	u64 *base;			/* by CPU: count when created */
 	struct hlist_node cpuhp;	/* in the CPU hotplug state */
 	bool cpuhp_added;
 };

@@ -22,6 +22,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/timer.h>
+#include <linux/workqueue.h>
 #include <linux/fs.h>
 #include <linux/file.h>
 
@@ -90,6 +91,7 @@ struct pyl_channel {
 	unsigned int nr_rbs;
 	struct pyl_rb **rbs;		/* by CPU; one for metadata */
 	struct timer_list read_timer;
+	struct delayed_work switch_work;	/* switch timer */
 	struct pyl_ctx ctx;		/* fixed once the session started */
 };
 
