@@ -107,6 +107,29 @@ static bool pyl_event_wanted(const struct pyl_event *ev)
 	return false;
 }
 
+/* The channel's contexts go between the event header and the payload. */
+static void pyl_perf_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
+				     const u8 *rec, u32 rec_size, size_t len)
+{
+	struct pyl_channel *chan = ev->chan;
+	struct pyl_rb_ctx ctx;
+	size_t ctx_len;
+	u8 *scratch, *dst;
+
+	scratch = pyl_ctx_scratch_get();
+	if (scratch) {
+		ctx_len = pyl_ctx_record(&chan->ctx, scratch);
+		dst = pyl_rb_reserve(rb, chan->header_type, ev->id,
+				     ctx_len + len, &ctx);
+		if (dst) {
+			memcpy(dst, scratch, ctx_len);
+			pyl_layout_write(ev->layout, rec, rec_size, dst + ctx_len);
+			pyl_rb_commit(&ctx);
+		}
+	}
+	pyl_ctx_scratch_put();
+}
+
 /* Probe: runs in the traced context, on the CPU that hit the tracepoint. */
 static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *data,
 			      struct pt_regs *regs)
@@ -129,11 +152,15 @@ static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *da
 	if (cpu >= chan->nr_rbs)
 		return;
 	len = pyl_layout_size(ev->layout, rec, rec_size);
-	dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
-	if (!dst)
+	if (!chan->ctx.nr) {
+		dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
+		if (!dst)
+			return;
+		pyl_layout_write(ev->layout, rec, rec_size, dst);
+		pyl_rb_commit(&ctx);
 		return;
-	pyl_layout_write(ev->layout, rec, rec_size, dst);
-	pyl_rb_commit(&ctx);
+	}
+	pyl_perf_record_with_ctx(ev, chan->rbs[cpu], rec, rec_size, len);
 }
 
 static void pyl_event_arm(struct pyl_event *ev)

@@ -22,11 +22,13 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/timer.h>
+#include <linux/workqueue.h>
 #include <linux/fs.h>
 #include <linux/file.h>
 
 #include "pylttng-abi.h"
 #include "pylttng-ringbuffer.h"
+#include "pylttng-context.h"
 
 #define PYL_DEFAULT_READ_TIMER_US	200000U
 #define PYL_MAX_SUBBUF_SIZE		(256UL << 20)
@@ -89,6 +91,8 @@ struct pyl_channel {
 	unsigned int nr_rbs;
 	struct pyl_rb **rbs;		/* by CPU; one for metadata */
 	struct timer_list read_timer;
+	struct delayed_work switch_work;	/* switch timer */
+	struct pyl_ctx ctx;		/* fixed once the session started */
 };
 
 /* What the user asked for: an exact name or a "prefix*" glob. */

@@ -165,6 +165,11 @@ class Dispatcher:
                 ctx.kernel.enable_event(session, channel_name, event)
             else:
                 ctx.kernel.disable_event(session, channel_name, event)
+        elif cmd == Command.ADD_CONTEXT:
+            context, used = reader.decode_context(request.payload)
+            if used != len(request.payload):
+                raise CommandError(ErrorCode.INVALID)
+            ctx.kernel.add_context(session, reader.union_channel_name(request), context)
         else:
             raise CommandError(ErrorCode.UND, f"{cmd.name} is not implemented")
         return b"", b""
