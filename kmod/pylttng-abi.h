@@ -49,12 +49,49 @@ struct pyl_abi_channel {
 	char padding[PYL_SYM_NAME_LEN + 32];
 } __packed;
 
+enum pyl_abi_syscall_entryexit {
+	PYL_ABI_SYSCALL_ENTRYEXIT	= 0,
+	PYL_ABI_SYSCALL_ENTRY		= 1,
+	PYL_ABI_SYSCALL_EXIT		= 2,
+};
+
+enum pyl_abi_syscall_abi {
+	PYL_ABI_SYSCALL_ABI_ALL		= 0,
+	PYL_ABI_SYSCALL_ABI_NATIVE	= 1,
+	PYL_ABI_SYSCALL_ABI_COMPAT	= 2,
+};
+
+struct pyl_abi_syscall {
+	__u8 entryexit;			/* enum pyl_abi_syscall_entryexit */
+	__u8 abi;			/* enum pyl_abi_syscall_abi */
+	__u8 match;			/* 0: by name (by number: unsupported) */
+	__u8 padding;
+	__u32 nr;
+} __packed;
+
+/* Either addr, or symbol_name + offset. */
+struct pyl_abi_kprobe {
+	__u64 addr;
+	__u64 offset;
+	char symbol_name[PYL_SYM_NAME_LEN];
+} __packed;
+
+struct pyl_abi_kretprobe {
+	__u64 addr;
+	__u64 offset;
+	char symbol_name[PYL_SYM_NAME_LEN];
+	__u8 entryexit;
+} __packed;
+
 struct pyl_abi_event {
 	char name[PYL_SYM_NAME_LEN];
 	__u32 instrumentation;		/* enum pyl_abi_instrumentation */
 	__u64 token;
 	char padding[8];
 	union {
+		struct pyl_abi_kretprobe kretprobe;
+		struct pyl_abi_kprobe kprobe;
+		struct pyl_abi_syscall syscall;
 		char padding[PYL_SYM_NAME_LEN + 32];
 	} u;
 } __packed;

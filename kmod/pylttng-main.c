@@ -74,7 +74,7 @@ static long pyl_proc_ioctl(struct file *file, unsigned int cmd,
 		synchronize_rcu();
 		return 0;
 	case PYL_ABI_SYSCALL_LIST:
-		return -ENOSYS;
+		return pyl_syscall_list_open();
 	default:
 		return -ENOIOCTLCMD;
 	}

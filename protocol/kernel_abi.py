@@ -7,6 +7,8 @@ event file-descriptor ioctls). Ring-buffer (stream) ioctls live in ringbuffer_ab
 from __future__ import annotations
 
 import enum
+import re
+from dataclasses import dataclass
 from typing import Final
 
 from construct import Bytes, Int8ul, Int32sl, Int32ul, Int64ul, Struct
@@ -113,6 +115,21 @@ Syscall = Struct(
     "nr" / Int32ul,
 )
 
+# struct lttng_kernel_abi_kprobe (packed): either addr, or symbol_name + offset
+Kprobe = Struct(
+    "addr" / Int64ul,
+    "offset" / Int64ul,
+    "symbol_name" / Bytes(SYM_NAME_LEN),
+)
+
+# struct lttng_kernel_abi_kretprobe (packed): a kprobe plus entryexit
+Kretprobe = Struct(
+    "addr" / Int64ul,
+    "offset" / Int64ul,
+    "symbol_name" / Bytes(SYM_NAME_LEN),
+    "entryexit" / Int8ul,
+)
+
 # struct lttng_kernel_abi_event (packed, 564 bytes); the union stays raw: tracepoints
 # leave it zeroed, syscalls put a Syscall at its start.
 Event = Struct(
@@ -185,6 +202,37 @@ def build_channel(
     )
 
 
+@dataclass(frozen=True)
+class ProbeLocation:
+    """Where a kprobe/kretprobe goes: an address, or a symbol plus an offset."""
+
+    addr: int = 0
+    offset: int = 0
+    symbol_name: str = ""
+
+
+def _sym(name: str) -> bytes:
+    return name.encode()[: SYM_NAME_LEN - 1].ljust(SYM_NAME_LEN, b"\0")
+
+
+def _event_union(
+    instrumentation: int, syscall_entryexit: int, syscall_abi: int, probe: ProbeLocation | None
+) -> bytes:
+    raw = b""
+    if instrumentation == Instrumentation.SYSCALL:
+        raw = Syscall.build(
+            {"entryexit": syscall_entryexit, "abi": syscall_abi, "match": 0, "padding": 0, "nr": 0}
+        )
+    elif instrumentation in (Instrumentation.KPROBE, Instrumentation.KRETPROBE):
+        where = probe or ProbeLocation()
+        fields = {"addr": where.addr, "offset": where.offset, "symbol_name": _sym(where.symbol_name)}
+        if instrumentation == Instrumentation.KRETPROBE:
+            raw = Kretprobe.build({**fields, "entryexit": 0})
+        else:
+            raw = Kprobe.build(fields)
+    return bytes(raw) + bytes(EVENT_PADDING2 - len(raw))
+
+
 def build_event(
     name: str,
     instrumentation: int,
@@ -192,13 +240,9 @@ def build_event(
     token: int = 0,
     syscall_entryexit: int = SyscallEntryExit.ENTRYEXIT,
     syscall_abi: int = SyscallAbi.ALL,
+    probe: ProbeLocation | None = None,
 ) -> bytes:
-    union = bytes(EVENT_PADDING2)
-    if instrumentation == Instrumentation.SYSCALL:
-        syscall = Syscall.build(
-            {"entryexit": syscall_entryexit, "abi": syscall_abi, "match": 0, "padding": 0, "nr": 0}
-        )
-        union = bytes(syscall) + union[len(syscall) :]
+    union = _event_union(instrumentation, syscall_entryexit, syscall_abi, probe)
     raw_name = name.encode()[: SYM_NAME_LEN - 1]
     return bytes(
         Event.build(
@@ -211,6 +255,29 @@ def build_event(
             }
         )
     )
+
+
+@dataclass(frozen=True)
+class SyscallListEntry:
+    """One line of the SYSCALL_LIST fd."""
+
+    index: int
+    name: str
+    bitness: int
+
+
+_SYSCALL_LINE = re.compile(r"syscall \{ index = (\d+); name = ([^;]{1,254}); bitness = (\d+); \};")
+
+
+def parse_syscall_list(text: str) -> list[SyscallListEntry]:
+    """The text of a SYSCALL_LIST fd, as syscall_init_table() scans it (stops at a bad line)."""
+    entries = []
+    for line in text.splitlines():
+        m = _SYSCALL_LINE.fullmatch(line.strip())
+        if m is None:
+            break
+        entries.append(SyscallListEntry(int(m[1]), m[2], int(m[3])))
+    return entries
 
 
 def build_session_name(name: str) -> bytes:

@@ -123,7 +123,9 @@ class Dispatcher:
             return b"", writer.encode_session_descriptor(desc)
         if cmd == Command.LIST_SESSIONS:
             return b"", cmd_list.list_sessions(ctx, creds)
-        if cmd in (Command.LIST_TRACEPOINTS, Command.LIST_SYSCALLS):
+        if cmd == Command.LIST_SYSCALLS:
+            return cmd_list.list_syscalls(await ctx.kernel.list_syscalls())
+        if cmd == Command.LIST_TRACEPOINTS:
             raise CommandError(ErrorCode.KERN_LIST_FAIL, "listing not implemented")
         assert session is not None, cmd
         if cmd == Command.START_TRACE:

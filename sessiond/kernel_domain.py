@@ -86,6 +86,14 @@ _KERNEL_CONTEXTS: dict[int, abi.ContextType] = {
 }
 
 
+def _probe_location(event: Event) -> abi.ProbeLocation | None:
+    """trace_kernel_create_event(): --probe and --function carry lttng_event_probe_attr."""
+    if event.type not in (EventType.PROBE, EventType.FUNCTION) or event.probe is None:
+        return None
+    p = event.probe
+    return abi.ProbeLocation(addr=p.addr, offset=p.offset, symbol_name=p.symbol_name)
+
+
 class KernelDomain:
     """Owns the tracer control fd and applies session changes to the kernel tracer."""
 
@@ -112,6 +120,14 @@ class KernelDomain:
     def _t(self) -> KernelTracer:
         assert self._tracer is not None, "kernel command before the tracer was loaded"
         return self._tracer
+
+    async def list_syscalls(self) -> list[abi.SyscallListEntry]:
+        """syscall_init_table(): the tracer's SYSCALL_LIST, read when asked."""
+        tracer = await self.tracer()
+        try:
+            return tracer.list_syscalls()
+        except (KernelTracerError, OSError) as exc:
+            raise CommandError(ErrorCode.KERN_LIST_FAIL, str(exc)) from None
 
     # --- session ---------------------------------------------------------------------
     async def ensure_session(self, session: Session) -> KernelSession:
@@ -254,7 +270,7 @@ class KernelDomain:
             return
         assert chan.fd is not None
         (kind,) = _instrumentations(event)
-        raw = abi.build_event(event.name, kind)
+        raw = abi.build_event(event.name, kind, probe=_probe_location(event))
         try:
             fd = self._t().create_event(chan.fd, raw)
         except KernelTracerError as exc:
