@@ -115,6 +115,7 @@ struct pyl_event {
 /* pylttng-main.c */
 int pyl_anon_fd(const char *name, const struct file_operations *fops,
 		void *priv, struct file **filep);
+int pylttng_stub_attach(void);		/* stubs/pylttng-stub.h */
 
 /* pylttng-session.c */
 int pyl_session_create(void);
@@ -145,7 +146,7 @@ struct pyl_metadata_cache *pyl_metadata_cache_create(const u8 *uuid);
 void pyl_metadata_cache_put(struct pyl_metadata_cache *cache);
 int pyl_metadata_dump(struct pyl_session *session);
 int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
-			  size_t *out, bool *coherent);
+			  size_t out, size_t *held, bool *coherent);
 bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out);
 
 /* pylttng-tracepoints.c */
