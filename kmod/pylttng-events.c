@@ -29,7 +29,7 @@
 static bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name)
 {
 	if (en->glob)
-		return !strncmp(en->name, name, strlen(en->name) - 1);
+		return pyl_glob_match(en->name, name);
 	return !strcmp(en->name, name);
 }
 
@@ -277,14 +277,10 @@ static const struct file_operations pyl_enabler_fops = {
 static int pyl_check_name(const char *name, bool *glob)
 {
 	size_t len = strnlen(name, PYL_SYM_NAME_LEN);
-	const char *star;
 
 	if (!len || len == PYL_SYM_NAME_LEN)
 		return -EINVAL;
-	star = strchr(name, '*');
-	if (star && star != name + len - 1)
-		return -EINVAL;		/* only a trailing '*' is supported */
-	*glob = star;
+	*glob = strchr(name, '*');	/* '*' anywhere: pyl_glob_match() */
 	return 0;
 }
 

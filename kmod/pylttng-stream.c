@@ -152,6 +152,25 @@ static long pyl_data_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 	}
 }
 
+/*
+ * Positions of a metadata stream, as lttng-modules shows them: text enters
+ * its buffer only when the reader takes a packet, so "produced" is one
+ * packet past "consumed" while one is held, and equal otherwise (-EAGAIN:
+ * nothing to read; lttng-consumerd then sees the stream as caught up,
+ * e.g. ready for a rotation).
+ */
+static int pyl_meta_snapshot(struct pyl_rb *rb, bool sample_only)
+{
+	unsigned long produced = rb->consumed + (rb->held ? rb->subbuf_size : 0);
+	bool finalized = READ_ONCE(rb->finalized);
+
+	if (!sample_only && produced == rb->consumed)
+		return finalized ? -ENODATA : -EAGAIN;
+	rb->cons_snapshot = rb->consumed;
+	rb->prod_snapshot = produced;
+	return 0;
+}
+
 static long pyl_meta_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 				unsigned long arg)
 {
@@ -181,6 +200,9 @@ static long pyl_meta_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 		return 0;
 	case PYL_RB_GET_SUBBUF:
 		return -ENOSYS;		/* no random access to metadata */
+	case PYL_RB_SNAPSHOT:
+	case PYL_RB_SNAPSHOT_SAMPLE_POSITIONS:
+		return pyl_meta_snapshot(stream->rb, cmd != PYL_RB_SNAPSHOT);
 	case PYL_RB_FLUSH:
 	case PYL_RB_FLUSH_EMPTY:
 	case PYL_RB_CLEAR:

@@ -89,9 +89,10 @@ struct pyl_channel {
 	unsigned int nr_rbs;
 	struct pyl_rb **rbs;		/* by CPU; one for metadata */
 	struct timer_list read_timer;
+	wait_queue_head_t hp_wait;	/* channel fd pollers (new streams) */
 };
 
-/* What the user asked for: an exact name or a "prefix*" glob. */
+/* What the user asked for: an exact name or a star glob. */
 struct pyl_enabler {
 	struct list_head node;		/* in chan->enablers */
 	struct pyl_channel *chan;
@@ -151,5 +152,6 @@ bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out);
 
 /* pylttng-tracepoints.c */
 int pyl_tracepoint_list_open(void);
+bool pyl_glob_match(const char *pattern, const char *name);
 
 #endif /* _PYLTTNG_H */
