@@ -74,7 +74,8 @@ static int pyl_instantiate_one(struct trace_event_call *call, const char *name,
 		return 0;
 	ev->chan = chan;
 	ev->name = kstrdup(name, GFP_KERNEL);
-	ev->layout = pyl_layout_build(call, name);
+	/* No trace_event_call: one of LTTng's own statedump events. */
+	ev->layout = call ? pyl_layout_build(call, name) : pyl_statedump_layout(name);
 	if (!ev->name || !ev->layout) {
 		pr_warn("pylttng: cannot instantiate event %s\n", name);
 		pyl_event_free(ev);
@@ -90,8 +91,10 @@ void pyl_session_instantiate(struct pyl_session *session)
 	struct pyl_channel *chan;
 
 	list_for_each_entry(chan, &session->chans, node)
-		if (!chan->is_metadata && !list_empty(&chan->enablers))
+		if (!chan->is_metadata && !list_empty(&chan->enablers)) {
 			pyl_ftrace_for_each(pyl_instantiate_one, chan);
+			pyl_statedump_for_each(pyl_instantiate_one, chan);
+		}
 }
 
 static bool pyl_event_wanted(const struct pyl_event *ev)
@@ -136,6 +139,24 @@ static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *da
 	pyl_rb_commit(&ctx);
 }
 
+/*
+ * perf refused to hook the event: said once per event.  -EPERM is the
+ * kernel forbidding sampling of that tracepoint (TRACE_EVENT_PERF_PERM,
+ * e.g. x86 irq_work_exit: sampling it would raise irq_work, then loop).
+ */
+static void pyl_event_refused(struct pyl_event *ev, long err)
+{
+	if (ev->refused)
+		return;
+	ev->refused = true;
+	if (err == -EPERM)
+		pr_notice("pylttng: %s is not recorded: the kernel forbids sampling this tracepoint\n",
+			  ev->name);
+	else
+		pr_notice("pylttng: %s is not recorded on some CPU: perf error %ld\n",
+			  ev->name, err);
+}
+
 static void pyl_event_arm(struct pyl_event *ev)
 {
 	struct perf_event_attr attr = {
@@ -147,6 +168,13 @@ static void pyl_event_arm(struct pyl_event *ev)
 	struct perf_event *pe;
 	int id, cpu;
 
+	if (pyl_statedump_is_event(ev->name)) {
+		/* Written by pyl_statedump_run(), no probe: armed is all. */
+		ev->pe = kcalloc(nr_cpu_ids, sizeof(*ev->pe), GFP_KERNEL);
+		if (ev->pe)
+			WRITE_ONCE(ev->armed, true);
+		return;
+	}
 	id = pyl_ftrace_event_id(ev->name);
 	if (id < 0)
 		return;		/* its module is gone: rebound when it returns */
@@ -159,8 +187,9 @@ static void pyl_event_arm(struct pyl_event *ev)
 		pe = perf_event_create_kernel_counter(&attr, cpu, NULL,
 						      pyl_perf_overflow, ev);
 		if (IS_ERR(pe)) {
-			pr_warn_ratelimited("pylttng: %s on cpu %d: error %ld\n",
-					    ev->name, cpu, PTR_ERR(pe));
+			pyl_event_refused(ev, PTR_ERR(pe));
+			if (PTR_ERR(pe) == -EPERM)
+				break;	/* the same on every CPU */
 			continue;
 		}
 		ev->pe[cpu] = pe;

@@ -111,6 +111,7 @@ int pyl_tracepoint_list_open(void)
 	if (!list)
 		return -ENOMEM;
 	pyl_ftrace_for_each(pyl_tp_count, list);
+	pyl_statedump_for_each(pyl_tp_count, list);
 	list->alloc += 4096;	/* room for modules loaded in between */
 	list->buf = kvmalloc(list->alloc, GFP_KERNEL);
 	if (!list->buf) {
@@ -118,6 +119,7 @@ int pyl_tracepoint_list_open(void)
 		return -ENOMEM;
 	}
 	pyl_ftrace_for_each(pyl_tp_print, list);
+	pyl_statedump_for_each(pyl_tp_print, list);
 
 	fd = pyl_anon_fd("[lttng_tracepoint_list]", &pyl_tp_fops, list, &file);
 	if (fd < 0) {

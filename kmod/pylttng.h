@@ -109,6 +109,7 @@ struct pyl_event {
 	u32 id;
 	bool metadata_dumped;
 	bool armed;			/* read by the probe */
+	bool refused;			/* perf refused it: told once */
 	struct pyl_layout *layout;
 	struct perf_event **pe;		/* by CPU, while armed */
 };
@@ -149,6 +150,14 @@ int pyl_metadata_dump(struct pyl_session *session);
 int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
 			  size_t out, size_t *held, bool *coherent);
 bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out);
+
+/* pylttng-statedump.c */
+struct trace_event_call;
+bool pyl_statedump_is_event(const char *name);
+int pyl_statedump_for_each(int (*fn)(struct trace_event_call *call,
+				     const char *name, void *arg), void *arg);
+struct pyl_layout *pyl_statedump_layout(const char *name);
+int pyl_statedump_run(struct pyl_session *session);
 
 /* pylttng-tracepoints.c */
 int pyl_tracepoint_list_open(void);

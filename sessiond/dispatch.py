@@ -14,7 +14,7 @@ from pylttng.protocol.client.constants import COMMAND_MAX, Command, DomainType, 
 from pylttng.protocol.client.errors import ProtocolError
 from pylttng.protocol.client.messages import Reply, Request
 
-from . import cmd_list, cmd_session
+from . import cmd_catalogue, cmd_list, cmd_session
 from .context import Credentials, DaemonContext
 from .errors import CommandError
 from .session import Session
@@ -123,7 +123,10 @@ class Dispatcher:
             return b"", writer.encode_session_descriptor(desc)
         if cmd == Command.LIST_SESSIONS:
             return b"", cmd_list.list_sessions(ctx, creds)
-        if cmd in (Command.LIST_TRACEPOINTS, Command.LIST_SYSCALLS):
+        if cmd == Command.LIST_TRACEPOINTS:
+            tracer = await ctx.kernel.tracer()
+            return cmd_catalogue.list_tracepoints(cmd_catalogue.read_tracepoint_list(tracer))
+        if cmd == Command.LIST_SYSCALLS:
             raise CommandError(ErrorCode.KERN_LIST_FAIL, "listing not implemented")
         assert session is not None, cmd
         if cmd == Command.START_TRACE:
@@ -143,6 +146,8 @@ class Dispatcher:
         elif cmd == Command.LIST_EVENTS:
             channel_name = reader.union_channel_name(request)
             return b"", cmd_list.list_events(session, request.domain.type, channel_name)
+        elif cmd == Command.REGENERATE_STATEDUMP:
+            cmd_catalogue.regenerate_statedump(session)
         elif cmd == Command.SESSION_LIST_ROTATION_SCHEDULES:
             return b"", writer.encode_rotation_schedules()
         elif cmd == Command.PROCESS_ATTR_TRACKER_GET_POLICY:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -87,7 +88,8 @@ def test_stock_daemons_trace_read_by_babeltrace2(stock: StockLttng) -> None:
     forks = [line for line in lines if " sched_process_fork: " in line]
     execs = [line for line in lines if " sched_process_exec: " in line]
     for pid in pids:
-        assert any(f"child_tid = {pid}," in line for line in forks), f"fork of {pid} missing"
+        assert any(re.search(rf"\bchild_tid = {pid}\b", line) for line in forks), \
+            f"fork of {pid} missing"
         assert any(f'filename = "/bin/true", tid = {pid},' in line for line in execs), \
             f"exec of {pid} missing"
 
