@@ -10,6 +10,7 @@
  * from the session's TSDL text on the reader's demand.
  */
 #include <linux/kernel.h>
+#include <linux/poll.h>
 #include <linux/log2.h>
 #include <linux/slab.h>
 #include <linux/cpumask.h>
@@ -83,6 +84,7 @@ void pyl_channel_finalize(struct pyl_channel *chan)
 			pyl_rb_finalize(chan->rbs[i]);
 	if (chan->is_metadata)
 		wake_up_interruptible(&chan->session->meta->wait);
+	wake_up_interruptible(&chan->hp_wait);
 }
 
 void pyl_channel_flush(struct pyl_channel *chan)
@@ -152,6 +154,20 @@ static long pyl_metadata_channel_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * lttng-sessiond polls channel fds: readable when a stream appeared that
+ * nobody reads yet (a CPU came online), hung up once finalized.
+ */
+static __poll_t pyl_channel_poll(struct file *file, poll_table *wait)
+{
+	struct pyl_channel *chan = file->private_data;
+
+	poll_wait(file, &chan->hp_wait, wait);
+	if (READ_ONCE(chan->finalized))
+		return EPOLLHUP;
+	return 0;
+}
+
 static int pyl_channel_release(struct inode *inode, struct file *file)
 {
 	struct pyl_channel *chan = file->private_data;
@@ -172,6 +188,7 @@ static const struct file_operations pyl_channel_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = pyl_channel_ioctl,
 	.compat_ioctl = pyl_channel_ioctl,
+	.poll = pyl_channel_poll,
 	.release = pyl_channel_release,
 	.llseek = noop_llseek,
 };
@@ -180,6 +197,7 @@ static const struct file_operations pyl_metadata_channel_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = pyl_metadata_channel_ioctl,
 	.compat_ioctl = pyl_metadata_channel_ioctl,
+	.poll = pyl_channel_poll,
 	.release = pyl_channel_release,
 	.llseek = noop_llseek,
 };
@@ -247,6 +265,7 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 	chan->output = param->output;
 	timer_setup(&chan->read_timer, pyl_read_timer_fn, 0);
 	INIT_DELAYED_WORK(&chan->switch_work, pyl_switch_work_fn);
+	init_waitqueue_head(&chan->hp_wait);
 
 	mutex_lock(&pyl_mutex);
 	if (session->destroyed || (!metadata && session->been_active)) {

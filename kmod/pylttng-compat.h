@@ -133,4 +133,22 @@ static inline unsigned long pyl_user_frame_pointer(struct pt_regs *regs)
 }
 #endif
 
+/* A task's scheduler state (the field was "state" before v5.14). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 14, 0)
+#define pyl_task_state(p)	READ_ONCE((p)->__state)
+#else
+#define pyl_task_state(p)	READ_ONCE((p)->state)
+#endif
+
+/* x86 CPU topology ids (moved into cpuinfo_x86.topo in v6.7). */
+#ifdef CONFIG_X86
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define pyl_cpu_package_id(c)	((c)->topo.pkg_id)
+#define pyl_cpu_core_id(c)	((c)->topo.core_id)
+#else
+#define pyl_cpu_package_id(c)	((c)->phys_proc_id)
+#define pyl_cpu_core_id(c)	((c)->cpu_core_id)
+#endif
+#endif
+
 #endif /* _PYLTTNG_COMPAT_H */

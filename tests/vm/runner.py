@@ -103,6 +103,9 @@ def stage_modules(kver: str, out: Path) -> None:
         shutil.copy(index, tree)
     shutil.copy(f"/lib/modules/{kver}/modules.order", tree)
     shutil.copy(SRC / "kmod" / "pylttng.ko", tree / "extra")
+    # The stub modules named as LTTng-modules' (the stock lttng-sessiond loads those).
+    for stub in (SRC / "kmod" / "stubs").glob("*.ko"):
+        shutil.copy(stub, tree / "extra")
     subprocess.run(["depmod", "-b", str(out / "modroot"), kver], check=True)
     (tree / "kernel").unlink()
 
