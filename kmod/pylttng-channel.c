@@ -4,10 +4,13 @@
  *
  * A data channel owns one ring buffer per possible CPU and a read timer
  * that wakes readers whose buffer has a complete sub-buffer (probes never
- * wake anyone).  The metadata channel owns a single buffer that is filled
+ * wake anyone).  With a switch timer, a delayed work closes every non-empty
+ * packet periodically so that readers get data without waiting for a full
+ * sub-buffer; it runs in process context because a flush sends IPIs.  The metadata channel owns a single buffer that is filled
  * from the session's TSDL text on the reader's demand.
  */
 #include <linux/kernel.h>
+#include <linux/poll.h>
 #include <linux/log2.h>
 #include <linux/slab.h>
 #include <linux/cpumask.h>
@@ -33,12 +36,25 @@ static void pyl_read_timer_fn(struct timer_list *t)
 			  jiffies + usecs_to_jiffies(chan->read_timer_us));
 }
 
+static void pyl_switch_work_fn(struct work_struct *work)
+{
+	struct pyl_channel *chan = container_of(to_delayed_work(work),
+						struct pyl_channel, switch_work);
+
+	if (READ_ONCE(chan->finalized))
+		return;
+	pyl_channel_flush(chan);
+	queue_delayed_work(system_wq, &chan->switch_work,
+			   usecs_to_jiffies(chan->switch_timer_us));
+}
+
 static void pyl_channel_release_ref(struct kref *ref)
 {
 	struct pyl_channel *chan = container_of(ref, struct pyl_channel, ref);
 	unsigned int i;
 
 	pyl_channel_free_events(chan);
+	pyl_ctx_free(&chan->ctx);
 	for (i = 0; i < chan->nr_rbs; i++)
 		pyl_rb_destroy(chan->rbs[i]);
 	kfree(chan->rbs);
@@ -59,13 +75,16 @@ void pyl_channel_finalize(struct pyl_channel *chan)
 	if (chan->finalized)
 		return;
 	WRITE_ONCE(chan->finalized, true);
-	if (!chan->is_metadata)
+	if (!chan->is_metadata) {
 		pyl_timer_delete_sync(&chan->read_timer);
+		cancel_delayed_work_sync(&chan->switch_work);
+	}
 	for (i = 0; i < chan->nr_rbs; i++)
 		if (chan->rbs[i])
 			pyl_rb_finalize(chan->rbs[i]);
 	if (chan->is_metadata)
 		wake_up_interruptible(&chan->session->meta->wait);
+	wake_up_interruptible(&chan->hp_wait);
 }
 
 void pyl_channel_flush(struct pyl_channel *chan)
@@ -99,6 +118,7 @@ static long pyl_channel_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
 	struct pyl_channel *chan = file->private_data;
+	struct pyl_abi_context ctx_param;
 	struct pyl_abi_event param;
 
 	switch (cmd) {
@@ -109,7 +129,9 @@ static long pyl_channel_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		return pyl_enabler_create(file, chan, &param);
 	case PYL_ABI_CONTEXT:
-		return -ENOSYS;
+		if (copy_from_user(&ctx_param, (void __user *)arg, sizeof(ctx_param)))
+			return -EFAULT;
+		return pyl_ctx_add(chan, &ctx_param);
 	case PYL_ABI_ENABLE:
 		return pyl_channel_set_enabled(chan, true);
 	case PYL_ABI_DISABLE:
@@ -132,6 +154,20 @@ static long pyl_metadata_channel_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * lttng-sessiond polls channel fds: readable when a stream appeared that
+ * nobody reads yet (a CPU came online), hung up once finalized.
+ */
+static __poll_t pyl_channel_poll(struct file *file, poll_table *wait)
+{
+	struct pyl_channel *chan = file->private_data;
+
+	poll_wait(file, &chan->hp_wait, wait);
+	if (READ_ONCE(chan->finalized))
+		return EPOLLHUP;
+	return 0;
+}
+
 static int pyl_channel_release(struct inode *inode, struct file *file)
 {
 	struct pyl_channel *chan = file->private_data;
@@ -152,6 +188,7 @@ static const struct file_operations pyl_channel_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = pyl_channel_ioctl,
 	.compat_ioctl = pyl_channel_ioctl,
+	.poll = pyl_channel_poll,
 	.release = pyl_channel_release,
 	.llseek = noop_llseek,
 };
@@ -160,6 +197,7 @@ static const struct file_operations pyl_metadata_channel_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = pyl_metadata_channel_ioctl,
 	.compat_ioctl = pyl_metadata_channel_ioctl,
+	.poll = pyl_channel_poll,
 	.release = pyl_channel_release,
 	.llseek = noop_llseek,
 };
@@ -226,6 +264,8 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 	chan->read_timer_us = param->read_timer_interval ?: PYL_DEFAULT_READ_TIMER_US;
 	chan->output = param->output;
 	timer_setup(&chan->read_timer, pyl_read_timer_fn, 0);
+	INIT_DELAYED_WORK(&chan->switch_work, pyl_switch_work_fn);
+	init_waitqueue_head(&chan->hp_wait);
 
 	mutex_lock(&pyl_mutex);
 	if (session->destroyed || (!metadata && session->been_active)) {
@@ -251,6 +291,9 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 	if (!metadata)
 		mod_timer(&chan->read_timer,
 			  jiffies + usecs_to_jiffies(chan->read_timer_us));
+	if (!metadata && chan->switch_timer_us)
+		queue_delayed_work(system_wq, &chan->switch_work,
+				   usecs_to_jiffies(chan->switch_timer_us));
 	mutex_unlock(&pyl_mutex);
 	fd_install(fd, file);
 	return fd;

@@ -29,7 +29,7 @@
 bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name)
 {
 	if (en->glob)
-		return !strncmp(en->name, name, strlen(en->name) - 1);
+		return pyl_glob_match(en->name, name);
 	return !strcmp(en->name, name);
 }
 
@@ -76,7 +76,8 @@ static int pyl_instantiate_one(struct trace_event_call *call, const char *name,
 		return 0;
 	ev->chan = chan;
 	ev->name = kstrdup(name, GFP_KERNEL);
-	ev->layout = pyl_layout_build(call, name);
+	/* No trace_event_call: one of LTTng's own statedump events. */
+	ev->layout = call ? pyl_layout_build(call, name) : pyl_statedump_layout(name);
 	if (!ev->name || !ev->layout) {
 		pr_warn("pylttng: cannot instantiate event %s\n", name);
 		pyl_event_free(ev);
@@ -96,6 +97,7 @@ void pyl_session_instantiate(struct pyl_session *session)
 			continue;
 		pyl_ftrace_for_each(pyl_instantiate_one, chan);
 		pyl_syscalls_instantiate(chan);
+		pyl_statedump_for_each(pyl_instantiate_one, chan);
 	}
 }
 
@@ -128,6 +130,29 @@ static bool pyl_event_wanted(const struct pyl_event *ev)
 	return false;
 }
 
+/* The channel's contexts go between the event header and the payload. */
+static void pyl_perf_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
+				     const u8 *rec, u32 rec_size, size_t len)
+{
+	struct pyl_channel *chan = ev->chan;
+	struct pyl_rb_ctx ctx;
+	size_t ctx_len;
+	u8 *scratch, *dst;
+
+	scratch = pyl_ctx_scratch_get();
+	if (scratch) {
+		ctx_len = pyl_ctx_record(&chan->ctx, scratch);
+		dst = pyl_rb_reserve(rb, chan->header_type, ev->id,
+				     ctx_len + len, &ctx);
+		if (dst) {
+			memcpy(dst, scratch, ctx_len);
+			pyl_layout_write(ev->layout, rec, rec_size, dst + ctx_len);
+			pyl_rb_commit(&ctx);
+		}
+	}
+	pyl_ctx_scratch_put();
+}
+
 /* Probe: runs in the traced context, on the CPU that hit the tracepoint. */
 static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *data,
 			      struct pt_regs *regs)
@@ -150,11 +175,33 @@ static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *da
 	if (cpu >= chan->nr_rbs)
 		return;
 	len = pyl_layout_size(ev->layout, rec, rec_size);
-	dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
-	if (!dst)
+	if (!chan->ctx.nr) {
+		dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
+		if (!dst)
+			return;
+		pyl_layout_write(ev->layout, rec, rec_size, dst);
+		pyl_rb_commit(&ctx);
 		return;
-	pyl_layout_write(ev->layout, rec, rec_size, dst);
-	pyl_rb_commit(&ctx);
+	}
+	pyl_perf_record_with_ctx(ev, chan->rbs[cpu], rec, rec_size, len);
+}
+
+/*
+ * perf refused to hook the event: said once per event.  -EPERM is the
+ * kernel forbidding sampling of that tracepoint (TRACE_EVENT_PERF_PERM,
+ * e.g. x86 irq_work_exit: sampling it would raise irq_work, then loop).
+ */
+static void pyl_event_refused(struct pyl_event *ev, long err)
+{
+	if (ev->refused)
+		return;
+	ev->refused = true;
+	if (err == -EPERM)
+		pr_notice("pylttng: %s is not recorded: the kernel forbids sampling this tracepoint\n",
+			  ev->name);
+	else
+		pr_notice("pylttng: %s is not recorded on some CPU: perf error %ld\n",
+			  ev->name, err);
 }
 
 static void pyl_event_arm(struct pyl_event *ev)
@@ -168,6 +215,13 @@ static void pyl_event_arm(struct pyl_event *ev)
 	struct perf_event *pe;
 	int id, cpu;
 
+	if (pyl_statedump_is_event(ev->name)) {
+		/* Written by pyl_statedump_run(), no probe: armed is all. */
+		ev->pe = kcalloc(nr_cpu_ids, sizeof(*ev->pe), GFP_KERNEL);
+		if (ev->pe)
+			WRITE_ONCE(ev->armed, true);
+		return;
+	}
 	switch (ev->kind) {
 	case PYL_EV_TRACEPOINT:
 		break;
@@ -189,8 +243,9 @@ static void pyl_event_arm(struct pyl_event *ev)
 		pe = perf_event_create_kernel_counter(&attr, cpu, NULL,
 						      pyl_perf_overflow, ev);
 		if (IS_ERR(pe)) {
-			pr_warn_ratelimited("pylttng: %s on cpu %d: error %ld\n",
-					    ev->name, cpu, PTR_ERR(pe));
+			pyl_event_refused(ev, PTR_ERR(pe));
+			if (PTR_ERR(pe) == -EPERM)
+				break;	/* the same on every CPU */
 			continue;
 		}
 		ev->pe[cpu] = pe;
@@ -317,7 +372,6 @@ static const struct file_operations pyl_enabler_fops = {
 static int pyl_check_name(char *name, u32 instrumentation, bool *glob)
 {
 	size_t len = strnlen(name, PYL_SYM_NAME_LEN);
-	const char *star;
 
 	if (!len && instrumentation == PYL_ABI_SYSCALL) {
 		strscpy(name, "*", PYL_SYM_NAME_LEN);	/* "": every syscall */
@@ -325,10 +379,7 @@ static int pyl_check_name(char *name, u32 instrumentation, bool *glob)
 	}
 	if (!len || len == PYL_SYM_NAME_LEN)
 		return -EINVAL;
-	star = strchr(name, '*');
-	if (star && star != name + len - 1)
-		return -EINVAL;		/* only a trailing '*' is supported */
-	*glob = star;
+	*glob = strchr(name, '*');	/* '*' anywhere: pyl_glob_match() */
 	return 0;
 }
 

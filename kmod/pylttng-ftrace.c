@@ -12,6 +12,7 @@
 #include <linux/string.h>
 
 #include "pylttng-ftrace.h"
+#include "pylttng-layout.h"
 
 static struct list_head *pyl_ftrace_events;
 static struct mutex *pyl_event_mutex;
@@ -50,7 +51,8 @@ int pyl_ftrace_for_each(pyl_ftrace_fn fn, void *arg)
 	list_for_each_entry(call, pyl_ftrace_events, list) {
 		if (!pyl_ftrace_usable(call))
 			continue;
-		ret = fn(call, trace_event_name(call), arg);
+		/* Callers see the LTTng-modules name of the event. */
+		ret = fn(call, pyl_rename_event(trace_event_name(call)), arg);
 		if (ret)
 			break;
 	}

@@ -39,5 +39,6 @@ void pyl_layout_write(const struct pyl_layout *layout, const u8 *rec,
 
 /* pylttng-rename.c */
 const char *pyl_rename_field(const char *event, const char *field, int *bias);
+const char *pyl_rename_event(const char *ftrace_name);
 
 #endif /* _PYLTTNG_LAYOUT_H */

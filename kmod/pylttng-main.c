@@ -96,8 +96,14 @@ static int __init pyl_init(void)
 	ret = pyl_events_init();
 	if (ret)
 		return ret;
+	ret = pyl_ctx_init();
+	if (ret) {
+		pyl_events_exit();
+		return ret;
+	}
 	pyl_proc = proc_create("lttng", 0600, NULL, &pyl_proc_ops);
 	if (!pyl_proc) {
+		pyl_ctx_exit();
 		pyl_events_exit();
 		return -ENOMEM;
 	}
@@ -109,8 +115,16 @@ static int __init pyl_init(void)
 static void __exit pyl_exit(void)
 {
 	proc_remove(pyl_proc);
+	pyl_ctx_exit();
 	pyl_events_exit();
 }
+
+/* Called by each stub module at load: its dependency on us is the point. */
+int pylttng_stub_attach(void)
+{
+	return 0;
+}
+EXPORT_SYMBOL_GPL(pylttng_stub_attach);
 
 module_init(pyl_init);
 module_exit(pyl_exit);
@@ -119,25 +133,11 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("pylttng kernel tracer (LTTng-modules ABI 2.6)");
 MODULE_VERSION("2.13.23");
 
-/* Every module name the stock lttng-sessiond loads resolves to us. */
-MODULE_ALIAS("lttng-tracer");
-MODULE_ALIAS("lttng_tracer");
-MODULE_ALIAS("lttng_wrapper");
-MODULE_ALIAS("lttng_statedump");
-MODULE_ALIAS("lttng_uprobes");
-MODULE_ALIAS("lttng_kprobes");
-MODULE_ALIAS("lttng_kretprobes");
-MODULE_ALIAS("lttng_clock");
-MODULE_ALIAS("lttng_lib_ring_buffer");
-MODULE_ALIAS("lttng-ring-buffer-client-discard");
-MODULE_ALIAS("lttng-ring-buffer-client-overwrite");
-MODULE_ALIAS("lttng-ring-buffer-metadata-client");
-MODULE_ALIAS("lttng-ring-buffer-client-mmap-discard");
-MODULE_ALIAS("lttng-ring-buffer-client-mmap-overwrite");
-MODULE_ALIAS("lttng-ring-buffer-metadata-mmap-client");
-MODULE_ALIAS("lttng-ring-buffer-event_notifier-client");
-MODULE_ALIAS("lttng-counter-client-percpu-64-modular");
-MODULE_ALIAS("lttng-counter-client-percpu-32-modular");
+/*
+ * The control module names the stock lttng-sessiond requires are real stub
+ * modules (stubs/); the optional probe module names are aliases, so that
+ * `modprobe lttng-probe-sched` loads the tracer too.
+ */
 MODULE_ALIAS("lttng-probe-asoc");
 MODULE_ALIAS("lttng-probe-block");
 MODULE_ALIAS("lttng-probe-btrfs");

@@ -241,14 +241,18 @@ static int pyl_meta_headers(struct pyl_metadata_cache *c)
 
 static int pyl_meta_stream(struct pyl_channel *chan, struct pyl_metadata_cache *c)
 {
-	return pyl_meta(c,
+	int ret = pyl_meta(c,
 		"stream {\n"
 		"\tid = %u;\n"
 		"\tevent.header := struct %s;\n"
-		"\tpacket.context := struct packet_context;\n"
-		"};\n\n",
+		"\tpacket.context := struct packet_context;\n",
 		chan->id, chan->header_type == PYL_HEADER_LARGE ?
 		"event_header_large" : "event_header_compact");
+
+	if (!ret && chan->ctx.nr)
+		ret = pyl_meta(c, "\tevent.context := struct {\n%s\t};\n",
+			       chan->ctx.tsdl);
+	return ret ?: pyl_meta(c, "};\n\n");
 }
 
 static int pyl_meta_event(struct pyl_event *ev, struct pyl_metadata_cache *c)
@@ -320,11 +324,13 @@ bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out)
 }
 
 /*
- * Wrap the next slice of text in a metadata packet in the sub-buffer at
- * the reader's position and hand it to the reader.  rb->read_lock held.
+ * Wrap the text from offset out on in a metadata packet in the sub-buffer
+ * at the reader's position and hand it to the reader; *held is the length
+ * of text it carries, consumed only when the reader puts it with
+ * PUT_NEXT_SUBBUF.  rb->read_lock held.
  */
 int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
-			  size_t *out, bool *coherent)
+			  size_t out, size_t *held, bool *coherent)
 {
 	struct pyl_metadata_packet_header *h;
 	size_t hlen = sizeof(*h), avail, len;
@@ -335,11 +341,11 @@ int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
 		return -EBUSY;
 	finalized = READ_ONCE(rb->finalized);
 	mutex_lock(&cache->lock);
-	if (*out >= cache->len) {
+	if (out >= cache->len) {
 		mutex_unlock(&cache->lock);
 		return finalized ? -ENODATA : -EAGAIN;
 	}
-	avail = min_t(size_t, cache->len - *out, rb->subbuf_size - hlen);
+	avail = min_t(size_t, cache->len - out, rb->subbuf_size - hlen);
 	len = hlen + avail;
 	p = pyl_rb_subbuf_addr(rb, rb->consumed);
 	h = (struct pyl_metadata_packet_header *)p;
@@ -351,10 +357,10 @@ int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
 		.minor = 8,
 	};
 	memcpy(h->uuid, cache->uuid, sizeof(h->uuid));
-	memcpy(p + hlen, cache->data + *out, avail);
+	memcpy(p + hlen, cache->data + out, avail);
 	memset(p + len, 0, PAGE_ALIGN(len) - len);
-	*out += avail;
-	*coherent = *out == cache->len;
+	*held = avail;
+	*coherent = out + avail == cache->len;
 	mutex_unlock(&cache->lock);
 	pyl_rb_hold(rb, rb->consumed, len);
 	return 0;

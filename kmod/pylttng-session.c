@@ -46,6 +46,7 @@ static int pyl_session_start(struct pyl_session *session)
 	WRITE_ONCE(session->active, true);
 	session->been_active = true;
 	pyl_session_sync(session);
+	pyl_statedump_run(session);	/* as LTTng-modules, at each start */
 out:
 	mutex_unlock(&pyl_mutex);
 	return ret;
@@ -68,6 +69,18 @@ static int pyl_session_stop(struct pyl_session *session)
 		if (!chan->is_metadata)
 			pyl_channel_flush(chan);
 out:
+	mutex_unlock(&pyl_mutex);
+	return ret;
+}
+
+/* lttng regenerate statedump: only an active session records it. */
+static int pyl_session_statedump(struct pyl_session *session)
+{
+	int ret = 0;
+
+	mutex_lock(&pyl_mutex);
+	if (session->active)
+		ret = pyl_statedump_run(session);
 	mutex_unlock(&pyl_mutex);
 	return ret;
 }
@@ -125,8 +138,9 @@ static long pyl_session_ioctl(struct file *file, unsigned int cmd,
 		return pyl_session_set_name(session, uarg);
 	case PYL_ABI_SESSION_SET_CREATION_TIME:
 		return pyl_session_set_creation_time(session, uarg);
-	case PYL_ABI_SESSION_METADATA_REGEN:
 	case PYL_ABI_SESSION_STATEDUMP:
+		return pyl_session_statedump(session);
+	case PYL_ABI_SESSION_METADATA_REGEN:
 		return -ENOSYS;
 	default:
 		return -ENOIOCTLCMD;

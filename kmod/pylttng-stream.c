@@ -7,7 +7,10 @@
  * Both speak the lttng-modules reader protocol: GET_NEXT_SUBBUF gives the
  * next complete packet (-EAGAIN: none yet; -ENODATA: finalized and
  * drained), the consumer copies it from the mmap at GET_MMAP_READ_OFFSET
- * (GET_PADDED_SUBBUF_SIZE bytes), then PUT_NEXT_SUBBUF releases it.
+ * (GET_PADDED_SUBBUF_SIZE bytes) or splices it, then PUT_NEXT_SUBBUF
+ * releases and consumes it.  As in lttng-modules, PUT_SUBBUF releases
+ * without consuming: lttng-consumerd's data-pending check takes the next
+ * sub-buffer and puts it back, and must find it again afterwards.
  */
 #include <linux/anon_inodes.h>
 #include <linux/kernel.h>
@@ -21,7 +24,8 @@
 struct pyl_stream {
 	struct pyl_channel *chan;
 	struct pyl_rb *rb;
-	size_t meta_out;		/* metadata text already handed out */
+	size_t meta_out;		/* metadata text consumed */
+	size_t meta_held;		/* text in the held metadata packet */
 };
 
 static int pyl_put_ulong(unsigned long val, unsigned long arg)
@@ -77,6 +81,8 @@ static long pyl_stream_common_ioctl(struct pyl_stream *stream, unsigned int cmd,
 
 	switch (cmd) {
 	case PYL_RB_PUT_SUBBUF:
+		rb->held = false;	/* released, not consumed */
+		return 0;
 	case PYL_RB_PUT_NEXT_SUBBUF:
 		return pyl_rb_put(rb);
 	case PYL_RB_GET_SUBBUF_SIZE:
@@ -103,6 +109,23 @@ static long pyl_stream_common_ioctl(struct pyl_stream *stream, unsigned int cmd,
 	}
 }
 
+/*
+ * CLEAR (lttng clear, rotations): close the current packet and drop
+ * everything not consumed yet, as lib_ring_buffer_clear() does.
+ */
+static int pyl_stream_clear(struct pyl_rb *rb)
+{
+	unsigned long produced;
+
+	pyl_rb_flush(rb, false);
+	produced = local_read(&rb->offset) & ~(rb->subbuf_size - 1);
+	if (rb->held)
+		return -EBUSY;
+	if ((long)(produced - rb->consumed) > 0)
+		WRITE_ONCE(rb->consumed, produced);
+	return 0;
+}
+
 static long pyl_data_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 				unsigned long arg)
 {
@@ -120,11 +143,32 @@ static long pyl_data_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 	case PYL_RB_FLUSH_EMPTY:
 		pyl_rb_flush(rb, cmd == PYL_RB_FLUSH_EMPTY);
 		return 0;
+	case PYL_RB_CLEAR:
+		return pyl_stream_clear(rb);
 	case PYL_RB_GET_TIMESTAMP_BEGIN ... PYL_RB_INSTANCE_ID:
 		return pyl_stream_packet_ioctl(stream, cmd, arg);
 	default:
 		return pyl_stream_common_ioctl(stream, cmd, arg);
 	}
+}
+
+/*
+ * Positions of a metadata stream, as lttng-modules shows them: text enters
+ * its buffer only when the reader takes a packet, so "produced" is one
+ * packet past "consumed" while one is held, and equal otherwise (-EAGAIN:
+ * nothing to read; lttng-consumerd then sees the stream as caught up,
+ * e.g. ready for a rotation).
+ */
+static int pyl_meta_snapshot(struct pyl_rb *rb, bool sample_only)
+{
+	unsigned long produced = rb->consumed + (rb->held ? rb->subbuf_size : 0);
+	bool finalized = READ_ONCE(rb->finalized);
+
+	if (!sample_only && produced == rb->consumed)
+		return finalized ? -ENODATA : -EAGAIN;
+	rb->cons_snapshot = rb->consumed;
+	rb->prod_snapshot = produced;
+	return 0;
 }
 
 static long pyl_meta_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
@@ -136,25 +180,41 @@ static long pyl_meta_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 
 	switch (cmd) {
 	case PYL_RB_GET_NEXT_SUBBUF:
-		return pyl_metadata_get_next(cache, stream->rb, &stream->meta_out,
-					     &coherent);
+		return pyl_metadata_get_next(cache, stream->rb, stream->meta_out,
+					     &stream->meta_held, &coherent);
 	case PYL_RB_GET_NEXT_SUBBUF_METADATA_CHECK:
-		ret = pyl_metadata_get_next(cache, stream->rb, &stream->meta_out,
-					    &coherent);
+		ret = pyl_metadata_get_next(cache, stream->rb, stream->meta_out,
+					    &stream->meta_held, &coherent);
 		if (ret)
 			return ret;
 		return put_user((u32)coherent, (u32 __user *)arg);
+	case PYL_RB_PUT_NEXT_SUBBUF:
+		ret = pyl_rb_put(stream->rb);
+		if (!ret)
+			stream->meta_out += stream->meta_held;
+		stream->meta_held = 0;
+		return ret;
+	case PYL_RB_PUT_SUBBUF:
+		stream->rb->held = false;	/* handed out again next time */
+		stream->meta_held = 0;
+		return 0;
 	case PYL_RB_GET_SUBBUF:
 		return -ENOSYS;		/* no random access to metadata */
+	case PYL_RB_SNAPSHOT:
+	case PYL_RB_SNAPSHOT_SAMPLE_POSITIONS:
+		return pyl_meta_snapshot(stream->rb, cmd != PYL_RB_SNAPSHOT);
 	case PYL_RB_FLUSH:
 	case PYL_RB_FLUSH_EMPTY:
+	case PYL_RB_CLEAR:
 		return 0;
 	case PYL_RB_GET_METADATA_VERSION:
 		return pyl_put_u64(READ_ONCE(cache->version), arg);
 	case PYL_RB_METADATA_CACHE_DUMP:
+		/* As lttng-modules: only once everything handed out is consumed. */
 		if (stream->rb->held)
 			return -EBUSY;
 		stream->meta_out = 0;
+		wake_up_interruptible(&cache->wait);
 		return 0;
 	default:
 		return pyl_stream_common_ioctl(stream, cmd, arg);

@@ -4,7 +4,8 @@
  *
  * read() returns one "event { name = NAME; };" line per tracepoint of the
  * running kernel, the format lttng-sessiond parses.  The text is a
- * snapshot taken when the fd is created.
+ * snapshot taken when the fd is created.  Names are the LTTng-modules ones
+ * (pylttng-rename.c).  Also: the star-glob matching of event rules.
  */
 #include <linux/anon_inodes.h>
 #include <linux/fs.h>
@@ -13,6 +14,38 @@
 
 #include "pylttng.h"
 #include "pylttng-ftrace.h"
+
+/*
+ * LTTng star-glob: '*' matches any run of characters, anywhere in the
+ * pattern; a backslash makes the next character literal (\*).  Greedy
+ * with backtracking to the last star: linear in practice.
+ */
+bool pyl_glob_match(const char *pat, const char *name)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*name) {
+		if (*pat == '*') {
+			star = ++pat;
+			resume = name;
+			continue;
+		}
+		if (*pat == '\\' && pat[1])
+			pat++;
+		if (*pat && *pat == *name) {
+			pat++;
+			name++;
+			continue;
+		}
+		if (!star)
+			return false;
+		pat = star;
+		name = ++resume;
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
+}
 
 #define PYL_TP_LINE_FMT		"event { name = %s; };\n"
 
@@ -78,6 +111,7 @@ int pyl_tracepoint_list_open(void)
 	if (!list)
 		return -ENOMEM;
 	pyl_ftrace_for_each(pyl_tp_count, list);
+	pyl_statedump_for_each(pyl_tp_count, list);
 	list->alloc += 4096;	/* room for modules loaded in between */
 	list->buf = kvmalloc(list->alloc, GFP_KERNEL);
 	if (!list->buf) {
@@ -85,6 +119,7 @@ int pyl_tracepoint_list_open(void)
 		return -ENOMEM;
 	}
 	pyl_ftrace_for_each(pyl_tp_print, list);
+	pyl_statedump_for_each(pyl_tp_print, list);
 
 	fd = pyl_anon_fd("[lttng_tracepoint_list]", &pyl_tp_fops, list, &file);
 	if (fd < 0) {

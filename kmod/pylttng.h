@@ -22,11 +22,13 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/timer.h>
+#include <linux/workqueue.h>
 #include <linux/fs.h>
 #include <linux/file.h>
 
 #include "pylttng-abi.h"
 #include "pylttng-ringbuffer.h"
+#include "pylttng-context.h"
 
 #define PYL_DEFAULT_READ_TIMER_US	200000U
 #define PYL_MAX_SUBBUF_SIZE		(256UL << 20)
@@ -91,9 +93,12 @@ struct pyl_channel {
 	unsigned int nr_rbs;
 	struct pyl_rb **rbs;		/* by CPU; one for metadata */
 	struct timer_list read_timer;
+	struct delayed_work switch_work;	/* switch timer */
+	struct pyl_ctx ctx;		/* fixed once the session started */
+	wait_queue_head_t hp_wait;	/* channel fd pollers (new streams) */
 };
 
-/* What the user asked for: an exact name or a "prefix*" glob. */
+/* What the user asked for: an exact name or a star glob. */
 struct pyl_enabler {
 	struct list_head node;		/* in chan->enablers */
 	struct pyl_channel *chan;
@@ -130,6 +135,7 @@ struct pyl_event {
 	const char *sc_name;		/* syscalls: name without prefix */
 	struct pyl_enabler *owner;	/* dynamic probes: their enabler */
 	void *probe;			/* dynamic probes: kprobe state */
+	bool refused;			/* perf refused it: told once */
 	struct pyl_layout *layout;
 	struct perf_event **pe;		/* by CPU, while armed */
 };
@@ -137,6 +143,7 @@ struct pyl_event {
 /* pylttng-main.c */
 int pyl_anon_fd(const char *name, const struct file_operations *fops,
 		void *priv, struct file **filep);
+int pylttng_stub_attach(void);		/* stubs/pylttng-stub.h */
 
 /* pylttng-session.c */
 int pyl_session_create(void);
@@ -184,11 +191,20 @@ struct pyl_metadata_cache *pyl_metadata_cache_create(const u8 *uuid);
 void pyl_metadata_cache_put(struct pyl_metadata_cache *cache);
 int pyl_metadata_dump(struct pyl_session *session);
 int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
-			  size_t *out, bool *coherent);
+			  size_t out, size_t *held, bool *coherent);
 bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out);
+
+/* pylttng-statedump.c */
+struct trace_event_call;
+bool pyl_statedump_is_event(const char *name);
+int pyl_statedump_for_each(int (*fn)(struct trace_event_call *call,
+				     const char *name, void *arg), void *arg);
+struct pyl_layout *pyl_statedump_layout(const char *name);
+int pyl_statedump_run(struct pyl_session *session);
 
 /* pylttng-tracepoints.c */
 int pyl_tracepoint_list_open(void);
+bool pyl_glob_match(const char *pattern, const char *name);
 
 /* pylttng-syscall-list.c */
 int pyl_syscall_list_open(void);

@@ -168,6 +168,12 @@ STREAM: Final = _io(0xF6, 0x62)
 EVENT: Final = _iow(0xF6, 0x63, EVENT_SIZE)
 
 # event, channel and session fd ioctls
+# struct lttng_kernel_abi_context: u32 ctx, 16 bytes padding, union of 256 + 32 bytes.
+CONTEXT_PADDING1: Final = 16
+CONTEXT_PADDING2: Final = SYM_NAME_LEN + 32
+CONTEXT_SIZE: Final = 4 + CONTEXT_PADDING1 + CONTEXT_PADDING2
+CONTEXT: Final = _iow(0xF6, 0x71, CONTEXT_SIZE)
+
 ENABLE: Final = _io(0xF6, 0x82)
 DISABLE: Final = _io(0xF6, 0x83)
 
@@ -282,3 +288,61 @@ def build_session_name(name: str) -> bytes:
 def build_creation_time(iso8601: str) -> bytes:
     raw = iso8601.encode()[: SESSION_CREATION_TIME_ISO8601_LEN - 1]
     return raw.ljust(SESSION_CREATION_TIME_ISO8601_LEN, b"\0")
+
+
+class ContextType(enum.IntEnum):
+    """enum lttng_kernel_abi_context_type."""
+
+    PID = 0
+    PERF_CPU_COUNTER = 1
+    PROCNAME = 2
+    PRIO = 3
+    NICE = 4
+    VPID = 5
+    TID = 6
+    VTID = 7
+    PPID = 8
+    VPPID = 9
+    HOSTNAME = 10
+    CPU_ID = 11
+    INTERRUPTIBLE = 12
+    PREEMPTIBLE = 13
+    NEED_RESCHEDULE = 14
+    MIGRATABLE = 15
+    CALLSTACK_KERNEL = 16
+    CALLSTACK_USER = 17
+    CGROUP_NS = 18
+    IPC_NS = 19
+    MNT_NS = 20
+    NET_NS = 21
+    PID_NS = 22
+    USER_NS = 23
+    UTS_NS = 24
+    UID = 25
+    EUID = 26
+    SUID = 27
+    GID = 28
+    EGID = 29
+    SGID = 30
+    VUID = 31
+    VEUID = 32
+    VSUID = 33
+    VGID = 34
+    VEGID = 35
+    VSGID = 36
+    TIME_NS = 37
+
+
+PerfCounterCtx = Struct(
+    "type" / Int32ul,
+    "config" / Int64ul,
+    "name" / Bytes(SYM_NAME_LEN),
+)
+
+
+def build_context(ctx: int, *, perf_type: int = 0, perf_config: int = 0, perf_name: str = "") -> bytes:
+    """struct lttng_kernel_abi_context; the perf counter part only matters for PERF_CPU_COUNTER."""
+    raw_name = perf_name.encode()[: SYM_NAME_LEN - 1].ljust(SYM_NAME_LEN, b"\0")
+    perf = bytes(PerfCounterCtx.build({"type": perf_type, "config": perf_config, "name": raw_name}))
+    union = perf + bytes(CONTEXT_PADDING2 - len(perf))
+    return bytes(Int32ul.build(ctx)) + bytes(CONTEXT_PADDING1) + union

@@ -14,7 +14,7 @@ from pylttng.protocol.client.constants import COMMAND_MAX, Command, DomainType, 
 from pylttng.protocol.client.errors import ProtocolError
 from pylttng.protocol.client.messages import Reply, Request
 
-from . import cmd_list, cmd_session
+from . import cmd_catalogue, cmd_list, cmd_session
 from .context import Credentials, DaemonContext
 from .errors import CommandError
 from .session import Session
@@ -126,7 +126,8 @@ class Dispatcher:
         if cmd == Command.LIST_SYSCALLS:
             return cmd_list.list_syscalls(await ctx.kernel.list_syscalls())
         if cmd == Command.LIST_TRACEPOINTS:
-            raise CommandError(ErrorCode.KERN_LIST_FAIL, "listing not implemented")
+            tracer = await ctx.kernel.tracer()
+            return cmd_catalogue.list_tracepoints(cmd_catalogue.read_tracepoint_list(tracer))
         assert session is not None, cmd
         if cmd == Command.START_TRACE:
             await cmd_session.start_trace(ctx, session)
@@ -145,6 +146,8 @@ class Dispatcher:
         elif cmd == Command.LIST_EVENTS:
             channel_name = reader.union_channel_name(request)
             return b"", cmd_list.list_events(session, request.domain.type, channel_name)
+        elif cmd == Command.REGENERATE_STATEDUMP:
+            cmd_catalogue.regenerate_statedump(session)
         elif cmd == Command.SESSION_LIST_ROTATION_SCHEDULES:
             return b"", writer.encode_rotation_schedules()
         elif cmd == Command.PROCESS_ATTR_TRACKER_GET_POLICY:
@@ -167,6 +170,11 @@ class Dispatcher:
                 ctx.kernel.enable_event(session, channel_name, event)
             else:
                 ctx.kernel.disable_event(session, channel_name, event)
+        elif cmd == Command.ADD_CONTEXT:
+            context, used = reader.decode_context(request.payload)
+            if used != len(request.payload):
+                raise CommandError(ErrorCode.INVALID)
+            ctx.kernel.add_context(session, reader.union_channel_name(request), context)
         else:
             raise CommandError(ErrorCode.UND, f"{cmd.name} is not implemented")
         return b"", b""

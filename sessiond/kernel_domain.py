@@ -18,10 +18,11 @@ from pylttng.protocol import kernel_abi as abi
 from pylttng.protocol.client.constants import (
     DEFAULT_CHANNEL_NAME,
     ErrorCode,
+    EventContextType,
     EventOutput,
     EventType,
 )
-from pylttng.protocol.client.messages import Channel, Event
+from pylttng.protocol.client.messages import Channel, Event, EventContext
 from pylttng.protocol.consumer import Output
 
 from .consumer import Consumer
@@ -70,6 +71,19 @@ def _instrumentations(event: Event) -> list[int]:
     if found is None:
         raise CommandError(ErrorCode.KERN_EVENT_ENOSYS, f"event type {event.type}")
     return [int(k) for k in found]
+
+
+# context_kernel_add(): client context type -> kernel ABI context type. Others (pthread_id,
+# ip, perf:thread:*, application contexts) are user-space only: "Add kernel context failed".
+_KERNEL_CONTEXTS: dict[int, abi.ContextType] = {
+    EventContextType.PERF_COUNTER: abi.ContextType.PERF_CPU_COUNTER,
+    EventContextType.PERF_CPU_COUNTER: abi.ContextType.PERF_CPU_COUNTER,
+    **{
+        EventContextType[kctx.name]: kctx
+        for kctx in abi.ContextType
+        if kctx.name in EventContextType.__members__ and kctx is not abi.ContextType.PERF_CPU_COUNTER
+    },
+}
 
 
 def _probe_location(event: Event) -> abi.ProbeLocation | None:
@@ -305,6 +319,48 @@ class KernelDomain:
             raise CommandError(ErrorCode.NO_EVENT)
         if failed:
             raise CommandError(ErrorCode.KERN_DISABLE_FAIL)
+
+    # --- contexts --------------------------------------------------------------------
+    def add_context(self, session: Session, channel_name: str, context: EventContext) -> None:
+        """cmd_add_context() kernel branch + context_kernel_add()."""
+        ksess = session.kernel
+        assert ksess is not None
+        if session.has_been_started:
+            raise CommandError(ErrorCode.TRACE_ALREADY_STARTED)
+        if not ksess.channels:
+            had_named = ksess.has_non_default_channel
+            self.enable_channel(session, default_kernel_channel())
+            ksess.has_non_default_channel = had_named
+        kctx = _KERNEL_CONTEXTS.get(context.ctx)
+        if kctx is None:
+            raise CommandError(ErrorCode.KERN_CONTEXT_FAIL, f"context {context.ctx}")
+        raw = abi.build_context(
+            kctx,
+            perf_type=context.perf_type,
+            perf_config=context.perf_config,
+            perf_name=context.perf_name,
+        )
+        if channel_name:
+            chan = ksess.channel(channel_name)
+            if chan is None:
+                raise CommandError(ErrorCode.KERN_CHAN_NOT_FOUND)
+            targets = [chan]
+        else:
+            targets = list(ksess.channels)
+        for chan in targets:
+            self._add_channel_context(chan, raw, context)
+
+    def _add_channel_context(self, chan: KernelChannel, raw: bytes, context: EventContext) -> None:
+        """kernel_add_channel_context(): EEXIST is not an error, ENOSYS is "unavailable"."""
+        assert chan.fd is not None
+        try:
+            self._t().add_context(chan.fd, raw)
+        except KernelTracerError as exc:
+            if exc.errno == errno.ENOSYS:
+                raise CommandError(ErrorCode.KERN_CONTEXT_UNAVAILABLE, str(exc)) from None
+            if exc.errno != errno.EEXIST:
+                raise CommandError(ErrorCode.KERN_CONTEXT_FAIL, str(exc)) from None
+        chan.contexts.append(context)
 
     # --- start / stop / destroy --------------------------------------------------------
     async def start(self, session: Session) -> None:

@@ -113,6 +113,9 @@ class KernelTracer:
     def create_event(self, channel_fd: int, event: bytes) -> int:
         return _set_cloexec(_ioctl(channel_fd, abi.EVENT, event))
 
+    def add_context(self, channel_fd: int, context: bytes) -> None:
+        _ioctl(channel_fd, abi.CONTEXT, context)
+
     # --- event / channel / session fd ---
     def enable(self, fd: int) -> None:
         _ioctl(fd, abi.ENABLE)

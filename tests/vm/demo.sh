@@ -13,7 +13,7 @@ mkdir -p "$HOME"
 KVER=$(uname -r)
 # The runner ran depmod on the host into $OUT/modroot (it takes minutes under TCG).
 mkdir -p "/lib/modules/$KVER/extra"
-cp "$OUT/modroot/lib/modules/$KVER/extra/pylttng.ko" "/lib/modules/$KVER/extra/"
+cp "$OUT"/modroot/lib/modules/"$KVER"/extra/*.ko "/lib/modules/$KVER/extra/"
 cp "$OUT"/modroot/lib/modules/"$KVER"/modules.* "/lib/modules/$KVER/"
 dmesg --clear
 export LTTNG_SESSIOND_PATH="$(command -v pylttng-sessiond)"
@@ -37,5 +37,8 @@ demo() {
 
 (demo) >"$OUT/demo.log" 2>&1
 echo $? >"$OUT/rc"
+# The daemons log under /var/run/lttng, a throw-away overlay in the guest.
+mkdir -p "$OUT/logs"
+find /var/run/lttng -name '*.log' -exec cp {} "$OUT/logs/" \;
 dmesg >"$OUT/dmesg.txt"
 sync

@@ -20,7 +20,7 @@ mkdir -p "$HOME"
 KVER=$(uname -r)
 # The runner ran depmod on the host into $OUT/modroot (it takes minutes under TCG).
 mkdir -p "/lib/modules/$KVER/extra"
-cp "$OUT/modroot/lib/modules/$KVER/extra/pylttng.ko" "/lib/modules/$KVER/extra/"
+cp "$OUT"/modroot/lib/modules/"$KVER"/extra/*.ko "/lib/modules/$KVER/extra/"
 cp "$OUT"/modroot/lib/modules/"$KVER"/modules.* "/lib/modules/$KVER/"
 
 dmesg --clear 2>/dev/null || true

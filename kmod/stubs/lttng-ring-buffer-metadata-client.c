@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* lttng-ring-buffer-metadata-client: see pylttng-stub.h. */
+#include "pylttng-stub.h"

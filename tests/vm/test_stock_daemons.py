@@ -1,0 +1,102 @@
+"""The stock lttng-sessiond and lttng-consumerd 2.13 drive pylttng.ko (ABI compatibility)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Lttng, babeltrace2, keep_daemon_logs, run, stop_daemons
+from test_end_to_end import SCHED_SWITCH_FIELDS, fork_exec_workload
+
+STOCK_SESSIOND = "/usr/bin/lttng-sessiond"
+STOCK_CONSUMERD = "/usr/lib/x86_64-linux-gnu/lttng/libexec/lttng-consumerd"
+
+
+class StockLttng(Lttng):
+    """The stock lttng CLI talking to the stock root lttng-sessiond."""
+
+    def __init__(self, home: Path, log: Path) -> None:
+        super().__init__(home)
+        self.log = log
+
+
+def module_loaded() -> bool:
+    return any(line.split()[0] == "pylttng" for line in Path("/proc/modules").read_text()
+               .splitlines())
+
+
+@pytest.fixture
+def stock(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StockLttng]:
+    stop_daemons()
+    run("modprobe", "-r", "pylttng")
+    out = os.environ.get("PYLTTNG_VM_OUT")
+    home = Path(out, "homes", request.node.name) if out else tmp_path / "home"
+    home.mkdir(parents=True)
+    log = home / "lttng-sessiond.log"
+    env = dict(os.environ, HOME=str(home), LTTNG_HOME=str(home))
+    with open(log, "wb") as sink:
+        # --background keeps stderr (the -vvv log); the parent exits once the daemon is ready.
+        started = subprocess.run(
+            [STOCK_SESSIOND, "--background", "-vvv", "--verbose-consumer",
+             f"--kconsumerd-cmd={STOCK_CONSUMERD}"],
+            stdout=sink, stderr=sink, env=env, timeout=120, check=False)
+    assert started.returncode == 0, log.read_text(errors="replace")
+    yield StockLttng(home, log)
+    run("lttng", "destroy", "-a", env=env)
+    keep_daemon_logs(request.node.name)
+    stop_daemons()
+
+
+def test_stock_sessiond_autoloads_pylttng(stock: StockLttng) -> None:
+    assert module_loaded(), "the stock sessiond did not load pylttng.ko"
+    log = stock.log.read_text(errors="replace")
+    # libkmod loads these by module name (no alias lookup): the stub modules of kmod/stubs.
+    for name in ("lttng-ring-buffer-client-discard", "lttng-ring-buffer-metadata-client",
+                 "lttng-ring-buffer-client-mmap-overwrite"):
+        assert f"Modprobe successfully {name}" in log, log[-3000:]
+    assert "Kernel tracer version validated (2.13, ABI 2.6)" in log
+    assert "No kernel tracer available" not in log
+
+
+def test_stock_daemons_trace_read_by_babeltrace2(stock: StockLttng) -> None:
+    stock.ok("create", "stock")
+    enabled = stock.ok("enable-event", "-k", "sched_switch,sched_process_fork,sched_process_exec")
+    for name in ("sched_switch", "sched_process_fork", "sched_process_exec"):
+        assert f"kernel event {name} created in channel channel0" in enabled.out
+    stock.ok("start")
+    pids = fork_exec_workload(5)
+    time.sleep(0.5)
+    stock.ok("stop")
+    stock.ok("destroy")
+
+    [trace] = stock.traces("stock")
+    assert (trace / "kernel" / "metadata").is_file()
+    assert list((trace / "kernel").glob("channel0_*"))
+    read = babeltrace2(str(trace))
+    assert read.rc == 0, read.err
+    assert read.err == "", f"babeltrace2 warned: {read.err}"
+    lines = read.out.splitlines()
+    switches = [line for line in lines if " sched_switch: " in line]
+    assert switches, "no sched_switch event"
+    for field in SCHED_SWITCH_FIELDS:
+        assert f" {field} = " in switches[0], f"sched_switch lacks {field}: {switches[0]}"
+    forks = [line for line in lines if " sched_process_fork: " in line]
+    execs = [line for line in lines if " sched_process_exec: " in line]
+    for pid in pids:
+        assert any(re.search(rf"\bchild_tid = {pid}\b", line) for line in forks), \
+            f"fork of {pid} missing"
+        assert any(f'filename = "/bin/true", tid = {pid},' in line for line in execs), \
+            f"exec of {pid} missing"
+
+
+def test_stock_sessiond_lists_kernel_events(stock: StockLttng) -> None:
+    listed = stock.ok("list", "-k")
+    assert listed.out.startswith("Kernel events:\n-------------\n"), listed.out[:200]
+    assert ("      sched_switch (loglevel: TRACE_EMERG (0)) (type: tracepoint)\n"
+            in listed.out)
+    assert listed.out.count("(type: tracepoint)") > 500
