@@ -153,6 +153,40 @@ static void pyl_perf_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
 	pyl_ctx_scratch_put();
 }
 
+/*
+ * Reserve an event of ev with payload_len bytes on this CPU's buffer, the
+ * channel's context fields already written before the payload; returns
+ * where the payload goes, or NULL (dropped).  For probes that serialize
+ * their payload themselves; preemption is off.
+ */
+u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
+		      struct pyl_rb_ctx *rctx)
+{
+	struct pyl_channel *chan = ev->chan;
+	int cpu = smp_processor_id();
+	size_t ctx_len = 0;
+	u8 *scratch = NULL, *dst;
+
+	if (cpu >= chan->nr_rbs || !chan->rbs[cpu])
+		return NULL;
+	if (chan->ctx.nr) {
+		scratch = pyl_ctx_scratch_get();
+		if (!scratch) {
+			pyl_ctx_scratch_put();
+			return NULL;
+		}
+		ctx_len = pyl_ctx_record(&chan->ctx, scratch);
+	}
+	dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id,
+			     ctx_len + payload_len, rctx);
+	if (scratch) {
+		if (dst)
+			memcpy(dst, scratch, ctx_len);
+		pyl_ctx_scratch_put();
+	}
+	return dst ? dst + ctx_len : NULL;
+}
+
 /* Probe: runs in the traced context, on the CPU that hit the tracepoint. */
 static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *data,
 			      struct pt_regs *regs)

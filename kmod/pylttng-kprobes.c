@@ -36,16 +36,14 @@ struct pyl_kprobe {
 static void pyl_kp_write(struct pyl_event *ev, unsigned long ip,
 			 unsigned long parent, bool with_parent)
 {
-	struct pyl_channel *chan = ev->chan;
 	unsigned long payload[2] = { ip, parent };
 	size_t len = with_parent ? sizeof(payload) : sizeof(payload[0]);
-	int cpu = smp_processor_id();
 	struct pyl_rb_ctx ctx;
 	u8 *dst;
 
-	if (!READ_ONCE(ev->armed) || cpu >= chan->nr_rbs || !chan->rbs[cpu])
+	if (!READ_ONCE(ev->armed))
 		return;
-	dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
+	dst = pyl_event_reserve(ev, len, &ctx);
 	if (!dst)
 		return;
 	memcpy(dst, payload, len);

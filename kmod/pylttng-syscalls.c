@@ -52,13 +52,6 @@ static DEFINE_PER_CPU(char *, pyl_sc_scratch);
 
 /* ------------------------------------------------------------ recording */
 
-static struct pyl_rb *pyl_sc_rb(struct pyl_channel *chan)
-{
-	int cpu = smp_processor_id();
-
-	return cpu < chan->nr_rbs ? chan->rbs[cpu] : NULL;
-}
-
 static void pyl_sc_put_int(u8 **dst, unsigned long v, unsigned int size)
 {
 	switch (size) {
@@ -113,13 +106,11 @@ static void pyl_sc_record(struct pyl_event *ev, const struct pyl_sc_desc *d,
 	char *scratch = this_cpu_read(pyl_sc_scratch);
 	size_t str_len[PYL_SC_MAX_ARGS] = {}, used = 0, len = 0;
 	unsigned long args[PYL_SC_MAX_ARGS];
-	struct pyl_channel *chan = ev->chan;
-	struct pyl_rb *rb = pyl_sc_rb(chan);
 	struct pyl_rb_ctx ctx;
 	unsigned int i;
 	u8 *dst;
 
-	if (!rb || !scratch)
+	if (!scratch)
 		return;
 	syscall_get_arguments(current, regs, args);
 	if (exit)
@@ -140,7 +131,7 @@ static void pyl_sc_record(struct pyl_event *ev, const struct pyl_sc_desc *d,
 			len += a->size;
 		}
 	}
-	dst = pyl_rb_reserve(rb, chan->header_type, ev->id, len, &ctx);
+	dst = pyl_event_reserve(ev, len, &ctx);
 	if (!dst)
 		return;
 	if (exit)
@@ -167,17 +158,13 @@ static void pyl_sc_record_unknown(struct pyl_event *ev, struct pt_regs *regs,
 				  long id, long ret, bool exit)
 {
 	unsigned long args[PYL_SC_MAX_ARGS];
-	struct pyl_channel *chan = ev->chan;
-	struct pyl_rb *rb = pyl_sc_rb(chan);
 	size_t len = 4 + (exit ? 8 : 0) + sizeof(u64) * PYL_SC_MAX_ARGS;
 	struct pyl_rb_ctx ctx;
 	unsigned int i;
 	u8 *dst;
 
-	if (!rb)
-		return;
 	syscall_get_arguments(current, regs, args);
-	dst = pyl_rb_reserve(rb, chan->header_type, ev->id, len, &ctx);
+	dst = pyl_event_reserve(ev, len, &ctx);
 	if (!dst)
 		return;
 	pyl_sc_put_int(&dst, id, 4);

@@ -166,6 +166,8 @@ void pyl_session_instantiate(struct pyl_session *session);
 void pyl_session_sync(struct pyl_session *session);
 void pyl_channel_free_events(struct pyl_channel *chan);
 bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name);
+u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
+		      struct pyl_rb_ctx *rctx);
 int pyl_events_init(void);
 void pyl_events_exit(void);
 
