@@ -138,3 +138,24 @@ def test_syscall_rule_that_matches_nothing(lttng: Lttng) -> None:
     assert any(" syscall_entry_getppid: " in line and payload(line) == "{ }" for line in lines)
     assert any(" syscall_exit_getppid: " in line and payload(line) == f"{{ ret = {os.getppid()} }}"
                for line in lines)
+
+
+def test_syscall_and_kprobe_events_carry_contexts(lttng: Lttng) -> None:
+    path = f"/tmp/pylttng-ctx-{os.getpid()}"
+    lttng.ok("create", "scctx")
+    lttng.ok("enable-event", "-k", "--syscall", "openat")
+    lttng.ok("enable-event", "-k", "--probe", "do_sys_openat2", "ctxprobe")
+    lttng.ok("add-context", "-k", "-t", "pid", "-t", "procname")
+    lttng.ok("start")
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    time.sleep(0.3)
+    lttng.ok("stop")
+    lttng.ok("destroy")
+    Path(path).unlink(missing_ok=True)
+
+    lines = read_trace(lttng, "scctx")
+    mine = [line for line in lines if " syscall_entry_openat: " in line and path in line]
+    assert mine, "openat of the test's file missing"
+    assert f"{{ pid = {os.getpid()}, procname = " in mine[0], mine[0]
+    assert any(" ctxprobe: " in line and f"pid = {os.getpid()}," in line for line in lines)
