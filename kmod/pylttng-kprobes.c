@@ -53,8 +53,10 @@ static void pyl_kp_write(struct pyl_event *ev, unsigned long ip,
 static int pyl_kp_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct pyl_kprobe *p = container_of(kp, struct pyl_kprobe, kp);
+	struct pyl_event *ev = READ_ONCE(p->ev[0]);
 
-	pyl_kp_write(p->ev[0], (unsigned long)kp->addr, 0, false);
+	if (ev)			/* none while checking the location */
+		pyl_kp_write(ev, (unsigned long)kp->addr, 0, false);
 	return 0;
 }
 
@@ -62,13 +64,15 @@ static void pyl_krp_write(struct kretprobe_instance *ri, int which,
 			  unsigned long parent)
 {
 	struct kretprobe *krp = get_kretprobe(ri);
+	struct pyl_event *ev;
 	struct pyl_kprobe *p;
 
 	if (!krp)
 		return;
 	p = container_of(krp, struct pyl_kprobe, krp);
-	if (p->ev[which])
-		pyl_kp_write(p->ev[which], (unsigned long)krp->kp.addr, parent, true);
+	ev = READ_ONCE(p->ev[which]);
+	if (ev)			/* none while checking the location */
+		pyl_kp_write(ev, (unsigned long)krp->kp.addr, parent, true);
 }
 
 static int pyl_krp_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -126,7 +130,10 @@ static void pyl_kp_unregister(struct pyl_kprobe *p)
 	p->registered = false;
 }
 
-/* Check the location now: a bad symbol fails the EVENT ioctl. */
+/*
+ * Check the location now: a bad symbol fails the EVENT ioctl.  The trial
+ * probe has no events: its handlers may run meanwhile and record nothing.
+ */
 int pyl_kprobe_enabler_init(struct pyl_enabler *en)
 {
 	struct pyl_kprobe *p;
