@@ -26,7 +26,7 @@ from pylttng.protocol.consumer import (
 
 from .wire import ConnectionClosed, FramedSocket, connect_unix
 
-CONNECT_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 120.0
 _CONNECT_RETRY_S = 0.05
 # Errors meaning "the daemon is not (yet) listening there": worth retrying.
 _NOT_YET = {errno.ENOENT, errno.ECONNREFUSED, errno.EAGAIN}

@@ -20,7 +20,7 @@ from .link import ConsumerError
 log = logging.getLogger("pylttng.consumerd.supervisor")
 
 # Generous: Python starts ~3x slower in the emulated test VM.
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 120.0
 _PROBE_INTERVAL_S = 0.02
 # A child that dies sooner than this after starting counts as a crash loop: back off.
 _HEALTHY_AFTER_S = 2.0

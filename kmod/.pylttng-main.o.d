@@ -488,4 +488,6 @@ pylttng-main.o: /work/wt-compat/kmod/pylttng-main.c \
  /usr/src/linux-headers-6.1.0-56-common/include/linux/proc_fs.h \
  /work/wt-compat/kmod/pylttng.h /work/wt-compat/kmod/pylttng-abi.h \
  /work/wt-compat/kmod/pylttng-ringbuffer.h \
- /usr/src/linux-headers-6.1.0-56-common/arch/x86/include/asm/local.h
+ /usr/src/linux-headers-6.1.0-56-common/arch/x86/include/asm/local.h \
+ /work/wt-compat/kmod/pylttng-context.h \
+ /usr/src/linux-headers-6.1.0-56-common/include/linux/hashtable.h

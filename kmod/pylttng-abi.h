@@ -49,12 +49,49 @@ struct pyl_abi_channel {
 	char padding[PYL_SYM_NAME_LEN + 32];
 } __packed;
 
+enum pyl_abi_syscall_entryexit {
+	PYL_ABI_SYSCALL_ENTRYEXIT	= 0,
+	PYL_ABI_SYSCALL_ENTRY		= 1,
+	PYL_ABI_SYSCALL_EXIT		= 2,
+};
+
+enum pyl_abi_syscall_abi {
+	PYL_ABI_SYSCALL_ABI_ALL		= 0,
+	PYL_ABI_SYSCALL_ABI_NATIVE	= 1,
+	PYL_ABI_SYSCALL_ABI_COMPAT	= 2,
+};
+
+struct pyl_abi_syscall {
+	__u8 entryexit;			/* enum pyl_abi_syscall_entryexit */
+	__u8 abi;			/* enum pyl_abi_syscall_abi */
+	__u8 match;			/* 0: by name (by number: unsupported) */
+	__u8 padding;
+	__u32 nr;
+} __packed;
+
+/* Either addr, or symbol_name + offset. */
+struct pyl_abi_kprobe {
+	__u64 addr;
+	__u64 offset;
+	char symbol_name[PYL_SYM_NAME_LEN];
+} __packed;
+
+struct pyl_abi_kretprobe {
+	__u64 addr;
+	__u64 offset;
+	char symbol_name[PYL_SYM_NAME_LEN];
+	__u8 entryexit;
+} __packed;
+
 struct pyl_abi_event {
 	char name[PYL_SYM_NAME_LEN];
 	__u32 instrumentation;		/* enum pyl_abi_instrumentation */
 	__u64 token;
 	char padding[8];
 	union {
+		struct pyl_abi_kretprobe kretprobe;
+		struct pyl_abi_kprobe kprobe;
+		struct pyl_abi_syscall syscall;
 		char padding[PYL_SYM_NAME_LEN + 32];
 	} u;
 } __packed;
@@ -78,10 +115,59 @@ struct pyl_abi_session_creation_time {
 	char iso8601[PYL_CREATION_TIME_LEN];
 } __packed;
 
+enum pyl_abi_context_type {
+	PYL_CTX_PID		= 0,
+	PYL_CTX_PERF_CPU	= 1,
+	PYL_CTX_PROCNAME	= 2,
+	PYL_CTX_PRIO		= 3,
+	PYL_CTX_NICE		= 4,
+	PYL_CTX_VPID		= 5,
+	PYL_CTX_TID		= 6,
+	PYL_CTX_VTID		= 7,
+	PYL_CTX_PPID		= 8,
+	PYL_CTX_VPPID		= 9,
+	PYL_CTX_HOSTNAME	= 10,
+	PYL_CTX_CPU_ID		= 11,
+	PYL_CTX_INTERRUPTIBLE	= 12,
+	PYL_CTX_PREEMPTIBLE	= 13,
+	PYL_CTX_NEED_RESCHEDULE	= 14,
+	PYL_CTX_MIGRATABLE	= 15,
+	PYL_CTX_CALLSTACK_KERNEL = 16,
+	PYL_CTX_CALLSTACK_USER	= 17,
+	PYL_CTX_CGROUP_NS	= 18,
+	PYL_CTX_IPC_NS		= 19,
+	PYL_CTX_MNT_NS		= 20,
+	PYL_CTX_NET_NS		= 21,
+	PYL_CTX_PID_NS		= 22,
+	PYL_CTX_USER_NS		= 23,
+	PYL_CTX_UTS_NS		= 24,
+	PYL_CTX_UID		= 25,
+	PYL_CTX_EUID		= 26,
+	PYL_CTX_SUID		= 27,
+	PYL_CTX_GID		= 28,
+	PYL_CTX_EGID		= 29,
+	PYL_CTX_SGID		= 30,
+	PYL_CTX_VUID		= 31,
+	PYL_CTX_VEUID		= 32,
+	PYL_CTX_VSUID		= 33,
+	PYL_CTX_VGID		= 34,
+	PYL_CTX_VEGID		= 35,
+	PYL_CTX_VSGID		= 36,
+	PYL_CTX_TIME_NS		= 37,
+	PYL_CTX_NR,
+};
+
+struct pyl_abi_perf_counter_ctx {
+	__u32 type;
+	__u64 config;
+	char name[PYL_SYM_NAME_LEN];
+} __packed;
+
 struct pyl_abi_context {
-	__u32 ctx;
+	__u32 ctx;			/* enum pyl_abi_context_type */
 	char padding[16];
 	union {
+		struct pyl_abi_perf_counter_ctx perf_counter;
 		char padding[PYL_SYM_NAME_LEN + 32];
 	} u;
 } __packed;

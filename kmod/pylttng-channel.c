@@ -4,7 +4,9 @@
  *
  * A data channel owns one ring buffer per possible CPU and a read timer
  * that wakes readers whose buffer has a complete sub-buffer (probes never
- * wake anyone).  The metadata channel owns a single buffer that is filled
+ * wake anyone).  With a switch timer, a delayed work closes every non-empty
+ * packet periodically so that readers get data without waiting for a full
+ * sub-buffer; it runs in process context because a flush sends IPIs.  The metadata channel owns a single buffer that is filled
  * from the session's TSDL text on the reader's demand.
  */
 #include <linux/kernel.h>
@@ -34,12 +36,25 @@ static void pyl_read_timer_fn(struct timer_list *t)
 			  jiffies + usecs_to_jiffies(chan->read_timer_us));
 }
 
+static void pyl_switch_work_fn(struct work_struct *work)
+{
+	struct pyl_channel *chan = container_of(to_delayed_work(work),
+						struct pyl_channel, switch_work);
+
+	if (READ_ONCE(chan->finalized))
+		return;
+	pyl_channel_flush(chan);
+	queue_delayed_work(system_wq, &chan->switch_work,
+			   usecs_to_jiffies(chan->switch_timer_us));
+}
+
 static void pyl_channel_release_ref(struct kref *ref)
 {
 	struct pyl_channel *chan = container_of(ref, struct pyl_channel, ref);
 	unsigned int i;
 
 	pyl_channel_free_events(chan);
+	pyl_ctx_free(&chan->ctx);
 	for (i = 0; i < chan->nr_rbs; i++)
 		pyl_rb_destroy(chan->rbs[i]);
 	kfree(chan->rbs);
@@ -60,8 +75,10 @@ void pyl_channel_finalize(struct pyl_channel *chan)
 	if (chan->finalized)
 		return;
 	WRITE_ONCE(chan->finalized, true);
-	if (!chan->is_metadata)
+	if (!chan->is_metadata) {
 		pyl_timer_delete_sync(&chan->read_timer);
+		cancel_delayed_work_sync(&chan->switch_work);
+	}
 	for (i = 0; i < chan->nr_rbs; i++)
 		if (chan->rbs[i])
 			pyl_rb_finalize(chan->rbs[i]);
@@ -101,6 +118,7 @@ static long pyl_channel_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
 	struct pyl_channel *chan = file->private_data;
+	struct pyl_abi_context ctx_param;
 	struct pyl_abi_event param;
 
 	switch (cmd) {
@@ -111,7 +129,9 @@ static long pyl_channel_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		return pyl_enabler_create(file, chan, &param);
 	case PYL_ABI_CONTEXT:
-		return -ENOSYS;
+		if (copy_from_user(&ctx_param, (void __user *)arg, sizeof(ctx_param)))
+			return -EFAULT;
+		return pyl_ctx_add(chan, &ctx_param);
 	case PYL_ABI_ENABLE:
 		return pyl_channel_set_enabled(chan, true);
 	case PYL_ABI_DISABLE:
@@ -245,6 +265,7 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 	chan->output = param->output;
 	timer_setup(&chan->read_timer, pyl_read_timer_fn, 0);
 	init_waitqueue_head(&chan->hp_wait);
+	INIT_DELAYED_WORK(&chan->switch_work, pyl_switch_work_fn);
 
 	mutex_lock(&pyl_mutex);
 	if (session->destroyed || (!metadata && session->been_active)) {
@@ -270,6 +291,9 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 	if (!metadata)
 		mod_timer(&chan->read_timer,
 			  jiffies + usecs_to_jiffies(chan->read_timer_us));
+	if (!metadata && chan->switch_timer_us)
+		queue_delayed_work(system_wq, &chan->switch_work,
+				   usecs_to_jiffies(chan->switch_timer_us));
 	mutex_unlock(&pyl_mutex);
 	fd_install(fd, file);
 	return fd;

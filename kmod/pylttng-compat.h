@@ -14,6 +14,9 @@
 #include <linux/perf_event.h>
 #include <linux/trace_events.h>
 #include <linux/timer.h>
+#include <linux/ns_common.h>
+#include <linux/sched.h>
+#include <linux/ptrace.h>
 
 /*
  * Mirror of struct ftrace_event_field (kernel/trace/trace.h, private).
@@ -87,6 +90,65 @@ static inline const void *pyl_perf_raw(struct perf_sample_data *data, u32 *size)
 #define pyl_cpu_package_id(c)	((c)->phys_proc_id)
 #define pyl_cpu_core_id(c)	((c)->cpu_core_id)
 #endif
+#endif
+
+/*
+ * struct mnt_namespace is private (fs/mount.h); its ns_common comes first
+ * since v5.11 (the refcount moved into ns_common), after an atomic_t before.
+ */
+struct pyl_mnt_namespace {
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 11, 0)
+	atomic_t		count;
+#endif
+	struct ns_common	ns;
+};
+
+static inline unsigned int pyl_mnt_ns_inum(const struct mnt_namespace *mnt_ns)
+{
+	return ((const struct pyl_mnt_namespace *)mnt_ns)->ns.inum;
+}
+
+/* migrate_disable() nesting lives in the task since v5.11 (SMP). */
+static inline bool pyl_task_migratable(const struct task_struct *t)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0) && defined(CONFIG_SMP)
+	return !t->migration_disabled;
+#else
+	return true;
+#endif
+}
+
+/* User callstacks: frame-pointer walk of 64-bit x86 tasks only. */
+#ifdef CONFIG_X86_64
+static inline bool pyl_user_callstack_supported(void)
+{
+	return true;
+}
+
+static inline bool pyl_user_regs_walkable(struct pt_regs *regs)
+{
+	return user_mode(regs) && user_64bit_mode(regs);
+}
+
+static inline unsigned long pyl_user_frame_pointer(struct pt_regs *regs)
+{
+	return regs->bp;
+}
+#else
+static inline bool pyl_user_callstack_supported(void)
+{
+	return false;
+}
+
+static inline bool pyl_user_regs_walkable(struct pt_regs *regs)
+{
+	return false;
+}
+
+static inline unsigned long pyl_user_frame_pointer(struct pt_regs *regs)
+{
+	return 0;
+}
 #endif
 
 #endif /* _PYLTTNG_COMPAT_H */

@@ -26,7 +26,7 @@
 #include "pylttng-ftrace.h"
 #include "pylttng-layout.h"
 
-static bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name)
+bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name)
 {
 	if (en->glob)
 		return pyl_glob_match(en->name, name);
@@ -46,6 +46,7 @@ static struct pyl_event *pyl_event_find(struct pyl_channel *chan,
 
 static void pyl_event_free(struct pyl_event *ev)
 {
+	pyl_kprobe_event_free(ev);
 	pyl_layout_free(ev->layout);
 	kfree(ev->name);
 	kfree(ev);
@@ -61,7 +62,8 @@ static int pyl_instantiate_one(struct trace_event_call *call, const char *name,
 	bool match = false;
 
 	list_for_each_entry(en, &chan->enablers, node) {
-		if (pyl_enabler_matches(en, name)) {
+		if (en->instrumentation == PYL_ABI_TRACEPOINT &&
+		    pyl_enabler_matches(en, name)) {
 			match = true;
 			break;
 		}
@@ -90,11 +92,29 @@ void pyl_session_instantiate(struct pyl_session *session)
 {
 	struct pyl_channel *chan;
 
-	list_for_each_entry(chan, &session->chans, node)
-		if (!chan->is_metadata && !list_empty(&chan->enablers)) {
-			pyl_ftrace_for_each(pyl_instantiate_one, chan);
-			pyl_statedump_for_each(pyl_instantiate_one, chan);
-		}
+	list_for_each_entry(chan, &session->chans, node) {
+		if (chan->is_metadata || list_empty(&chan->enablers))
+			continue;
+		pyl_ftrace_for_each(pyl_instantiate_one, chan);
+		pyl_statedump_for_each(pyl_instantiate_one, chan);
+		pyl_syscalls_instantiate(chan);
+	}
+}
+
+/* Does en select ev?  Each source has its own notion of a match. */
+static bool pyl_enabler_selects(const struct pyl_enabler *en,
+				const struct pyl_event *ev)
+{
+	switch (ev->kind) {
+	case PYL_EV_TRACEPOINT:
+		return en->instrumentation == PYL_ABI_TRACEPOINT &&
+		       pyl_enabler_matches(en, ev->name);
+	case PYL_EV_SYSCALL_ENTRY:
+	case PYL_EV_SYSCALL_EXIT:
+		return pyl_syscall_matches(en, ev);
+	default:
+		return ev->owner == en;
+	}
 }
 
 static bool pyl_event_wanted(const struct pyl_event *ev)
@@ -105,9 +125,32 @@ static bool pyl_event_wanted(const struct pyl_event *ev)
 	if (!chan->session->active || !chan->enabled || chan->finalized)
 		return false;
 	list_for_each_entry(en, &chan->enablers, node)
-		if (en->enabled && pyl_enabler_matches(en, ev->name))
+		if (en->enabled && pyl_enabler_selects(en, ev))
 			return true;
 	return false;
+}
+
+/* The channel's contexts go between the event header and the payload. */
+static void pyl_perf_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
+				     const u8 *rec, u32 rec_size, size_t len)
+{
+	struct pyl_channel *chan = ev->chan;
+	struct pyl_rb_ctx ctx;
+	size_t ctx_len;
+	u8 *scratch, *dst;
+
+	scratch = pyl_ctx_scratch_get();
+	if (scratch) {
+		ctx_len = pyl_ctx_record(&chan->ctx, scratch);
+		dst = pyl_rb_reserve(rb, chan->header_type, ev->id,
+				     ctx_len + len, &ctx);
+		if (dst) {
+			memcpy(dst, scratch, ctx_len);
+			pyl_layout_write(ev->layout, rec, rec_size, dst + ctx_len);
+			pyl_rb_commit(&ctx);
+		}
+	}
+	pyl_ctx_scratch_put();
 }
 
 /* Probe: runs in the traced context, on the CPU that hit the tracepoint. */
@@ -132,11 +175,15 @@ static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *da
 	if (cpu >= chan->nr_rbs)
 		return;
 	len = pyl_layout_size(ev->layout, rec, rec_size);
-	dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
-	if (!dst)
+	if (!chan->ctx.nr) {
+		dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
+		if (!dst)
+			return;
+		pyl_layout_write(ev->layout, rec, rec_size, dst);
+		pyl_rb_commit(&ctx);
 		return;
-	pyl_layout_write(ev->layout, rec, rec_size, dst);
-	pyl_rb_commit(&ctx);
+	}
+	pyl_perf_record_with_ctx(ev, chan->rbs[cpu], rec, rec_size, len);
 }
 
 /*
@@ -168,6 +215,15 @@ static void pyl_event_arm(struct pyl_event *ev)
 	struct perf_event *pe;
 	int id, cpu;
 
+	switch (ev->kind) {
+	case PYL_EV_TRACEPOINT:
+		break;
+	case PYL_EV_SYSCALL_ENTRY:
+	case PYL_EV_SYSCALL_EXIT:
+		return pyl_syscall_arm(ev);
+	default:
+		return pyl_kprobe_arm(ev);
+	}
 	if (pyl_statedump_is_event(ev->name)) {
 		/* Written by pyl_statedump_run(), no probe: armed is all. */
 		ev->pe = kcalloc(nr_cpu_ids, sizeof(*ev->pe), GFP_KERNEL);
@@ -201,6 +257,15 @@ static void pyl_event_disarm(struct pyl_event *ev)
 {
 	unsigned int cpu;
 
+	switch (ev->kind) {
+	case PYL_EV_TRACEPOINT:
+		break;
+	case PYL_EV_SYSCALL_ENTRY:
+	case PYL_EV_SYSCALL_EXIT:
+		return pyl_syscall_disarm(ev);
+	default:
+		return pyl_kprobe_disarm(ev);
+	}
 	WRITE_ONCE(ev->armed, false);
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
 		if (ev->pe[cpu])
@@ -228,9 +293,9 @@ void pyl_session_sync(struct pyl_session *session)
 		list_for_each_entry(ev, &chan->events, node) {
 			bool want = pyl_event_wanted(ev);
 
-			if (want && !ev->pe) {
+			if (want && !ev->armed) {
 				pyl_event_arm(ev);
-			} else if (!want && ev->pe) {
+			} else if (!want && ev->armed) {
 				pyl_event_disarm(ev);
 				disarmed = true;
 			}
@@ -247,10 +312,11 @@ void pyl_channel_free_events(struct pyl_channel *chan)
 	struct pyl_event *ev, *ev_next;
 
 	list_for_each_entry_safe(ev, ev_next, &chan->events, node) {
-		WARN_ON_ONCE(ev->pe);
+		WARN_ON_ONCE(ev->armed);
 		list_del(&ev->node);
 		pyl_event_free(ev);
 	}
+	pyl_syscalls_chan_free(chan);
 	list_for_each_entry_safe(en, en_next, &chan->enablers, node) {
 		list_del(&en->node);
 		kfree(en);
@@ -303,13 +369,56 @@ static const struct file_operations pyl_enabler_fops = {
 	.llseek = noop_llseek,
 };
 
-static int pyl_check_name(const char *name, bool *glob)
+static int pyl_check_name(char *name, u32 instrumentation, bool *glob)
 {
 	size_t len = strnlen(name, PYL_SYM_NAME_LEN);
 
+	if (!len && instrumentation == PYL_ABI_SYSCALL) {
+		strscpy(name, "*", PYL_SYM_NAME_LEN);	/* "": every syscall */
+		len = 1;
+	}
 	if (!len || len == PYL_SYM_NAME_LEN)
 		return -EINVAL;
 	*glob = strchr(name, '*');	/* '*' anywhere: pyl_glob_match() */
+	return 0;
+}
+
+/* Validate the EVENT ioctl's parameters into en. */
+static int pyl_enabler_init(struct pyl_enabler *en,
+			    const struct pyl_abi_event *param)
+{
+	int ret;
+
+	memcpy(en->name, param->name, sizeof(en->name));
+	en->instrumentation = param->instrumentation;
+	switch (en->instrumentation) {
+	case PYL_ABI_TRACEPOINT:
+		break;
+	case PYL_ABI_SYSCALL:
+		if (param->u.syscall.entryexit > PYL_ABI_SYSCALL_EXIT ||
+		    param->u.syscall.abi > PYL_ABI_SYSCALL_ABI_COMPAT ||
+		    param->u.syscall.match != 0)
+			return -EINVAL;
+		en->sc_entryexit = param->u.syscall.entryexit;
+		en->sc_abi = param->u.syscall.abi;
+		break;
+	case PYL_ABI_KPROBE:
+	case PYL_ABI_KRETPROBE:
+		/* kprobe and kretprobe share the layout of their prefix */
+		memcpy(&en->kprobe, &param->u.kprobe, sizeof(en->kprobe));
+		break;
+	default:
+		return -EINVAL;
+	}
+	ret = pyl_check_name(en->name, en->instrumentation, &en->glob);
+	if (ret)
+		return ret;
+	if (en->instrumentation == PYL_ABI_KPROBE ||
+	    en->instrumentation == PYL_ABI_KRETPROBE) {
+		if (en->glob)
+			return -EINVAL;
+		return pyl_kprobe_enabler_init(en);
+	}
 	return 0;
 }
 
@@ -318,20 +427,16 @@ int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
 {
 	struct pyl_enabler *en;
 	struct file *file;
-	bool glob;
 	int fd, ret;
-
-	if (param->instrumentation != PYL_ABI_TRACEPOINT)
-		return -EINVAL;
-	ret = pyl_check_name(param->name, &glob);
-	if (ret)
-		return ret;
 
 	en = kzalloc(sizeof(*en), GFP_KERNEL);
 	if (!en)
 		return -ENOMEM;
-	strscpy(en->name, param->name, sizeof(en->name));
-	en->glob = glob;
+	ret = pyl_enabler_init(en, param);
+	if (ret) {
+		kfree(en);
+		return ret;
+	}
 	en->chan = chan;
 
 	fd = pyl_anon_fd("[lttng_event]", &pyl_enabler_fops, en, &file);
@@ -342,6 +447,9 @@ int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
 	get_file(chan_file);
 	mutex_lock(&pyl_mutex);
 	list_add_tail(&en->node, &chan->enablers);
+	if (en->instrumentation == PYL_ABI_KPROBE ||
+	    en->instrumentation == PYL_ABI_KRETPROBE)
+		pyl_kprobes_instantiate(en);
 	pyl_session_sync(chan->session);
 	mutex_unlock(&pyl_mutex);
 	fd_install(fd, file);
@@ -374,10 +482,17 @@ int pyl_events_init(void)
 
 	if (ret)
 		return ret;
-	return register_module_notifier(&pyl_module_nb);
+	ret = pyl_syscalls_init();
+	if (ret)
+		return ret;
+	ret = register_module_notifier(&pyl_module_nb);
+	if (ret)
+		pyl_syscalls_exit();
+	return ret;
 }
 
 void pyl_events_exit(void)
 {
 	unregister_module_notifier(&pyl_module_nb);
+	pyl_syscalls_exit();
 }

@@ -74,7 +74,7 @@ static long pyl_proc_ioctl(struct file *file, unsigned int cmd,
 		synchronize_rcu();
 		return 0;
 	case PYL_ABI_SYSCALL_LIST:
-		return -ENOSYS;
+		return pyl_syscall_list_open();
 	default:
 		return -ENOIOCTLCMD;
 	}
@@ -96,8 +96,14 @@ static int __init pyl_init(void)
 	ret = pyl_events_init();
 	if (ret)
 		return ret;
+	ret = pyl_ctx_init();
+	if (ret) {
+		pyl_events_exit();
+		return ret;
+	}
 	pyl_proc = proc_create("lttng", 0600, NULL, &pyl_proc_ops);
 	if (!pyl_proc) {
+		pyl_ctx_exit();
 		pyl_events_exit();
 		return -ENOMEM;
 	}
@@ -109,6 +115,7 @@ static int __init pyl_init(void)
 static void __exit pyl_exit(void)
 {
 	proc_remove(pyl_proc);
+	pyl_ctx_exit();
 	pyl_events_exit();
 }
 

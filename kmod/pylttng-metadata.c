@@ -241,14 +241,18 @@ static int pyl_meta_headers(struct pyl_metadata_cache *c)
 
 static int pyl_meta_stream(struct pyl_channel *chan, struct pyl_metadata_cache *c)
 {
-	return pyl_meta(c,
+	int ret = pyl_meta(c,
 		"stream {\n"
 		"\tid = %u;\n"
 		"\tevent.header := struct %s;\n"
-		"\tpacket.context := struct packet_context;\n"
-		"};\n\n",
+		"\tpacket.context := struct packet_context;\n",
 		chan->id, chan->header_type == PYL_HEADER_LARGE ?
 		"event_header_large" : "event_header_compact");
+
+	if (!ret && chan->ctx.nr)
+		ret = pyl_meta(c, "\tevent.context := struct {\n%s\t};\n",
+			       chan->ctx.tsdl);
+	return ret ?: pyl_meta(c, "};\n\n");
 }
 
 static int pyl_meta_event(struct pyl_event *ev, struct pyl_metadata_cache *c)

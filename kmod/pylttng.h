@@ -22,11 +22,13 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/timer.h>
+#include <linux/workqueue.h>
 #include <linux/fs.h>
 #include <linux/file.h>
 
 #include "pylttng-abi.h"
 #include "pylttng-ringbuffer.h"
+#include "pylttng-context.h"
 
 #define PYL_DEFAULT_READ_TIMER_US	200000U
 #define PYL_MAX_SUBBUF_SIZE		(256UL << 20)
@@ -37,6 +39,7 @@ extern struct mutex pyl_mutex;
 extern struct list_head pyl_sessions;
 
 struct pyl_layout;
+struct pyl_sc_chan;
 
 /* Text of the session's TSDL, shared with its metadata streams. */
 struct pyl_metadata_cache {
@@ -74,6 +77,7 @@ struct pyl_channel {
 	struct list_head node;		/* in session->chans */
 	struct list_head enablers;
 	struct list_head events;
+	struct pyl_sc_chan *sc;		/* armed syscall events, if any */
 	unsigned int id;
 	bool is_metadata;
 	bool enabled;
@@ -90,6 +94,8 @@ struct pyl_channel {
 	struct pyl_rb **rbs;		/* by CPU; one for metadata */
 	struct timer_list read_timer;
 	wait_queue_head_t hp_wait;	/* channel fd pollers (new streams) */
+	struct delayed_work switch_work;	/* switch timer */
+	struct pyl_ctx ctx;		/* fixed once the session started */
 };
 
 /* What the user asked for: an exact name or a star glob. */
@@ -99,9 +105,23 @@ struct pyl_enabler {
 	char name[PYL_SYM_NAME_LEN];
 	bool glob;
 	bool enabled;
+	u32 instrumentation;		/* enum pyl_abi_instrumentation */
+	u8 sc_entryexit;		/* SYSCALL: enum pyl_abi_syscall_entryexit */
+	u8 sc_abi;			/* SYSCALL: enum pyl_abi_syscall_abi */
+	struct pyl_abi_kprobe kprobe;	/* KPROBE, KRETPROBE: where */
 };
 
-/* One instantiated tracepoint event of a channel. */
+/* The source an event instance records from. */
+enum pyl_event_kind {
+	PYL_EV_TRACEPOINT = 0,
+	PYL_EV_SYSCALL_ENTRY,
+	PYL_EV_SYSCALL_EXIT,
+	PYL_EV_KPROBE,
+	PYL_EV_KRETPROBE_ENTRY,
+	PYL_EV_KRETPROBE_EXIT,
+};
+
+/* One instantiated event of a channel. */
 struct pyl_event {
 	struct list_head node;		/* in chan->events */
 	struct pyl_channel *chan;
@@ -110,6 +130,12 @@ struct pyl_event {
 	bool metadata_dumped;
 	bool armed;			/* read by the probe */
 	bool refused;			/* perf refused it: told once */
+	u8 kind;			/* enum pyl_event_kind */
+	bool compat;			/* syscalls: 32-bit compat ABI */
+	int sc_nr;			/* syscalls: number, -1 for "unknown" */
+	const char *sc_name;		/* syscalls: name without prefix */
+	struct pyl_enabler *owner;	/* dynamic probes: their enabler */
+	void *probe;			/* dynamic probes: kprobe state */
 	struct pyl_layout *layout;
 	struct perf_event **pe;		/* by CPU, while armed */
 };
@@ -139,8 +165,25 @@ int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
 void pyl_session_instantiate(struct pyl_session *session);
 void pyl_session_sync(struct pyl_session *session);
 void pyl_channel_free_events(struct pyl_channel *chan);
+bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name);
 int pyl_events_init(void);
 void pyl_events_exit(void);
+
+/* pylttng-syscalls.c */
+int pyl_syscalls_init(void);
+void pyl_syscalls_exit(void);
+void pyl_syscalls_instantiate(struct pyl_channel *chan);
+bool pyl_syscall_matches(const struct pyl_enabler *en, const struct pyl_event *ev);
+void pyl_syscall_arm(struct pyl_event *ev);
+void pyl_syscall_disarm(struct pyl_event *ev);
+void pyl_syscalls_chan_free(struct pyl_channel *chan);
+
+/* pylttng-kprobes.c */
+int pyl_kprobe_enabler_init(struct pyl_enabler *en);
+void pyl_kprobes_instantiate(struct pyl_enabler *en);
+void pyl_kprobe_arm(struct pyl_event *ev);
+void pyl_kprobe_disarm(struct pyl_event *ev);
+void pyl_kprobe_event_free(struct pyl_event *ev);
 
 /* pylttng-metadata.c */
 void pyl_metadata_init(void);
@@ -162,5 +205,8 @@ int pyl_statedump_run(struct pyl_session *session);
 /* pylttng-tracepoints.c */
 int pyl_tracepoint_list_open(void);
 bool pyl_glob_match(const char *pattern, const char *name);
+
+/* pylttng-syscall-list.c */
+int pyl_syscall_list_open(void);
 
 #endif /* _PYLTTNG_H */

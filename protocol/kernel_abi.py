@@ -7,6 +7,8 @@ event file-descriptor ioctls). Ring-buffer (stream) ioctls live in ringbuffer_ab
 from __future__ import annotations
 
 import enum
+import re
+from dataclasses import dataclass
 from typing import Final
 
 from construct import Bytes, Int8ul, Int32sl, Int32ul, Int64ul, Struct
@@ -113,6 +115,21 @@ Syscall = Struct(
     "nr" / Int32ul,
 )
 
+# struct lttng_kernel_abi_kprobe (packed): either addr, or symbol_name + offset
+Kprobe = Struct(
+    "addr" / Int64ul,
+    "offset" / Int64ul,
+    "symbol_name" / Bytes(SYM_NAME_LEN),
+)
+
+# struct lttng_kernel_abi_kretprobe (packed): a kprobe plus entryexit
+Kretprobe = Struct(
+    "addr" / Int64ul,
+    "offset" / Int64ul,
+    "symbol_name" / Bytes(SYM_NAME_LEN),
+    "entryexit" / Int8ul,
+)
+
 # struct lttng_kernel_abi_event (packed, 564 bytes); the union stays raw: tracepoints
 # leave it zeroed, syscalls put a Syscall at its start.
 Event = Struct(
@@ -151,6 +168,12 @@ STREAM: Final = _io(0xF6, 0x62)
 EVENT: Final = _iow(0xF6, 0x63, EVENT_SIZE)
 
 # event, channel and session fd ioctls
+# struct lttng_kernel_abi_context: u32 ctx, 16 bytes padding, union of 256 + 32 bytes.
+CONTEXT_PADDING1: Final = 16
+CONTEXT_PADDING2: Final = SYM_NAME_LEN + 32
+CONTEXT_SIZE: Final = 4 + CONTEXT_PADDING1 + CONTEXT_PADDING2
+CONTEXT: Final = _iow(0xF6, 0x71, CONTEXT_SIZE)
+
 ENABLE: Final = _io(0xF6, 0x82)
 DISABLE: Final = _io(0xF6, 0x83)
 
@@ -179,6 +202,37 @@ def build_channel(
     )
 
 
+@dataclass(frozen=True)
+class ProbeLocation:
+    """Where a kprobe/kretprobe goes: an address, or a symbol plus an offset."""
+
+    addr: int = 0
+    offset: int = 0
+    symbol_name: str = ""
+
+
+def _sym(name: str) -> bytes:
+    return name.encode()[: SYM_NAME_LEN - 1].ljust(SYM_NAME_LEN, b"\0")
+
+
+def _event_union(
+    instrumentation: int, syscall_entryexit: int, syscall_abi: int, probe: ProbeLocation | None
+) -> bytes:
+    raw = b""
+    if instrumentation == Instrumentation.SYSCALL:
+        raw = Syscall.build(
+            {"entryexit": syscall_entryexit, "abi": syscall_abi, "match": 0, "padding": 0, "nr": 0}
+        )
+    elif instrumentation in (Instrumentation.KPROBE, Instrumentation.KRETPROBE):
+        where = probe or ProbeLocation()
+        fields = {"addr": where.addr, "offset": where.offset, "symbol_name": _sym(where.symbol_name)}
+        if instrumentation == Instrumentation.KRETPROBE:
+            raw = Kretprobe.build({**fields, "entryexit": 0})
+        else:
+            raw = Kprobe.build(fields)
+    return bytes(raw) + bytes(EVENT_PADDING2 - len(raw))
+
+
 def build_event(
     name: str,
     instrumentation: int,
@@ -186,13 +240,9 @@ def build_event(
     token: int = 0,
     syscall_entryexit: int = SyscallEntryExit.ENTRYEXIT,
     syscall_abi: int = SyscallAbi.ALL,
+    probe: ProbeLocation | None = None,
 ) -> bytes:
-    union = bytes(EVENT_PADDING2)
-    if instrumentation == Instrumentation.SYSCALL:
-        syscall = Syscall.build(
-            {"entryexit": syscall_entryexit, "abi": syscall_abi, "match": 0, "padding": 0, "nr": 0}
-        )
-        union = bytes(syscall) + union[len(syscall) :]
+    union = _event_union(instrumentation, syscall_entryexit, syscall_abi, probe)
     raw_name = name.encode()[: SYM_NAME_LEN - 1]
     return bytes(
         Event.build(
@@ -207,6 +257,29 @@ def build_event(
     )
 
 
+@dataclass(frozen=True)
+class SyscallListEntry:
+    """One line of the SYSCALL_LIST fd."""
+
+    index: int
+    name: str
+    bitness: int
+
+
+_SYSCALL_LINE = re.compile(r"syscall \{ index = (\d+); name = ([^;]{1,254}); bitness = (\d+); \};")
+
+
+def parse_syscall_list(text: str) -> list[SyscallListEntry]:
+    """The text of a SYSCALL_LIST fd, as syscall_init_table() scans it (stops at a bad line)."""
+    entries = []
+    for line in text.splitlines():
+        m = _SYSCALL_LINE.fullmatch(line.strip())
+        if m is None:
+            break
+        entries.append(SyscallListEntry(int(m[1]), m[2], int(m[3])))
+    return entries
+
+
 def build_session_name(name: str) -> bytes:
     raw = name.encode()[: SESSION_NAME_LEN - 1]
     return raw.ljust(SESSION_NAME_LEN, b"\0")
@@ -215,3 +288,61 @@ def build_session_name(name: str) -> bytes:
 def build_creation_time(iso8601: str) -> bytes:
     raw = iso8601.encode()[: SESSION_CREATION_TIME_ISO8601_LEN - 1]
     return raw.ljust(SESSION_CREATION_TIME_ISO8601_LEN, b"\0")
+
+
+class ContextType(enum.IntEnum):
+    """enum lttng_kernel_abi_context_type."""
+
+    PID = 0
+    PERF_CPU_COUNTER = 1
+    PROCNAME = 2
+    PRIO = 3
+    NICE = 4
+    VPID = 5
+    TID = 6
+    VTID = 7
+    PPID = 8
+    VPPID = 9
+    HOSTNAME = 10
+    CPU_ID = 11
+    INTERRUPTIBLE = 12
+    PREEMPTIBLE = 13
+    NEED_RESCHEDULE = 14
+    MIGRATABLE = 15
+    CALLSTACK_KERNEL = 16
+    CALLSTACK_USER = 17
+    CGROUP_NS = 18
+    IPC_NS = 19
+    MNT_NS = 20
+    NET_NS = 21
+    PID_NS = 22
+    USER_NS = 23
+    UTS_NS = 24
+    UID = 25
+    EUID = 26
+    SUID = 27
+    GID = 28
+    EGID = 29
+    SGID = 30
+    VUID = 31
+    VEUID = 32
+    VSUID = 33
+    VGID = 34
+    VEGID = 35
+    VSGID = 36
+    TIME_NS = 37
+
+
+PerfCounterCtx = Struct(
+    "type" / Int32ul,
+    "config" / Int64ul,
+    "name" / Bytes(SYM_NAME_LEN),
+)
+
+
+def build_context(ctx: int, *, perf_type: int = 0, perf_config: int = 0, perf_name: str = "") -> bytes:
+    """struct lttng_kernel_abi_context; the perf counter part only matters for PERF_CPU_COUNTER."""
+    raw_name = perf_name.encode()[: SYM_NAME_LEN - 1].ljust(SYM_NAME_LEN, b"\0")
+    perf = bytes(PerfCounterCtx.build({"type": perf_type, "config": perf_config, "name": raw_name}))
+    union = perf + bytes(CONTEXT_PADDING2 - len(perf))
+    return bytes(Int32ul.build(ctx)) + bytes(CONTEXT_PADDING1) + union

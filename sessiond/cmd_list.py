@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pylttng.protocol import kernel_abi as abi
 from pylttng.protocol.client import writer
 from pylttng.protocol.client.constants import (
     BufferType,
     DomainType,
     ErrorCode,
+    EventType,
     ProcessAttr,
     TrackingPolicy,
 )
-from pylttng.protocol.client.messages import Domain, Event, SessionInfo
+from pylttng.protocol.client.messages import Domain, Event, ProbeAttr, SessionInfo
 
 from .context import Credentials, DaemonContext
 from .errors import CommandError
@@ -67,11 +69,43 @@ def list_events(session: Session, domain: int, channel_name: str) -> bytes:
             loglevel=0,
             enabled=e.spec.enabled,
             filter_expression=e.spec.filter_expression,
+            probe=_listed_probe(e.spec),
         )
         for e in chan.events
     ]
     body = b"".join(writer.encode_event(e) for e in events)
     return writer.encode_list_header(len(events)) + body
+
+
+def _listed_probe(spec: Event) -> ProbeAttr | None:
+    """lttng_event_serialize() writes probe attributes for probe and function events."""
+    if spec.type not in (EventType.PROBE, EventType.FUNCTION):
+        return None
+    return spec.probe or ProbeAttr()
+
+
+# enum lttng_event_flag (include/lttng/event.h)
+EVENT_FLAG_SYSCALL_32 = 1 << 0
+EVENT_FLAG_SYSCALL_64 = 1 << 1
+
+
+def list_syscalls(entries: list[abi.SyscallListEntry]) -> tuple[bytes, bytes]:
+    """cmd_list_syscalls() / syscall_table_list(): one event per name, bitness as flags."""
+    by_name: dict[str, Event] = {}
+    for entry in entries:
+        if not entry.name:
+            continue
+        flag = EVENT_FLAG_SYSCALL_32 if entry.bitness == 32 else EVENT_FLAG_SYSCALL_64
+        event = by_name.get(entry.name)
+        if event is None:
+            # enabled = -1: the CLI prints no enabled/disabled state for these.
+            event = Event(
+                name=entry.name, type=EventType.SYSCALL, loglevel_type=0, loglevel=0, enabled=-1
+            )
+            by_name[entry.name] = event
+        event.flags |= flag
+    body = b"".join(writer.encode_event(e) for e in by_name.values())
+    return writer.encode_list_header(len(by_name)), body
 
 
 def tracker_policy(session: Session, domain: int, process_attr: int) -> bytes:

@@ -127,7 +127,7 @@ class Dispatcher:
             tracer = await ctx.kernel.tracer()
             return cmd_catalogue.list_tracepoints(cmd_catalogue.read_tracepoint_list(tracer))
         if cmd == Command.LIST_SYSCALLS:
-            raise CommandError(ErrorCode.KERN_LIST_FAIL, "listing not implemented")
+            return cmd_list.list_syscalls(await ctx.kernel.list_syscalls())
         assert session is not None, cmd
         if cmd == Command.START_TRACE:
             await cmd_session.start_trace(ctx, session)
@@ -170,6 +170,11 @@ class Dispatcher:
                 ctx.kernel.enable_event(session, channel_name, event)
             else:
                 ctx.kernel.disable_event(session, channel_name, event)
+        elif cmd == Command.ADD_CONTEXT:
+            context, used = reader.decode_context(request.payload)
+            if used != len(request.payload):
+                raise CommandError(ErrorCode.INVALID)
+            ctx.kernel.add_context(session, reader.union_channel_name(request), context)
         else:
             raise CommandError(ErrorCode.UND, f"{cmd.name} is not implemented")
         return b"", b""

@@ -18,10 +18,11 @@ from pylttng.protocol import kernel_abi as abi
 from pylttng.protocol.client.constants import (
     DEFAULT_CHANNEL_NAME,
     ErrorCode,
+    EventContextType,
     EventOutput,
     EventType,
 )
-from pylttng.protocol.client.messages import Channel, Event
+from pylttng.protocol.client.messages import Channel, Event, EventContext
 from pylttng.protocol.consumer import Output
 
 from .consumer import Consumer
@@ -72,6 +73,27 @@ def _instrumentations(event: Event) -> list[int]:
     return [int(k) for k in found]
 
 
+# context_kernel_add(): client context type -> kernel ABI context type. Others (pthread_id,
+# ip, perf:thread:*, application contexts) are user-space only: "Add kernel context failed".
+_KERNEL_CONTEXTS: dict[int, abi.ContextType] = {
+    EventContextType.PERF_COUNTER: abi.ContextType.PERF_CPU_COUNTER,
+    EventContextType.PERF_CPU_COUNTER: abi.ContextType.PERF_CPU_COUNTER,
+    **{
+        EventContextType[kctx.name]: kctx
+        for kctx in abi.ContextType
+        if kctx.name in EventContextType.__members__ and kctx is not abi.ContextType.PERF_CPU_COUNTER
+    },
+}
+
+
+def _probe_location(event: Event) -> abi.ProbeLocation | None:
+    """trace_kernel_create_event(): --probe and --function carry lttng_event_probe_attr."""
+    if event.type not in (EventType.PROBE, EventType.FUNCTION) or event.probe is None:
+        return None
+    p = event.probe
+    return abi.ProbeLocation(addr=p.addr, offset=p.offset, symbol_name=p.symbol_name)
+
+
 class KernelDomain:
     """Owns the tracer control fd and applies session changes to the kernel tracer."""
 
@@ -98,6 +120,14 @@ class KernelDomain:
     def _t(self) -> KernelTracer:
         assert self._tracer is not None, "kernel command before the tracer was loaded"
         return self._tracer
+
+    async def list_syscalls(self) -> list[abi.SyscallListEntry]:
+        """syscall_init_table(): the tracer's SYSCALL_LIST, read when asked."""
+        tracer = await self.tracer()
+        try:
+            return tracer.list_syscalls()
+        except (KernelTracerError, OSError) as exc:
+            raise CommandError(ErrorCode.KERN_LIST_FAIL, str(exc)) from None
 
     # --- session ---------------------------------------------------------------------
     async def ensure_session(self, session: Session) -> KernelSession:
@@ -240,7 +270,7 @@ class KernelDomain:
             return
         assert chan.fd is not None
         (kind,) = _instrumentations(event)
-        raw = abi.build_event(event.name, kind)
+        raw = abi.build_event(event.name, kind, probe=_probe_location(event))
         try:
             fd = self._t().create_event(chan.fd, raw)
         except KernelTracerError as exc:
@@ -289,6 +319,48 @@ class KernelDomain:
             raise CommandError(ErrorCode.NO_EVENT)
         if failed:
             raise CommandError(ErrorCode.KERN_DISABLE_FAIL)
+
+    # --- contexts --------------------------------------------------------------------
+    def add_context(self, session: Session, channel_name: str, context: EventContext) -> None:
+        """cmd_add_context() kernel branch + context_kernel_add()."""
+        ksess = session.kernel
+        assert ksess is not None
+        if session.has_been_started:
+            raise CommandError(ErrorCode.TRACE_ALREADY_STARTED)
+        if not ksess.channels:
+            had_named = ksess.has_non_default_channel
+            self.enable_channel(session, default_kernel_channel())
+            ksess.has_non_default_channel = had_named
+        kctx = _KERNEL_CONTEXTS.get(context.ctx)
+        if kctx is None:
+            raise CommandError(ErrorCode.KERN_CONTEXT_FAIL, f"context {context.ctx}")
+        raw = abi.build_context(
+            kctx,
+            perf_type=context.perf_type,
+            perf_config=context.perf_config,
+            perf_name=context.perf_name,
+        )
+        if channel_name:
+            chan = ksess.channel(channel_name)
+            if chan is None:
+                raise CommandError(ErrorCode.KERN_CHAN_NOT_FOUND)
+            targets = [chan]
+        else:
+            targets = list(ksess.channels)
+        for chan in targets:
+            self._add_channel_context(chan, raw, context)
+
+    def _add_channel_context(self, chan: KernelChannel, raw: bytes, context: EventContext) -> None:
+        """kernel_add_channel_context(): EEXIST is not an error, ENOSYS is "unavailable"."""
+        assert chan.fd is not None
+        try:
+            self._t().add_context(chan.fd, raw)
+        except KernelTracerError as exc:
+            if exc.errno == errno.ENOSYS:
+                raise CommandError(ErrorCode.KERN_CONTEXT_UNAVAILABLE, str(exc)) from None
+            if exc.errno != errno.EEXIST:
+                raise CommandError(ErrorCode.KERN_CONTEXT_FAIL, str(exc)) from None
+        chan.contexts.append(context)
 
     # --- start / stop / destroy --------------------------------------------------------
     async def start(self, session: Session) -> None:

@@ -69,6 +69,13 @@ class KernelTracer:
     def wait_quiescent(self) -> None:
         _ioctl(self.fd, abi.WAIT_QUIESCENT)
 
+    def list_syscalls(self) -> list[abi.SyscallListEntry]:
+        """kernctl_syscall_list() read to the end, parsed like syscall_init_table()."""
+        fd = _ioctl(self.fd, abi.SYSCALL_LIST)
+        with os.fdopen(fd, "rb") as f:
+            text = f.read().decode(errors="replace")
+        return abi.parse_syscall_list(text)
+
     def create_session(self) -> int:
         return _set_cloexec(_ioctl(self.fd, abi.SESSION))
 
@@ -105,6 +112,9 @@ class KernelTracer:
 
     def create_event(self, channel_fd: int, event: bytes) -> int:
         return _set_cloexec(_ioctl(channel_fd, abi.EVENT, event))
+
+    def add_context(self, channel_fd: int, context: bytes) -> None:
+        _ioctl(channel_fd, abi.CONTEXT, context)
 
     # --- event / channel / session fd ---
     def enable(self, fd: int) -> None:

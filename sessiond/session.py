@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from pylttng.protocol.client.messages import Channel, Event
+from pylttng.protocol.client.messages import Channel, Event, EventContext
 
 
 @dataclass
@@ -30,6 +30,7 @@ class KernelChannel:
     stream_fds: list[int] = field(default_factory=list)
     # Newest first, as the stock daemon keeps them (cds_list_add), so listings match.
     events: list[KernelEvent] = field(default_factory=list)
+    contexts: list[EventContext] = field(default_factory=list)
 
     @property
     def name(self) -> str:

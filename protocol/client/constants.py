@@ -255,6 +255,53 @@ class BufferType(enum.IntEnum):
     GLOBAL = 2
 
 
+class EventContextType(enum.IntEnum):
+    """enum lttng_event_context_type (include/lttng/event.h)."""
+
+    PID = 0
+    PERF_COUNTER = 1  # backward compatibility: a per-CPU counter
+    PROCNAME = 2
+    PRIO = 3
+    NICE = 4
+    VPID = 5
+    TID = 6
+    VTID = 7
+    PPID = 8
+    VPPID = 9
+    PTHREAD_ID = 10
+    HOSTNAME = 11
+    IP = 12
+    PERF_CPU_COUNTER = 13
+    PERF_THREAD_COUNTER = 14
+    APP_CONTEXT = 15
+    INTERRUPTIBLE = 16
+    PREEMPTIBLE = 17
+    NEED_RESCHEDULE = 18
+    MIGRATABLE = 19
+    CALLSTACK_KERNEL = 20
+    CALLSTACK_USER = 21
+    CGROUP_NS = 22
+    IPC_NS = 23
+    MNT_NS = 24
+    NET_NS = 25
+    PID_NS = 26
+    USER_NS = 27
+    UTS_NS = 28
+    UID = 29
+    EUID = 30
+    SUID = 31
+    GID = 32
+    EGID = 33
+    SGID = 34
+    VUID = 35
+    VEUID = 36
+    VSUID = 37
+    VGID = 38
+    VEGID = 39
+    VSGID = 40
+    TIME_NS = 41
+
+
 class EventType(enum.IntEnum):
     """enum lttng_event_type (include/lttng/event.h)."""
 

@@ -98,6 +98,18 @@ class Event:
 
 
 @dataclass(frozen=True)
+class EventContext:
+    """struct lttng_event_context as serialized by lttng_event_context_serialize()."""
+
+    ctx: int
+    perf_type: int = 0
+    perf_config: int = 0
+    perf_name: str = ""
+    app_provider: str = ""
+    app_name: str = ""
+
+
+@dataclass(frozen=True)
 class Uri:
     """struct lttng_uri (src/common/uri.h)."""
 

@@ -13,13 +13,14 @@ from typing import Final
 from construct import ConstructError
 
 from . import structs
-from .constants import Command, SessionDescriptorType
+from .constants import Command, EventContextType, SessionDescriptorType
 from .errors import ProtocolError
 from .messages import (
     Channel,
     CreateSessionArgs,
     Domain,
     Event,
+    EventContext,
     ProbeAttr,
     Reply,
     Request,
@@ -254,6 +255,46 @@ def decode_event(buf: bytes, offset: int = 0) -> tuple[Event, int]:
         function_symbol=function_symbol,
     )
     return event, offset - start
+
+
+_PERF_CONTEXTS = (
+    EventContextType.PERF_COUNTER,
+    EventContextType.PERF_CPU_COUNTER,
+    EventContextType.PERF_THREAD_COUNTER,
+)
+
+
+def decode_context(buf: bytes, offset: int = 0) -> tuple[EventContext, int]:
+    """Decode a serialized lttng_event_context (event.c); returns it and bytes used."""
+    start = offset
+    head = _parse(structs.EventContextComm, buf, offset, "context")
+    offset += structs.EventContextComm.sizeof()
+    ctx = int(head.type)  # type: ignore[attr-defined]
+    if ctx in _PERF_CONTEXTS:
+        p = _parse(structs.EventContextPerfCounterComm, buf, offset, "perf counter context")
+        offset += structs.EventContextPerfCounterComm.sizeof()
+        name_len = int(p.name_len)  # type: ignore[attr-defined]
+        name = _name(buf, offset, name_len, "perf counter name")
+        offset += name_len
+        context = EventContext(
+            ctx=ctx,
+            perf_type=int(p.type),  # type: ignore[attr-defined]
+            perf_config=int(p.config),  # type: ignore[attr-defined]
+            perf_name=name,
+        )
+    elif ctx == EventContextType.APP_CONTEXT:
+        a = _parse(structs.EventContextAppComm, buf, offset, "application context")
+        offset += structs.EventContextAppComm.sizeof()
+        provider_len = int(a.provider_name_len)  # type: ignore[attr-defined]
+        provider = _name(buf, offset, provider_len, "context provider name")
+        offset += provider_len
+        name_len = int(a.ctx_name_len)  # type: ignore[attr-defined]
+        name = _name(buf, offset, name_len, "context name")
+        offset += name_len
+        context = EventContext(ctx=ctx, app_provider=provider, app_name=name)
+    else:
+        context = EventContext(ctx=ctx)
+    return context, offset - start
 
 
 def decode_uri(buf: bytes, offset: int = 0) -> Uri:

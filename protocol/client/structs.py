@@ -70,6 +70,17 @@ UnionEnable = Struct(  # u.enable / u.disable / u.context
     "channel_name" / Bytes(SYMBOL_NAME_LEN),
     "length" / Int32ul,
 )
+# include/lttng/event-internal.h (all LTTNG_PACKED): the context header and its variants.
+EventContextComm = Struct("type" / Int32ul)
+EventContextPerfCounterComm = Struct(
+    "type" / Int32ul,
+    "config" / Int64ul,
+    "name_len" / Int32ul,  # includes the NUL
+)
+EventContextAppComm = Struct(
+    "provider_name_len" / Int32ul,
+    "ctx_name_len" / Int32ul,
+)
 UnionList = Struct("channel_name" / Bytes(SYMBOL_NAME_LEN))  # u.list
 UnionUri = Struct("size" / Int32ul)  # u.uri
 UnionCreateSession = Struct(  # u.create_session

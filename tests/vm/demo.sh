@@ -37,5 +37,8 @@ demo() {
 
 (demo) >"$OUT/demo.log" 2>&1
 echo $? >"$OUT/rc"
+# The daemons log under /var/run/lttng, a throw-away overlay in the guest.
+mkdir -p "$OUT/logs"
+find /var/run/lttng -name '*.log' -exec cp {} "$OUT/logs/" \;
 dmesg >"$OUT/dmesg.txt"
 sync

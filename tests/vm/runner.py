@@ -175,6 +175,10 @@ def demo(out: Path, timeout: int) -> int:
     show(out / "demo.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
+    if rc != 0:
+        for log in sorted((out / "logs").glob("*.log")):
+            print(f"--- {log.name} ---")
+            show(log)
     trouble = kernel_trouble(out / "dmesg.txt")
     if trouble:
         print("runner: the guest kernel logged trouble:", *trouble, sep="\n  ", file=sys.stderr)

@@ -59,7 +59,8 @@ def test_trace_fork_and_exec_read_by_babeltrace2(lttng: Lttng) -> None:
     forks = [line for line in lines if " sched_process_fork: " in line]
     execs = [line for line in lines if " sched_process_exec: " in line]
     for pid in pids:
-        assert any(f"child_tid = {pid}," in line for line in forks), f"fork of {pid} missing"
+        assert any(re.search(rf"child_tid = {pid}\b", line) for line in forks), \
+            f"fork of {pid} missing"
         assert any(f'filename = "/bin/true", tid = {pid},' in line for line in execs), \
             f"exec of {pid} missing"
 
