@@ -30,6 +30,7 @@
 
 #include "pylttng.h"
 #include "pylttng-compat.h"
+#include "pylttng-context.h"
 #include "pylttng-ftrace.h"
 #include "pylttng-layout.h"
 
@@ -273,6 +274,37 @@ static void pyl_sd_serialize(const struct pyl_sd_event *sd,
 	}
 }
 
+/*
+ * One record of ev on this CPU: the channel's contexts (those of the
+ * dumping task), then the fields.  Preemption is off.
+ */
+static void pyl_sd_write(struct pyl_event *ev, struct pyl_rb *rb,
+			 const struct pyl_sd_event *sd,
+			 const struct pyl_sd_val *v, size_t len)
+{
+	struct pyl_channel *chan = ev->chan;
+	size_t ctx_len = 0;
+	struct pyl_rb_ctx ctx;
+	u8 *scratch = NULL, *dst;
+
+	if (chan->ctx.nr) {
+		scratch = pyl_ctx_scratch_get();
+		if (!scratch)
+			goto out;
+		ctx_len = pyl_ctx_record(&chan->ctx, scratch);
+	}
+	dst = pyl_rb_reserve(rb, chan->header_type, ev->id, ctx_len + len, &ctx);
+	if (dst) {
+		if (ctx_len)
+			memcpy(dst, scratch, ctx_len);
+		pyl_sd_serialize(sd, v, dst + ctx_len);
+		pyl_rb_commit(&ctx);
+	}
+out:
+	if (chan->ctx.nr)
+		pyl_ctx_scratch_put();
+}
+
 /* Write one record in every channel where the event is armed. */
 static void pyl_sd_emit(struct pyl_sd_dump *d, enum pyl_sd_id id,
 			const struct pyl_sd_val *v)
@@ -284,19 +316,11 @@ static void pyl_sd_emit(struct pyl_sd_dump *d, enum pyl_sd_id id,
 	for (t = 0; t < d->nr_targets[id]; t++) {
 		struct pyl_event *ev = d->targets[id][t];
 		struct pyl_channel *chan = ev->chan;
-		struct pyl_rb_ctx ctx;
 		unsigned int cpu;
-		u8 *dst;
 
 		cpu = get_cpu();
-		if (cpu < chan->nr_rbs && chan->rbs[cpu]) {
-			dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type,
-					     ev->id, len, &ctx);
-			if (dst) {
-				pyl_sd_serialize(sd, v, dst);
-				pyl_rb_commit(&ctx);
-			}
-		}
+		if (cpu < chan->nr_rbs && chan->rbs[cpu])
+			pyl_sd_write(ev, chan->rbs[cpu], sd, v, len);
 		put_cpu();
 	}
 }

@@ -44,17 +44,28 @@ def listed_names(lttng: Lttng) -> list[str]:
     return names
 
 
+def rename_table() -> dict[str, str]:
+    """The module's whole ftrace -> LTTng-modules event name table."""
+    source = (Path(__file__).resolve().parents[2] / "kmod" / "pylttng-rename.c").read_text()
+    table = dict(re.findall(r'\{ "(\w+)", "(\w+)" \},', source))
+    assert RENAMED.items() <= table.items()
+    return table
+
+
 def test_list_kernel_lists_every_tracepoint(lttng: Lttng) -> None:
     lttng.ok("create", "catalogue")  # `lttng list` spawns no daemon: create does
     names = set(listed_names(lttng))
-    expected = set()
+    table = rename_table()
+    expected = {name for name in names if name.startswith("lttng_statedump_")}
     for event in kernel_events():
         system, name = event.split(":", 1)
         if system in ("ftrace", "kprobes", "uprobes", "synthetic"):
             continue
-        expected.add(RENAMED.get(name, name))
+        expected.add(table.get(name, name))
     missing = sorted(expected - names)
     assert not missing, f"{len(missing)} kernel events not listed, e.g. {missing[:10]}"
+    extra = sorted(names - expected)
+    assert not extra, f"{len(extra)} listed events the kernel lacks, e.g. {extra[:10]}"
     for ftrace, lttng_name in RENAMED.items():
         if any(e.endswith(":" + ftrace) for e in kernel_events()):
             assert lttng_name in names and ftrace not in names, ftrace

@@ -100,3 +100,33 @@ def test_stock_sessiond_lists_kernel_events(stock: StockLttng) -> None:
     assert ("      sched_switch (loglevel: TRACE_EMERG (0)) (type: tracepoint)\n"
             in listed.out)
     assert listed.out.count("(type: tracepoint)") > 500
+
+
+def test_stock_daemons_statedump_and_wildcards(stock: StockLttng, tmp_path: Path) -> None:
+    held = tmp_path / "held-by-the-stock-test.txt"
+    held.write_text("x")
+    with open(held):
+        stock.ok("create", "sdump")
+        stock.ok("enable-event", "-k", "lttng_statedump_*")
+        stock.ok("enable-event", "-k", "sched_process_e*c")   # '*' inside the name
+        stock.ok("start")
+        fork_exec_workload(2)
+        stock.ok("regenerate", "statedump")
+        time.sleep(0.3)
+        stock.ok("stop")
+        stock.ok("destroy")
+    [trace] = stock.traces("sdump")
+    read = babeltrace2(str(trace))
+    assert read.rc == 0, read.err
+    assert read.err == "", f"babeltrace2 warned: {read.err}"
+    lines = read.out.splitlines()
+    assert sum(" lttng_statedump_start: " in line for line in lines) == 2
+    assert sum(" lttng_statedump_end: " in line for line in lines) == 2
+    me = os.getpid()
+    assert sum(" lttng_statedump_process_state: " in line
+               and re.search(rf"\btid = {me}, pid = {me},", line) is not None
+               for line in lines) == 2
+    assert sum(" lttng_statedump_file_descriptor: " in line and f'filename = "{held}"' in line
+               for line in lines) == 2
+    assert any(" sched_process_exec: " in line for line in lines)
+    assert not any(" sched_process_fork: " in line for line in lines)
