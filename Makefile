@@ -57,7 +57,8 @@ lint: pypath
 	cd $(PYPATH) && $(PYTHON) -m mypy --config-file $(CURDIR)/pyproject.toml -p pylttng
 
 test-host: pypath
-	PYTHONPATH=$(PYPATH) $(PYTHON) -m pytest -p no:cacheprovider tests/host
+	@# PYTHONSAFEPATH: not the checkout root, whose pylttng/ holds only __init__.py.
+	PYTHONSAFEPATH=1 PYTHONPATH=$(PYPATH) $(PYTHON) -m pytest -p no:cacheprovider tests/host
 
 test-vm: modules
 	$(PYTHON) tests/vm/runner.py check
