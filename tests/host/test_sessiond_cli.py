@@ -55,6 +55,15 @@ SCENARIO = [
 ]
 
 
+def _daemon_env() -> dict[str, str]:
+    """A clean environment, but the daemon imports the checkout under test (PYTHONPATH)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+    for name in ("PYTHONPATH", "PYTHONSAFEPATH"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
 def run_scenario(
     sessiond: str, home: pathlib.Path, commands: list[str], extra_args: str = ""
 ) -> list[tuple[str, int]]:
@@ -78,7 +87,7 @@ def run_scenario(
         text=True,
         timeout=120,
         check=False,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"},
+        env=_daemon_env(),
     )
     outputs = []
     for i, chunk in enumerate(proc.stdout.split(MARK)[: len(commands)]):
