@@ -16,6 +16,7 @@ runner probes KVM with a short boot and falls back to TCG (--disable-kvm).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = SRC / ".vm-out"
+VM_LOCK = Path("/tmp/pylttng-vm.lock")
 
 # Lines of the guest kernel log that mean the kernel is not healthy.
 KERNEL_TROUBLE = re.compile(
@@ -116,6 +118,14 @@ def boot(guest: list[str], out: Path, timeout: int) -> int:
     kvm = kvm_usable(kver, out)
     cmd = vng_command(kver, out, kvm, guest)
     print(f"runner: booting {kver} ({'KVM' if kvm else 'TCG'}), output in {out}", flush=True)
+    # One guest at a time on this machine: emulated guests sharing two cores slow each
+    # other down until their daemons time out.
+    with open(VM_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return run_guest(cmd, out, timeout)
+
+
+def run_guest(cmd: list[str], out: Path, timeout: int) -> int:
     started = time.monotonic()
     with open(out / "console.log", "wb") as console:
         try:
