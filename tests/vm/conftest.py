@@ -98,5 +98,19 @@ def lttng(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Lttng]:
     stop_daemons()
 
 
+@pytest.fixture(params=["pylttng", "stock"])
+def daemon(request: pytest.FixtureRequest, lttng: Lttng) -> Iterator[Lttng]:
+    """The lttng CLI talking to pylttng-sessiond, or to the stock lttng-sessiond (and its
+    lttng-consumerd) driving pylttng.ko: every scenario of issue 3 runs through both."""
+    if request.param == "stock":
+        stop_daemons()
+        env = dict(lttng.env)
+        env.pop("LTTNG_SESSIOND_PATH")
+        started = run("lttng-sessiond", "--daemonize", env=env)
+        assert started.rc == 0, started.text
+        lttng.env = env
+    yield lttng
+
+
 def babeltrace2(*args: str) -> Result:
     return run("babeltrace2", *args, timeout=300)

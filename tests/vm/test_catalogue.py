@@ -88,7 +88,8 @@ def workload() -> None:
     time.sleep(0.3)
 
 
-def test_wildcards(lttng: Lttng) -> None:
+def test_wildcards(daemon: Lttng) -> None:
+    lttng = daemon
     lttng.ok("create", "globs")
     lttng.ok("enable-event", "-k", "sched_process_*")
     lttng.ok("enable-event", "-k", "timer_hrtimer_*t")   # '*' inside the name

@@ -13,7 +13,8 @@ def stream_bytes(lttng: Lttng, session: str, channel: str) -> int:
     return sum(f.stat().st_size for f in Path(trace, "kernel").glob(f"{channel}_*"))
 
 
-def test_switch_timer_delivers_packets_without_flush(lttng: Lttng) -> None:
+def test_switch_timer_delivers_packets_without_flush(daemon: Lttng) -> None:
+    lttng = daemon
     lttng.ok("create", "sw")
     # 1 MiB sub-buffers never fill in 3 s of sched_switch on an idle guest.
     lttng.ok("enable-channel", "-k", "--switch-timer", "200000", "timed")

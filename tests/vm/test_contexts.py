@@ -11,31 +11,10 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 
-import pytest
-from conftest import Lttng, babeltrace2, run, stop_daemons
+from conftest import Lttng, babeltrace2
 
 EVENTS = "sched_switch,sched_process_fork,sched_process_exec,sched_process_exit"
-
-
-# The stock lttng-sessiond answers "Kernel tracer not available" with pylttng.ko so far:
-# loading it through the stock daemon is the ABI-compatibility part of issue 3.
-_STOCK = pytest.param("stock", marks=pytest.mark.xfail(
-    reason="stock lttng-sessiond does not load pylttng.ko yet", strict=False))
-
-
-@pytest.fixture(params=["pylttng", _STOCK])
-def daemon(request: pytest.FixtureRequest, lttng: Lttng) -> Iterator[Lttng]:
-    """The lttng CLI talking to pylttng-sessiond, or to a stock lttng-sessiond we start."""
-    if request.param == "stock":
-        stop_daemons()
-        env = dict(lttng.env)
-        env.pop("LTTNG_SESSIOND_PATH")
-        started = run("lttng-sessiond", "--daemonize", env=env)
-        assert started.rc == 0, started.text
-        lttng.env = env
-    yield lttng
 
 
 def exec_children(count: int) -> list[int]:

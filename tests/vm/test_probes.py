@@ -17,7 +17,8 @@ def touch_files(count: int) -> None:
         os.close(os.open("/etc/hostname", os.O_RDONLY))
 
 
-def test_bad_symbol_gets_lttng_error(lttng: Lttng) -> None:
+def test_bad_symbol_gets_lttng_error(daemon: Lttng) -> None:
+    lttng = daemon
     lttng.ok("create", "dup")
     bad = lttng("enable-event", "-k", "--probe", "no_such_symbol_xyz", "myprobe")
     assert bad.rc == 43
@@ -27,7 +28,8 @@ def test_bad_symbol_gets_lttng_error(lttng: Lttng) -> None:
     assert bad_fn.rc == 43, bad_fn.text
 
 
-def test_kprobe_and_kretprobe_events(lttng: Lttng) -> None:
+def test_kprobe_and_kretprobe_events(daemon: Lttng) -> None:
+    lttng = daemon
     lttng.ok("create", "kp")
     made = lttng.ok("enable-event", "-k", "--probe", f"{SYMBOL}+0x0", "myprobe")
     assert "kernel event myprobe created in channel channel0" in made.out

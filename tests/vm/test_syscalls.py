@@ -28,7 +28,8 @@ def payload(line: str) -> str:
     return line[line.rindex("{"):]
 
 
-def test_openat_read_write_close_fields(lttng: Lttng) -> None:
+def test_openat_read_write_close_fields(daemon: Lttng) -> None:
+    lttng = daemon
     path = f"/tmp/pylttng-probe-{os.getpid()}"
     missing = f"/tmp/pylttng-missing-{os.getpid()}"
     held = [os.open("/dev/null", os.O_RDONLY) for _ in range(HELD_FDS)]
@@ -109,7 +110,8 @@ def test_all_syscalls_under_a_short_workload(lttng: Lttng) -> None:
     assert len([line for line in lines if " syscall_entry_" in line]) > 100
 
 
-def test_list_kernel_syscalls(lttng: Lttng) -> None:
+def test_list_kernel_syscalls(daemon: Lttng) -> None:
+    lttng = daemon
     lttng.ok("create", "spawn")  # `lttng list` does not spawn a session daemon
     listed = lttng.ok("list", "-k", "--syscall")
     lines = listed.out.splitlines()
@@ -140,7 +142,8 @@ def test_syscall_rule_that_matches_nothing(lttng: Lttng) -> None:
                for line in lines)
 
 
-def test_syscall_and_kprobe_events_carry_contexts(lttng: Lttng) -> None:
+def test_syscall_and_kprobe_events_carry_contexts(daemon: Lttng) -> None:
+    lttng = daemon
     path = f"/tmp/pylttng-ctx-{os.getpid()}"
     lttng.ok("create", "scctx")
     lttng.ok("enable-event", "-k", "--syscall", "openat")
