@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -114,3 +115,33 @@ def daemon(request: pytest.FixtureRequest, lttng: Lttng) -> Iterator[Lttng]:
 
 def babeltrace2(*args: str) -> Result:
     return run("babeltrace2", *args, timeout=300)
+
+
+def read_trace(lttng: Lttng, session: str) -> list[str]:
+    """The session's one trace as babeltrace2 text lines; babeltrace2 must not complain."""
+    [trace] = lttng.traces(session)
+    read = babeltrace2(str(trace))
+    assert read.rc == 0, read.err
+    assert read.err == "", f"babeltrace2 warned: {read.err}"
+    return read.out.splitlines()
+
+
+def fork_exec_workload(count: int) -> list[int]:
+    """Fork and exec /bin/true `count` times; return the children's pids."""
+    pids = []
+    for _ in range(count):
+        child = subprocess.Popen(["/bin/true"])
+        child.wait()
+        pids.append(child.pid)
+    return pids
+
+
+def assert_forks_and_execs(lines: list[str], pids: list[int]) -> None:
+    """Each child of fork_exec_workload() left its sched_process_fork and _exec events."""
+    forks = [line for line in lines if " sched_process_fork: " in line]
+    execs = [line for line in lines if " sched_process_exec: " in line]
+    for pid in pids:
+        assert any(re.search(rf"\bchild_tid = {pid}\b", line) for line in forks), \
+            f"fork of {pid} missing"
+        assert any(f'filename = "/bin/true", tid = {pid},' in line for line in execs), \
+            f"exec of {pid} missing"

@@ -9,29 +9,11 @@ from __future__ import annotations
 import os
 import re
 import socket
-import subprocess
 import time
 
-from conftest import Lttng, babeltrace2
+from conftest import Lttng, fork_exec_workload, read_trace
 
 EVENTS = "sched_switch,sched_process_fork,sched_process_exec,sched_process_exit"
-
-
-def exec_children(count: int) -> list[int]:
-    pids = []
-    for _ in range(count):
-        child = subprocess.Popen(["/bin/true"])
-        child.wait()
-        pids.append(child.pid)
-    return pids
-
-
-def read_trace(lttng: Lttng, session: str) -> list[str]:
-    [trace] = lttng.traces(session)
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", f"babeltrace2 warned: {read.err}"
-    return read.out.splitlines()
 
 
 def _split_top(text: str, sep: str) -> list[str]:
@@ -100,7 +82,7 @@ def test_process_contexts(daemon: Lttng) -> None:
     for t in types:
         assert f"kernel context {t} added to all channels" in added.out, added.out
     lttng.ok("start")
-    pids = exec_children(4)
+    pids = fork_exec_workload(4)
     time.sleep(0.3)
     lttng.ok("stop")
     lttng.ok("destroy")
@@ -156,7 +138,7 @@ def test_scheduler_state_and_callstack_contexts(daemon: Lttng) -> None:
     else:
         assert ok == types, added.text
     lttng.ok("start")
-    [pid] = exec_children(1)
+    [pid] = fork_exec_workload(1)
     time.sleep(0.3)
     lttng.ok("stop")
     lttng.ok("destroy")

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from datetime import UTC, datetime
 
-from conftest import Lttng, babeltrace2
+from conftest import Lttng, assert_forks_and_execs, babeltrace2, fork_exec_workload
 
 SCHED_SWITCH_FIELDS = ("prev_comm", "prev_tid", "prev_prio", "prev_state",
                        "next_comm", "next_tid", "next_prio")
-
-
-def fork_exec_workload(count: int) -> list[int]:
-    """Fork and exec /bin/true `count` times; return the children's pids."""
-    pids = []
-    for _ in range(count):
-        child = subprocess.Popen(["/bin/true"])
-        child.wait()
-        pids.append(child.pid)
-    return pids
 
 
 def test_trace_fork_and_exec_read_by_babeltrace2(lttng: Lttng) -> None:
@@ -56,13 +45,7 @@ def test_trace_fork_and_exec_read_by_babeltrace2(lttng: Lttng) -> None:
     when = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
     assert abs(when.timestamp() - time.time()) < 600, f"timestamp far from now: {lines[0]}"
 
-    forks = [line for line in lines if " sched_process_fork: " in line]
-    execs = [line for line in lines if " sched_process_exec: " in line]
-    for pid in pids:
-        assert any(re.search(rf"child_tid = {pid}\b", line) for line in forks), \
-            f"fork of {pid} missing"
-        assert any(f'filename = "/bin/true", tid = {pid},' in line for line in execs), \
-            f"exec of {pid} missing"
+    assert_forks_and_execs(lines, pids)
 
 
 def test_repeated_commands_and_bad_input(lttng: Lttng) -> None:

@@ -10,8 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, babeltrace2, keep_daemon_logs, run, stop_daemons
-from test_end_to_end import SCHED_SWITCH_FIELDS, fork_exec_workload
+from conftest import (
+    Lttng,
+    assert_forks_and_execs,
+    babeltrace2,
+    fork_exec_workload,
+    keep_daemon_logs,
+    run,
+    stop_daemons,
+)
+from test_end_to_end import SCHED_SWITCH_FIELDS
 
 STOCK_SESSIOND = "/usr/bin/lttng-sessiond"
 STOCK_CONSUMERD = "/usr/lib/x86_64-linux-gnu/lttng/libexec/lttng-consumerd"
@@ -85,13 +93,7 @@ def test_stock_daemons_trace_read_by_babeltrace2(stock: StockLttng) -> None:
     assert switches, "no sched_switch event"
     for field in SCHED_SWITCH_FIELDS:
         assert f" {field} = " in switches[0], f"sched_switch lacks {field}: {switches[0]}"
-    forks = [line for line in lines if " sched_process_fork: " in line]
-    execs = [line for line in lines if " sched_process_exec: " in line]
-    for pid in pids:
-        assert any(re.search(rf"\bchild_tid = {pid}\b", line) for line in forks), \
-            f"fork of {pid} missing"
-        assert any(f'filename = "/bin/true", tid = {pid},' in line for line in execs), \
-            f"exec of {pid} missing"
+    assert_forks_and_execs(lines, pids)
 
 
 def test_stock_sessiond_lists_kernel_events(stock: StockLttng) -> None:

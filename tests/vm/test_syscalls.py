@@ -8,19 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import Lttng, babeltrace2
+from conftest import Lttng, read_trace
 
 # A process that opens a file gets the lowest free fd: holding many makes the test's own
 # fd numbers stand out from those of other processes in the trace.
 HELD_FDS = 150
-
-
-def read_trace(lttng: Lttng, session: str) -> list[str]:
-    [trace] = lttng.traces(session)
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", f"babeltrace2 warned: {read.err}"
-    return read.out.splitlines()
 
 
 def payload(line: str) -> str:
