@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(
-        level=level, stream=sys.stderr, format="pylttng-consumerd: %(levelname)s: %(message)s"
+        level=level, stream=sys.stderr, format="%(asctime)s pylttng-consumerd: %(levelname)s: %(message)s"
     )
     try:
         trio.run(daemon.run, args.socket)

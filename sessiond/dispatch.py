@@ -8,6 +8,7 @@ commands, then the command itself. Every failure becomes an error reply.
 from __future__ import annotations
 
 import logging
+import time
 
 from pylttng.protocol.client import reader, writer
 from pylttng.protocol.client.constants import COMMAND_MAX, Command, DomainType, ErrorCode
@@ -70,8 +71,10 @@ class Dispatcher:
     async def handle(self, request: Request, creds: Credentials) -> Reply:
         """Answer one request; never raises for bad input."""
         cmd = request.cmd_type
+        started = time.monotonic()
         try:
             cmd_header, payload = await self._process(request, creds)
+            log.info("command %s done in %.3f s", _cmd_name(cmd), time.monotonic() - started)
             return Reply(cmd, ErrorCode.OK, request.domain.pid, cmd_header, payload)
         except CommandError as exc:
             log.info("command %s failed: %s", _cmd_name(cmd), exc)

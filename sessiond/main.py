@@ -54,7 +54,7 @@ def _setup_logging(verbose: int, quiet: bool, rundir: str) -> None:
     logging.basicConfig(
         level=min(level, logging.INFO),
         handlers=handlers,
-        format="pylttng-sessiond[%(process)d] %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s pylttng-sessiond[%(process)d] %(levelname)s %(name)s: %(message)s",
     )
     for handler in handlers:
         if isinstance(handler, logging.StreamHandler) and not isinstance(
