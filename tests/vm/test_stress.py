@@ -28,7 +28,7 @@ STRESS = ["stress-ng", "--timeout", "20s", "--metrics-brief", "--cpu", "1", "--f
 
 def counted_events(trace: str) -> int:
     """Read the whole trace (babeltrace2's counter sink: every message decoded)."""
-    read = babeltrace2(trace, "-c", "sink.utils.counter", "-p", "step=0")
+    read = babeltrace2(trace, "-c", "sink.utils.counter", "-p", "step=+0")
     assert read.rc == 0, read.err
     # Full buffers drop events under this load: babeltrace2 says so, and only that.
     others = [line for line in read.err.splitlines()
