@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 from collections.abc import Sequence
 
 import trio
@@ -35,11 +36,13 @@ class Consumer:
             if self._link is None:
                 try:
                     os.makedirs(os.path.dirname(self._socket_path), mode=0o750, exist_ok=True)
+                    started = time.monotonic()
                     await self._nursery.start(
                         functools.partial(run_consumerd, command=self._command),
                         self._socket_path,
                     )
                     self._link = await ConsumerLink.connect(self._socket_path)
+                    log.info("consumer daemon ready in %.3f s", time.monotonic() - started)
                 except (ConsumerError, OSError) as exc:
                     log.error("cannot start the kernel consumer daemon: %s", exc)
                     raise CommandError(ErrorCode.KERN_CONSUMER_FAIL, str(exc)) from None

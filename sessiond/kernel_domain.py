@@ -11,6 +11,7 @@ import dataclasses
 import errno
 import logging
 import os
+import time
 
 import trio
 from pylttng.consumerd.link import ConsumerError
@@ -392,11 +393,15 @@ class KernelDomain:
                 while (stream := self._stream(chan.fd)) is not None:
                     chan.stream_fds.append(stream)
         if session.output_traces and not ksess.streams_sent:
+            started = time.monotonic()
             await self._send_streams(session, ksess)
+            log.info("streams handed to the consumer in %.3f s", time.monotonic() - started)
+        started = time.monotonic()
         try:
             await trio.to_thread.run_sync(tracer.start_session, ksess.fd)
         except KernelTracerError as exc:
             raise CommandError(ErrorCode.KERN_START_FAIL, str(exc)) from None
+        log.info("kernel session started in %.3f s", time.monotonic() - started)
         self._quiescent()
         ksess.active = True
 
