@@ -85,6 +85,11 @@ async def run(config: Config, readiness: Readiness) -> None:
             nursery.start_soon(serve_clients, listener, dispatcher, nursery)
             log.info("listening on %s", paths.client_socket)
             readiness.ready()
+            if os.geteuid() == 0 and not config.no_kernel:
+                # The stock sessiond spawns its C consumer at the first kernel session; ours
+                # is a Python process that takes a while to start, so it starts now and
+                # the first `lttng start` finds it ready.
+                consumer.start_soon()
             try:
                 await trio.sleep_forever()
             finally:

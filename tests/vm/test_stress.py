@@ -43,8 +43,11 @@ def test_everything_on_under_stress(daemon: Lttng) -> None:
     lttng = daemon
     lttng.ok("create", "stress")
     lttng.ok("enable-channel", "-k", "--subbuf-size", "1M", "--num-subbuf", "4", "chan")
-    lttng.ok("enable-event", "-k", "-c", "chan", "-a")
-    lttng.ok("enable-event", "-k", "-c", "chan", "--syscall", "-a")
+    # With no event type, `-a` enables every tracepoint and every system call.
+    enabled = lttng.ok("enable-event", "-k", "-c", "chan", "-a")
+    assert "All Kernel events are enabled in channel chan" in enabled.out, enabled.out
+    again = lttng("enable-event", "-k", "-c", "chan", "--syscall", "-a")
+    assert "Kernel events already enabled (channel chan, session stress)" in again.err, again
     added = lttng("add-context", "-k", "-c", "chan",
                   *[arg for ctx in CONTEXTS for arg in ("-t", ctx)])
     # The stock daemon refuses, as a whole, contexts it believes this kernel lacks.
