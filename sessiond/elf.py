@@ -1,8 +1,9 @@
-"""A function symbol's file offset in an ELF binary, as lttng-tools' lttng-elf.c computes it.
+"""Where uprobes go in an ELF binary, as lttng-tools' lttng-elf.c computes it.
 
-The symbol is looked up among the STT_FUNC entries of .symtab (.dynsym for stripped
-binaries); its address must fall in .text, and the offset is the address relative to
-.text plus .text's offset in the file: where a uprobe goes.
+A function symbol is looked up among the STT_FUNC entries of .symtab (.dynsym for
+stripped binaries); an SDT probe (sys/sdt.h) among the "stapsdt" notes of .note.stapsdt.
+The address must fall in .text, and the offset is the address relative to .text plus
+.text's offset in the file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ _ELF_MAGIC = b"\x7fELF"
 _ELFCLASS32, _ELFCLASS64 = 1, 2
 _ELFDATA2LSB, _ELFDATA2MSB = 1, 2
 _STT_FUNC = 2
+_NT_STAPSDT = 3
 _MAX_TABLE = 256 << 20  # refuse absurd section sizes from a corrupt file
 
 
@@ -100,6 +102,66 @@ def _cstr(table: bytes, offset: int) -> str:
     return table[offset:end].decode(errors="replace")
 
 
+def _text_offset(elf: _Elf, addr: int, what: str) -> int:
+    text = elf.section(".text")
+    if text is None:
+        raise ElfError("no .text section")
+    if not text.addr <= addr <= text.addr + text.size:
+        raise ElfError(f"{what} is outside .text")
+    return text.offset + (addr - text.addr)
+
+
+def _align4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def _stapsdt_notes(elf: _Elf, data: bytes) -> list[tuple[str, str, int, int]]:
+    """(provider, probe, pc, semaphore) of each stapsdt note."""
+    word = 8 if elf.is64 else 4
+    addr_fmt = elf.end + ("QQQ" if elf.is64 else "III")
+    out = []
+    at = 0
+    while at + 12 <= len(data):
+        namesz, descsz, kind = struct.unpack_from(elf.end + "III", data, at)
+        name_at = at + 12
+        desc_at = name_at + _align4(namesz)
+        at = desc_at + _align4(descsz)
+        if at > len(data):
+            raise ElfError("truncated .note.stapsdt")
+        if kind != _NT_STAPSDT or data[name_at : name_at + namesz].rstrip(b"\0") != b"stapsdt":
+            continue
+        desc = data[desc_at : desc_at + descsz]
+        if len(desc) < 3 * word:
+            raise ElfError("short stapsdt note")
+        pc, _base, semaphore = struct.unpack_from(addr_fmt, desc)
+        provider, probe = (desc[3 * word :].split(b"\0") + [b"", b""])[:2]
+        out.append((provider.decode(errors="replace"), probe.decode(errors="replace"),
+                    pc, semaphore))
+    return out
+
+
+def sdt_probe_offsets(fd: int, provider: str, probe: str) -> list[int]:
+    """File offsets of SDT probe provider:probe (none: an empty list); raises ElfError.
+
+    As lttng-elf.c: a probe guarded by a semaphore is refused (nothing would set it).
+    """
+    try:
+        elf = _Elf(fd)
+        notes = elf.section(".note.stapsdt")
+        if notes is None:
+            raise ElfError("no .note.stapsdt section")
+        offsets = []
+        for prov, name, pc, semaphore in _stapsdt_notes(elf, elf.data(notes)):
+            if (prov, name) != (provider, probe):
+                continue
+            if semaphore:
+                raise ElfError(f"SDT probe {provider}:{probe} is guarded by a semaphore")
+            offsets.append(_text_offset(elf, pc, f"SDT probe {provider}:{probe}"))
+        return offsets
+    except (OSError, struct.error) as exc:
+        raise ElfError(str(exc)) from None
+
+
 def function_offset(fd: int, symbol: str) -> int:
     """File offset of function `symbol` in the ELF file open as fd; raises ElfError."""
     try:
@@ -120,11 +182,6 @@ def function_offset(fd: int, symbol: str) -> int:
         )
         if addr is None:
             raise ElfError(f"no function {symbol!r}")
-        text = elf.section(".text")
-        if text is None:
-            raise ElfError("no .text section")
-        if not text.addr <= addr <= text.addr + text.size:
-            raise ElfError(f"{symbol!r} is outside .text")
-        return text.offset + (addr - text.addr)
+        return _text_offset(elf, addr, repr(symbol))
     except (OSError, struct.error) as exc:
         raise ElfError(str(exc)) from None

@@ -32,7 +32,7 @@ from pylttng.protocol.client.userspace_probe import (
 from pylttng.protocol.consumer import Output
 
 from .consumer import Consumer
-from .elf import ElfError, function_offset
+from .elf import ElfError, function_offset, sdt_probe_offsets
 from .errors import CommandError
 from .kernel_tracer import KernelTracer, KernelTracerError
 from .modprobe import KernelUnavailable, load_kernel_tracer
@@ -111,13 +111,16 @@ class _UprobeTarget:
 def _uprobe_target(event: Event, fds: tuple[int, ...]) -> _UprobeTarget:
     """trace_kernel_create_event(): the location and the binary fd the client sent.
 
-    Like the stock daemon, only ELF function lookups are resolved here (SDT: not yet).
+    Like the stock daemon: ELF function lookups and SDT probes, nothing else.
     """
     try:
         location = decode_location(event.userspace_probe_location)
     except ProtocolError as exc:
         raise CommandError(ErrorCode.PROBE_LOCATION_INVAL, str(exc)) from None
-    if len(fds) != 1 or location.lookup != LookupMethod.FUNCTION_ELF:
+    if len(fds) != 1 or location.lookup not in (
+        LookupMethod.FUNCTION_ELF,
+        LookupMethod.TRACEPOINT_SDT,
+    ):
         raise CommandError(ErrorCode.PROBE_LOCATION_INVAL, "unsupported userspace probe location")
     return _UprobeTarget(location=location, binary_fd=fds[0])
 
@@ -332,14 +335,22 @@ class KernelDomain:
         chan.events.insert(0, KernelEvent(spec=spec, fd=fd))
 
     def _add_callsites(self, event_fd: int, uprobe: _UprobeTarget) -> None:
-        """userspace_probe_add_callsite(): resolve the location, then one ADD_CALLSITE."""
+        """userspace_probe_add_callsite(): resolve the location, one ADD_CALLSITE per offset.
+
+        As the stock daemon, an SDT probe found nowhere in the binary adds no callsite.
+        """
+        loc = uprobe.location
         try:
-            offset = function_offset(uprobe.binary_fd, uprobe.location.function_name)
+            if loc.lookup == LookupMethod.TRACEPOINT_SDT:
+                offsets = sdt_probe_offsets(uprobe.binary_fd, loc.provider_name, loc.probe_name)
+            else:
+                offsets = [function_offset(uprobe.binary_fd, loc.function_name)]
         except ElfError as exc:
             os.close(event_fd)
             raise CommandError(ErrorCode.PROBE_LOCATION_INVAL, str(exc)) from None
         try:
-            self._t().add_callsite(event_fd, abi.build_callsite(offset))
+            for offset in offsets:
+                self._t().add_callsite(event_fd, abi.build_callsite(offset))
         except KernelTracerError as exc:
             os.close(event_fd)
             raise CommandError(ErrorCode.KERN_ENABLE_FAIL, str(exc)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -16,7 +17,7 @@ from pylttng.protocol.client.userspace_probe import (
     LookupMethod,
     decode_location,
 )
-from pylttng.sessiond.elf import ElfError, function_offset
+from pylttng.sessiond.elf import ElfError, function_offset, sdt_probe_offsets
 
 
 def function_location(function: str, path: str, lookup: int = 1) -> bytes:
@@ -106,3 +107,28 @@ def test_uprobe_event_and_callsite_bytes() -> None:
     assert abi.Uprobe.parse(ev.u).fd == 42
     assert abi.build_callsite(0x11B0) == struct.pack("<Q", 0x11B0)
     assert abi.ADD_CALLSITE == 0xF691
+
+
+def test_sdt_probe_offsets(tmp_path: Path) -> None:
+    if shutil.which("gcc") is None or shutil.which("readelf") is None:
+        pytest.skip("no gcc/binutils")
+    source = Path(__file__).parent / "data" / "sdt_probes.c"
+    subprocess.run(["gcc", "-O2", "-o", str(tmp_path / "sdt"), str(source)], check=True)
+    notes = subprocess.run(["readelf", "-n", str(tmp_path / "sdt")], capture_output=True,
+                           text=True, check=True).stdout
+    pcs = {name: int(pc, 16) for name, pc in
+           re.findall(r"Name: (\w+)\n\s+Location: (0x[0-9a-f]+)", notes)}
+    heads = subprocess.run(["objdump", "-h", str(tmp_path / "sdt")], capture_output=True,
+                           text=True, check=True).stdout
+    text = next(line.split() for line in heads.splitlines() if " .text " in line)
+    text_addr, text_offset = int(text[3], 16), int(text[5], 16)
+    fd = os.open(tmp_path / "sdt", os.O_RDONLY)
+    try:
+        for name in ("tick", "odd"):
+            want = pcs[name] - text_addr + text_offset
+            assert sdt_probe_offsets(fd, "pyl", name) == [want]
+        assert sdt_probe_offsets(fd, "pyl", "absent") == []
+        with pytest.raises(ElfError, match="semaphore"):
+            sdt_probe_offsets(fd, "pyl", "guarded")
+    finally:
+        os.close(fd)
