@@ -153,32 +153,47 @@ static struct syscall_metadata **pyl_sc_kernel_table(void)
 	return addr ? *(struct syscall_metadata ***)addr : NULL;
 }
 
-static const struct syscall_metadata *pyl_sc_section_meta(unsigned int nr)
+/* The __syscalls_metadata section: every SYSCALL_DEFINE, numbered or not. */
+static bool pyl_sc_section(struct syscall_metadata ***startp,
+			   struct syscall_metadata ***stopp)
 {
 	static struct syscall_metadata **start, **stop;
-	struct syscall_metadata **p;
 
-	if (!start) {
+	if (!start || !stop) {
 		start = (void *)pyl_kallsyms_lookup("__start_syscalls_metadata");
 		stop = (void *)pyl_kallsyms_lookup("__stop_syscalls_metadata");
-		if (!start || !stop)
-			return NULL;
 	}
+	*startp = start;
+	*stopp = stop;
+	return start && stop;
+}
+
+static const struct syscall_metadata *pyl_sc_section_meta(unsigned int nr)
+{
+	struct syscall_metadata **start, **stop, **p;
+
+	if (!pyl_sc_section(&start, &stop))
+		return NULL;
 	for (p = start; p < stop; p++)
 		if (*p && (*p)->syscall_nr == nr)
 			return *p;
 	return NULL;
 }
 
-/* A SYSCALL_DEFINE's metadata by its name ("sys_open"), numbered or not. */
+/*
+ * A SYSCALL_DEFINE's metadata by its name ("sys_open"): from the section
+ * (numbered or not), else among the native numbers' table.
+ */
 static const struct syscall_metadata *pyl_sc_meta_by_name(const char *name)
 {
 	struct syscall_metadata **start, **stop, **p;
 
-	start = (void *)pyl_kallsyms_lookup("__start_syscalls_metadata");
-	stop = (void *)pyl_kallsyms_lookup("__stop_syscalls_metadata");
-	if (!start || !stop)
-		return NULL;
+	if (!pyl_sc_section(&start, &stop)) {
+		start = pyl_sc_kernel_table();
+		if (!start)
+			return NULL;
+		stop = start + NR_syscalls;
+	}
 	for (p = start; p < stop; p++)
 		if (*p && (*p)->name && !strcmp((*p)->name, name))
 			return *p;
