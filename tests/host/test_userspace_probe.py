@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from pylttng.protocol import kernel_abi as abi
+from pylttng.protocol.client import writer
 from pylttng.protocol.client.errors import ProtocolError
 from pylttng.protocol.client.userspace_probe import (
     LocationType,
@@ -132,3 +133,34 @@ def test_sdt_probe_offsets(tmp_path: Path) -> None:
             sdt_probe_offsets(fd, "pyl", "guarded")
     finally:
         os.close(fd)
+
+
+def test_client_fds_arrive_with_the_request() -> None:
+    """The CLI sends the binary's fd after the payload, on one byte (unix.c)."""
+    import socket
+
+    import trio
+    from pylttng.protocol.client.constants import Command
+    from pylttng.protocol.client.messages import Request
+    from pylttng.sessiond import client_server
+
+    raw = writer.encode_request(Command.ENABLE_EVENT, "s", fd_count=1)  # no payload
+    r, w = os.pipe()
+
+    async def main() -> Request | object:
+        a, b = trio.socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with a, b:
+            await a.send(raw)
+            await a.sendmsg([b"\0"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                      struct.pack("i", r))])
+            return await client_server._read_request(b)
+
+    try:
+        got = trio.run(main)
+        assert isinstance(got, Request)
+        assert got.fd_count == 1 and len(got.fds) == 1
+        assert os.path.samestat(os.fstat(got.fds[0]), os.fstat(r))
+        os.close(got.fds[0])
+    finally:
+        os.close(r)
+        os.close(w)
