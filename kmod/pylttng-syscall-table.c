@@ -153,15 +153,20 @@ static struct syscall_metadata **pyl_sc_kernel_table(void)
 	return addr ? *(struct syscall_metadata ***)addr : NULL;
 }
 
-/* The __syscalls_metadata section: every SYSCALL_DEFINE, numbered or not. */
+/*
+ * The __syscalls_metadata section: every SYSCALL_DEFINE, numbered or not.
+ * Looked up once: a failed kallsyms lookup scans every symbol, slowly.
+ */
 static bool pyl_sc_section(struct syscall_metadata ***startp,
 			   struct syscall_metadata ***stopp)
 {
 	static struct syscall_metadata **start, **stop;
+	static bool looked;
 
-	if (!start || !stop) {
+	if (!looked) {
 		start = (void *)pyl_kallsyms_lookup("__start_syscalls_metadata");
 		stop = (void *)pyl_kallsyms_lookup("__stop_syscalls_metadata");
+		looked = true;
 	}
 	*startp = start;
 	*stopp = stop;
@@ -184,15 +189,16 @@ static const struct syscall_metadata *pyl_sc_section_meta(unsigned int nr)
  * A SYSCALL_DEFINE's metadata by its name ("sys_open"): from the section
  * (numbered or not), else among the native numbers' table.
  */
-static const struct syscall_metadata *pyl_sc_meta_by_name(const char *name)
+static const struct syscall_metadata *pyl_sc_meta_by_name(const char *name,
+							  struct syscall_metadata **table)
 {
 	struct syscall_metadata **start, **stop, **p;
 
 	if (!pyl_sc_section(&start, &stop)) {
-		start = pyl_sc_kernel_table();
-		if (!start)
+		if (!table)
 			return NULL;
-		stop = start + NR_syscalls;
+		start = table;
+		stop = table + NR_syscalls;
 	}
 	for (p = start; p < stop; p++)
 		if (*p && (*p)->name && !strcmp((*p)->name, name))
@@ -218,7 +224,7 @@ static void pyl_sc_set_canon(struct pyl_sc_desc *descs, unsigned int nr)
  * described by the metadata of its native SYSCALL_DEFINE (same name and
  * arguments; compat wrappers have no metadata of their own).
  */
-static int pyl_sc_compat_init(void)
+static int pyl_sc_compat_init(struct syscall_metadata **table)
 {
 	const struct syscall_metadata *m;
 	const char *sym;
@@ -235,7 +241,7 @@ static int pyl_sc_compat_init(void)
 		sym = pyl_sc_compat_sym(nr);
 		if (!sym || !strcmp(sym, "sys_ni_syscall"))
 			continue;
-		m = pyl_sc_meta_by_name(sym);
+		m = pyl_sc_meta_by_name(sym, table);
 		if (!m)
 			continue;
 		pyl_sc_describe(&pyl_sc_compat_descs[nr], m, true);
@@ -262,7 +268,7 @@ int pyl_sc_table_init(void)
 		pyl_sc_describe(&pyl_sc_descs[nr], m, false);
 		pyl_sc_set_canon(pyl_sc_descs, nr);
 	}
-	ret = pyl_sc_compat_init();
+	ret = pyl_sc_compat_init(table);
 	if (ret)
 		pyl_sc_table_exit();
 	return ret;
