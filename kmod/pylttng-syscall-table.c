@@ -153,32 +153,17 @@ static struct syscall_metadata **pyl_sc_kernel_table(void)
 	return addr ? *(struct syscall_metadata ***)addr : NULL;
 }
 
-/*
- * The __syscalls_metadata section: every SYSCALL_DEFINE, numbered or not.
- * Looked up once: a failed kallsyms lookup scans every symbol, slowly.
- */
-static bool pyl_sc_section(struct syscall_metadata ***startp,
-			   struct syscall_metadata ***stopp)
-{
-	static struct syscall_metadata **start, **stop;
-	static bool looked;
-
-	if (!looked) {
-		start = (void *)pyl_kallsyms_lookup("__start_syscalls_metadata");
-		stop = (void *)pyl_kallsyms_lookup("__stop_syscalls_metadata");
-		looked = true;
-	}
-	*startp = start;
-	*stopp = stop;
-	return start && stop;
-}
-
 static const struct syscall_metadata *pyl_sc_section_meta(unsigned int nr)
 {
-	struct syscall_metadata **start, **stop, **p;
+	static struct syscall_metadata **start, **stop;
+	struct syscall_metadata **p;
 
-	if (!pyl_sc_section(&start, &stop))
-		return NULL;
+	if (!start) {
+		start = (void *)pyl_kallsyms_lookup("__start_syscalls_metadata");
+		stop = (void *)pyl_kallsyms_lookup("__stop_syscalls_metadata");
+		if (!start || !stop)
+			return NULL;
+	}
 	for (p = start; p < stop; p++)
 		if (*p && (*p)->syscall_nr == nr)
 			return *p;
@@ -186,23 +171,19 @@ static const struct syscall_metadata *pyl_sc_section_meta(unsigned int nr)
 }
 
 /*
- * A SYSCALL_DEFINE's metadata by its name ("sys_open"): from the section
- * (numbered or not), else among the native numbers' table.
+ * A native system call's metadata by its name ("sys_open").  Not from the
+ * __syscalls_metadata section: it is init data, freed after boot.
  */
 static const struct syscall_metadata *pyl_sc_meta_by_name(const char *name,
 							  struct syscall_metadata **table)
 {
-	struct syscall_metadata **start, **stop, **p;
+	unsigned int nr;
 
-	if (!pyl_sc_section(&start, &stop)) {
-		if (!table)
-			return NULL;
-		start = table;
-		stop = table + NR_syscalls;
-	}
-	for (p = start; p < stop; p++)
-		if (*p && (*p)->name && !strcmp((*p)->name, name))
-			return *p;
+	if (!table)
+		return NULL;
+	for (nr = 0; nr < NR_syscalls; nr++)
+		if (table[nr] && table[nr]->name && !strcmp(table[nr]->name, name))
+			return table[nr];
 	return NULL;
 }
 
@@ -222,7 +203,9 @@ static void pyl_sc_set_canon(struct pyl_sc_desc *descs, unsigned int nr)
 /*
  * The compat table: the ia32 entry points the kernel build listed, each
  * described by the metadata of its native SYSCALL_DEFINE (same name and
- * arguments; compat wrappers have no metadata of their own).
+ * arguments; compat wrappers have no metadata of their own).  Those with
+ * no native number (waitpid, socketcall, ...) have no metadata left after
+ * boot: they are recorded as compat_syscall_*_unknown.
  */
 static int pyl_sc_compat_init(struct syscall_metadata **table)
 {

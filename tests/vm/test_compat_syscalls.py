@@ -107,9 +107,11 @@ def compat_listing(lttng: Lttng) -> None:
     lines = listed.out.splitlines()
     assert "      getpid [32/64-bit]" in lines, listed.out[:2000]
     assert "      open [32/64-bit]" in lines
-    only32 = [line for line in lines if line.endswith(" [32-bit]")]
-    assert only32, "no i386-only system call listed"
-    print(f"{len(only32)} 32-bit-only, e.g. {only32[:5]}")
+    assert "      close [32/64-bit]" in lines
+    # i386-only calls (waitpid, socketcall, ...) have no metadata left after boot: they
+    # are recorded as compat_syscall_*_unknown and not listed.
+    both = [line for line in lines if line.endswith(" [32/64-bit]")]
+    assert len(both) > 250, len(both)
 
 
 def test_compat_syscalls_recorded(lttng: Lttng, program: Path) -> None:
