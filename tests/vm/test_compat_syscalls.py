@@ -35,7 +35,12 @@ static long int80(long nr, long a, long b, long c)
 int main(void)
 {
 	long pid = int80(20, 0, 0, 0);			/* getpid */
-	long fd = int80(5, (long)path, 0, 0);		/* open(path, O_RDONLY) */
+	long fd;
+
+	/* Fault the string's page in: the probe copies it without faulting. */
+	if (*(volatile const char *)path != '/')
+		return 1;
+	fd = int80(5, (long)path, 0, 0);		/* open(path, O_RDONLY) */
 
 	int80(6, fd, 0, 0);				/* close */
 	printf("%ld %ld\n", pid, fd);
