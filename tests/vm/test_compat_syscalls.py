@@ -79,12 +79,14 @@ def compat_scenario(lttng: Lttng, session: str, program: Path) -> None:
     assert "kernel event getpid created in channel channel0" in made.out, made.text
     lttng.ok("add-context", "-k", "-t", "pid")
     lttng.ok("start")
-    proc = subprocess.run([str(program)], capture_output=True, text=True, check=True)
+    with subprocess.Popen([str(program)], stdout=subprocess.PIPE, text=True) as proc:
+        stdout, _ = proc.communicate()
+    assert proc.returncode == 0
     lttng.ok("stop")
     lttng.ok("destroy")
-    pid_s, fd_s = proc.stdout.split()
+    pid_s, fd_s = stdout.split()
     pid, fd = int(pid_s), int(fd_s)
-    assert pid == proc.pid and fd >= 0, proc.stdout
+    assert pid == proc.pid and fd >= 0, stdout
 
     [trace] = lttng.traces(session)
     read = babeltrace2(str(trace))

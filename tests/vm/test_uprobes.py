@@ -53,8 +53,9 @@ def program(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
 
 
 def run_program(path: Path, calls: int) -> int:
-    proc = subprocess.run([str(path), str(calls)], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == str(3 * sum(range(calls)))
+    with subprocess.Popen([str(path), str(calls)], stdout=subprocess.PIPE, text=True) as proc:
+        stdout, _ = proc.communicate()
+    assert proc.returncode == 0 and stdout.strip() == str(3 * sum(range(calls)))
     return proc.pid
 
 
