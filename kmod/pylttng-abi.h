@@ -83,6 +83,20 @@ struct pyl_abi_kretprobe {
 	__u8 entryexit;
 } __packed;
 
+/* The binary to probe: the stock sessiond passes the client's fd. */
+struct pyl_abi_uprobe {
+	__s32 fd;
+} __packed;
+
+/* ADD_CALLSITE: one probe point, a file offset in that binary. */
+struct pyl_abi_event_callsite {
+	union {
+		struct {
+			__u64 offset;
+		} __packed uprobe;
+	} u;
+} __packed;
+
 struct pyl_abi_event {
 	char name[PYL_SYM_NAME_LEN];
 	__u32 instrumentation;		/* enum pyl_abi_instrumentation */
@@ -91,6 +105,7 @@ struct pyl_abi_event {
 	union {
 		struct pyl_abi_kretprobe kretprobe;
 		struct pyl_abi_kprobe kprobe;
+		struct pyl_abi_uprobe uprobe;
 		struct pyl_abi_syscall syscall;
 		char padding[PYL_SYM_NAME_LEN + 32];
 	} u;
@@ -213,6 +228,7 @@ struct pyl_abi_context {
 
 /* event fd */
 #define PYL_ABI_FILTER			_IO(PYL_IOC_MAGIC, 0x90)
+#define PYL_ABI_ADD_CALLSITE		_IO(PYL_IOC_MAGIC, 0x91)
 
 /* stream fd: generic ring buffer reader (ringbuffer/vfs.h) */
 #define PYL_RB_SNAPSHOT			_IO(PYL_IOC_MAGIC, 0x00)

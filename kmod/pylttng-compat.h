@@ -17,6 +17,7 @@
 #include <linux/ns_common.h>
 #include <linux/sched.h>
 #include <linux/ptrace.h>
+#include <linux/uprobes.h>
 
 /*
  * Mirror of struct ftrace_event_field (kernel/trace/trace.h, private).
@@ -164,6 +165,63 @@ static inline unsigned long pyl_user_frame_pointer(struct pt_regs *regs)
 #define pyl_cpu_package_id(c)	((c)->phys_proc_id)
 #define pyl_cpu_core_id(c)	((c)->cpu_core_id)
 #endif
+#endif
+
+/*
+ * Uprobes: v6.12 made uprobe_register() return the uprobe and split the
+ * unregistration (nosync + sync); v6.13 added a data argument to handlers.
+ */
+struct pyl_uprobe_handle {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	struct uprobe *uprobe;
+#endif
+};
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define PYL_UPROBE_HANDLER(fn, uc, regs) \
+	int fn(struct uprobe_consumer *uc, struct pt_regs *regs, __u64 *data)
+#else
+#define PYL_UPROBE_HANDLER(fn, uc, regs) \
+	int fn(struct uprobe_consumer *uc, struct pt_regs *regs)
+#endif
+
+static inline int pyl_uprobe_register(struct inode *inode, loff_t offset,
+				      struct uprobe_consumer *uc,
+				      struct pyl_uprobe_handle *h)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	h->uprobe = uprobe_register(inode, offset, 0, uc);
+	if (IS_ERR(h->uprobe))
+		return PTR_ERR(h->uprobe);
+	return 0;
+#else
+	return uprobe_register(inode, offset, uc);
+#endif
+}
+
+/* On return, no handler of uc runs any more. */
+static inline void pyl_uprobe_unregister(struct inode *inode, loff_t offset,
+					 struct uprobe_consumer *uc,
+					 struct pyl_uprobe_handle *h)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	uprobe_unregister_nosync(h->uprobe, uc);
+	uprobe_unregister_sync();
+	h->uprobe = NULL;
+#else
+	uprobe_unregister(inode, offset, uc);
+#endif
+}
+
+/*
+ * The 32-bit compat system call table, as the kernel build generated it
+ * (asm/syscalls_32.h, with __SYSCALL_WITH_COMPAT since v5.12).  Since the
+ * v6.9 branch-history mitigations (backported to 6.1.y), ia32_sys_call_table
+ * no longer exists to be read at run time.
+ */
+#if defined(CONFIG_X86_64) && defined(CONFIG_IA32_EMULATION) && \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(5, 12, 0)
+#define PYL_HAVE_IA32_SYSCALLS	1
 #endif
 
 #endif /* _PYLTTNG_COMPAT_H */

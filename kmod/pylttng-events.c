@@ -46,7 +46,10 @@ static struct pyl_event *pyl_event_find(struct pyl_channel *chan,
 
 static void pyl_event_free(struct pyl_event *ev)
 {
-	pyl_kprobe_event_free(ev);
+	if (ev->kind == PYL_EV_UPROBE)
+		pyl_uprobe_event_free(ev);
+	else
+		pyl_kprobe_event_free(ev);
 	pyl_layout_free(ev->layout);
 	kfree(ev->name);
 	kfree(ev);
@@ -262,6 +265,8 @@ static void pyl_event_arm(struct pyl_event *ev)
 	case PYL_EV_SYSCALL_ENTRY:
 	case PYL_EV_SYSCALL_EXIT:
 		return pyl_syscall_arm(ev);
+	case PYL_EV_UPROBE:
+		return pyl_uprobe_arm(ev);
 	default:
 		return pyl_kprobe_arm(ev);
 	}
@@ -297,6 +302,8 @@ static void pyl_event_disarm(struct pyl_event *ev)
 	case PYL_EV_SYSCALL_ENTRY:
 	case PYL_EV_SYSCALL_EXIT:
 		return pyl_syscall_disarm(ev);
+	case PYL_EV_UPROBE:
+		return pyl_uprobe_disarm(ev);
 	default:
 		return pyl_kprobe_disarm(ev);
 	}
@@ -353,6 +360,7 @@ void pyl_channel_free_events(struct pyl_channel *chan)
 	pyl_syscalls_chan_free(chan);
 	list_for_each_entry_safe(en, en_next, &chan->enablers, node) {
 		list_del(&en->node);
+		pyl_uprobe_enabler_free(en);
 		kfree(en);
 	}
 }
@@ -378,6 +386,8 @@ static long pyl_enabler_ioctl(struct file *file, unsigned int cmd,
 		return pyl_enabler_set(en, true);
 	case PYL_ABI_DISABLE:
 		return pyl_enabler_set(en, false);
+	case PYL_ABI_ADD_CALLSITE:
+		return pyl_uprobe_add_callsite(en, (void __user *)arg);
 	case PYL_ABI_CONTEXT:
 	case PYL_ABI_FILTER:
 		return -ENOSYS;
@@ -441,6 +451,8 @@ static int pyl_enabler_init(struct pyl_enabler *en,
 		/* kprobe and kretprobe share the layout of their prefix */
 		memcpy(&en->kprobe, &param->u.kprobe, sizeof(en->kprobe));
 		break;
+	case PYL_ABI_UPROBE:
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -453,6 +465,8 @@ static int pyl_enabler_init(struct pyl_enabler *en,
 			return -EINVAL;
 		return pyl_kprobe_enabler_init(en);
 	}
+	if (en->instrumentation == PYL_ABI_UPROBE)
+		return pyl_uprobe_enabler_init(en, param->u.uprobe.fd);
 	return 0;
 }
 
@@ -475,6 +489,7 @@ int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
 
 	fd = pyl_anon_fd("[lttng_event]", &pyl_enabler_fops, en, &file);
 	if (fd < 0) {
+		pyl_uprobe_enabler_free(en);
 		kfree(en);
 		return fd;
 	}
@@ -484,6 +499,8 @@ int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
 	if (en->instrumentation == PYL_ABI_KPROBE ||
 	    en->instrumentation == PYL_ABI_KRETPROBE)
 		pyl_kprobes_instantiate(en);
+	else if (en->instrumentation == PYL_ABI_UPROBE)
+		pyl_uprobes_instantiate(en);
 	pyl_session_sync(chan->session);
 	mutex_unlock(&pyl_mutex);
 	fd_install(fd, file);

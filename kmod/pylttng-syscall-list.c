@@ -3,8 +3,10 @@
  * pylttng-syscall-list.c - the SYSCALL_LIST fd.
  *
  * read() returns one "syscall { index = N; name = NAME; bitness = B; };"
- * line per native system call with metadata, the text lttng-sessiond
- * parses (index is the system call number).
+ * line per native system call with metadata, then one per 32-bit compat
+ * call (bitness 32), the text lttng-sessiond parses.  As LTTng-modules
+ * numbers them, a native index is its number and a compat index its
+ * number plus the size of the native table.
  */
 #include <linux/fs.h>
 #include <linux/seq_file.h>
@@ -12,11 +14,18 @@
 #include "pylttng.h"
 #include "pylttng-syscalls.h"
 
+static const struct pyl_sc_desc *pyl_scl_at(loff_t pos)
+{
+	if (pos < pyl_sc_nr())
+		return pyl_sc_desc(pos);
+	return pyl_sc_compat_desc(pos - pyl_sc_nr());
+}
+
 static void *pyl_scl_next_valid(loff_t *pos)
 {
-	for (; *pos < pyl_sc_nr(); (*pos)++)
-		if (pyl_sc_desc(*pos))
-			return (void *)pyl_sc_desc(*pos);
+	for (; *pos < pyl_sc_nr() + pyl_sc_compat_nr(); (*pos)++)
+		if (pyl_scl_at(*pos))
+			return (void *)pyl_scl_at(*pos);
 	return NULL;
 }
 
@@ -40,7 +49,8 @@ static int pyl_scl_show(struct seq_file *m, void *v)
 	const struct pyl_sc_desc *d = v;
 
 	seq_printf(m, "syscall { index = %lld; name = %s; bitness = %u; };\n",
-		   (long long)m->index, d->name, BITS_PER_LONG);
+		   (long long)m->index, d->name,
+		   m->index < pyl_sc_nr() ? BITS_PER_LONG : 32);
 	return 0;
 }
 

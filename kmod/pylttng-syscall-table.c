@@ -7,7 +7,7 @@
  * argument types and names as C text).  Its number-indexed table,
  * syscalls_metadata, is private: this is the only file that finds it, by
  * kallsyms, or else through the __syscalls_metadata section.  At module
- * load each native number gets an immutable description that the probes
+ * load each native (and 32-bit compat) number gets an immutable description that the probes
  * read without locking: argument names and types as LTTng-modules names
  * them, user strings for path-like char pointers, and the entry/exit
  * placement LTTng-modules uses (outputs such as read's buf on the exit).
@@ -23,6 +23,8 @@
 
 static struct pyl_sc_desc *pyl_sc_descs;	/* by native number */
 static unsigned int pyl_sc_count;
+static struct pyl_sc_desc *pyl_sc_compat_descs;	/* by 32-bit compat number */
+static unsigned int pyl_sc_compat_count;
 
 struct pyl_sc_type {
 	const char *name;
@@ -30,7 +32,7 @@ struct pyl_sc_type {
 	u8 is_signed;
 };
 
-#define PYL_LONG	((u8)sizeof(long))
+#define PYL_LONG	0		/* a long: 8 bytes, 4 for compat tasks */
 
 /* C argument types of system calls, as they appear in the metadata. */
 static const struct pyl_sc_type pyl_sc_types[] = {
@@ -96,27 +98,30 @@ static bool pyl_sc_is_inout(const char *sc, const char *arg)
 	return false;
 }
 
-static void pyl_sc_int_type(const char *type, struct pyl_sc_arg *a)
+static void pyl_sc_int_type(const char *type, struct pyl_sc_arg *a, u8 long_size)
 {
 	size_t i;
 
 	if (str_has_prefix(type, "const "))
 		type += 6;
-	a->size = PYL_LONG;		/* registers are longs */
+	a->size = long_size;		/* registers are longs */
 	a->is_signed = 0;
 	if (strchr(type, '*'))
 		return;			/* pointers: unsigned addresses */
 	for (i = 0; i < ARRAY_SIZE(pyl_sc_types); i++) {
 		if (!strcmp(pyl_sc_types[i].name, type)) {
-			a->size = pyl_sc_types[i].size;
+			a->size = pyl_sc_types[i].size ?: long_size;
 			a->is_signed = pyl_sc_types[i].is_signed;
 			return;
 		}
 	}
 }
 
-static void pyl_sc_describe(struct pyl_sc_desc *d, const struct syscall_metadata *m)
+/* Arguments as the calling ABI passes them: longs are 32-bit for compat. */
+static void pyl_sc_describe(struct pyl_sc_desc *d, const struct syscall_metadata *m,
+			    bool compat)
 {
+	u8 long_size = compat ? 4 : sizeof(long);
 	int i;
 
 	d->name = str_has_prefix(m->name, "sys_") ? m->name + 4 : m->name;
@@ -126,7 +131,7 @@ static void pyl_sc_describe(struct pyl_sc_desc *d, const struct syscall_metadata
 		const char *type = m->types[i];
 
 		a->name = m->args[i];
-		pyl_sc_int_type(type, a);
+		pyl_sc_int_type(type, a, long_size);
 		if (pyl_sc_is_string(type, a->name)) {
 			a->kind = PYL_SC_STRING;
 			a->dir = PYL_SC_IN;
@@ -165,18 +170,67 @@ static const struct syscall_metadata *pyl_sc_section_meta(unsigned int nr)
 	return NULL;
 }
 
-static void pyl_sc_set_canon(unsigned int nr)
+/*
+ * A native system call's metadata by its name ("sys_open").  Not from the
+ * __syscalls_metadata section: it is init data, freed after boot.
+ */
+static const struct syscall_metadata *pyl_sc_meta_by_name(const char *name,
+							  struct syscall_metadata **table)
+{
+	unsigned int nr;
+
+	if (!table)
+		return NULL;
+	for (nr = 0; nr < NR_syscalls; nr++)
+		if (table[nr] && table[nr]->name && !strcmp(table[nr]->name, name))
+			return table[nr];
+	return NULL;
+}
+
+static void pyl_sc_set_canon(struct pyl_sc_desc *descs, unsigned int nr)
 {
 	unsigned int i;
 
-	pyl_sc_descs[nr].canon = nr;
+	descs[nr].canon = nr;
 	for (i = 0; i < nr; i++) {
-		if (pyl_sc_descs[i].name &&
-		    !strcmp(pyl_sc_descs[i].name, pyl_sc_descs[nr].name)) {
-			pyl_sc_descs[nr].canon = i;
+		if (descs[i].name && !strcmp(descs[i].name, descs[nr].name)) {
+			descs[nr].canon = i;
 			return;
 		}
 	}
+}
+
+/*
+ * The compat table: the ia32 entry points the kernel build listed, each
+ * described by the metadata of its native SYSCALL_DEFINE (same name and
+ * arguments; compat wrappers have no metadata of their own).  Those with
+ * no native number (waitpid, socketcall, ...) have no metadata left after
+ * boot: they are recorded as compat_syscall_*_unknown.
+ */
+static int pyl_sc_compat_init(struct syscall_metadata **table)
+{
+	const struct syscall_metadata *m;
+	const char *sym;
+	unsigned int nr;
+
+	pyl_sc_compat_count = pyl_sc_compat_syms_nr();
+	if (!pyl_sc_compat_count)
+		return 0;
+	pyl_sc_compat_descs = kcalloc(pyl_sc_compat_count, sizeof(*pyl_sc_compat_descs),
+				      GFP_KERNEL);
+	if (!pyl_sc_compat_descs)
+		return -ENOMEM;
+	for (nr = 0; nr < pyl_sc_compat_count; nr++) {
+		sym = pyl_sc_compat_sym(nr);
+		if (!sym || !strcmp(sym, "sys_ni_syscall"))
+			continue;
+		m = pyl_sc_meta_by_name(sym, table);
+		if (!m)
+			continue;
+		pyl_sc_describe(&pyl_sc_compat_descs[nr], m, true);
+		pyl_sc_set_canon(pyl_sc_compat_descs, nr);
+	}
+	return 0;
 }
 
 int pyl_sc_table_init(void)
@@ -184,6 +238,7 @@ int pyl_sc_table_init(void)
 	struct syscall_metadata **table = pyl_sc_kernel_table();
 	const struct syscall_metadata *m;
 	unsigned int nr;
+	int ret;
 
 	pyl_sc_count = NR_syscalls;
 	pyl_sc_descs = kcalloc(pyl_sc_count, sizeof(*pyl_sc_descs), GFP_KERNEL);
@@ -193,15 +248,34 @@ int pyl_sc_table_init(void)
 		m = table ? table[nr] : pyl_sc_section_meta(nr);
 		if (!m || !m->name)
 			continue;
-		pyl_sc_describe(&pyl_sc_descs[nr], m);
-		pyl_sc_set_canon(nr);
+		pyl_sc_describe(&pyl_sc_descs[nr], m, false);
+		pyl_sc_set_canon(pyl_sc_descs, nr);
 	}
-	return 0;
+	ret = pyl_sc_compat_init(table);
+	if (ret)
+		pyl_sc_table_exit();
+	return ret;
 }
 
 void pyl_sc_table_exit(void)
 {
 	kfree(pyl_sc_descs);
+	pyl_sc_descs = NULL;
+	kfree(pyl_sc_compat_descs);
+	pyl_sc_compat_descs = NULL;
+}
+
+unsigned int pyl_sc_compat_nr(void)
+{
+	return pyl_sc_compat_count;
+}
+
+/* NULL for numbers without metadata: recorded as "unknown". */
+const struct pyl_sc_desc *pyl_sc_compat_desc(unsigned int nr)
+{
+	if (nr >= pyl_sc_compat_count || !pyl_sc_compat_descs[nr].name)
+		return NULL;
+	return &pyl_sc_compat_descs[nr];
 }
 
 unsigned int pyl_sc_nr(void)

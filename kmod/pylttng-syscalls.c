@@ -4,8 +4,9 @@
  *
  * A SYSCALL enabler (a name, a "prefix*" glob, or "*" for all) makes the
  * channel instantiate syscall_entry_<name> and syscall_exit_<name> for
- * every matching native system call, plus the "unknown" events that
- * stand for numbers without metadata and for 32-bit compat calls.
+ * every matching native system call, compat_syscall_entry_<name> and
+ * compat_syscall_exit_<name> for 32-bit compat calls (x86 ia32), plus the
+ * "unknown" events that stand for numbers without metadata.
  *
  * Recording uses direct probes on the raw_syscalls sys_enter/sys_exit
  * tracepoints, one pair per channel that has armed syscall events.  The
@@ -41,8 +42,10 @@
 struct pyl_sc_chan {
 	struct pyl_event **entry;	/* by number */
 	struct pyl_event **exit;
+	struct pyl_event **compat_entry;	/* by compat number */
+	struct pyl_event **compat_exit;
 	struct pyl_event *unknown_entry, *unknown_exit;
-	struct pyl_event *compat_entry, *compat_exit;
+	struct pyl_event *compat_unknown_entry, *compat_unknown_exit;
 	unsigned int nr_armed;
 	bool registered;
 };
@@ -175,6 +178,24 @@ static void pyl_sc_record_unknown(struct pyl_event *ev, struct pt_regs *regs,
 	pyl_rb_commit(&ctx);
 }
 
+static void pyl_sc_dispatch_compat(struct pyl_sc_chan *sc, struct pt_regs *regs,
+				   long id, long ret, bool exit)
+{
+	const struct pyl_sc_desc *d = id >= 0 ? pyl_sc_compat_desc(id) : NULL;
+	struct pyl_event *ev;
+
+	if (!d) {
+		ev = exit ? READ_ONCE(sc->compat_unknown_exit) :
+			    READ_ONCE(sc->compat_unknown_entry);
+		if (ev)
+			pyl_sc_record_unknown(ev, regs, id, ret, exit);
+		return;
+	}
+	ev = exit ? READ_ONCE(sc->compat_exit[id]) : READ_ONCE(sc->compat_entry[id]);
+	if (ev)
+		pyl_sc_record(ev, d, regs, ret, exit);
+}
+
 static void pyl_sc_dispatch(struct pyl_sc_chan *sc, struct pt_regs *regs,
 			    long id, long ret, bool exit)
 {
@@ -182,9 +203,7 @@ static void pyl_sc_dispatch(struct pyl_sc_chan *sc, struct pt_regs *regs,
 	struct pyl_event *ev;
 
 	if (in_compat_syscall()) {
-		ev = exit ? READ_ONCE(sc->compat_exit) : READ_ONCE(sc->compat_entry);
-		if (ev)
-			pyl_sc_record_unknown(ev, regs, id, ret, exit);
+		pyl_sc_dispatch_compat(sc, regs, id, ret, exit);
 		return;
 	}
 	d = id >= 0 ? pyl_sc_desc(id) : NULL;
@@ -237,6 +256,14 @@ static void pyl_sc_unregister(struct pyl_sc_chan *sc)
 	sc->registered = false;
 }
 
+static void pyl_sc_chan_arrays_free(struct pyl_sc_chan *sc)
+{
+	kfree(sc->entry);
+	kfree(sc->exit);
+	kfree(sc->compat_entry);
+	kfree(sc->compat_exit);
+}
+
 static struct pyl_sc_chan *pyl_sc_chan_get(struct pyl_channel *chan)
 {
 	struct pyl_sc_chan *sc = chan->sc;
@@ -248,9 +275,11 @@ static struct pyl_sc_chan *pyl_sc_chan_get(struct pyl_channel *chan)
 		return NULL;
 	sc->entry = kcalloc(pyl_sc_nr(), sizeof(*sc->entry), GFP_KERNEL);
 	sc->exit = kcalloc(pyl_sc_nr(), sizeof(*sc->exit), GFP_KERNEL);
-	if (!sc->entry || !sc->exit) {
-		kfree(sc->entry);
-		kfree(sc->exit);
+	/* kcalloc(0) is ZERO_SIZE_PTR, not NULL: no compat table is fine. */
+	sc->compat_entry = kcalloc(pyl_sc_compat_nr(), sizeof(*sc->compat_entry), GFP_KERNEL);
+	sc->compat_exit = kcalloc(pyl_sc_compat_nr(), sizeof(*sc->compat_exit), GFP_KERNEL);
+	if (!sc->entry || !sc->exit || !sc->compat_entry || !sc->compat_exit) {
+		pyl_sc_chan_arrays_free(sc);
 		kfree(sc);
 		return NULL;
 	}
@@ -263,21 +292,29 @@ static void pyl_sc_publish(struct pyl_sc_chan *sc, struct pyl_event *ev,
 			   struct pyl_event *val)
 {
 	bool exit = ev->kind == PYL_EV_SYSCALL_EXIT;
+	struct pyl_event **slots;
 	const struct pyl_sc_desc *d;
-	unsigned int nr;
+	unsigned int nr, count;
 
-	if (ev->compat) {
-		WRITE_ONCE(*(exit ? &sc->compat_exit : &sc->compat_entry), val);
-		return;
-	}
 	if (ev->sc_nr < 0) {
-		WRITE_ONCE(*(exit ? &sc->unknown_exit : &sc->unknown_entry), val);
+		if (ev->compat)
+			WRITE_ONCE(*(exit ? &sc->compat_unknown_exit :
+					    &sc->compat_unknown_entry), val);
+		else
+			WRITE_ONCE(*(exit ? &sc->unknown_exit : &sc->unknown_entry), val);
 		return;
 	}
-	for (nr = ev->sc_nr; nr < pyl_sc_nr(); nr++) {
-		d = pyl_sc_desc(nr);
+	if (ev->compat) {
+		slots = exit ? sc->compat_exit : sc->compat_entry;
+		count = pyl_sc_compat_nr();
+	} else {
+		slots = exit ? sc->exit : sc->entry;
+		count = pyl_sc_nr();
+	}
+	for (nr = ev->sc_nr; nr < count; nr++) {
+		d = ev->compat ? pyl_sc_compat_desc(nr) : pyl_sc_desc(nr);
 		if (d && d->canon == ev->sc_nr)
-			WRITE_ONCE(*(exit ? &sc->exit[nr] : &sc->entry[nr]), val);
+			WRITE_ONCE(slots[nr], val);
 	}
 }
 
@@ -315,8 +352,7 @@ void pyl_syscalls_chan_free(struct pyl_channel *chan)
 	if (!sc)
 		return;
 	WARN_ON_ONCE(sc->registered);
-	kfree(sc->entry);
-	kfree(sc->exit);
+	pyl_sc_chan_arrays_free(sc);
 	kfree(sc);
 	chan->sc = NULL;
 }
@@ -335,7 +371,7 @@ bool pyl_syscall_matches(const struct pyl_enabler *en, const struct pyl_event *e
 	if ((en->sc_abi == PYL_ABI_SYSCALL_ABI_NATIVE && ev->compat) ||
 	    (en->sc_abi == PYL_ABI_SYSCALL_ABI_COMPAT && !ev->compat))
 		return false;
-	if (ev->compat || ev->sc_nr < 0)
+	if (ev->sc_nr < 0)
 		return !strcmp(en->name, "*");	/* nameless: only "all" */
 	return pyl_enabler_matches(en, ev->sc_name);
 }
@@ -432,14 +468,15 @@ static void pyl_sc_add_event(struct pyl_channel *chan, const struct pyl_sc_desc 
 	list_add_tail(&ev->node, &chan->events);
 }
 
-static bool pyl_sc_wanted_name(struct pyl_channel *chan, const char *name)
+static bool pyl_sc_wanted_name(struct pyl_channel *chan, const char *name,
+			       bool compat)
 {
+	u8 other = compat ? PYL_ABI_SYSCALL_ABI_NATIVE : PYL_ABI_SYSCALL_ABI_COMPAT;
 	struct pyl_enabler *en;
 
 	list_for_each_entry(en, &chan->enablers, node)
 		if (en->instrumentation == PYL_ABI_SYSCALL &&
-		    en->sc_abi != PYL_ABI_SYSCALL_ABI_COMPAT &&
-		    pyl_enabler_matches(en, name))
+		    en->sc_abi != other && pyl_enabler_matches(en, name))
 			return true;
 	return false;
 }
@@ -469,10 +506,17 @@ void pyl_syscalls_instantiate(struct pyl_channel *chan)
 	pyl_sc_add_event(chan, NULL, -1, true, true);
 	for (nr = 0; nr < pyl_sc_nr(); nr++) {
 		d = pyl_sc_desc(nr);
-		if (!d || d->canon != nr || !pyl_sc_wanted_name(chan, d->name))
+		if (!d || d->canon != nr || !pyl_sc_wanted_name(chan, d->name, false))
 			continue;
 		pyl_sc_add_event(chan, d, nr, false, false);
 		pyl_sc_add_event(chan, d, nr, true, false);
+	}
+	for (nr = 0; nr < pyl_sc_compat_nr(); nr++) {
+		d = pyl_sc_compat_desc(nr);
+		if (!d || d->canon != nr || !pyl_sc_wanted_name(chan, d->name, true))
+			continue;
+		pyl_sc_add_event(chan, d, nr, false, true);
+		pyl_sc_add_event(chan, d, nr, true, true);
 	}
 }
 

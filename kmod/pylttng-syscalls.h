@@ -47,5 +47,11 @@ int pyl_sc_table_init(void);
 void pyl_sc_table_exit(void);
 unsigned int pyl_sc_nr(void);
 const struct pyl_sc_desc *pyl_sc_desc(unsigned int nr);
+unsigned int pyl_sc_compat_nr(void);
+const struct pyl_sc_desc *pyl_sc_compat_desc(unsigned int nr);
+
+/* pylttng-syscall-compat.c: the 32-bit compat table of the kernel build */
+unsigned int pyl_sc_compat_syms_nr(void);
+const char *pyl_sc_compat_sym(unsigned int nr);
 
 #endif /* _PYLTTNG_SYSCALLS_H */

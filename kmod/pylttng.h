@@ -40,6 +40,7 @@ extern struct list_head pyl_sessions;
 
 struct pyl_layout;
 struct pyl_sc_chan;
+struct pyl_uprobe;
 
 /* Text of the session's TSDL, shared with its metadata streams. */
 struct pyl_metadata_cache {
@@ -109,6 +110,7 @@ struct pyl_enabler {
 	u8 sc_entryexit;		/* SYSCALL: enum pyl_abi_syscall_entryexit */
 	u8 sc_abi;			/* SYSCALL: enum pyl_abi_syscall_abi */
 	struct pyl_abi_kprobe kprobe;	/* KPROBE, KRETPROBE: where */
+	struct pyl_uprobe *uprobe;	/* UPROBE: the binary, its callsites */
 };
 
 /* The source an event instance records from. */
@@ -119,6 +121,7 @@ enum pyl_event_kind {
 	PYL_EV_KPROBE,
 	PYL_EV_KRETPROBE_ENTRY,
 	PYL_EV_KRETPROBE_EXIT,
+	PYL_EV_UPROBE,
 };
 
 /* One instantiated event of a channel. */
@@ -134,7 +137,7 @@ struct pyl_event {
 	int sc_nr;			/* syscalls: number, -1 for "unknown" */
 	const char *sc_name;		/* syscalls: name without prefix */
 	struct pyl_enabler *owner;	/* dynamic probes: their enabler */
-	void *probe;			/* dynamic probes: kprobe state */
+	void *probe;			/* dynamic probes: kprobe/uprobe state */
 	bool refused;			/* perf refused it: told once */
 	struct pyl_layout *layout;
 	struct perf_event **pe;		/* by CPU, while armed */
@@ -186,6 +189,15 @@ void pyl_kprobes_instantiate(struct pyl_enabler *en);
 void pyl_kprobe_arm(struct pyl_event *ev);
 void pyl_kprobe_disarm(struct pyl_event *ev);
 void pyl_kprobe_event_free(struct pyl_event *ev);
+
+/* pylttng-uprobes.c */
+int pyl_uprobe_enabler_init(struct pyl_enabler *en, int fd);
+void pyl_uprobe_enabler_free(struct pyl_enabler *en);
+void pyl_uprobes_instantiate(struct pyl_enabler *en);
+long pyl_uprobe_add_callsite(struct pyl_enabler *en, void __user *arg);
+void pyl_uprobe_arm(struct pyl_event *ev);
+void pyl_uprobe_disarm(struct pyl_event *ev);
+void pyl_uprobe_event_free(struct pyl_event *ev);
 
 /* pylttng-metadata.c */
 void pyl_metadata_init(void);

@@ -132,6 +132,12 @@ Kretprobe = Struct(
 
 # struct lttng_kernel_abi_event (packed, 564 bytes); the union stays raw: tracepoints
 # leave it zeroed, syscalls put a Syscall at its start.
+# struct lttng_kernel_abi_uprobe (packed): the binary, as an fd of the caller
+Uprobe = Struct("fd" / Int32sl)
+
+# struct lttng_kernel_abi_event_callsite (packed): ADD_CALLSITE's one uprobe offset
+EventCallsite = Struct("offset" / Int64ul)
+
 Event = Struct(
     "name" / Bytes(SYM_NAME_LEN),
     "instrumentation" / Int32ul,
@@ -177,6 +183,9 @@ CONTEXT: Final = _iow(0xF6, 0x71, CONTEXT_SIZE)
 ENABLE: Final = _io(0xF6, 0x82)
 DISABLE: Final = _io(0xF6, 0x83)
 
+# event fd: add a uprobe callsite (an _IO number, though it takes a pointer)
+ADD_CALLSITE: Final = _io(0xF6, 0x91)
+
 
 def build_channel(
     *,
@@ -216,9 +225,15 @@ def _sym(name: str) -> bytes:
 
 
 def _event_union(
-    instrumentation: int, syscall_entryexit: int, syscall_abi: int, probe: ProbeLocation | None
+    instrumentation: int,
+    syscall_entryexit: int,
+    syscall_abi: int,
+    probe: ProbeLocation | None,
+    uprobe_fd: int,
 ) -> bytes:
     raw = b""
+    if instrumentation == Instrumentation.UPROBE:
+        raw = Uprobe.build({"fd": uprobe_fd})
     if instrumentation == Instrumentation.SYSCALL:
         raw = Syscall.build(
             {"entryexit": syscall_entryexit, "abi": syscall_abi, "match": 0, "padding": 0, "nr": 0}
@@ -241,8 +256,9 @@ def build_event(
     syscall_entryexit: int = SyscallEntryExit.ENTRYEXIT,
     syscall_abi: int = SyscallAbi.ALL,
     probe: ProbeLocation | None = None,
+    uprobe_fd: int = -1,
 ) -> bytes:
-    union = _event_union(instrumentation, syscall_entryexit, syscall_abi, probe)
+    union = _event_union(instrumentation, syscall_entryexit, syscall_abi, probe, uprobe_fd)
     raw_name = name.encode()[: SYM_NAME_LEN - 1]
     return bytes(
         Event.build(
@@ -278,6 +294,11 @@ def parse_syscall_list(text: str) -> list[SyscallListEntry]:
             break
         entries.append(SyscallListEntry(int(m[1]), m[2], int(m[3])))
     return entries
+
+
+def build_callsite(offset: int) -> bytes:
+    """struct lttng_kernel_abi_event_callsite for a uprobe at this file offset."""
+    return bytes(EventCallsite.build({"offset": offset}))
 
 
 def build_session_name(name: str) -> bytes:

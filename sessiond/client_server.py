@@ -6,10 +6,12 @@ I/O only: decoding and encoding live in pylttng.protocol.client, meaning in disp
 from __future__ import annotations
 
 import array
+import dataclasses
 import logging
 import os
 import socket
 import struct
+from collections.abc import Iterable
 
 import trio
 from pylttng.protocol.client import reader as preader
@@ -52,17 +54,40 @@ def _peer_credentials(sock: trio.socket.SocketType) -> Credentials:
     return Credentials(pid=pid, uid=uid, gid=gid)
 
 
-def _close_passed_fds(ancdata: list[tuple[int, int, bytes]]) -> None:
-    # Nothing we implement takes fds from the client: close any we were sent.
+def _passed_fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
+    out: list[int] = []
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds = array.array("i")
             fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-            for fd in fds:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            out.extend(fds)
+    return out
+
+
+def _close_fds(fds: Iterable[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+async def _receive_fds(conn: trio.socket.SocketType, request: Request) -> Request | Reply:
+    """The fds the client sends after the payload: one byte carrying them (unix.c)."""
+    want = request.fd_count
+    if want <= 0:
+        return request
+    if want > _MAX_FDS:
+        return Reply(request.cmd_type, ErrorCode.INVALID_PROTOCOL, request.domain.pid)
+    fds: list[int] = []
+    with trio.move_on_after(RECEIVE_TIMEOUT_S):
+        _data, ancdata, _flags, _addr = await conn.recvmsg(1, socket.CMSG_SPACE(_MAX_FDS * 4))
+        fds = _passed_fds(ancdata)
+    if len(fds) != want:
+        log.warning("client announced %d fds, sent %d", want, len(fds))
+        _close_fds(fds)
+        return Reply(request.cmd_type, ErrorCode.INVALID_PROTOCOL, request.domain.pid)
+    return dataclasses.replace(request, fds=tuple(fds))
 
 
 async def _read_request(
@@ -78,10 +103,10 @@ async def _read_request(
                 log.warning("malformed client message: %s", exc)
                 return Reply(cmd_type=exc.cmd_type or 0, ret_code=ErrorCode.INVALID_PROTOCOL)
             if not isinstance(request, preader.NeedData):
-                return request
+                return await _receive_fds(conn, request)
             want = min(rd.bytes_wanted(), _RECV_CHUNK)
             data, ancdata, _flags, _addr = await conn.recvmsg(want, socket.CMSG_SPACE(_MAX_FDS * 4))
-            _close_passed_fds(ancdata)
+            _close_fds(_passed_fds(ancdata))  # fds only come after a whole request
             if not data:
                 if rd.buffered:
                     log.info("incomplete message from client (%d bytes), dropped", rd.buffered)
@@ -110,6 +135,8 @@ async def serve_connection(
                     except Exception:
                         log.exception("internal error while handling command %d", got.cmd_type)
                         reply = Reply(got.cmd_type, ErrorCode.FATAL, got.domain.pid)
+                    finally:
+                        _close_fds(got.fds)  # commands use them while handled, keep none
             await _send_all(conn, encode_reply(reply))
         except OSError as exc:
             log.info("client connection error: %s", exc)

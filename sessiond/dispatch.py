@@ -170,7 +170,7 @@ class Dispatcher:
             event, _ = reader.decode_event(request.payload)
             channel_name = reader.union_channel_name(request)
             if cmd == Command.ENABLE_EVENT:
-                ctx.kernel.enable_event(session, channel_name, event)
+                ctx.kernel.enable_event(session, channel_name, event, request.fds)
             else:
                 ctx.kernel.disable_event(session, channel_name, event)
         elif cmd == Command.ADD_CONTEXT:

@@ -23,10 +23,17 @@ from pylttng.protocol.client.constants import (
     EventOutput,
     EventType,
 )
+from pylttng.protocol.client.errors import ProtocolError
 from pylttng.protocol.client.messages import Channel, Event, EventContext
+from pylttng.protocol.client.userspace_probe import (
+    LookupMethod,
+    UserspaceProbeLocation,
+    decode_location,
+)
 from pylttng.protocol.consumer import Output
 
 from .consumer import Consumer
+from .elf import ElfError, function_offset, sdt_probe_offsets
 from .errors import CommandError
 from .kernel_tracer import KernelTracer, KernelTracerError
 from .modprobe import KernelUnavailable, load_kernel_tracer
@@ -67,6 +74,7 @@ def _instrumentations(event: Event) -> list[int]:
         EventType.PROBE: [abi.Instrumentation.KPROBE],
         EventType.FUNCTION: [abi.Instrumentation.KRETPROBE],
         EventType.FUNCTION_ENTRY: [abi.Instrumentation.FUNCTION],
+        EventType.USERSPACE_PROBE: [abi.Instrumentation.UPROBE],
     }
     found = kinds.get(event.type)  # type: ignore[call-overload]
     if found is None:
@@ -93,6 +101,29 @@ def _probe_location(event: Event) -> abi.ProbeLocation | None:
         return None
     p = event.probe
     return abi.ProbeLocation(addr=p.addr, offset=p.offset, symbol_name=p.symbol_name)
+
+
+@dataclasses.dataclass(frozen=True)
+class _UprobeTarget:
+    location: UserspaceProbeLocation
+    binary_fd: int  # the client's, valid while the command is handled
+
+
+def _uprobe_target(event: Event, fds: tuple[int, ...]) -> _UprobeTarget:
+    """trace_kernel_create_event(): the location and the binary fd the client sent.
+
+    Like the stock daemon: ELF function lookups and SDT probes, nothing else.
+    """
+    try:
+        location = decode_location(event.userspace_probe_location)
+    except ProtocolError as exc:
+        raise CommandError(ErrorCode.PROBE_LOCATION_INVAL, str(exc)) from None
+    if len(fds) != 1 or location.lookup not in (
+        LookupMethod.FUNCTION_ELF,
+        LookupMethod.TRACEPOINT_SDT,
+    ):
+        raise CommandError(ErrorCode.PROBE_LOCATION_INVAL, "unsupported userspace probe location")
+    return _UprobeTarget(location=location, binary_fd=fds[0])
 
 
 class KernelDomain:
@@ -223,7 +254,9 @@ class KernelDomain:
             chan.enabled = False
 
     # --- events ----------------------------------------------------------------------
-    def enable_event(self, session: Session, channel_name: str, event: Event) -> None:
+    def enable_event(
+        self, session: Session, channel_name: str, event: Event, fds: tuple[int, ...] = ()
+    ) -> None:
         """_cmd_enable_event() kernel branch + event_kernel_enable_event()."""
         ksess = session.kernel
         assert ksess is not None
@@ -246,13 +279,13 @@ class KernelDomain:
                 self._enable_one(chan, dataclasses.replace(event, type=kind))
             return
         try:
-            self._enable_one(chan, event)
+            self._enable_one(chan, event, fds)
         except CommandError:
             if created and not chan.events:
                 self._drop_channel(ksess, chan)
             raise
 
-    def _enable_one(self, chan: KernelChannel, event: Event) -> None:
+    def _enable_one(self, chan: KernelChannel, event: Event, fds: tuple[int, ...] = ()) -> None:
         existing = next(
             (
                 e
@@ -271,7 +304,13 @@ class KernelDomain:
             return
         assert chan.fd is not None
         (kind,) = _instrumentations(event)
-        raw = abi.build_event(event.name, kind, probe=_probe_location(event))
+        uprobe = _uprobe_target(event, fds) if kind == abi.Instrumentation.UPROBE else None
+        raw = abi.build_event(
+            event.name,
+            kind,
+            probe=_probe_location(event),
+            uprobe_fd=uprobe.binary_fd if uprobe else -1,
+        )
         try:
             fd = self._t().create_event(chan.fd, raw)
         except KernelTracerError as exc:
@@ -281,6 +320,8 @@ class KernelDomain:
                 errno.ENOSYS: ErrorCode.KERN_EVENT_ENOSYS,
             }.get(exc.errno or 0, ErrorCode.KERN_ENABLE_FAIL)
             raise CommandError(code, str(exc)) from None
+        if uprobe is not None:
+            self._add_callsites(fd, uprobe)
         try:
             self._t().enable(fd)
         except KernelTracerError as exc:
@@ -293,6 +334,27 @@ class KernelDomain:
             raise CommandError(code, str(exc)) from None
         spec = dataclasses.replace(event, enabled=1)
         chan.events.insert(0, KernelEvent(spec=spec, fd=fd))
+
+    def _add_callsites(self, event_fd: int, uprobe: _UprobeTarget) -> None:
+        """userspace_probe_add_callsite(): resolve the location, one ADD_CALLSITE per offset.
+
+        As the stock daemon, an SDT probe found nowhere in the binary adds no callsite.
+        """
+        loc = uprobe.location
+        try:
+            if loc.lookup == LookupMethod.TRACEPOINT_SDT:
+                offsets = sdt_probe_offsets(uprobe.binary_fd, loc.provider_name, loc.probe_name)
+            else:
+                offsets = [function_offset(uprobe.binary_fd, loc.function_name)]
+        except ElfError as exc:
+            os.close(event_fd)
+            raise CommandError(ErrorCode.PROBE_LOCATION_INVAL, str(exc)) from None
+        try:
+            for offset in offsets:
+                self._t().add_callsite(event_fd, abi.build_callsite(offset))
+        except KernelTracerError as exc:
+            os.close(event_fd)
+            raise CommandError(ErrorCode.KERN_ENABLE_FAIL, str(exc)) from None
 
     def disable_event(self, session: Session, channel_name: str, event: Event) -> None:
         """cmd_disable_event() kernel branch + event_kernel_disable_event()."""

@@ -116,6 +116,10 @@ class KernelTracer:
     def add_context(self, channel_fd: int, context: bytes) -> None:
         _ioctl(channel_fd, abi.CONTEXT, context)
 
+    # --- event fd ---
+    def add_callsite(self, event_fd: int, callsite: bytes) -> None:
+        _ioctl(event_fd, abi.ADD_CALLSITE, callsite)
+
     # --- event / channel / session fd ---
     def enable(self, fd: int) -> None:
         _ioctl(fd, abi.ENABLE)

@@ -34,6 +34,7 @@ class Request:
     union: bytes  # raw lttcomm_session_msg.u; decode with the reader's helpers
     fd_count: int
     payload: bytes = b""
+    fds: tuple[int, ...] = ()  # received beside it (SCM_RIGHTS); the I/O layer closes them
 
 
 @dataclass(frozen=True)

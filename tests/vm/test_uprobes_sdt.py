@@ -1,0 +1,70 @@
+"""Issue 3, dynamic probes: `--userspace-probe sdt:PATH:PROVIDER:NAME` (SDT probes).
+
+The test program carries the stapsdt notes sys/sdt.h would emit (hand-written: the guest
+has no systemtap headers); "tick" fires on each of N iterations, "odd" on half of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import Lttng, babeltrace2, run
+from test_stock_daemons import StockLttng, stock  # noqa: F401 (the fixture)
+
+CALLS = 6
+# Shared with the host test of the SDT note reader.
+PROGRAM = (Path(__file__).resolve().parents[1] / "host" / "data" / "sdt_probes.c").read_text()
+
+
+@pytest.fixture
+def program(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    out = os.environ.get("PYLTTNG_VM_OUT")
+    where = Path(out, "uprobe-bin", request.node.name) if out else tmp_path
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "sdt.c").write_text(PROGRAM)
+    built = run("gcc", "-O2", "-o", str(where / "sdt"), str(where / "sdt.c"))
+    assert built.rc == 0, built.text
+    return (where / "sdt").resolve()
+
+
+def sdt_scenario(lttng: Lttng, session: str, program: Path) -> None:
+    lttng.ok("create", session)
+    for name in ("tick", "odd"):
+        made = lttng.ok("enable-event", "-k", "--userspace-probe", f"sdt:{program}:pyl:{name}",
+                        f"sdt_{name}")
+        assert f"kernel event sdt_{name} created in channel channel0" in made.out, made.text
+    guarded = lttng("enable-event", "-k", "--userspace-probe", f"sdt:{program}:pyl:guarded",
+                    "sdt_guarded")
+    assert guarded.rc != 0 and "Invalid userspace probe location" in guarded.text, guarded.text
+    lttng.ok("add-context", "-k", "-t", "pid")
+    listed = lttng.ok("list", session)
+    assert "sdt_tick (type: userspace-probe) [enabled]" in listed.out, listed.out
+    assert "Tracepoint:    pyl:tick" in listed.out and "Lookup method: SDT" in listed.out
+    lttng.ok("start")
+    with subprocess.Popen([str(program), str(CALLS)], stdout=subprocess.PIPE) as proc:
+        proc.communicate()
+    assert proc.returncode == 0
+    lttng.ok("stop")
+    lttng.ok("destroy")
+
+    [trace] = lttng.traces(session)
+    read = babeltrace2(str(trace))
+    assert read.rc == 0, read.err
+    assert read.err == "", read.err
+    lines = read.out.splitlines()
+    for name, want in (("tick", CALLS), ("odd", CALLS // 2)):
+        hits = [line for line in lines if f" sdt_{name}: " in line]
+        assert len(hits) == want, (name, hits)
+        assert all(re.search(rf"\{{ pid = {proc.pid} \}}", line) for line in hits), hits
+
+
+def test_sdt_probes_record_each_hit(lttng: Lttng, program: Path) -> None:
+    sdt_scenario(lttng, "sdt", program)
+
+
+def test_stock_daemons_sdt_probes(stock: StockLttng, program: Path) -> None:  # noqa: F811
+    sdt_scenario(stock, "stocksdt", program)
