@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from conftest import Lttng, babeltrace2, run
-from test_stock_daemons import StockLttng, stock  # noqa: F401 (the fixture)
 
 OPENED = "/etc/hostname"
 PROGRAM = r"""
@@ -121,17 +120,9 @@ def compat_listing(lttng: Lttng) -> None:
     assert len(both) > 250, len(both)
 
 
-def test_compat_syscalls_recorded(lttng: Lttng, program: Path) -> None:
-    compat_scenario(lttng, "compat", program)
+def test_compat_syscalls_recorded(daemon: Lttng, program: Path) -> None:
+    compat_scenario(daemon, "compat", program)
 
 
-def test_list_shows_compat_syscalls(lttng: Lttng) -> None:
-    compat_listing(lttng)
-
-
-def test_stock_daemons_compat_syscalls(stock: StockLttng, program: Path) -> None:  # noqa: F811
-    compat_scenario(stock, "stockcompat", program)
-
-
-def test_stock_lists_compat_syscalls(stock: StockLttng) -> None:  # noqa: F811
-    compat_listing(stock)
+def test_list_shows_compat_syscalls(daemon: Lttng) -> None:
+    compat_listing(daemon)

