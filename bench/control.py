@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .tracers import Capture, Daemons, Lttng, rss_kib, run
+from .tracers import Capture, Daemons, Lttng, lttng_cli, rss_kib
 from .workloads import SyscallLoop
 
 KINDS = ("pylttng", "stock")
@@ -31,7 +31,7 @@ def timed_cycle(env: dict[str, str], session: str, workdir: Path) -> dict[str, f
     times = {}
     for command in COMMANDS:
         begin = time.monotonic()
-        run("lttng", *args[command], env=env)
+        lttng_cli(env, *args[command])
         times[command] = time.monotonic() - begin
     return times
 
@@ -41,35 +41,34 @@ def memory_with_sessions(daemons: Daemons, env: dict[str, str], count: int,
     """(sessiond, consumerd) RSS in MiB with `count` sessions tracing sched_switch."""
     for i in range(count):
         session = f"mem{i}"
-        run("lttng", "create", session, f"--output={workdir / session}", env=env)
-        run("lttng", "enable-event", "-k", "-s", session, "sched_switch", env=env)
-        run("lttng", "start", session, env=env)
+        lttng_cli(env, "create", session, f"--output={workdir / session}")
+        lttng_cli(env, "enable-event", "-k", "-s", session, "sched_switch")
+        lttng_cli(env, "start", session)
     sessiond = rss_kib(daemons.sessiond_pid()) / 1024
     consumerd = sum(rss_kib(pid) for pid in daemons.consumerd_pids()) / 1024
-    run("lttng", "destroy", "-a", env=env)
+    lttng_cli(env, "destroy", "-a")
     return sessiond, consumerd
 
 
-def control_plane(daemons: Daemons, reps: int, workdir: Path | None = None
-                  ) -> dict[str, list[dict[str, Any]]]:
-    """Per daemon kind and repetition: a fresh daemon's idle RSS, one timed cycle, and
-    the RSS with 10 sessions."""
-    workdir = workdir or daemons.home / "control"
+def control_plane(daemons: Daemons, reps: int, workdir: Path) -> dict[str, list[dict[str, Any]]]:
+    """Per daemon kind: a fresh daemon's idle RSS, `reps` timed create..destroy cycles,
+    then the RSS with 10 sessions (kept in the first cycle's record)."""
     runs: dict[str, list[dict[str, Any]]] = {tracer_name(k): [] for k in KINDS}
-    for rep in range(reps):
-        for kind in KINDS if rep % 2 == 0 else KINDS[::-1]:
-            daemons.close()  # a fresh daemon each time: idle means never used
-            env = daemons.use(kind)
-            time.sleep(1)
-            idle = rss_kib(daemons.sessiond_pid()) / 1024
+    for kind in KINDS:
+        daemons.close()  # a fresh daemon: idle means never used
+        env = daemons.use(kind)
+        time.sleep(1)
+        idle = rss_kib(daemons.sessiond_pid()) / 1024
+        records = runs[tracer_name(kind)]
+        for rep in range(reps):
             times = timed_cycle(env, f"ctl{rep}", workdir)
-            sessiond, consumerd = memory_with_sessions(daemons, env, 10, workdir)
-            runs[tracer_name(kind)].append(
-                {"wall_s": sum(times.values()), "commands_s": times, "rss_idle_mib": idle,
-                 "rss_10_mib": sessiond, "consumerd_rss_10_mib": consumerd})
-            print(f"  control   {tracer_name(kind):18} wall={sum(times.values()):.2f}s "
-                  f"rss idle={idle:.1f} MiB, 10 sessions={sessiond:.1f}+{consumerd:.1f} MiB",
-                  flush=True)
+            records.append({"wall_s": sum(times.values()), "commands_s": times})
+        sessiond, consumerd = memory_with_sessions(daemons, env, 10, workdir)
+        records[0] |= {"rss_idle_mib": idle, "rss_10_mib": sessiond,
+                       "consumerd_rss_10_mib": consumerd}
+        walls = ", ".join(f"{r['wall_s']:.2f}" for r in records)
+        print(f"  control   {tracer_name(kind):18} wall={walls} s, rss idle={idle:.1f} MiB, "
+              f"10 sessions={sessiond:.1f} + consumerd {consumerd:.1f} MiB", flush=True)
     daemons.close()
     return runs
 
@@ -80,7 +79,7 @@ def highest_rate(daemons: Daemons, binary: Path, calls: int, max_threads: int,
     channel; the best loss-free rate in events per second, per daemon kind."""
     found: dict[str, dict[str, Any]] = {}
     for kind in KINDS:
-        tracer = Lttng(daemons, kind, default_channel=True)
+        tracer = Lttng(daemons, kind, default_channel=True, count=False)
         best: float | None = None
         steps = []
         for threads in range(1, max_threads + 1):
@@ -90,8 +89,10 @@ def highest_rate(daemons: Daemons, binary: Path, calls: int, max_threads: int,
                 outcome = loop.run()
             finally:
                 capture: Capture = tracer.stop()
-            rate = (capture.events or 0) / outcome.seconds
-            steps.append({"threads": threads, "events": capture.events,
+            # Every call is an entry and an exit event; `lttng list` counts the lost ones.
+            events = 2 * calls * threads - (capture.discarded or 0)
+            rate = events / outcome.seconds
+            steps.append({"threads": threads, "events": events,
                           "discarded": capture.discarded, "events_per_s": rate})
             print(f"  max-rate  {tracer_name(kind):18} threads={threads} rate={rate:.0f} ev/s "
                   f"discarded={capture.discarded}", flush=True)

@@ -78,11 +78,16 @@ def one_run(tracer: Tracer, workload: Workload, workdir: Path) -> dict[str, Any]
     record = asdict(outcome) | asdict(capture) | {"traced_s": traced_s}
     log(f"  {workload.name:9} {tracer.name:18} cost={outcome.cost:.4g} "
         f"events={capture.events} discarded={capture.discarded} bytes={capture.bytes}")
-    if capture.trace:
-        # Keep the disk free: traces are counted, not kept.
-        shutil.rmtree(capture.trace, ignore_errors=True) if Path(capture.trace).is_dir() \
-            else Path(capture.trace).unlink(missing_ok=True)
+    remove(capture.trace)
     return record
+
+
+def remove(trace: str) -> None:
+    """Traces are counted, not kept: the guest's /tmp is memory."""
+    if trace and Path(trace).is_dir():
+        shutil.rmtree(trace, ignore_errors=True)
+    elif trace:
+        Path(trace).unlink(missing_ok=True)
 
 
 def compare(workload: Workload, tracers: list[Tracer], reps: int,
@@ -149,8 +154,8 @@ def main() -> int:
     for workload in workloads:
         steps.append((workload.name, lambda w=workload: compare(w, tracers, sizes.reps,
                                                                work / w.name)))
-    consumers: list[Tracer] = [Lttng(daemons, kind, output) for kind in ("pylttng", "stock")
-                               for output in ("mmap", "splice")]
+    consumers: list[Tracer] = [Lttng(daemons, kind, output, count=False)
+                               for kind in ("pylttng", "stock") for output in ("mmap", "splice")]
     steps.append(("consumer", lambda: compare(SyscallLoop(binary, sizes.consumer_calls, 2,
                                                           name="consumer"),
                                               consumers, sizes.reps, work / "consumer")))

@@ -64,6 +64,11 @@ def run(*cmd: str, env: dict[str, str] | None = None, timeout: float = 300) -> s
     return proc.stdout + proc.stderr
 
 
+def lttng_cli(env: dict[str, str], *args: str) -> str:
+    """The stock lttng CLI, never spawning a daemon: the one we started must answer."""
+    return run("lttng", "--no-sessiond", *args, env=env)
+
+
 def dir_bytes(path: Path, pattern: str = "*") -> int:
     return sum(f.stat().st_size for f in path.rglob(pattern) if f.is_file())
 
@@ -412,7 +417,9 @@ class Daemons:
 def lttng_event_commands(events: EventSet, channel: str | None) -> list[list[str]]:
     chan = ["-c", channel] if channel else []
     if events.everything:
-        return [["enable-event", "-k", *chan, "-a"],
+        # `-a` alone means tracepoints and syscalls (a second `--syscall -a` then fails
+        # with "already enabled"): spell the two halves out instead.
+        return [["enable-event", "-k", *chan, "--tracepoint", "-a"],
                 ["enable-event", "-k", *chan, "--syscall", "-a"]]
     commands = []
     if events.tracepoints:
@@ -428,12 +435,13 @@ def babeltrace2_counts(trace: Path) -> tuple[int, int]:
 
     sink.utils.counter counts in C without formatting events: fast on big traces.
     """
-    out = run("babeltrace2", str(trace), "-c", "sink.utils.counter", timeout=1800)
-    events = re.search(r"(\d+)\s+events?\b", out)
-    discarded = re.search(r"(\d+)\s+discarded event", out)
-    if events is None:
+    out = run("babeltrace2", str(trace), "-c", "sink.utils.counter", "--params=step=0",
+              timeout=1800)
+    events = re.findall(r"(\d+) Event messages?", out)
+    discarded = re.findall(r"(\d+) Discarded event messages?", out)
+    if not events:
         raise TracerError(f"babeltrace2 counter printed no event count: {out[-1000:]}")
-    return int(events.group(1)), int(discarded.group(1)) if discarded else 0
+    return int(events[-1]), int(discarded[-1]) if discarded else 0
 
 
 def babeltrace2_discarded(trace: Path) -> int:
@@ -447,11 +455,14 @@ def babeltrace2_discarded(trace: Path) -> int:
 class Lttng:
     """An LTTng session on pylttng.ko, driven by the stock lttng CLI and either daemon."""
 
-    def __init__(self, daemons: Daemons, kind: str, output: str = "mmap",
-                 default_channel: bool = False) -> None:
+    def __init__(self, daemons: Daemons, kind: str, output: str | None = None,
+                 default_channel: bool = False, count: bool = True) -> None:
         self.daemons, self.kind, self.output = daemons, kind, output
         self.default_channel = default_channel
-        suffix = "" if output == "mmap" else f"-{output}"
+        # Counting decodes every event (babeltrace2): skipped where only bytes and
+        # discarded events matter (consumer, highest rate).
+        self.count = count
+        suffix = f"-{output}" if output else ""  # None: the channel's default (splice)
         self.name = ("pylttng" if kind == "pylttng" else "stock-lttng") + suffix
         self._session = ""
         self._path = Path()
@@ -461,7 +472,7 @@ class Lttng:
         return True
 
     def lttng(self, *args: str) -> str:
-        return run("lttng", *args, env=self.daemons.env)
+        return lttng_cli(self.daemons.env, *args)
 
     def _consumer_cpu(self) -> float:
         return sum(cpu_seconds(pid) for pid in self.daemons.consumerd_pids())
@@ -475,8 +486,9 @@ class Lttng:
         channel = None
         if not self.default_channel:
             channel = "bench"
+            output = [f"--output={self.output}"] if self.output else []
             self.lttng("enable-channel", "-k", f"--subbuf-size={SUBBUF_SIZE}",
-                       f"--num-subbuf={NUM_SUBBUF}", f"--output={self.output}", channel)
+                       f"--num-subbuf={NUM_SUBBUF}", *output, channel)
         for command in lttng_event_commands(events, channel):
             self.lttng(*command)
         self._cpu0 = self._consumer_cpu()
@@ -487,12 +499,14 @@ class Lttng:
         cpu = self._consumer_cpu() - self._cpu0
         listed = self.lttng("list", self._session)
         self.lttng("destroy", self._session)
-        events, discard_messages = babeltrace2_counts(self._path)
+        events, discard_messages = babeltrace2_counts(self._path) if self.count else (None, 0)
         listed_discarded = re.findall(r"Discarded events:\s+(\d+)", listed)
         if listed_discarded:
             discarded = sum(int(n) for n in listed_discarded)
-        else:
+        elif self.count:
             discarded = babeltrace2_discarded(self._path) if discard_messages else 0
+        else:
+            raise TracerError(f"lttng list printed no discarded-event count: {listed[-800:]}")
         return Capture(events=events, discarded=discarded,
                        bytes=dir_bytes(self._path / "kernel", "*_[0-9]*"),
                        consumer_cpu_s=cpu, trace=str(self._path))
