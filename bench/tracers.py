@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
 SUBBUF_SIZE = 4 << 20
 NUM_SUBBUF = 8
@@ -219,20 +220,25 @@ class Perf:
     def __init__(self) -> None:
         self.binary = perf_binary()
         self._proc: subprocess.Popen[str] | None = None
-        self._ctl: IO[str] | None = None
-        self._ack: IO[str] | None = None
+        self._ctl = self._ack = -1
         self._data = Path()
 
     def supports(self, events: EventSet) -> bool:
         # Thousands of tracepoints x CPUs of perf events: not how perf is used.
         return not events.everything
 
-    def _control(self, command: str) -> None:
-        assert self._ctl is not None and self._ack is not None
-        self._ctl.write(command + "\n")
-        self._ctl.flush()
-        if self._ack.readline().strip() != "ack":
-            raise TracerError(f"perf did not acknowledge {command!r}")
+    def _control(self, command: str, timeout: float = 300) -> None:
+        """Send a command on perf's control fifo and wait for its "ack"."""
+        os.write(self._ctl, command.encode() + b"\n")
+        answer = b""
+        deadline = time.monotonic() + timeout
+        while not answer.endswith(b"\n"):
+            ready, _, _ = select.select([self._ack], [], [], max(0, deadline - time.monotonic()))
+            if not ready:
+                raise TracerError(f"perf did not acknowledge {command!r} in {timeout} s")
+            answer += os.read(self._ack, 64)
+        if answer.strip() != b"ack":
+            raise TracerError(f"perf answered {answer!r} to {command!r}")
 
     def start(self, events: EventSet, workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -250,8 +256,8 @@ class Perf:
             cmd += ["-e", name]
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True)
-        self._ctl = open(ctl, "w")  # noqa: SIM115 (held until stop)
-        self._ack = open(ack)  # noqa: SIM115
+        # Read-write opens of a fifo do not wait for the other end (perf may fail early).
+        self._ctl, self._ack = os.open(ctl, os.O_RDWR), os.open(ack, os.O_RDWR)
         self._control("enable")
 
     def stop(self) -> Capture:
@@ -259,9 +265,9 @@ class Perf:
         self._control("disable")
         self._proc.send_signal(signal.SIGINT)
         output, _ = self._proc.communicate(timeout=600)
-        for stream in (self._ctl, self._ack):
-            if stream is not None:
-                stream.close()
+        for fd in (self._ctl, self._ack):
+            os.close(fd)
+        self._ctl = self._ack = -1
         if self._proc.returncode not in (0, -signal.SIGINT, 130):
             raise TracerError(f"perf record exited {self._proc.returncode}: {output[-2000:]}")
         return self._count(output)
@@ -284,6 +290,10 @@ class Perf:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        for fd in (self._ctl, self._ack):
+            if fd >= 0:
+                os.close(fd)
+        self._ctl = self._ack = -1
 
 
 # --- trace-cmd --------------------------------------------------------------------------
