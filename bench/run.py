@@ -90,17 +90,22 @@ def remove(trace: str) -> None:
         Path(trace).unlink(missing_ok=True)
 
 
-def compare(workload: Workload, tracers: list[Tracer], reps: int,
-            workdir: Path) -> dict[str, list[dict[str, Any]]]:
+def compare(workload: Workload, tracers: list[Tracer], reps: int, workdir: Path,
+            errors: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Each repetition runs every tracer once; odd ones in reverse order (ABBA), so slow
-    drift of an emulated machine weighs on all tracers alike and daemons switch less."""
-    runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in tracers
-                                             if t.supports(workload.events)}
+    drift of an emulated machine weighs on all tracers alike and daemons switch less.
+    A tracer that fails is reported in `errors` and left out of the later repetitions."""
+    active = [t for t in tracers if t.supports(workload.events)]
+    runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in active}
     for rep in range(reps):
-        order = tracers if rep % 2 == 0 else tracers[::-1]
-        for tracer in order:
-            if tracer.supports(workload.events):
+        for tracer in list(active if rep % 2 == 0 else active[::-1]):
+            try:
                 runs[tracer.name].append(one_run(tracer, workload, workdir / tracer.name))
+            except Exception:  # noqa: BLE001 (reported; the other tracers go on)
+                errors.append(f"{workload.name} / {tracer.name}: {traceback.format_exc()}")
+                log(f"  {workload.name:9} {tracer.name:18} FAILED:\n{traceback.format_exc()}")
+                tracer.close()
+                active.remove(tracer)
     return runs
 
 
@@ -152,25 +157,23 @@ def main() -> int:
     ]
     steps: list[tuple[str, Any]] = []
     for workload in workloads:
-        steps.append((workload.name, lambda w=workload: compare(w, tracers, sizes.reps,
-                                                               work / w.name)))
+        steps.append((workload.name, lambda w=workload: compare(
+            w, tracers, sizes.reps, work / w.name, results["errors"])))
     consumers: list[Tracer] = [Lttng(daemons, kind, output, count=False)
                                for kind in ("pylttng", "stock") for output in ("mmap", "splice")]
-    steps.append(("consumer", lambda: compare(SyscallLoop(binary, sizes.consumer_calls, 2,
-                                                          name="consumer"),
-                                              consumers, sizes.reps, work / "consumer")))
+    consumer = SyscallLoop(binary, sizes.consumer_calls, 2, name="consumer")
+    steps.append(("consumer", lambda: compare(consumer, consumers, sizes.reps,
+                                              work / "consumer", results["errors"])))
     steps.append(("control", lambda: control_plane(daemons, sizes.control_reps,
                                                   work / "control")))
     steps.append(("max-rate", lambda: highest_rate(daemons, binary, sizes.max_rate_calls,
                                                    sizes.max_rate_threads, work / "max-rate")))
-    failed = False
     try:
         for name, step in steps:
             log(f"{name} ...")
             try:
                 results["workloads"][name] = step()
             except Exception:  # noqa: BLE001 (one failure must not hide the others)
-                failed = True
                 results["errors"].append(f"{name}: {traceback.format_exc()}")
                 log(f"{name} FAILED:\n{traceback.format_exc()}")
             for tracer in tracers:
@@ -185,6 +188,7 @@ def main() -> int:
         + (figures.control_figures(found["control"]) if "control" in found else [])
         + (figures.max_rate_figures(found["max-rate"]) if "max-rate" in found else []))
     (Path(args.out) / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    failed = bool(results["errors"])
     log(f"wrote {Path(args.out) / 'results.json'}" + (" (with errors)" if failed else ""))
     return 1 if failed else 0
 

@@ -227,17 +227,17 @@ class Perf:
         # Thousands of tracepoints x CPUs of perf events: not how perf is used.
         return not events.everything
 
-    def _control(self, command: str, timeout: float = 300) -> None:
+    def _control(self, command: str, timeout: float = 120) -> None:
         """Send a command on perf's control fifo and wait for its "ack"."""
         os.write(self._ctl, command.encode() + b"\n")
         answer = b""
         deadline = time.monotonic() + timeout
-        while not answer.endswith(b"\n"):
+        while b"\n" not in answer:   # perf writes "ack\n" and its NUL terminator
             ready, _, _ = select.select([self._ack], [], [], max(0, deadline - time.monotonic()))
             if not ready:
                 raise TracerError(f"perf did not acknowledge {command!r} in {timeout} s")
             answer += os.read(self._ack, 64)
-        if answer.strip() != b"ack":
+        if answer.strip(b"\0\n ") != b"ack":
             raise TracerError(f"perf answered {answer!r} to {command!r}")
 
     def start(self, events: EventSet, workdir: Path) -> None:
@@ -264,7 +264,7 @@ class Perf:
         assert self._proc is not None
         self._control("disable")
         self._proc.send_signal(signal.SIGINT)
-        output, _ = self._proc.communicate(timeout=600)
+        output, _ = self._proc.communicate(timeout=300)
         for fd in (self._ctl, self._ack):
             os.close(fd)
         self._ctl = self._ack = -1
