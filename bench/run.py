@@ -54,8 +54,8 @@ class Sizes:
     control_reps: int
 
 
-FULL = Sizes(reps=5, syscall_calls=200_000, hackbench_groups=2, hackbench_loops=100,
-             stress_seconds=4, consumer_calls=300_000, max_rate_calls=300_000,
+FULL = Sizes(reps=5, syscall_calls=100_000, hackbench_groups=2, hackbench_loops=50,
+             stress_seconds=3, consumer_calls=200_000, max_rate_calls=200_000,
              max_rate_threads=4, control_reps=5)
 QUICK = Sizes(reps=1, syscall_calls=50_000, hackbench_groups=1, hackbench_loops=20,
               stress_seconds=2, consumer_calls=50_000, max_rate_calls=30_000,
