@@ -314,7 +314,8 @@ class TraceCmd:
         workdir.mkdir(parents=True, exist_ok=True)
         self._data = workdir / "trace.dat"
         # File version 6: uncompressed, so its size compares with the others'.
-        cmd = ["trace-cmd", "record", "-b", str(BUFFER_BYTES_PER_CPU // 1024),
+        # stdbuf: its "Hit Ctrl^C" line must reach the pipe when printed, not at exit.
+        cmd = ["stdbuf", "-oL", "trace-cmd", "record", "-b", str(BUFFER_BYTES_PER_CPU // 1024),
                "--file-version", "6", "-o", str(self._data)]
         names = ["all"] if events.everything else tracepoint_names(events)
         for name in names:
@@ -323,10 +324,17 @@ class TraceCmd:
                                       text=True)
         assert self._proc.stdout is not None
         # It prints this once the events are on and its readers run.
-        for line in self._proc.stdout:
-            if "Hit Ctrl^C to stop recording" in line:
+        deadline = time.monotonic() + 120
+        fd, seen = self._proc.stdout.fileno(), b""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1)
+            chunk = os.read(fd, 4096) if ready else b""
+            seen += chunk
+            if b"Hit Ctrl^C to stop recording" in seen:
                 return
-        raise TracerError(f"trace-cmd record exited {self._proc.wait()} before recording")
+            if ready and not chunk:
+                break   # end of output: it exited
+        raise TracerError(f"trace-cmd record not recording after 120 s: {seen[-1000:]!r}")
 
     def stop(self) -> Capture:
         assert self._proc is not None
