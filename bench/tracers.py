@@ -71,7 +71,8 @@ def lttng_cli(env: dict[str, str], *args: str) -> str:
 
 
 def dir_bytes(path: Path, pattern: str = "*") -> int:
-    return sum(f.stat().st_size for f in path.rglob(pattern) if f.is_file())
+    """Bytes of the files of path (not below) matching pattern."""
+    return sum(f.stat().st_size for f in path.glob(pattern) if f.is_file())
 
 
 def cpu_seconds(pid: int) -> float:
@@ -80,8 +81,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def pids_of(pattern: str) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True,
+def pids_of(pattern: str, comm: bool = False) -> list[int]:
+    """Processes whose command line contains pattern, or (comm) whose name is it."""
+    how = ["-x"] if comm else ["-f"]
+    found = subprocess.run(["pgrep", *how, pattern], capture_output=True, text=True,
                            check=False)
     return [int(p) for p in found.stdout.split() if int(p) != os.getpid()]
 
@@ -416,16 +419,19 @@ class Daemons:
         self.current, self.env = kind, env
         return env
 
+    # The stock sessiond's command line names lttng-consumerd (--kconsumerd-cmd): match
+    # the stock daemons by process name, ours (Python scripts) by command line.
     def sessiond_pid(self) -> int:
-        name = "pylttng-sessiond" if self.current == "pylttng" else STOCK_SESSIOND
-        pids = pids_of(name)
+        stock = self.current == "stock"
+        pids = pids_of("lttng-sessiond", comm=True) if stock else pids_of("pylttng-sessiond")
         if not pids:
-            raise TracerError(f"no {name} running")
+            raise TracerError(f"no {self.current} session daemon running")
         return pids[0]
 
     def consumerd_pids(self) -> list[int]:
-        name = "pylttng-consumerd" if self.current == "pylttng" else "lttng-consumerd"
-        return pids_of(name)
+        if self.current == "stock":
+            return pids_of("lttng-consumerd", comm=True)
+        return pids_of("pylttng-consumerd")
 
     def close(self) -> None:
         stop_daemons()
