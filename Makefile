@@ -5,6 +5,9 @@
 #   make modules_install  install it in /lib/modules/<ver>/extra and run depmod
 #   make check            lint, host tests, then the VM tests with the real module
 #   make demo             build, boot the test VM, trace with the stock lttng CLI, show babeltrace2
+#   make bench            pylttng vs ftrace, perf, trace-cmd and the stock daemons in one VM run:
+#                         bench/results.{json,md,png} (~20 min under TCG; see bench/README.md)
+#   make bench-smoke      the same, every workload and tracer once, tiny (build/bench-smoke/)
 PYTHON ?= python3
 # The newest Debian kernel (linux-image-amd64) with headers installed, not the running one:
 # the development machines run a kernel without module support.
@@ -13,12 +16,14 @@ KERNELDIR ?= /lib/modules/$(KVER)/build
 KMOD := $(CURDIR)/kmod
 
 DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod udev \
-	lttng-tools babeltrace2 python3-bt2 sparse build-essential
+	lttng-tools babeltrace2 python3-bt2 sparse build-essential \
+	linux-perf trace-cmd rt-tests stress-ng
 
 build:
 	mkdir -p build
 
-.PHONY: pypath all modules modules_install clean deps check lint test-host test-vm demo bench
+.PHONY: pypath all modules modules_install clean deps check lint test-host test-vm demo bench \
+	bench-smoke
 
 all: modules
 
@@ -43,7 +48,7 @@ deps:
 	@if ! dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBIAN_PACKAGES); \
 	fi
-	$(PYTHON) -m pip install -q -e '.[test]'
+	$(PYTHON) -m pip install -q -e '.[test,bench]'
 
 # The package as a link tree of this checkout (see tests/vm/runner.py: package_tree).
 # mypy cannot follow setuptools' editable finder, and tests must import this checkout
@@ -53,8 +58,9 @@ pypath:
 	$(PYTHON) tests/vm/runner.py pypath --out $(PYPATH)
 
 lint: pypath
-	$(PYTHON) -m ruff check protocol sessiond consumerd tests
+	$(PYTHON) -m ruff check protocol sessiond consumerd tests bench
 	cd $(PYPATH) && $(PYTHON) -m mypy --config-file $(CURDIR)/pyproject.toml -p pylttng
+	$(PYTHON) -m mypy --config-file $(CURDIR)/pyproject.toml -p bench
 
 test-host: pypath
 	@# PYTHONSAFEPATH: not the checkout root, whose pylttng/ holds only __init__.py.
@@ -69,7 +75,23 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) test-host
 	$(MAKE) test-vm
+	$(MAKE) bench-smoke
 
 demo: deps
 	$(MAKE) modules
 	$(PYTHON) tests/vm/runner.py demo
+
+# The benchmark (issue 4): one VM boot, the guest runs bench/run.py, the host renders
+# the table and the plot (bench/report.py). Targets are reported, never enforced.
+build/syscall_loop: bench/syscall_loop.c | build
+	gcc -O2 -Wall -Wextra -Werror -pthread -o $@ $<
+
+bench: modules build/syscall_loop
+	$(PYTHON) tests/vm/runner.py bench --out $(CURDIR)/build/bench-vm
+	$(PYTHON) -m bench.report build/bench-vm/results.json bench
+
+# Every workload and tracer once, tiny: `make check` runs it so the harness cannot rot.
+# It fails if a tracer or workload fails to run, never on a time.
+bench-smoke: modules build/syscall_loop
+	$(PYTHON) tests/vm/runner.py bench --out $(CURDIR)/build/bench-smoke-vm -- --quick
+	$(PYTHON) -m bench.report build/bench-smoke-vm/results.json build/bench-smoke

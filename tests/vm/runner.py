@@ -10,6 +10,7 @@ runner probes KVM with a short boot and falls back to TCG (--disable-kvm).
 
     runner.py check [pytest args...]   run tests/vm in the guest, fail on a kernel warning
     runner.py demo                     run tests/vm/demo.sh in the guest and show its output
+    runner.py bench [--quick]          run bench/guest.sh (make bench), write bench/results.*
     runner.py pypath --out DIR         lay this checkout out as the pylttng package in DIR
 """
 
@@ -196,10 +197,28 @@ def demo(out: Path, timeout: int) -> int:
     return rc
 
 
+def bench(out: Path, args: list[str], timeout: int) -> int:
+    """Run the benchmark in the guest; bench/ (host side) checks and reports it."""
+    package_tree(out / "pypath")
+    guest = [str(SRC / "bench/guest.sh"), str(SRC), str(out), sys.executable, *args]
+    boot(guest, out, timeout)
+    show(out / "bench.log")
+    rc_file = out / "rc"
+    rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
+    if not rc_file.exists():
+        print("runner: the guest left no result; its log follows", file=sys.stderr)
+        show(out / "guest.log")
+    trouble = kernel_trouble(out / "dmesg.txt")
+    if trouble:
+        print("runner: the guest kernel logged trouble:", *trouble, sep="\n  ", file=sys.stderr)
+        return 1
+    return rc
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["check", "demo", "pypath"])
+    parser.add_argument("mode", choices=["check", "demo", "bench", "pypath"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--timeout", type=int, default=1800)
     args, rest = parser.parse_known_args()
@@ -213,6 +232,8 @@ def main() -> int:
     out = fresh_out(args.out.resolve())
     if args.mode == "check":
         return check(out, rest, args.timeout)
+    if args.mode == "bench":
+        return bench(out, rest, args.timeout)
     return demo(out, args.timeout)
 
 

@@ -1,0 +1,5 @@
+"""`make bench`: pylttng against ftrace, perf, trace-cmd and the stock LTTng daemons.
+
+Runs inside the test VM (bench/guest.sh, booted by `tests/vm/runner.py bench`); the host
+renders the results (bench/report.py). See bench/README.md.
+"""

@@ -1,0 +1,103 @@
+"""The LTTng-only figures: control-plane latency and memory (6), loss-free rate (7).
+
+Both compare pylttng-sessiond (with pylttng-consumerd) and the stock lttng-sessiond (with
+the stock lttng-consumerd), each driving the same pylttng.ko through the stock lttng CLI.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from .tracers import Capture, Daemons, Lttng, lttng_cli, rss_kib
+from .workloads import SyscallLoop
+
+KINDS = ("pylttng", "stock")
+COMMANDS = ("create", "enable-event", "start", "stop", "destroy")
+
+
+def tracer_name(kind: str) -> str:
+    return "pylttng" if kind == "pylttng" else "stock-lttng"
+
+
+def timed_cycle(env: dict[str, str], session: str, workdir: Path) -> dict[str, float]:
+    """Wall time of each command of one create..destroy cycle, through the CLI."""
+    args = {
+        "create": ["create", session, f"--output={workdir / session}"],
+        "enable-event": ["enable-event", "-k", "sched_switch"],
+        "start": ["start"], "stop": ["stop"], "destroy": ["destroy"],
+    }
+    times = {}
+    for command in COMMANDS:
+        begin = time.monotonic()
+        lttng_cli(env, *args[command])
+        times[command] = time.monotonic() - begin
+    return times
+
+
+def memory_with_sessions(daemons: Daemons, env: dict[str, str], count: int,
+                         workdir: Path) -> tuple[float, float]:
+    """(sessiond, consumerd) RSS in MiB with `count` sessions tracing sched_switch."""
+    for i in range(count):
+        session = f"mem{i}"
+        lttng_cli(env, "create", session, f"--output={workdir / session}")
+        lttng_cli(env, "enable-event", "-k", "-s", session, "sched_switch")
+        lttng_cli(env, "start", session)
+    sessiond = rss_kib(daemons.sessiond_pid()) / 1024
+    consumerd = sum(rss_kib(pid) for pid in daemons.consumerd_pids()) / 1024
+    lttng_cli(env, "destroy", "-a")
+    return sessiond, consumerd
+
+
+def control_plane(daemons: Daemons, reps: int, workdir: Path) -> dict[str, list[dict[str, Any]]]:
+    """Per daemon kind: a fresh daemon's idle RSS, `reps` timed create..destroy cycles,
+    then the RSS with 10 sessions (kept in the first cycle's record)."""
+    runs: dict[str, list[dict[str, Any]]] = {tracer_name(k): [] for k in KINDS}
+    for kind in KINDS:
+        daemons.close()  # a fresh daemon: idle means never used
+        env = daemons.use(kind)
+        time.sleep(1)
+        idle = rss_kib(daemons.sessiond_pid()) / 1024
+        records = runs[tracer_name(kind)]
+        for rep in range(reps):
+            times = timed_cycle(env, f"ctl{rep}", workdir)
+            records.append({"wall_s": sum(times.values()), "commands_s": times})
+        sessiond, consumerd = memory_with_sessions(daemons, env, 10, workdir)
+        records[0] |= {"rss_idle_mib": idle, "rss_10_mib": sessiond,
+                       "consumerd_rss_10_mib": consumerd}
+        walls = ", ".join(f"{r['wall_s']:.2f}" for r in records)
+        print(f"  control   {tracer_name(kind):18} wall={walls} s, rss idle={idle:.1f} MiB, "
+              f"10 sessions={sessiond:.1f} + consumerd {consumerd:.1f} MiB", flush=True)
+    daemons.close()
+    return runs
+
+
+def highest_rate(daemons: Daemons, binary: Path, calls: int, max_threads: int,
+                 workdir: Path) -> dict[str, dict[str, Any]]:
+    """Raise the syscall-loop threads until the first discarded event, on the default
+    channel; the best loss-free rate in events per second, per daemon kind."""
+    found: dict[str, dict[str, Any]] = {}
+    for kind in KINDS:
+        tracer = Lttng(daemons, kind, default_channel=True, count=False)
+        best: float | None = None
+        steps = []
+        for threads in range(1, max_threads + 1):
+            loop = SyscallLoop(binary, calls, threads)
+            tracer.start(loop.events, workdir / kind)
+            try:
+                outcome = loop.run()
+            finally:
+                capture: Capture = tracer.stop()
+            # Every call is an entry and an exit event; `lttng list` counts the lost ones.
+            events = 2 * calls * threads - (capture.discarded or 0)
+            rate = events / outcome.seconds
+            steps.append({"threads": threads, "events": events,
+                          "discarded": capture.discarded, "events_per_s": rate})
+            print(f"  max-rate  {tracer_name(kind):18} threads={threads} rate={rate:.0f} ev/s "
+                  f"discarded={capture.discarded}", flush=True)
+            if capture.discarded:
+                break
+            best = max(best or 0.0, rate)
+        found[tracer_name(kind)] = {"events_per_s": best, "steps": steps}
+    return found

@@ -1,0 +1,160 @@
+"""The figures of issue 4, derived from the raw runs: one row per (figure, tracer).
+
+A row holds the median and range over the repeated runs, and its ratio to the row it is
+judged against (ftrace for the producer figures, the stock LTTng daemons for the consumer
+and control-plane ones). Rows are plain dicts so that results.json is the whole report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .stats import Summary, per_event_cost_ns, ratio, summarize
+
+Row = dict[str, Any]
+Runs = dict[str, list[dict[str, Any]]]   # tracer name -> one record per repetition
+
+
+def row(figure: str, tracer: str, summary: Summary | None, unit: str,
+        reference: str | None = None, reference_summary: Summary | None = None) -> Row:
+    median = summary.median if summary else None
+    return {
+        "figure": figure, "tracer": tracer, "unit": unit,
+        "summary": summary.as_json() if summary else None,
+        "reference": reference,
+        "ratio": ratio(median, reference_summary.median if reference_summary else None),
+    }
+
+
+def values(records: list[dict[str, Any]], key: str) -> list[float]:
+    return [float(r[key]) for r in records if r.get(key) is not None]
+
+
+def event_cost(runs: Runs) -> dict[str, Summary | None]:
+    """ns per event, run by run against the untraced run of the same repetition."""
+    base = [r["cost"] for r in runs["untraced"]]
+    costs: dict[str, Summary | None] = {}
+    for tracer, records in runs.items():
+        if tracer != "untraced":
+            costs[tracer] = summarize([per_event_cost_ns(r["cost"], b)
+                                       for r, b in zip(records, base, strict=False)])
+    return costs
+
+
+def slowdown(runs: Runs) -> dict[str, Summary | None]:
+    base = [r["cost"] for r in runs["untraced"]]
+    return {tracer: summarize([r["cost"] / b for r, b in zip(records, base, strict=False)])
+            for tracer, records in runs.items() if tracer != "untraced"}
+
+
+def per_record(runs: Runs, fn: Any) -> dict[str, Summary | None]:
+    """fn(record) -> float | None for every traced record, summarized per tracer."""
+    out: dict[str, Summary | None] = {}
+    for tracer, records in runs.items():
+        if tracer != "untraced":
+            found = [fn(r) for r in records]
+            out[tracer] = summarize([v for v in found if v is not None])
+    return out
+
+
+def events_per_s(r: dict[str, Any]) -> float | None:
+    return r["events"] / r["seconds"] if r.get("events") is not None and r["seconds"] else None
+
+
+def bytes_per_event(r: dict[str, Any]) -> float | None:
+    return r["bytes"] / r["events"] if r.get("bytes") is not None and r.get("events") else None
+
+
+def events(r: dict[str, Any]) -> float | None:
+    return float(r["events"]) if r.get("events") is not None else None
+
+
+def discarded(r: dict[str, Any]) -> float | None:
+    return float(r["discarded"]) if r.get("discarded") is not None else None
+
+
+def against(figure: str, summaries: dict[str, Summary | None], unit: str,
+            reference: str | None) -> list[Row]:
+    ref = summaries.get(reference) if reference else None
+    return [row(figure, tracer, s, unit, reference if tracer != reference else None, ref)
+            for tracer, s in summaries.items()]
+
+
+def producer_figures(workloads: dict[str, Runs]) -> list[Row]:
+    rows: list[Row] = []
+    if "syscall" in workloads:
+        runs = workloads["syscall"]
+        rows += against("1. syscall loop: ns per event", event_cost(runs), "ns", "ftrace")
+        rows += against("1. syscall loop: events recorded", per_record(runs, events),
+                        "events", None)
+        rows += against("4. syscall loop: bytes per event", per_record(runs, bytes_per_event),
+                        "B", "ftrace")
+        rows += against("1. syscall loop: discarded", per_record(runs, discarded), "events",
+                        None)
+    if "hackbench" in workloads:
+        runs = workloads["hackbench"]
+        rows += against("2. hackbench: slowdown", slowdown(runs), "x", "ftrace")
+        rows += against("2. hackbench: events per s", per_record(runs, events_per_s), "ev/s",
+                        "ftrace")
+        rows += against("4. hackbench: bytes per event", per_record(runs, bytes_per_event), "B",
+                        "ftrace")
+    if "stress-ng" in workloads:
+        runs = workloads["stress-ng"]
+        rows += against("3. everything on: events per s", per_record(runs, events_per_s),
+                        "ev/s", "ftrace")
+        rows += against("3. everything on: discarded", per_record(runs, discarded), "events",
+                        None)
+        rows += against("3. everything on: slowdown", slowdown(runs), "x", "ftrace")
+    return rows
+
+
+def mb(r: dict[str, Any]) -> float | None:
+    return r["bytes"] / 1e6 if r.get("bytes") else None
+
+
+def consumer_figures(runs: Runs) -> list[Row]:
+    """pylttng-consumerd against the stock lttng-consumerd, per output mode."""
+    rate = per_record(runs, lambda r: mb(r) / r["traced_s"] if mb(r) and r.get("traced_s")
+                      else None)
+    cpu = per_record(runs, lambda r: r["consumer_cpu_s"] / mb(r)
+                     if mb(r) and r.get("consumer_cpu_s") is not None else None)
+    rows: list[Row] = []
+    for output in ("mmap", "splice"):
+        ours, stock = f"pylttng-{output}", f"stock-lttng-{output}"
+        for figure, summaries, unit in (("5. consumer: MB/s drained", rate, "MB/s"),
+                                        ("5. consumer: CPU s per MB", cpu, "s/MB")):
+            rows.append(row(figure, stock, summaries.get(stock), unit))
+            rows.append(row(figure, ours, summaries.get(ours), unit, stock, summaries.get(stock)))
+    return rows
+
+
+def control_figures(runs: Runs) -> list[Row]:
+    rows: list[Row] = []
+    for key, figure, unit in (("wall_s", "6. control plane: create..destroy wall time", "s"),
+                              ("rss_idle_mib", "6. sessiond RSS idle", "MiB"),
+                              ("rss_10_mib", "6. sessiond RSS with 10 sessions", "MiB"),
+                              ("consumerd_rss_10_mib", "6. consumerd RSS with 10 sessions",
+                               "MiB")):
+        stock = summarize(values(runs.get("stock-lttng", []), key))
+        rows.append(row(figure, "stock-lttng", stock, unit))
+        rows.append(row(figure, "pylttng", summarize(values(runs.get("pylttng", []), key)), unit,
+                        "stock-lttng", stock))
+    return rows
+
+
+def max_rate_figures(found: dict[str, dict[str, Any]]) -> list[Row]:
+    rows: list[Row] = []
+    for tracer, result in found.items():
+        rate = result.get("events_per_s")
+        summary = Summary(rate, rate, rate, 1) if rate is not None else None
+        rows.append(row("7. highest rate without loss (default channel)", tracer, summary,
+                        "ev/s", "stock-lttng" if tracer != "stock-lttng" else None,
+                        _summary_of(found.get("stock-lttng"))))
+    return rows
+
+
+def _summary_of(result: dict[str, Any] | None) -> Summary | None:
+    if not result or result.get("events_per_s") is None:
+        return None
+    rate = float(result["events_per_s"])
+    return Summary(rate, rate, rate, 1)

@@ -1,0 +1,152 @@
+"""results.json -> results.md (the table) and results.png (the ratios), on the host.
+
+    python3 -m bench.report RESULTS_JSON DEST_DIR
+
+Targets are issue 4's; a target not met is reported, never a failure: benchmarks are
+not tests. The exit status is 1 only when the run itself recorded errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Target:
+    figure: str
+    tracer: str
+    on: str        # "ratio" (to the row's reference) or "value" (the median itself)
+    bound: float
+    exact: bool = False   # value must equal bound (zero discarded events)
+
+    def label(self) -> str:
+        what = "x ref" if self.on == "ratio" else ""
+        return f"{'=' if self.exact else '≤'} {self.bound:g}{' ' + what if what else ''}"
+
+    def met(self, row: Row) -> bool | None:
+        summary = row.get("summary")
+        value = row.get("ratio") if self.on == "ratio" else (
+            summary["median"] if summary else None)
+        if value is None:
+            return None
+        return bool(value == self.bound if self.exact else value <= self.bound)
+
+
+TARGETS = [
+    Target("1. syscall loop: ns per event", "pylttng", "ratio", 0.9),
+    Target("2. hackbench: slowdown", "pylttng", "ratio", 1.0),
+    Target("4. syscall loop: bytes per event", "pylttng", "value", 8.0),
+    Target("1. syscall loop: discarded", "pylttng", "value", 0, exact=True),
+    Target("5. consumer: CPU s per MB", "pylttng-mmap", "ratio", 1.0),
+    Target("5. consumer: CPU s per MB", "pylttng-splice", "ratio", 1.0),
+    Target("6. control plane: create..destroy wall time", "pylttng", "ratio", 1.5),
+    Target("6. sessiond RSS idle", "pylttng", "value", 60.0),
+]
+
+
+def target_for(row: Row) -> Target | None:
+    return next((t for t in TARGETS if t.figure == row["figure"] and t.tracer == row["tracer"]),
+                None)
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value == 0 or abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def target_cell(row: Row) -> str:
+    target = target_for(row)
+    if target is None:
+        return ""
+    met = target.met(row)
+    verdict = "not measured" if met is None else ("met" if met else "**not met**")
+    return f"{target.label()}: {verdict}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    lines = [
+        "# pylttng benchmark" + (" (smoke run: one run each, tiny sizes)" if meta["quick"]
+                                 else ""),
+        "",
+        (f"Kernel {meta['kernel']} in the test VM, {meta['cpus']} CPUs, {meta['reps']} "
+         f"run(s) per tracer and workload; {meta['buffer']['num_subbuf']} × "
+         f"{meta['buffer']['subbuf_size'] >> 20} MiB sub-buffers per CPU for every tracer "
+         f"({meta['buffer']['bytes_per_cpu'] >> 20} MiB per CPU). Counted by: "
+         f"{meta['counter']}."),
+        "See bench/README.md for how to read this table.",
+        "",
+        "| figure | tracer | median | range | runs | ratio | vs | target / met? |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for row in results["figures"]:
+        s = row["summary"]
+        cells = [row["figure"], row["tracer"],
+                 f"{number(s['median'])} {row['unit']}" if s else "—",
+                 f"{number(s['low'])}–{number(s['high'])}" if s else "—",
+                 str(s["runs"]) if s else "0", number(row["ratio"]),
+                 row["reference"] or "", target_cell(row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    if results.get("errors"):
+        lines += ["", "## Errors", ""]
+        lines += [f"```\n{error.strip()}\n```" for error in results["errors"]]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, Any], dest: Path) -> None:
+    """One horizontal bar per ratio, grouped by figure; the line at 1 is parity."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in results["figures"] if r["ratio"] is not None]
+    labels = [f"{r['figure']} — {r['tracer']} / {r['reference']}" for r in rows]
+    ratios = [r["ratio"] for r in rows]
+    colors = [{True: "tab:green", False: "tab:red", None: "tab:blue"}[
+        t.met(r) if (t := target_for(r)) else None] for r in rows]
+    fig, ax = plt.subplots(figsize=(11, 0.35 * len(rows) + 1.5))
+    ax.barh(range(len(rows)), ratios, color=colors)
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("ratio to the reference tracer (log scale; green/red: issue 4 target "
+                  "met/not met)")
+    ax.set_title("pylttng benchmark" + (" (smoke run)" if results["meta"]["quick"] else ""))
+    fig.tight_layout()
+    fig.savefig(dest, dpi=100)
+    plt.close(fig)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", type=Path)
+    parser.add_argument("dest", type=Path)
+    args = parser.parse_args()
+    results = json.loads(args.results.read_text())
+    args.dest.mkdir(parents=True, exist_ok=True)
+    if args.results.resolve() != (args.dest / "results.json").resolve():
+        shutil.copy(args.results, args.dest / "results.json")
+    (args.dest / "results.md").write_text(markdown(results))
+    plot(results, args.dest / "results.png")
+    print((args.dest / "results.md").read_text())
+    return 1 if results.get("errors") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The benchmark inside the test VM: every workload untraced and under every tracer.
+
+    python3 -m bench.run --out DIR [--quick]
+
+Writes DIR/results.json (raw runs and derived figures) and logs progress on stdout;
+bench/report.py turns the JSON into results.md and results.png on the host. Any tracer
+or workload that fails to run fails the whole run (exit 1), so the smoke run catches rot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import figures
+from .control import control_plane, highest_rate
+from .tracers import (
+    BUFFER_BYTES_PER_CPU,
+    NUM_SUBBUF,
+    SUBBUF_SIZE,
+    Daemons,
+    Ftrace,
+    Lttng,
+    Perf,
+    TraceCmd,
+    Tracer,
+    Untraced,
+)
+from .workloads import Hackbench, StressNg, SyscallLoop, Workload
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each run does: the full run stays under ~20 minutes under TCG."""
+
+    reps: int
+    syscall_calls: int
+    hackbench_groups: int
+    hackbench_loops: int
+    stress_seconds: int
+    consumer_calls: int
+    max_rate_calls: int
+    max_rate_threads: int
+    control_reps: int
+
+
+FULL = Sizes(reps=5, syscall_calls=100_000, hackbench_groups=2, hackbench_loops=50,
+             stress_seconds=3, consumer_calls=200_000, max_rate_calls=200_000,
+             max_rate_threads=4, control_reps=5)
+QUICK = Sizes(reps=1, syscall_calls=50_000, hackbench_groups=1, hackbench_loops=20,
+              stress_seconds=2, consumer_calls=50_000, max_rate_calls=30_000,
+              max_rate_threads=2, control_reps=1)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def one_run(tracer: Tracer, workload: Workload, workdir: Path) -> dict[str, Any]:
+    """Start the tracer, run the work, stop the tracer: the record of one run."""
+    tracer.start(workload.events, workdir)
+    started = time.monotonic()
+    try:
+        outcome = workload.run()
+    finally:
+        capture = tracer.stop()
+    traced_s = time.monotonic() - started
+    record = asdict(outcome) | asdict(capture) | {"traced_s": traced_s}
+    log(f"  {workload.name:9} {tracer.name:18} cost={outcome.cost:.4g} "
+        f"events={capture.events} discarded={capture.discarded} bytes={capture.bytes}")
+    remove(capture.trace)
+    return record
+
+
+def remove(trace: str) -> None:
+    """Traces are counted, not kept: the guest's /tmp is memory."""
+    if trace and Path(trace).is_dir():
+        shutil.rmtree(trace, ignore_errors=True)
+    elif trace:
+        Path(trace).unlink(missing_ok=True)
+
+
+def compare(workload: Workload, tracers: list[Tracer], reps: int, workdir: Path,
+            errors: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each repetition runs every tracer once; odd ones in reverse order (ABBA), so slow
+    drift of an emulated machine weighs on all tracers alike and daemons switch less.
+    A tracer that fails is reported in `errors` and left out of the later repetitions."""
+    active = [t for t in tracers if t.supports(workload.events)]
+    runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in active}
+    for rep in range(reps):
+        for tracer in list(active if rep % 2 == 0 else active[::-1]):
+            try:
+                runs[tracer.name].append(one_run(tracer, workload, workdir / tracer.name))
+            except Exception:  # noqa: BLE001 (reported; the other tracers go on)
+                errors.append(f"{workload.name} / {tracer.name}: {traceback.format_exc()}")
+                log(f"  {workload.name:9} {tracer.name:18} FAILED:\n{traceback.format_exc()}")
+                tracer.close()
+                active.remove(tracer)
+    return runs
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {}
+    for tool, cmd in (("perf", ["perf", "--version"]), ("trace-cmd", ["trace-cmd", "-h"]),
+                      ("stress-ng", ["stress-ng", "--version"]),
+                      ("babeltrace2", ["babeltrace2", "--version"]),
+                      ("lttng", ["lttng", "--version"])):
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        lines = (proc.stdout + proc.stderr).strip().splitlines()
+        versions[tool] = next((line for line in lines if "version" in line.lower()), "?")
+    return versions
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--quick", action="store_true", help="every workload once, small")
+    parser.add_argument("--syscall-loop", type=Path, default=None,
+                        help="the built bench/syscall_loop.c (default: build/syscall_loop)")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    src = Path(os.environ.get("PYLTTNG_SRC", Path(__file__).resolve().parents[1]))
+    binary = args.syscall_loop or src / "build" / "syscall_loop"
+    # Traces go to the guest's own memory-backed /tmp, not the shared folder: the host
+    # file-system link would be what the consumers are measured against.
+    work = Path("/tmp/bench-work")
+    daemons = Daemons(Path(args.out) / "home")
+    results: dict[str, Any] = {
+        "meta": {
+            "quick": args.quick, "kernel": platform.release(), "cpus": os.cpu_count(),
+            "reps": sizes.reps, "sizes": asdict(sizes),
+            "buffer": {"subbuf_size": SUBBUF_SIZE, "num_subbuf": NUM_SUBBUF,
+                       "bytes_per_cpu": BUFFER_BYTES_PER_CPU},
+            "counter": "babeltrace2 -c sink.utils.counter (LTTng traces); perf report "
+                       "--stats; trace-cmd's and ftrace's per-CPU ring-buffer stats",
+            "tools": tool_versions(),
+        },
+        "workloads": {}, "figures": [], "errors": [],
+    }
+    tracers: list[Tracer] = [Untraced(), Ftrace(), Perf(), TraceCmd(),
+                             Lttng(daemons, "pylttng"), Lttng(daemons, "stock")]
+    workloads: list[Workload] = [
+        SyscallLoop(binary, sizes.syscall_calls),
+        Hackbench(sizes.hackbench_groups, sizes.hackbench_loops),
+        StressNg(sizes.stress_seconds),
+    ]
+    steps: list[tuple[str, Any]] = []
+    for workload in workloads:
+        steps.append((workload.name, lambda w=workload: compare(
+            w, tracers, sizes.reps, work / w.name, results["errors"])))
+    consumers: list[Tracer] = [Lttng(daemons, kind, output, count=False)
+                               for kind in ("pylttng", "stock") for output in ("mmap", "splice")]
+    consumer = SyscallLoop(binary, sizes.consumer_calls, 2, name="consumer")
+    steps.append(("consumer", lambda: compare(consumer, consumers, sizes.reps,
+                                              work / "consumer", results["errors"])))
+    steps.append(("control", lambda: control_plane(daemons, sizes.control_reps,
+                                                  work / "control")))
+    steps.append(("max-rate", lambda: highest_rate(daemons, binary, sizes.max_rate_calls,
+                                                   sizes.max_rate_threads, work / "max-rate")))
+    try:
+        for name, step in steps:
+            log(f"{name} ...")
+            try:
+                results["workloads"][name] = step()
+            except Exception:  # noqa: BLE001 (one failure must not hide the others)
+                results["errors"].append(f"{name}: {traceback.format_exc()}")
+                log(f"{name} FAILED:\n{traceback.format_exc()}")
+            for tracer in tracers:
+                tracer.close()
+    finally:
+        daemons.close()
+    found = results["workloads"]
+    results["figures"] = (
+        figures.producer_figures({k: v for k, v in found.items()
+                                  if k in ("syscall", "hackbench", "stress-ng")})
+        + (figures.consumer_figures(found["consumer"]) if "consumer" in found else [])
+        + (figures.control_figures(found["control"]) if "control" in found else [])
+        + (figures.max_rate_figures(found["max-rate"]) if "max-rate" in found else []))
+    (Path(args.out) / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    failed = bool(results["errors"])
+    log(f"wrote {Path(args.out) / 'results.json'}" + (" (with errors)" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

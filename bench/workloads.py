@@ -1,0 +1,115 @@
+"""The work that is traced: each workload runs to completion and says how long it took.
+
+`Outcome.cost` is the workload's own figure of slowness (higher is slower): ns per call
+for the syscall loop, seconds for hackbench, seconds per bogo operation for stress-ng.
+The slowdown under a tracer is traced cost / untraced cost.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .tracers import EventSet
+
+GETPID = EventSet("getpid", syscalls=("getpid",))
+SCHED = EventSet("sched", tracepoints=(("sched", "sched_switch"), ("sched", "sched_wakeup"),
+                                       ("sched", "sched_waking")))
+EVERYTHING = EventSet("everything", syscalls=("*",), tracepoints=(("*", "*"),))
+
+
+class WorkloadError(RuntimeError):
+    """The workload failed or printed nothing we can read: the run is invalid."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    cost: float      # the workload's own measure, higher is slower (see the module doc)
+    seconds: float   # wall time of the work, for events per second
+    detail: str = ""
+
+
+class Workload(Protocol):
+    name: str
+    events: EventSet
+
+    def run(self) -> Outcome: ...
+
+
+def execute(cmd: list[str], timeout: float = 1800) -> tuple[str, float]:
+    """Run the work; its output and wall time, or WorkloadError."""
+    begin = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    seconds = time.monotonic() - begin
+    if proc.returncode != 0:
+        raise WorkloadError(f"{' '.join(cmd)} exited {proc.returncode}: "
+                            f"{(proc.stdout + proc.stderr)[-2000:]}")
+    return proc.stdout + proc.stderr, seconds
+
+
+@dataclass
+class SyscallLoop:
+    """bench/syscall_loop.c: getpid(2) `calls` times per thread, thread i on CPU i."""
+
+    binary: Path
+    calls: int
+    threads: int = 1
+    name: str = "syscall"
+    events: EventSet = GETPID
+
+    def run(self) -> Outcome:
+        out, _ = execute([str(self.binary), str(self.calls), str(self.threads)])
+        found = re.search(r"ns=(\d+) ns_per_call=([\d.]+)", out)
+        if found is None:
+            raise WorkloadError(f"syscall_loop printed no timing: {out!r}")
+        return Outcome(cost=float(found.group(2)), seconds=int(found.group(1)) / 1e9,
+                       detail=out.strip())
+
+
+@dataclass
+class Hackbench:
+    """rt-tests hackbench: groups of senders and receivers over sockets; its Time: line."""
+
+    groups: int
+    loops: int
+    name: str = "hackbench"
+    events: EventSet = SCHED
+
+    def run(self) -> Outcome:
+        out, _ = execute(["hackbench", "-g", str(self.groups), "-l", str(self.loops)])
+        found = re.search(r"Time:\s+([\d.]+)", out)
+        if found is None:
+            raise WorkloadError(f"hackbench printed no time: {out!r}")
+        return Outcome(cost=float(found.group(1)), seconds=float(found.group(1)))
+
+
+@dataclass
+class StressNg:
+    """stress-ng for a fixed time; cost = seconds per bogo op, geometric mean over the
+    stressors (each has its own scale of operations)."""
+
+    seconds: int
+    stressors: tuple[str, ...] = ("switch", "fork", "pipe")
+    name: str = "stress-ng"
+    events: EventSet = EVERYTHING
+
+    def run(self) -> Outcome:
+        cmd = ["stress-ng", "--timeout", f"{self.seconds}s", "--metrics-brief"]
+        for stressor in self.stressors:
+            cmd += [f"--{stressor}", "1"]
+        out, wall = execute(cmd, timeout=self.seconds * 20 + 120)
+        rates = []
+        for stressor in self.stressors:
+            # "stress-ng: metrc: [pid] switch  123456  10.00  0.5  9.4  12345.60  ..."
+            found = re.search(rf"\]\s+{stressor}\s+(\d+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+"
+                              r"([\d.]+)", out)
+            if found is None or float(found.group(3)) <= 0:
+                raise WorkloadError(f"stress-ng printed no rate for {stressor}: {out[-1500:]}")
+            rates.append(float(found.group(3)))
+        mean_rate = math.exp(sum(math.log(r) for r in rates) / len(rates))
+        return Outcome(cost=1 / mean_rate, seconds=wall, detail=out[-600:])

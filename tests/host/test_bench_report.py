@@ -1,0 +1,71 @@
+"""bench/: figures, targets and the rendered table, from synthetic runs (no VM)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The checkout root holds the bench package; appended so it cannot shadow pylttng.
+sys.path.append(str(Path(__file__).resolve().parents[2]))
+
+from bench import figures, report
+from bench.stats import summarize
+
+
+def runs(costs: dict[str, list[float]], **extra: Any) -> dict[str, list[dict[str, Any]]]:
+    return {tracer: [{"cost": c, "seconds": 1.0, **extra} for c in values]
+            for tracer, values in costs.items()}
+
+
+def find(rows: list[dict[str, Any]], figure: str, tracer: str) -> dict[str, Any]:
+    return next(r for r in rows if r["figure"] == figure and r["tracer"] == tracer)
+
+
+def test_event_cost_is_half_the_paired_difference() -> None:
+    syscall = runs({"untraced": [1000, 1100], "ftrace": [3000, 3100], "pylttng": [2000, 2100]},
+                   events=200, bytes=1600, discarded=0)
+    rows = figures.producer_figures({"syscall": syscall})
+    ours = find(rows, "1. syscall loop: ns per event", "pylttng")
+    assert ours["summary"]["median"] == 500
+    assert ours["ratio"] == pytest.approx(0.5)   # ftrace: 1000 ns per event
+    assert find(rows, "4. syscall loop: bytes per event", "pylttng")["summary"]["median"] == 8
+
+
+def test_targets_met_and_missed() -> None:
+    syscall = runs({"untraced": [1000], "ftrace": [3000], "pylttng": [3000]},
+                   events=100, bytes=1000, discarded=3)
+    rows = figures.producer_figures({"syscall": syscall})
+    cost = find(rows, "1. syscall loop: ns per event", "pylttng")
+    assert report.target_cell(cost) == "≤ 0.9 x ref: **not met**"
+    discarded = find(rows, "1. syscall loop: discarded", "pylttng")
+    assert "**not met**" in report.target_cell(discarded)
+    size = find(rows, "4. syscall loop: bytes per event", "pylttng")
+    assert report.target_cell(size).endswith(": **not met**")   # 10 B > 8 B
+
+
+def test_markdown_and_plot(tmp_path: Path) -> None:
+    syscall = runs({"untraced": [1000], "ftrace": [3000], "pylttng": [2000]},
+                   events=100, bytes=800, discarded=0)
+    results = {
+        "meta": {"quick": True, "kernel": "6.1", "cpus": 2, "reps": 1, "counter": "x",
+                 "buffer": {"subbuf_size": 4 << 20, "num_subbuf": 8, "bytes_per_cpu": 32 << 20}},
+        "figures": figures.producer_figures({"syscall": syscall}), "errors": [],
+    }
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(results))
+    sys.argv = ["report", str(source), str(tmp_path / "out")]
+    assert report.main() == 0
+    table = (tmp_path / "out" / "results.md").read_text()
+    assert "| 1. syscall loop: ns per event | pylttng | 500 ns |" in table
+    assert "≤ 0.9 x ref: met" in table
+    assert (tmp_path / "out" / "results.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_summary_spread() -> None:
+    summary = summarize([1.0, 2.0, 3.0])
+    assert summary is not None and summary.median == 2.0 and summary.spread == 1.0
+    assert summarize([]) is None
