@@ -45,7 +45,7 @@ def test_everything_on_under_stress(daemon: Lttng) -> None:
     lttng.ok("enable-channel", "-k", "--subbuf-size", "1M", "--num-subbuf", "4", "chan")
     # With no event type, `-a` enables every tracepoint and every system call.
     enabled = lttng.ok("enable-event", "-k", "-c", "chan", "-a")
-    assert "All Kernel events are enabled in channel chan" in enabled.out, enabled.out
+    assert "All kernel events are enabled in channel chan" in enabled.out, enabled.out
     again = lttng("enable-event", "-k", "-c", "chan", "--syscall", "-a")
     assert "Kernel events already enabled (channel chan, session stress)" in again.err, again
     added = lttng("add-context", "-k", "-c", "chan",
