@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +16,10 @@ from conftest import (
     fork_exec_workload,
     keep_daemon_logs,
     run,
+    start_stock_sessiond,
     stop_daemons,
 )
 from test_end_to_end import SCHED_SWITCH_FIELDS
-
-STOCK_SESSIOND = "/usr/bin/lttng-sessiond"
-STOCK_CONSUMERD = "/usr/lib/x86_64-linux-gnu/lttng/libexec/lttng-consumerd"
 
 
 class StockLttng(Lttng):
@@ -47,13 +44,7 @@ def stock(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[StockLttng
     home.mkdir(parents=True)
     log = home / "lttng-sessiond.log"
     env = dict(os.environ, HOME=str(home), LTTNG_HOME=str(home))
-    with open(log, "wb") as sink:
-        # --background keeps stderr (the -vvv log); the parent exits once the daemon is ready.
-        started = subprocess.run(
-            [STOCK_SESSIOND, "--background", "-vvv", "--verbose-consumer",
-             f"--kconsumerd-cmd={STOCK_CONSUMERD}"],
-            stdout=sink, stderr=sink, env=env, timeout=120, check=False)
-    assert started.returncode == 0, log.read_text(errors="replace")
+    start_stock_sessiond(env, log)
     yield StockLttng(home, log)
     run("lttng", "destroy", "-a", env=env)
     keep_daemon_logs(request.node.name)
