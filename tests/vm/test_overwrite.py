@@ -7,6 +7,7 @@ babeltrace2 must agree with the events_discarded and packet_seq_num they carry.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import struct
@@ -63,7 +64,7 @@ def trace_lost_packets(streams: list[list[Packet]]) -> int:
     for s in streams:
         seqs = [p.seq for p in s]
         assert seqs == sorted(set(seqs)), f"sequence numbers not increasing: {seqs}"
-        lost += sum(b - a - 1 for a, b in zip(seqs, seqs[1:]))
+        lost += sum(b - a - 1 for a, b in itertools.pairwise(seqs))
     return lost
 
 
