@@ -187,6 +187,16 @@ struct pyl_abi_context {
 	} u;
 } __packed;
 
+/*
+ * pylttng's own (no LTTng-modules counterpart): a channel's statistics as
+ * `lttng list` prints them, summed over its streams from the packets their
+ * reader consumed, as lttng-consumerd would count them.
+ */
+struct pyl_abi_channel_stats {
+	__u64 discarded_events;
+	__u64 lost_packets;
+} __packed;
+
 #define PYL_IOC_MAGIC			0xF6
 
 /* /proc/lttng */
@@ -217,6 +227,8 @@ struct pyl_abi_context {
 #define PYL_ABI_STREAM			_IO(PYL_IOC_MAGIC, 0x62)
 #define PYL_ABI_EVENT			\
 	_IOW(PYL_IOC_MAGIC, 0x63, struct pyl_abi_event)
+#define PYL_ABI_CHANNEL_STATS		\
+	_IOR(PYL_IOC_MAGIC, 0x6E, struct pyl_abi_channel_stats)
 
 /* event and channel fd */
 #define PYL_ABI_CONTEXT			\

@@ -114,6 +114,25 @@ static int pyl_channel_set_enabled(struct pyl_channel *chan, bool enabled)
 	return ret;
 }
 
+/* Sum of the per-stream reader statistics, for `lttng list`. */
+static int pyl_channel_stats(struct pyl_channel *chan, unsigned long arg)
+{
+	struct pyl_abi_channel_stats stats = {};
+	unsigned int i;
+
+	for (i = 0; i < chan->nr_rbs; i++) {
+		struct pyl_rb *rb = chan->rbs[i];
+
+		if (!rb)
+			continue;
+		stats.discarded_events += READ_ONCE(rb->read_discarded);
+		stats.lost_packets += READ_ONCE(rb->lost_packets);
+	}
+	if (copy_to_user((void __user *)arg, &stats, sizeof(stats)))
+		return -EFAULT;
+	return 0;
+}
+
 static long pyl_channel_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -136,6 +155,8 @@ static long pyl_channel_ioctl(struct file *file, unsigned int cmd,
 		return pyl_channel_set_enabled(chan, true);
 	case PYL_ABI_DISABLE:
 		return pyl_channel_set_enabled(chan, false);
+	case PYL_ABI_CHANNEL_STATS:
+		return pyl_channel_stats(chan, arg);
 	default:
 		return -ENOIOCTLCMD;
 	}
@@ -208,8 +229,6 @@ static int pyl_channel_check(const struct pyl_abi_channel *p)
 		return -EINVAL;
 	if (p->overwrite != 0 && p->overwrite != 1)
 		return -EINVAL;
-	if (p->overwrite)
-		return -EINVAL;		/* flight-recorder mode: not yet */
 	if (!p->subbuf_size || !is_power_of_2(p->subbuf_size) ||
 	    p->subbuf_size > PYL_MAX_SUBBUF_SIZE)
 		return -EINVAL;
@@ -233,7 +252,8 @@ static int pyl_channel_alloc_buffers(struct pyl_channel *chan)
 		if (!chan->is_metadata && !cpu_possible(i))
 			continue;
 		chan->rbs[i] = pyl_rb_create(chan->subbuf_size, chan->num_subbuf,
-					     i, chan->id, chan->session->uuid);
+					     chan->overwrite, i, chan->id,
+					     chan->session->uuid);
 		if (!chan->rbs[i])
 			return -ENOMEM;
 	}
@@ -263,6 +283,8 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 	chan->switch_timer_us = param->switch_timer_interval;
 	chan->read_timer_us = param->read_timer_interval ?: PYL_DEFAULT_READ_TIMER_US;
 	chan->output = param->output;
+	/* Metadata is produced on the reader's demand: nothing to overwrite. */
+	chan->overwrite = !metadata && param->overwrite;
 	timer_setup(&chan->read_timer, pyl_read_timer_fn, 0);
 	INIT_DELAYED_WORK(&chan->switch_work, pyl_switch_work_fn);
 	init_waitqueue_head(&chan->hp_wait);

@@ -37,6 +37,30 @@
  *    consumed yet drops its event and counts it in "lost"; the count is
  *    cumulative per stream, as CTF's events_discarded expects.
  *
+ *  - Overwrite (flight-recorder) mode: a writer that needs a sub-buffer
+ *    the reader has not consumed yet takes it anyway and pushes "consumed"
+ *    past it with cmpxchg() (the reader moves it too), before it moves
+ *    "offset" into it.  It still drops its event when the previous lap of
+ *    that sub-buffer is not fully committed (an interrupted writer has yet
+ *    to fill it: tiny buffers under nesting).  Both checks run only when a
+ *    packet is opened, so the per-record path is the same in both modes.
+ *    The lost packets leave gaps in packet_seq_num (the sub-buffer's
+ *    global sequence number), from which babeltrace2 and lttng-consumerd
+ *    count them; events_discarded keeps counting dropped events only.
+ *
+ *    The sub-buffer the reader holds must never be written under it.
+ *    LTTng-modules swaps it with a spare one through a table of sub-buffer
+ *    ids that every writer consults.  Here the writers keep their plain
+ *    addressing and the reader pays instead: it copies the packet into a
+ *    spare sub-buffer placed after the ring in the same vmalloc area (so
+ *    mmap() and splice() reach it; GET_MMAP_READ_OFFSET points there), then
+ *    checks that "consumed" was not pushed past the packet meanwhile.  A
+ *    writer pushes before it writes a byte of the new lap (full barrier in
+ *    cmpxchg()), and the reader reads "consumed" after its copy (smp_rmb),
+ *    so an unchanged "consumed" proves the copy whole; otherwise the packet
+ *    is lost and the reader retries with the next one.  One memcpy() per
+ *    packet, only in overwrite mode and only on the reader side.
+ *
  *  - Event headers are compact (5-bit id, 27-bit timestamp) or large
  *    (16-bit id, 32-bit timestamp); the extended form (32-bit id, 64-bit
  *    timestamp) is used when the id does not fit or when the timestamp
@@ -45,7 +69,11 @@
  *    can only lag behind, which at worst costs an extended header.
  *
  * The reader (the stream fd) takes the sub-buffer at "consumed" once it is
- * complete, and gives it back by advancing "consumed".  Writers never wake
+ * complete, and gives it back by advancing "consumed".  When it consumes a
+ * packet it also notes the packet's events_discarded and any gap in the
+ * sequence numbers: per-stream statistics equal to what lttng-consumerd
+ * computes from the same packets, summed per channel for `lttng list`.
+ * Writers never wake
  * readers (a tracepoint may hold the runqueue lock): the channel read timer
  * polls pyl_rb_readable() instead.  A flush closes the current sub-buffer
  * on its owning CPU, through an IPI.
@@ -114,7 +142,7 @@ static void pyl_commit_bytes(struct pyl_rb *rb, unsigned long pos,
 }
 
 struct pyl_rb *pyl_rb_create(unsigned long subbuf_size, unsigned long num_subbuf,
-			     int cpu, u32 stream_id, const u8 *uuid)
+			     bool overwrite, int cpu, u32 stream_id, const u8 *uuid)
 {
 	struct pyl_rb *rb;
 
@@ -126,6 +154,7 @@ struct pyl_rb *pyl_rb_create(unsigned long subbuf_size, unsigned long num_subbuf
 	rb->size = subbuf_size * num_subbuf;
 	rb->buf_order = ilog2(rb->size);
 	rb->cpu = cpu;
+	rb->overwrite = overwrite;
 	rb->stream_id = stream_id;
 	memcpy(rb->uuid, uuid, sizeof(rb->uuid));
 	mutex_init(&rb->read_lock);
@@ -134,11 +163,13 @@ struct pyl_rb *pyl_rb_create(unsigned long subbuf_size, unsigned long num_subbuf
 	local_set(&rb->lost, 0);
 
 	rb->commit = kvcalloc(num_subbuf, sizeof(*rb->commit), GFP_KERNEL);
-	rb->mem = vmalloc_user(rb->size);
+	rb->mem = vmalloc_user(pyl_rb_mmap_len(rb));
 	if (!rb->commit || !rb->mem) {
 		pyl_rb_destroy(rb);
 		return NULL;
 	}
+	if (overwrite)
+		rb->spare = rb->mem + rb->size;
 	return rb;
 }
 
@@ -239,6 +270,35 @@ static void pyl_close_subbuf(struct pyl_rb *rb, unsigned long end, u64 ts)
 	pyl_commit_bytes(rb, end - 1, rb->subbuf_size - used);
 }
 
+/* Overwrite mode: move "consumed" past the sub-buffer start reuses. */
+static void pyl_rb_push_reader(struct pyl_rb *rb, unsigned long start)
+{
+	unsigned long want = start - rb->size + rb->subbuf_size;
+	unsigned long cur = READ_ONCE(rb->consumed), prev;
+
+	while ((long)(want - cur) > 0) {
+		prev = cmpxchg(&rb->consumed, cur, want);	/* full barrier */
+		if (prev == cur)
+			return;
+		cur = prev;
+	}
+}
+
+/* May a writer open the sub-buffer at start?  Once per packet. */
+static bool pyl_rb_room(struct pyl_rb *rb, unsigned long start)
+{
+	unsigned long cc;
+
+	if (likely(!rb->overwrite))
+		return start - READ_ONCE(rb->consumed) < rb->size;
+	/* Its previous lap must be complete: commits of laps before start's. */
+	cc = local_read(&rb->commit[pyl_subbuf_idx(rb, start)]);
+	if (cc != (start >> rb->buf_order) << rb->subbuf_order)
+		return false;
+	pyl_rb_push_reader(rb, start);
+	return true;
+}
+
 void *pyl_rb_reserve(struct pyl_rb *rb, enum pyl_header_type htype, u32 id,
 		     size_t payload_len, struct pyl_rb_ctx *ctx)
 {
@@ -267,8 +327,8 @@ void *pyl_rb_reserve(struct pyl_rb *rb, enum pyl_header_type htype, u32 id,
 			begin = old - off + rb->subbuf_size + PYL_PACKET_HEADER_LEN;
 		}
 		start = begin - PYL_PACKET_HEADER_LEN;
-		if (open && start - READ_ONCE(rb->consumed) >= rb->size)
-			goto drop;	/* discard mode: reader is behind */
+		if (open && !pyl_rb_room(rb, start))
+			goto drop;	/* reader (or a nested writer) is behind */
 		end = begin + hlen + payload_len;
 	} while (local_cmpxchg(&rb->offset, old, end) != old);
 
@@ -326,9 +386,7 @@ static void pyl_rb_switch(struct pyl_rb *rb, bool empty)
 		if (off) {
 			end = old - off + rb->subbuf_size;
 		} else {
-			if (!empty)
-				return;
-			if (old - READ_ONCE(rb->consumed) >= rb->size)
+			if (!empty || !pyl_rb_room(rb, old))
 				return;
 			end = old + rb->subbuf_size;
 		}
@@ -389,10 +447,44 @@ void pyl_rb_hold(struct pyl_rb *rb, unsigned long pos, unsigned long len)
 	rb->held = true;
 }
 
-/* Take the complete sub-buffer at pos; caller holds read_lock. */
+unsigned long pyl_rb_mmap_len(const struct pyl_rb *rb)
+{
+	return rb->size + (rb->overwrite ? rb->subbuf_size : 0);
+}
+
+/* Where the held packet's bytes are: in the ring, or in the spare. */
+void *pyl_rb_held_addr(struct pyl_rb *rb)
+{
+	return rb->spare ?: pyl_rb_addr(rb, rb->read_pos);
+}
+
+/* GET_MMAP_READ_OFFSET: the held packet in the mmap area. */
+unsigned long pyl_rb_read_offset(struct pyl_rb *rb)
+{
+	if (rb->held && rb->spare)
+		return rb->spare - rb->mem;
+	return (rb->held ? rb->read_pos : rb->consumed) & (rb->size - 1);
+}
+
+/*
+ * Overwrite mode: copy the packet at pos into the spare sub-buffer.  False
+ * when a writer pushed the reader past it meanwhile (see the top comment).
+ */
+static bool pyl_rb_copy(struct pyl_rb *rb, unsigned long pos, unsigned long len)
+{
+	memcpy(rb->spare, pyl_packet(rb, pos), len);
+	smp_rmb();	/* the copy before "consumed"; pairs with the push */
+	return pos - READ_ONCE(rb->consumed) < rb->size;
+}
+
+/*
+ * Take the complete sub-buffer at pos; caller holds read_lock.  -ESTALE:
+ * overwritten while being taken (overwrite mode only).
+ */
 static int pyl_rb_take(struct pyl_rb *rb, unsigned long pos)
 {
 	struct pyl_packet_header *h;
+	unsigned long len;
 	bool finalized;
 	u64 bytes;
 
@@ -405,34 +497,86 @@ static int pyl_rb_take(struct pyl_rb *rb, unsigned long pos)
 	smp_rmb();	/* commit count before packet contents */
 	h = pyl_packet(rb, pos);
 	bytes = READ_ONCE(h->content_size) / BITS_PER_BYTE;
-	pyl_rb_hold(rb, pos, min_t(u64, bytes, rb->subbuf_size));
+	len = clamp_t(u64, bytes, PYL_PACKET_HEADER_LEN, rb->subbuf_size);
+	if (rb->overwrite && !pyl_rb_copy(rb, pos, len))
+		return -ESTALE;
+	pyl_rb_hold(rb, pos, len);
 	return 0;
 }
 
+/* Writers may overwrite the packet we try to take: a few tries, as LTTng. */
+#define PYL_READ_TRIES	16
+
 int pyl_rb_get_next(struct pyl_rb *rb)
 {
-	return pyl_rb_take(rb, rb->consumed);
+	unsigned long pos;
+	int tries, ret;
+
+	for (tries = 0; tries < PYL_READ_TRIES; tries++) {
+		pos = READ_ONCE(rb->consumed);
+		ret = pyl_rb_take(rb, pos);
+		/* Not complete because the writer lapped it: read further. */
+		if (ret == -EAGAIN && READ_ONCE(rb->consumed) != pos)
+			ret = -ESTALE;
+		if (ret != -ESTALE)
+			return ret;
+	}
+	return -EAGAIN;
 }
 
 int pyl_rb_get(struct pyl_rb *rb, unsigned long pos)
 {
-	if (pyl_subbuf_off(rb, pos) || pos - rb->consumed >= rb->size)
+	long ahead = pos - READ_ONCE(rb->consumed);
+	int ret;
+
+	if (pyl_subbuf_off(rb, pos) || ahead >= (long)rb->size)
 		return -EINVAL;
-	return pyl_rb_take(rb, pos);
+	if (ahead < 0)
+		return -EAGAIN;	/* consumed or overwritten: LTTng's "nodata" */
+	ret = pyl_rb_take(rb, pos);
+	return ret == -ESTALE ? -EAGAIN : ret;
+}
+
+/* Move "consumed" forward to pos, unless a writer pushed it further. */
+void pyl_rb_advance(struct pyl_rb *rb, unsigned long pos)
+{
+	unsigned long cur = READ_ONCE(rb->consumed), prev;
+
+	while ((long)(pos - cur) > 0) {
+		prev = cmpxchg(&rb->consumed, cur, pos);
+		if (prev == cur)
+			return;
+		cur = prev;
+	}
 }
 
 int pyl_rb_put(struct pyl_rb *rb)
 {
-	unsigned long next;
-
 	if (!rb->held)
 		return -EINVAL;
-	next = rb->read_pos + rb->subbuf_size;
 	rb->held = false;
 	smp_mb();	/* done reading before the writer may reuse it */
-	if ((long)(next - rb->consumed) > 0)
-		WRITE_ONCE(rb->consumed, next);
+	pyl_rb_advance(rb, rb->read_pos + rb->subbuf_size);
 	return 0;
+}
+
+/*
+ * Statistics of the held data packet, about to be consumed: the same
+ * numbers lttng-consumerd derives (consumer_stream_update_stats()), the
+ * first packet being the reference for sequence gaps.
+ */
+void pyl_rb_count_packet(struct pyl_rb *rb)
+{
+	struct pyl_packet_header *h = pyl_rb_held_addr(rb);
+
+	if (!rb->held)
+		return;
+	if (rb->counted && (long)(rb->read_pos - rb->read_next) > 0)
+		WRITE_ONCE(rb->lost_packets, rb->lost_packets +
+			   ((rb->read_pos - rb->read_next) >> rb->subbuf_order));
+	rb->read_next = rb->read_pos + rb->subbuf_size;
+	rb->counted = true;
+	WRITE_ONCE(rb->read_discarded, h->events_discarded);
 }
 
 int pyl_rb_snapshot(struct pyl_rb *rb, bool sample_only)

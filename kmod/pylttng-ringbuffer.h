@@ -47,23 +47,30 @@ struct pyl_rb {
 
 	/* Reader side, serialized by read_lock. */
 	struct mutex read_lock;
-	unsigned long consumed;		/* first byte not yet consumed */
+	unsigned long consumed;		/* first byte not yet consumed; pushed
+					 * by writers in overwrite mode */
 	unsigned long read_pos;		/* held sub-buffer, if held */
 	unsigned long read_len;		/* bytes of content in it */
 	unsigned long cons_snapshot;
 	unsigned long prod_snapshot;
 	bool held;
 	bool finalized;
+	bool counted;			/* a packet was consumed already */
+	unsigned long read_next;	/* position after the last one consumed */
+	u64 read_discarded;		/* its events_discarded */
+	u64 lost_packets;		/* sequence gaps between consumed packets */
 	atomic_t opened;		/* one stream fd at a time */
 	wait_queue_head_t read_wait;
 
 	/* Constant after creation. */
 	void *mem;
+	void *spare;			/* overwrite: the reader's sub-buffer */
 	unsigned long size;		/* num_subbuf * subbuf_size */
 	unsigned long subbuf_size;
 	unsigned int subbuf_order;
 	unsigned int buf_order;
 	int cpu;
+	bool overwrite;			/* flight-recorder mode */
 	u32 stream_id;
 	u8 uuid[16];
 };
@@ -78,7 +85,7 @@ struct pyl_rb_ctx {
 };
 
 struct pyl_rb *pyl_rb_create(unsigned long subbuf_size, unsigned long num_subbuf,
-			     int cpu, u32 stream_id, const u8 *uuid);
+			     bool overwrite, int cpu, u32 stream_id, const u8 *uuid);
 void pyl_rb_destroy(struct pyl_rb *rb);
 
 u64 pyl_clock_read(void);
@@ -95,9 +102,14 @@ bool pyl_rb_readable(struct pyl_rb *rb);
 int pyl_rb_get_next(struct pyl_rb *rb);
 int pyl_rb_get(struct pyl_rb *rb, unsigned long pos);
 int pyl_rb_put(struct pyl_rb *rb);
+void pyl_rb_count_packet(struct pyl_rb *rb);
+void pyl_rb_advance(struct pyl_rb *rb, unsigned long pos);
 int pyl_rb_snapshot(struct pyl_rb *rb, bool sample_only);
 void *pyl_rb_subbuf_addr(struct pyl_rb *rb, unsigned long pos);
 void pyl_rb_hold(struct pyl_rb *rb, unsigned long pos, unsigned long len);
+void *pyl_rb_held_addr(struct pyl_rb *rb);
+unsigned long pyl_rb_read_offset(struct pyl_rb *rb);
+unsigned long pyl_rb_mmap_len(const struct pyl_rb *rb);
 int pyl_rb_mmap(struct pyl_rb *rb, struct vm_area_struct *vma);
 struct pipe_inode_info;
 ssize_t pyl_rb_splice_read(struct pyl_rb *rb, loff_t *ppos,

@@ -59,7 +59,7 @@ ssize_t pyl_rb_splice_read(struct pyl_rb *rb, loff_t *ppos,
 		return 0;
 	off = *ppos;
 	len = min_t(size_t, len, rb->subbuf_size - off);
-	addr = pyl_rb_subbuf_addr(rb, rb->read_pos) + off;
+	addr = pyl_rb_held_addr(rb) + off;
 
 	while (len && spd.nr_pages < PIPE_DEF_BUFFERS) {
 		unsigned int poff = offset_in_page(addr);

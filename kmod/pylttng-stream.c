@@ -55,7 +55,7 @@ static long pyl_stream_packet_ioctl(struct pyl_stream *stream, unsigned int cmd,
 	}
 	if (!rb->held)
 		return -EINVAL;
-	h = pyl_rb_subbuf_addr(rb, rb->read_pos);
+	h = pyl_rb_held_addr(rb);
 	switch (cmd) {
 	case PYL_RB_GET_TIMESTAMP_BEGIN:
 		return pyl_put_u64(h->timestamp_begin, arg);
@@ -92,10 +92,9 @@ static long pyl_stream_common_ioctl(struct pyl_stream *stream, unsigned int cmd,
 	case PYL_RB_GET_MAX_SUBBUF_SIZE:
 		return pyl_put_ulong(rb->subbuf_size, arg);
 	case PYL_RB_GET_MMAP_LEN:
-		return pyl_put_ulong(rb->size, arg);
+		return pyl_put_ulong(pyl_rb_mmap_len(rb), arg);
 	case PYL_RB_GET_MMAP_READ_OFFSET:
-		return pyl_put_ulong((rb->held ? rb->read_pos : rb->consumed) &
-				     (rb->size - 1), arg);
+		return pyl_put_ulong(pyl_rb_read_offset(rb), arg);
 	case PYL_RB_SNAPSHOT:
 		return pyl_rb_snapshot(rb, false);
 	case PYL_RB_SNAPSHOT_SAMPLE_POSITIONS:
@@ -121,8 +120,7 @@ static int pyl_stream_clear(struct pyl_rb *rb)
 	produced = local_read(&rb->offset) & ~(rb->subbuf_size - 1);
 	if (rb->held)
 		return -EBUSY;
-	if ((long)(produced - rb->consumed) > 0)
-		WRITE_ONCE(rb->consumed, produced);
+	pyl_rb_advance(rb, produced);
 	return 0;
 }
 
@@ -145,6 +143,9 @@ static long pyl_data_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 		return 0;
 	case PYL_RB_CLEAR:
 		return pyl_stream_clear(rb);
+	case PYL_RB_PUT_NEXT_SUBBUF:
+		pyl_rb_count_packet(rb);
+		return pyl_rb_put(rb);
 	case PYL_RB_GET_TIMESTAMP_BEGIN ... PYL_RB_INSTANCE_ID:
 		return pyl_stream_packet_ioctl(stream, cmd, arg);
 	default:

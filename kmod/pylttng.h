@@ -91,6 +91,7 @@ struct pyl_channel {
 	unsigned int read_timer_us;
 	unsigned int switch_timer_us;
 	u32 output;
+	bool overwrite;			/* flight-recorder mode */
 	unsigned int nr_rbs;
 	struct pyl_rb **rbs;		/* by CPU; one for metadata */
 	struct timer_list read_timer;

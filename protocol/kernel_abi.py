@@ -172,6 +172,10 @@ SESSION_SET_CREATION_TIME: Final = _iow(0xF6, 0x5E, SESSION_CREATION_TIME_ISO860
 # channel fd ioctls
 STREAM: Final = _io(0xF6, 0x62)
 EVENT: Final = _iow(0xF6, 0x63, EVENT_SIZE)
+# pylttng's own: struct pyl_abi_channel_stats, the channel's `lttng list` statistics.
+ChannelStats = Struct("discarded_events" / Int64ul, "lost_packets" / Int64ul)
+CHANNEL_STATS_SIZE: Final = 16
+CHANNEL_STATS: Final = _ior(0xF6, 0x6E, CHANNEL_STATS_SIZE)
 
 # event, channel and session fd ioctls
 # struct lttng_kernel_abi_context: u32 ctx, 16 bytes padding, union of 256 + 32 bytes.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+
 from pylttng.protocol import kernel_abi as abi
 from pylttng.protocol.client import writer
 from pylttng.protocol.client.constants import (
@@ -12,11 +15,11 @@ from pylttng.protocol.client.constants import (
     ProcessAttr,
     TrackingPolicy,
 )
-from pylttng.protocol.client.messages import Domain, Event, ProbeAttr, SessionInfo
+from pylttng.protocol.client.messages import Channel, Domain, Event, ProbeAttr, SessionInfo
 
 from .context import Credentials, DaemonContext
 from .errors import CommandError
-from .session import Session
+from .session import KernelChannel, Session
 
 
 def list_sessions(ctx: DaemonContext, creds: Credentials) -> bytes:
@@ -44,13 +47,24 @@ def list_domains(session: Session) -> bytes:
     return writer.encode_domains(domains)
 
 
-def list_channels(session: Session, domain: int) -> tuple[bytes, bytes]:
-    """cmd_list_channels(): (command header, payload)."""
+ChannelStats = Callable[[KernelChannel], tuple[int, int]]
+
+
+def list_channels(session: Session, domain: int, stats: ChannelStats) -> tuple[bytes, bytes]:
+    """cmd_list_channels(): (command header, payload), with the run-time statistics."""
     if domain != DomainType.KERNEL or session.kernel is None:
         return writer.encode_list_header(0), b""
     channels = session.kernel.channels
-    payload = b"".join(writer.encode_channel(c.attr) for c in channels)
+    payload = b"".join(writer.encode_channel(_with_stats(session, c, stats)) for c in channels)
     return writer.encode_list_header(len(channels)), payload
+
+
+def _with_stats(session: Session, chan: KernelChannel, stats: ChannelStats) -> Channel:
+    """get_kernel_runtime_stats(): zeros until the session has been started."""
+    if not session.has_been_started:
+        return chan.attr
+    discarded, lost = stats(chan)
+    return dataclasses.replace(chan.attr, discarded_events=discarded, lost_packets=lost)
 
 
 def list_events(session: Session, domain: int, channel_name: str) -> bytes:

@@ -145,7 +145,7 @@ class Dispatcher:
         elif cmd == Command.LIST_DOMAINS:
             return b"", cmd_list.list_domains(session)
         elif cmd == Command.LIST_CHANNELS:
-            return cmd_list.list_channels(session, request.domain.type)
+            return cmd_list.list_channels(session, request.domain.type, ctx.kernel.channel_stats)
         elif cmd == Command.LIST_EVENTS:
             channel_name = reader.union_channel_name(request)
             return b"", cmd_list.list_events(session, request.domain.type, channel_name)

@@ -153,6 +153,19 @@ class KernelDomain:
         assert self._tracer is not None, "kernel command before the tracer was loaded"
         return self._tracer
 
+    def channel_stats(self, chan: KernelChannel) -> tuple[int, int]:
+        """get_kernel_runtime_stats(): (discarded events, lost packets) of a channel.
+
+        The tracer sums, over the channel's streams, what lttng-consumerd would count
+        from the packets consumed so far (the last events_discarded, packet_seq_num gaps).
+        """
+        if chan.fd is None or self._tracer is None:
+            return 0, 0
+        try:
+            return self._tracer.channel_stats(chan.fd)
+        except KernelTracerError as exc:
+            raise CommandError(ErrorCode.UNK, f"channel statistics: {exc}") from None
+
     async def list_syscalls(self) -> list[abi.SyscallListEntry]:
         """syscall_init_table(): the tracer's SYSCALL_LIST, read when asked."""
         tracer = await self.tracer()

@@ -110,6 +110,12 @@ class KernelTracer:
                 return None
             raise
 
+    def channel_stats(self, channel_fd: int) -> tuple[int, int]:
+        """(discarded events, lost packets) of the packets consumed so far."""
+        raw = _ioctl_read(channel_fd, abi.CHANNEL_STATS, abi.CHANNEL_STATS_SIZE)
+        stats = abi.ChannelStats.parse(raw)
+        return int(stats.discarded_events), int(stats.lost_packets)
+
     def create_event(self, channel_fd: int, event: bytes) -> int:
         return _set_cloexec(_ioctl(channel_fd, abi.EVENT, event))
 

@@ -1,0 +1,171 @@
+"""Issue 3, channels: discard and overwrite (flight-recorder) modes under loss, statistics.
+
+Tiny buffers (2 x 4 KiB per CPU) and a getppid() flood from this process make the writers
+lap the consumer.  The trace's packet contexts are then the reference: `lttng list` and
+babeltrace2 must agree with the events_discarded and packet_seq_num they carry.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import Lttng, Result, babeltrace2
+from test_stock_daemons import StockLttng, stock  # noqa: F401  (fixture)
+
+TINY = ("--subbuf-size", "4096", "--num-subbuf", "2")
+FLOOD_SECONDS = 3.0
+# struct pyl_packet_header: packet_size, packet_seq_num, events_discarded offsets.
+CTF_MAGIC = 0xC1FC1FC1
+PACKET_SIZE_AT, SEQ_AT, DISCARDED_AT = 56, 64, 72
+
+
+@dataclass
+class Packet:
+    seq: int
+    discarded: int
+
+
+def stream_packets(path: Path) -> list[Packet]:
+    """The packet contexts of one data stream file, in file order."""
+    data = path.read_bytes()
+    packets, off = [], 0
+    while off < len(data):
+        (magic,) = struct.unpack_from("<I", data, off)
+        assert magic == CTF_MAGIC, f"{path}: bad magic at {off}"
+        (size_bits,) = struct.unpack_from("<Q", data, off + PACKET_SIZE_AT)
+        (seq,) = struct.unpack_from("<Q", data, off + SEQ_AT)
+        (discarded,) = struct.unpack_from("<Q", data, off + DISCARDED_AT)
+        packets.append(Packet(seq, discarded))
+        off += size_bits // 8
+    return packets
+
+
+def trace_streams(trace: Path, channel: str) -> list[list[Packet]]:
+    files = sorted(Path(trace, "kernel").glob(f"{channel}_*"))
+    assert files, f"no stream file of {channel} in {trace}"
+    return [p for p in (stream_packets(f) for f in files) if p]
+
+
+def trace_discarded(streams: list[list[Packet]]) -> int:
+    """What lttng-consumerd counts: the last events_discarded of each stream."""
+    return sum(s[-1].discarded for s in streams)
+
+
+def trace_lost_packets(streams: list[list[Packet]]) -> int:
+    """What lttng-consumerd and babeltrace2 count: packet_seq_num gaps in each stream."""
+    lost = 0
+    for s in streams:
+        seqs = [p.seq for p in s]
+        assert seqs == sorted(set(seqs)), f"sequence numbers not increasing: {seqs}"
+        lost += sum(b - a - 1 for a, b in itertools.pairwise(seqs))
+    return lost
+
+
+def listed_stat(listing: str, name: str) -> int:
+    found = re.findall(rf"{name}:\s+(\d+)", listing)
+    assert len(found) == 1, listing
+    return int(found[0])
+
+
+def bt2_reported(read: Result, what: str) -> int:
+    """Sum of babeltrace2's "Tracer discarded N events/packets" warnings."""
+    counts = re.findall(rf"Tracer discarded (\d+) {what}s? between", read.text)
+    return sum(int(c) for c in counts)
+
+
+def flood(seconds: float) -> int:
+    """getppid() as fast as this process can, for a while; the number of calls."""
+    calls, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for _ in range(1000):
+            os.getppid()
+        calls += 1000
+    return calls
+
+
+def marker() -> int:
+    """A getpgid(own pid) the flood never makes: the newest events of the trace."""
+    for _ in range(3):
+        os.getpgid(os.getpid())
+    return os.getpid()
+
+
+def setup_channel(lttng: Lttng, session: str, *mode: str) -> None:
+    lttng.ok("create", session)
+    lttng.ok("enable-channel", "-k", *TINY, *mode, "tiny")
+    lttng.ok("enable-event", "-k", "-c", "tiny", "--syscall", "getppid,getpgid")
+
+
+def test_discard_mode_counts_discarded_events(lttng: Lttng) -> None:
+    setup_channel(lttng, "disc", "--discard")
+    listed = lttng.ok("list", "disc").out
+    assert "Event-loss mode:  discard" in listed
+    assert listed_stat(listed, "Discarded events") == 0
+    lttng.ok("start")
+    flood(FLOOD_SECONDS)
+    # While active: counted from the packets consumed so far, as lttng-consumerd does.
+    live, deadline = 0, time.monotonic() + 20
+    while live == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        live = listed_stat(lttng.ok("list", "disc").out, "Discarded events")
+    assert live > 0, "no discarded event reported while active"
+    lttng.ok("stop")
+    after_stop = listed_stat(lttng.ok("list", "disc").out, "Discarded events")
+    [trace] = lttng.traces("disc")
+    streams = trace_streams(trace, "tiny")
+    assert after_stop >= live
+    assert after_stop == trace_discarded(streams), (after_stop, streams)
+    lttng.ok("destroy")
+
+    read = babeltrace2(str(trace))
+    assert read.rc == 0, read.err
+    assert "syscall_entry_getppid" in read.out
+    # babeltrace2 counts from the first packet of each stream on.
+    first = sum(s[0].discarded for s in streams)
+    assert bt2_reported(read, "event") == after_stop - first > 0, read.err[-2000:]
+    assert bt2_reported(read, "packet") == 0
+
+
+def overwrite_scenario(lttng: Lttng, session: str, output: str) -> tuple[Path, Result, int]:
+    """Flood, then the marker, then stop: (trace, babeltrace2 result, lost packets listed)."""
+    setup_channel(lttng, session, "--overwrite", "--output", output)
+    listed = lttng.ok("list", session).out
+    assert "Event-loss mode:  overwrite" in listed, listed
+    assert f"Output mode:      {output}" in listed, listed
+    assert listed_stat(listed, "Lost packets") == 0
+    lttng.ok("start")
+    flood(FLOOD_SECONDS)
+    time.sleep(0.5)
+    pid = marker()
+    lttng.ok("stop")
+    lost = listed_stat(lttng.ok("list", session).out, "Lost packets")
+    [trace] = lttng.traces(session)
+    lttng.ok("destroy")
+
+    streams = trace_streams(trace, "tiny")
+    assert lost == trace_lost_packets(streams) > 0, (lost, [[p.seq for p in s] for s in streams])
+    read = babeltrace2(str(trace))
+    assert read.rc == 0, read.err
+    assert bt2_reported(read, "packet") == lost, read.err[-2000:]
+    # The newest events survive: the marker made after the flood, just before stop.
+    assert re.search(rf"syscall_entry_getpgid: .*\{{ pid = {pid} \}}", read.out), read.out[-3000:]
+    assert "syscall_entry_getppid" in read.out
+    return trace, read, lost
+
+
+@pytest.mark.parametrize("output", ["mmap", "splice"])
+def test_overwrite_mode_keeps_newest_events(lttng: Lttng, output: str) -> None:
+    overwrite_scenario(lttng, f"ow{output}", output)
+
+
+def test_stock_daemons_overwrite_mode(stock: StockLttng) -> None:  # noqa: F811
+    # The stock lttng-consumerd takes each packet through the reader ioctls
+    # (GET_NEXT_SUBBUF, GET_MMAP_READ_OFFSET into the spare sub-buffer, packet getters).
+    overwrite_scenario(stock, "stockow", "mmap")
