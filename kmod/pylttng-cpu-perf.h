@@ -16,14 +16,14 @@ struct pyl_cpu_perf {
 	/* Before the CPU's event is published (e.g. to read a base count). */
 	void (*created)(struct pyl_cpu_perf *cp, unsigned int cpu,
 			struct perf_event *pe);
-	/* perf refused the CPU's event (optional); under the hotplug lock. */
+	/* perf refused the CPU's event (optional). */
 	void (*refused)(struct pyl_cpu_perf *cp, unsigned int cpu, long err);
 	bool strict;		/* a refusal fails pyl_cpu_perf_start() */
 	bool read_by_probes;	/* probes read pe[]: wait for them on release */
 	bool started;
-	long err;		/* first refusal */
-	struct perf_event **pe;			/* by CPU, while it is online */
-	struct hlist_node cpuhp;
+	struct perf_event **pe;		/* by CPU: probes read it */
+	unsigned int *gen;		/* by CPU: its online count at creation */
+	struct list_head node;		/* in the started sets */
 };
 
 int pyl_cpu_perf_start(struct pyl_cpu_perf *cp);

@@ -225,7 +225,7 @@ static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *da
  * perf refused to hook the event on a CPU: said once per event.  -EPERM is
  * the kernel forbidding sampling of that tracepoint (TRACE_EVENT_PERF_PERM,
  * e.g. x86 irq_work_exit: sampling it would raise irq_work, then loop).
- * The event stays armed on the other CPUs.  Runs under the hotplug lock.
+ * The event stays armed on the other CPUs.
  */
 static void pyl_event_refused(struct pyl_cpu_perf *cp, unsigned int cpu, long err)
 {
@@ -243,36 +243,12 @@ static void pyl_event_refused(struct pyl_cpu_perf *cp, unsigned int cpu, long er
 }
 
 /*
- * The first perf event of a tracepoint registers the tracepoint, the last
- * one unregisters it, and both flip a static key, which takes the CPU
- * hotplug lock: that must never happen in a hotplug callback (deadlock).
- * A disabled "pin" event, created and released out of them, keeps the
- * tracepoint registered while the per-CPU events come and go.  It records
- * nothing, and a pin whose CPU goes down still holds the registration.
- */
-static struct perf_event *pyl_tracepoint_pin(struct perf_event_attr *attr)
-{
-	struct perf_event_attr pin = *attr;
-	struct perf_event *pe = ERR_PTR(-ENODEV);
-	int cpu;
-
-	pin.disabled = 1;
-	for_each_online_cpu(cpu) {
-		pe = perf_event_create_kernel_counter(&pin, cpu, NULL, NULL, NULL);
-		if (!IS_ERR(pe) || PTR_ERR(pe) != -ENODEV)
-			break;		/* -ENODEV: cpu went down meanwhile */
-	}
-	return pe;
-}
-
-/*
  * Hook a tracepoint with one perf event per online CPU; a CPU coming
  * online while it is armed gets its own (pylttng-cpu-perf.c).
  */
 static void pyl_tracepoint_arm(struct pyl_event *ev)
 {
 	struct pyl_cpu_perf *cp;
-	struct perf_event *pin;
 	int id;
 
 	id = pyl_ftrace_event_id(ev->name);
@@ -289,21 +265,13 @@ static void pyl_tracepoint_arm(struct pyl_event *ev)
 	cp->overflow = pyl_perf_overflow;
 	cp->priv = ev;
 	cp->refused = pyl_event_refused;
-	pin = pyl_tracepoint_pin(&cp->attr);
-	if (IS_ERR(pin)) {
-		pyl_event_refused(cp, raw_smp_processor_id(), PTR_ERR(pin));
-		kfree(cp);
-		return;
-	}
 	WRITE_ONCE(ev->armed, true);
 	if (pyl_cpu_perf_start(cp)) {
 		WRITE_ONCE(ev->armed, false);
-		perf_event_release_kernel(pin);
 		kfree(cp);
 		return;
 	}
 	ev->tp = cp;
-	ev->tp_pin = pin;
 }
 
 static void pyl_event_arm(struct pyl_event *ev)
@@ -339,10 +307,8 @@ static void pyl_event_disarm(struct pyl_event *ev)
 	WRITE_ONCE(ev->armed, false);
 	if (ev->tp) {
 		pyl_cpu_perf_stop(ev->tp);
-		perf_event_release_kernel(ev->tp_pin);	/* may unregister */
 		kfree(ev->tp);
 		ev->tp = NULL;
-		ev->tp_pin = NULL;
 	}
 }
 

@@ -41,7 +41,6 @@ extern struct list_head pyl_sessions;
 struct pyl_layout;
 struct pyl_sc_chan;
 struct pyl_cpu_perf;
-struct perf_event;
 
 /* Text of the session's TSDL, shared with its metadata streams. */
 struct pyl_metadata_cache {
@@ -142,7 +141,6 @@ struct pyl_event {
 	bool refused;			/* perf refused it: told once */
 	struct pyl_layout *layout;
 	struct pyl_cpu_perf *tp;	/* tracepoints: perf events, while armed */
-	struct perf_event *tp_pin;	/* tracepoints: keeps it registered */
 };
 
 /* pylttng-main.c */
