@@ -114,6 +114,8 @@ def test_cpu_offline_at_start_gets_stream(lttng: Lttng, cpu1: None) -> None:
     lttng.ok("create", "late")
     lttng.ok("enable-event", "-k", "sched_switch")
     lttng.ok("enable-event", "-k", "--syscall", "openat")
+    # A perf counter context follows CPU hotplug too.
+    lttng.ok("add-context", "-k", "-t", "perf:cpu:page-fault")
     lttng.ok("start")
     marks("offline", None)
     set_cpu1(True)
@@ -127,6 +129,9 @@ def test_cpu_offline_at_start_gets_stream(lttng: Lttng, cpu1: None) -> None:
     assert [cpu for _, cpu in after] == [1] * MARKS, after
     assert any(" sched_switch: " in line and cpu_of(line) == 1 for line in lines[after[0][0]:]), \
         "no sched_switch recorded on CPU 1 once it came online"
+    faults = [re.search(r"perf_cpu_page_fault = (\d+)", lines[i]) for i, _ in after]
+    assert all(faults), after
+    assert any(int(f.group(1)) > 0 for f in faults if f), "CPU 1 page-fault counter never counts"
 
 
 def test_stock_daemons_cpu_offline_online(stock: StockLttng, cpu1: None) -> None:  # noqa: F811
