@@ -6,19 +6,63 @@
  * that wakes readers whose buffer has a complete sub-buffer (probes never
  * wake anyone).  With a switch timer, a delayed work closes every non-empty
  * packet periodically so that readers get data without waiting for a full
- * sub-buffer; it runs in process context because a flush sends IPIs.  The metadata channel owns a single buffer that is filled
- * from the session's TSDL text on the reader's demand.
+ * sub-buffer; it runs in process context because a flush sends IPIs.
+ * When a CPU has gone down, a CPU hotplug multi-instance state (one
+ * instance per data channel, as lttng-modules' CPU_DEAD handling) closes
+ * the packet of its buffer so that its last events reach the consumer
+ * before the CPU comes back or the session ends.  The metadata channel
+ * owns a single buffer that is filled from the session's TSDL text on the
+ * reader's demand.
  */
 #include <linux/kernel.h>
 #include <linux/poll.h>
 #include <linux/log2.h>
 #include <linux/slab.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/cpumask.h>
 #include <linux/jiffies.h>
 #include <linux/uaccess.h>
 
 #include "pylttng.h"
 #include "pylttng-compat.h"
+
+static enum cpuhp_state pyl_channel_hp_state;
+
+/* Runs on a surviving CPU once cpu is dead, under the hotplug lock. */
+static int pyl_channel_cpu_dead(unsigned int cpu, struct hlist_node *node)
+{
+	struct pyl_channel *chan = hlist_entry(node, struct pyl_channel, cpuhp);
+
+	if (cpu < chan->nr_rbs && chan->rbs[cpu])
+		pyl_rb_flush_dead(chan->rbs[cpu]);
+	return 0;
+}
+
+static void pyl_channel_hp_remove(struct pyl_channel *chan)
+{
+	if (!chan->cpuhp_added)
+		return;
+	/* No dead-CPU flush runs once this returns. */
+	cpuhp_state_remove_instance_nocalls(pyl_channel_hp_state, &chan->cpuhp);
+	chan->cpuhp_added = false;
+}
+
+int pyl_channel_hp_init(void)
+{
+	int ret = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN, "pylttng/channel:dead",
+					  NULL, pyl_channel_cpu_dead);
+
+	if (ret < 0)
+		return ret;
+	pyl_channel_hp_state = ret;
+	return 0;
+}
+
+void pyl_channel_hp_exit(void)
+{
+	cpuhp_remove_multi_state(pyl_channel_hp_state);
+}
 
 static void pyl_read_timer_fn(struct timer_list *t)
 {
@@ -53,6 +97,7 @@ static void pyl_channel_release_ref(struct kref *ref)
 	struct pyl_channel *chan = container_of(ref, struct pyl_channel, ref);
 	unsigned int i;
 
+	pyl_channel_hp_remove(chan);
 	pyl_channel_free_events(chan);
 	pyl_ctx_free(&chan->ctx);
 	for (i = 0; i < chan->nr_rbs; i++)
@@ -78,6 +123,7 @@ void pyl_channel_finalize(struct pyl_channel *chan)
 	if (!chan->is_metadata) {
 		pyl_timer_delete_sync(&chan->read_timer);
 		cancel_delayed_work_sync(&chan->switch_work);
+		pyl_channel_hp_remove(chan);	/* before switching from here */
 	}
 	for (i = 0; i < chan->nr_rbs; i++)
 		if (chan->rbs[i])
@@ -300,6 +346,13 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 	ret = pyl_channel_alloc_buffers(chan);
 	if (ret)
 		goto err_unlock;
+	if (!metadata) {
+		ret = cpuhp_state_add_instance_nocalls(pyl_channel_hp_state,
+						       &chan->cpuhp);
+		if (ret)
+			goto err_unlock;
+		chan->cpuhp_added = true;
+	}
 	fd = pyl_anon_fd("[lttng_channel]", metadata ?
 			 &pyl_metadata_channel_fops : &pyl_channel_fops, chan, &file);
 	if (fd < 0) {

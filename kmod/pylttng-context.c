@@ -459,19 +459,11 @@ void pyl_ctx_free(struct pyl_ctx *ctx)
 
 int pyl_ctx_init(void)
 {
-	int ret;
-
 	pyl_scratch = alloc_percpu(struct pyl_ctx_scratch);
-	if (!pyl_scratch)
-		return -ENOMEM;
-	ret = pyl_ctx_perf_init();
-	if (ret)
-		free_percpu(pyl_scratch);
-	return ret;
+	return pyl_scratch ? 0 : -ENOMEM;
 }
 
 void pyl_ctx_exit(void)
 {
-	pyl_ctx_perf_exit();
 	free_percpu(pyl_scratch);
 }

@@ -10,10 +10,9 @@
 #include <linux/hashtable.h>
 
 #include "pylttng-abi.h"
+#include "pylttng-cpu-perf.h"
 
 struct pyl_channel;
-struct perf_event;
-struct perf_event_attr;
 
 #define PYL_CTX_MAX_FIELDS	128
 #define PYL_CTX_MAX_LEN		4096	/* bytes of one event's context */
@@ -25,11 +24,8 @@ struct pyl_ctx_field {
 	unsigned int max_len;		/* bytes it may take in a record */
 	char name[PYL_SYM_NAME_LEN];	/* CTF field name, without '_' */
 	/* perf counters */
-	struct perf_event_attr *attr;
-	struct perf_event **pe;		/* by CPU, while the CPU is online */
+	struct pyl_cpu_perf perf;	/* one counter per online CPU */
 	u64 *base;			/* by CPU: count when created */
-	struct hlist_node cpuhp;	/* in the CPU hotplug state */
-	bool cpuhp_added;
 };
 
 /* The contexts of a channel: fixed once its session has started. */
@@ -52,8 +48,6 @@ size_t pyl_ctx_record(const struct pyl_ctx *ctx, u8 *dst);
 int pyl_ctx_perf_create(struct pyl_ctx_field *f, const struct pyl_abi_context *param);
 void pyl_ctx_perf_destroy(struct pyl_ctx_field *f);
 u64 pyl_ctx_perf_read(const struct pyl_ctx_field *f);
-int pyl_ctx_perf_init(void);
-void pyl_ctx_perf_exit(void);
 
 /* pylttng-context-stack.c */
 size_t pyl_ctx_callstack(u8 *dst, bool user);

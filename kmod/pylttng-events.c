@@ -9,8 +9,8 @@
  * tracepoints of modules loaded later (module notifier).
  *
  * An instance is armed, i.e. hooked with one in-kernel perf tracepoint
- * event per online CPU, while its session is active, its channel enabled
- * and an enabled enabler matches it.  The perf overflow handler gets the
+ * event per online CPU (following CPU hotplug), while its session is
+ * active, its channel enabled and an enabled enabler matches it.  The perf overflow handler gets the
  * raw ftrace record and serializes it into the CPU's ring buffer.
  */
 #include <linux/anon_inodes.h>
@@ -23,6 +23,7 @@
 #include <linux/uaccess.h>
 
 #include "pylttng.h"
+#include "pylttng-cpu-perf.h"
 #include "pylttng-ftrace.h"
 #include "pylttng-layout.h"
 
@@ -224,12 +225,15 @@ static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *da
 }
 
 /*
- * perf refused to hook the event: said once per event.  -EPERM is the
- * kernel forbidding sampling of that tracepoint (TRACE_EVENT_PERF_PERM,
+ * perf refused to hook the event on a CPU: said once per event.  -EPERM is
+ * the kernel forbidding sampling of that tracepoint (TRACE_EVENT_PERF_PERM,
  * e.g. x86 irq_work_exit: sampling it would raise irq_work, then loop).
+ * The event stays armed on the other CPUs.
  */
-static void pyl_event_refused(struct pyl_event *ev, long err)
+static void pyl_event_refused(struct pyl_cpu_perf *cp, unsigned int cpu, long err)
 {
+	struct pyl_event *ev = cp->priv;
+
 	if (ev->refused)
 		return;
 	ev->refused = true;
@@ -237,31 +241,52 @@ static void pyl_event_refused(struct pyl_event *ev, long err)
 		pr_notice("pylttng: %s is not recorded: the kernel forbids sampling this tracepoint\n",
 			  ev->name);
 	else
-		pr_notice("pylttng: %s is not recorded on some CPU: perf error %ld\n",
-			  ev->name, err);
+		pr_notice("pylttng: %s is not recorded on cpu %u: perf error %ld\n",
+			  ev->name, cpu, err);
+}
+
+/*
+ * Hook a tracepoint with one perf event per online CPU; a CPU coming
+ * online while it is armed gets its own (pylttng-cpu-perf.c).
+ */
+static void pyl_tracepoint_arm(struct pyl_event *ev)
+{
+	struct pyl_cpu_perf *cp;
+	int id;
+
+	id = pyl_ftrace_event_id(ev->name);
+	if (id < 0)
+		return;		/* its module is gone: rebound when it returns */
+	cp = kzalloc(sizeof(*cp), GFP_KERNEL);
+	if (!cp)
+		return;
+	cp->attr.type = PERF_TYPE_TRACEPOINT;
+	cp->attr.size = sizeof(cp->attr);
+	cp->attr.config = id;
+	cp->attr.sample_period = 1;
+	cp->attr.sample_type = PERF_SAMPLE_RAW | PERF_SAMPLE_PERIOD;
+	cp->overflow = pyl_perf_overflow;
+	cp->priv = ev;
+	cp->refused = pyl_event_refused;
+	WRITE_ONCE(ev->armed, true);
+	if (pyl_cpu_perf_start(cp)) {
+		WRITE_ONCE(ev->armed, false);
+		kfree(cp);
+		return;
+	}
+	ev->tp = cp;
 }
 
 static void pyl_event_arm(struct pyl_event *ev)
 {
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_TRACEPOINT,
-		.size = sizeof(attr),
-		.sample_period = 1,
-		.sample_type = PERF_SAMPLE_RAW | PERF_SAMPLE_PERIOD,
-	};
-	struct perf_event *pe;
-	int id, cpu;
-
 	if (pyl_statedump_is_event(ev->name)) {
 		/* Written by pyl_statedump_run(), no probe: armed is all. */
-		ev->pe = kcalloc(nr_cpu_ids, sizeof(*ev->pe), GFP_KERNEL);
-		if (ev->pe)
-			WRITE_ONCE(ev->armed, true);
+		WRITE_ONCE(ev->armed, true);
 		return;
 	}
 	switch (ev->kind) {
 	case PYL_EV_TRACEPOINT:
-		break;
+		return pyl_tracepoint_arm(ev);
 	case PYL_EV_SYSCALL_ENTRY:
 	case PYL_EV_SYSCALL_EXIT:
 		return pyl_syscall_arm(ev);
@@ -270,32 +295,11 @@ static void pyl_event_arm(struct pyl_event *ev)
 	default:
 		return pyl_kprobe_arm(ev);
 	}
-	id = pyl_ftrace_event_id(ev->name);
-	if (id < 0)
-		return;		/* its module is gone: rebound when it returns */
-	attr.config = id;
-	ev->pe = kcalloc(nr_cpu_ids, sizeof(*ev->pe), GFP_KERNEL);
-	if (!ev->pe)
-		return;
-	WRITE_ONCE(ev->armed, true);
-	for_each_online_cpu(cpu) {
-		pe = perf_event_create_kernel_counter(&attr, cpu, NULL,
-						      pyl_perf_overflow, ev);
-		if (IS_ERR(pe)) {
-			pyl_event_refused(ev, PTR_ERR(pe));
-			if (PTR_ERR(pe) == -EPERM)
-				break;	/* the same on every CPU */
-			continue;
-		}
-		ev->pe[cpu] = pe;
-	}
 }
 
 /* The caller must wait for an RCU grace period before freeing anything. */
 static void pyl_event_disarm(struct pyl_event *ev)
 {
-	unsigned int cpu;
-
 	switch (ev->kind) {
 	case PYL_EV_TRACEPOINT:
 		break;
@@ -308,11 +312,11 @@ static void pyl_event_disarm(struct pyl_event *ev)
 		return pyl_kprobe_disarm(ev);
 	}
 	WRITE_ONCE(ev->armed, false);
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++)
-		if (ev->pe[cpu])
-			perf_event_release_kernel(ev->pe[cpu]);
-	kfree(ev->pe);
-	ev->pe = NULL;
+	if (ev->tp) {
+		pyl_cpu_perf_stop(ev->tp);
+		kfree(ev->tp);
+		ev->tp = NULL;
+	}
 }
 
 /*

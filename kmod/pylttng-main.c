@@ -93,30 +93,46 @@ static int __init pyl_init(void)
 	int ret;
 
 	pyl_metadata_init();
-	ret = pyl_events_init();
+	ret = pyl_cpu_perf_init();
 	if (ret)
 		return ret;
+	ret = pyl_channel_hp_init();
+	if (ret)
+		goto err_cpu_perf;
+	ret = pyl_events_init();
+	if (ret)
+		goto err_channel_hp;
 	ret = pyl_ctx_init();
-	if (ret) {
-		pyl_events_exit();
-		return ret;
-	}
+	if (ret)
+		goto err_events;
 	pyl_proc = proc_create("lttng", 0600, NULL, &pyl_proc_ops);
 	if (!pyl_proc) {
-		pyl_ctx_exit();
-		pyl_events_exit();
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto err_ctx;
 	}
 	pr_info("pylttng: LTTng-modules ABI %d.%d tracer ready\n",
 		PYL_ABI_MAJOR, PYL_ABI_MINOR);
 	return 0;
+
+err_ctx:
+	pyl_ctx_exit();
+err_events:
+	pyl_events_exit();
+err_channel_hp:
+	pyl_channel_hp_exit();
+err_cpu_perf:
+	pyl_cpu_perf_exit();
+	return ret;
 }
 
+/* Every session is gone (their fds pin the module): no hotplug instance. */
 static void __exit pyl_exit(void)
 {
 	proc_remove(pyl_proc);
 	pyl_ctx_exit();
 	pyl_events_exit();
+	pyl_channel_hp_exit();
+	pyl_cpu_perf_exit();
 }
 
 /* Called by each stub module at load: its dependency on us is the point. */

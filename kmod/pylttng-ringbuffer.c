@@ -419,6 +419,17 @@ void pyl_rb_flush(struct pyl_rb *rb, bool empty)
 	cpus_read_unlock();
 }
 
+/*
+ * The buffer's CPU is dead: close its packet so that the reader gets its
+ * last events now.  The caller holds the CPU hotplug lock, which keeps
+ * pyl_rb_flush() out.
+ */
+void pyl_rb_flush_dead(struct pyl_rb *rb)
+{
+	pyl_rb_switch(rb, false);
+	wake_up_interruptible(&rb->read_wait);
+}
+
 /* Called once no writer can touch the buffer any more. */
 void pyl_rb_finalize(struct pyl_rb *rb)
 {

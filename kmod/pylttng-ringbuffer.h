@@ -95,6 +95,7 @@ void *pyl_rb_reserve(struct pyl_rb *rb, enum pyl_header_type htype, u32 id,
 void pyl_rb_commit(const struct pyl_rb_ctx *ctx);
 
 void pyl_rb_flush(struct pyl_rb *rb, bool empty);
+void pyl_rb_flush_dead(struct pyl_rb *rb);
 void pyl_rb_finalize(struct pyl_rb *rb);
 
 /* Reader side. */

@@ -41,6 +41,7 @@ extern struct list_head pyl_sessions;
 struct pyl_layout;
 struct pyl_sc_chan;
 struct pyl_uprobe;
+struct pyl_cpu_perf;
 
 /* Text of the session's TSDL, shared with its metadata streams. */
 struct pyl_metadata_cache {
@@ -98,6 +99,8 @@ struct pyl_channel {
 	struct delayed_work switch_work;	/* switch timer */
 	struct pyl_ctx ctx;		/* fixed once the session started */
 	wait_queue_head_t hp_wait;	/* channel fd pollers (new streams) */
+	struct hlist_node cpuhp;	/* data: flushed when a CPU dies */
+	bool cpuhp_added;
 };
 
 /* What the user asked for: an exact name or a star glob. */
@@ -141,7 +144,7 @@ struct pyl_event {
 	void *probe;			/* dynamic probes: kprobe/uprobe state */
 	bool refused;			/* perf refused it: told once */
 	struct pyl_layout *layout;
-	struct perf_event **pe;		/* by CPU, while armed */
+	struct pyl_cpu_perf *tp;	/* tracepoints: perf events, while armed */
 };
 
 /* pylttng-main.c */
@@ -159,6 +162,12 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 void pyl_channel_put(struct pyl_channel *chan);
 void pyl_channel_finalize(struct pyl_channel *chan);
 void pyl_channel_flush(struct pyl_channel *chan);
+int pyl_channel_hp_init(void);
+void pyl_channel_hp_exit(void);
+
+/* pylttng-cpu-perf.c */
+int pyl_cpu_perf_init(void);
+void pyl_cpu_perf_exit(void);
 
 /* pylttng-stream.c */
 int pyl_stream_open(struct pyl_channel *chan);

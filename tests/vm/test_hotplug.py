@@ -1,0 +1,138 @@
+"""Issue 3, CPU hotplug: a CPU going offline and back online keeps its stream and its events."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Lttng, babeltrace2
+from test_stock_daemons import StockLttng, stock  # noqa: F401 (the fixture)
+
+CPU1 = Path("/sys/devices/system/cpu/cpu1/online")
+MARKS = 5
+
+
+def set_cpu1(online: bool) -> None:
+    CPU1.write_text("1" if online else "0")
+    assert CPU1.read_text().strip() == ("1" if online else "0")
+
+
+@pytest.fixture
+def cpu1() -> Iterator[None]:
+    if not CPU1.exists():
+        pytest.fail("the guest needs a second CPU that can go offline (runner.py --cpus)")
+    set_cpu1(True)
+    yield
+    set_cpu1(True)      # never leave the guest with one CPU for the next tests
+
+
+def marks(tag: str, cpu: int | None) -> None:
+    """openat() of /tmp/hp-<tag>-<i> (missing files), pinned to `cpu` when given."""
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    for i in range(MARKS):
+        subprocess.run([*pin, "cat", f"/tmp/hp-{tag}-{i}"], capture_output=True, check=False)
+
+
+def stream_bytes(lttng: Lttng, session: str, name: str) -> int:
+    [trace] = lttng.traces(session)
+    files = list(Path(trace, "kernel").glob(name))
+    return sum(f.stat().st_size for f in files)
+
+
+def cpu_of(line: str) -> int:
+    found = re.search(r"\{ cpu_id = (\d+) \}", line)
+    assert found, f"no cpu_id in {line}"
+    return int(found.group(1))
+
+
+def read_trace(lttng: Lttng, session: str) -> list[str]:
+    [trace] = lttng.traces(session)
+    read = babeltrace2(str(trace))
+    assert read.rc == 0, read.err
+    assert read.err == "", f"babeltrace2 warned: {read.err}"
+    return read.out.splitlines()
+
+
+def mark_lines(lines: list[str], tag: str) -> list[tuple[int, int]]:
+    """(line index, cpu) of every openat entry of a /tmp/hp-<tag>-* marker."""
+    return [(i, cpu_of(line)) for i, line in enumerate(lines)
+            if " syscall_entry_openat: " in line and f'"/tmp/hp-{tag}-' in line]
+
+
+def offline_online_session(lttng: Lttng, session: str) -> list[str]:
+    """Trace CPU 1 before it goes offline, while it is, and after it is back."""
+    lttng.ok("create", session)
+    lttng.ok("enable-event", "-k", "sched_switch")
+    lttng.ok("enable-event", "-k", "--syscall", "openat")
+    lttng.ok("start")
+    marks("before", 1)
+    time.sleep(0.5)
+    # 1 MiB sub-buffers: nothing of CPU 1 reached its stream file yet...
+    assert stream_bytes(lttng, session, "channel0_1") == 0
+    set_cpu1(False)
+    # ...until CPU 1 died: its packet is closed then, as lttng-modules does.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and stream_bytes(lttng, session, "channel0_1") == 0:
+        time.sleep(0.2)
+    flushed = stream_bytes(lttng, session, "channel0_1")
+    marks("offline", None)
+    set_cpu1(True)
+    marks("after", 1)
+    time.sleep(0.5)
+    lttng.ok("stop")
+    lttng.ok("destroy")
+    assert flushed > 0, "the packet of the dead CPU 1 was not flushed to its stream"
+    return read_trace(lttng, session)
+
+
+def check_offline_online(lines: list[str]) -> None:
+    before = mark_lines(lines, "before")
+    offline = mark_lines(lines, "offline")
+    after = mark_lines(lines, "after")
+    assert [cpu for _, cpu in before] == [1] * MARKS, before
+    assert [cpu for _, cpu in offline] == [0] * MARKS, offline
+    assert [cpu for _, cpu in after] == [1] * MARKS, after
+    switches = [(i, cpu_of(line)) for i, line in enumerate(lines) if " sched_switch: " in line]
+    # The sched_switch probe (a perf event per CPU) records on CPU 1 before it goes
+    # offline and again once it is back online.
+    assert any(cpu == 1 and i < offline[0][0] for i, cpu in switches), "no CPU 1 switch before"
+    assert any(cpu == 1 and i > after[0][0] for i, cpu in switches), "no CPU 1 switch after"
+    assert not any(cpu == 1 and offline[0][0] < i < offline[-1][0] for i, cpu in switches), \
+        "a sched_switch on CPU 1 while it was offline"
+
+
+def test_cpu_offline_online_keeps_stream(lttng: Lttng, cpu1: None) -> None:
+    check_offline_online(offline_online_session(lttng, "hp"))
+
+
+def test_cpu_offline_at_start_gets_stream(lttng: Lttng, cpu1: None) -> None:
+    set_cpu1(False)
+    lttng.ok("create", "late")
+    lttng.ok("enable-event", "-k", "sched_switch")
+    lttng.ok("enable-event", "-k", "--syscall", "openat")
+    # A perf counter context follows CPU hotplug too.
+    lttng.ok("add-context", "-k", "-t", "perf:cpu:page-fault")
+    lttng.ok("start")
+    marks("offline", None)
+    set_cpu1(True)
+    marks("after", 1)
+    time.sleep(0.5)
+    lttng.ok("stop")
+    lttng.ok("destroy")
+    lines = read_trace(lttng, "late")
+    assert [cpu for _, cpu in mark_lines(lines, "offline")] == [0] * MARKS
+    after = mark_lines(lines, "after")
+    assert [cpu for _, cpu in after] == [1] * MARKS, after
+    assert any(" sched_switch: " in line and cpu_of(line) == 1 for line in lines[after[0][0]:]), \
+        "no sched_switch recorded on CPU 1 once it came online"
+    faults = [re.search(r"perf_cpu_page_fault = (\d+)", lines[i]) for i, _ in after]
+    assert all(faults), after
+    assert any(int(f.group(1)) > 0 for f in faults if f), "CPU 1 page-fault counter never counts"
+
+
+def test_stock_daemons_cpu_offline_online(stock: StockLttng, cpu1: None) -> None:  # noqa: F811
+    check_offline_online(offline_online_session(stock, "stockhp"))
