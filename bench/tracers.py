@@ -23,7 +23,6 @@ NUM_SUBBUF = 8
 BUFFER_BYTES_PER_CPU = SUBBUF_SIZE * NUM_SUBBUF
 TRACEFS = Path("/sys/kernel/tracing")
 STOCK_SESSIOND = "/usr/bin/lttng-sessiond"
-STOCK_CONSUMERD = "/usr/lib/x86_64-linux-gnu/lttng/libexec/lttng-consumerd"
 DAEMON_NAMES = ("pylttng-sessiond", "pylttng-consumerd", "lttng-sessiond", "lttng-consumerd")
 
 
@@ -414,13 +413,12 @@ class Daemons:
                 raise TracerError("pylttng-sessiond is not on PATH")
             run(sessiond, "--daemonize", env=env, timeout=120)
         else:
-            run(STOCK_SESSIOND, "--daemonize", f"--kconsumerd-cmd={STOCK_CONSUMERD}",
-                env=env, timeout=120)
+            # No --kconsumerd-cmd: getopt reads it as --kconsumerd-cmd-sock.
+            run(STOCK_SESSIOND, "--daemonize", env=env, timeout=120)
         self.current, self.env = kind, env
         return env
 
-    # The stock sessiond's command line names lttng-consumerd (--kconsumerd-cmd): match
-    # the stock daemons by process name, ours (Python scripts) by command line.
+    # Match the stock daemons by process name, ours (Python scripts) by command line.
     def sessiond_pid(self) -> int:
         stock = self.current == "stock"
         pids = pids_of("lttng-sessiond", comm=True) if stock else pids_of("pylttng-sessiond")
