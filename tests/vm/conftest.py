@@ -163,3 +163,16 @@ def assert_forks_and_execs(lines: list[str], pids: list[int]) -> None:
             f"fork of {pid} missing"
         assert any(f'filename = "/bin/true", tid = {pid},' in line for line in execs), \
             f"exec of {pid} missing"
+
+
+def build_c_program(request: pytest.FixtureRequest, tmp_path: Path, name: str, source: str,
+                    *cflags: str) -> Path:
+    """Compile a test's C program with the host's gcc, on the shared output folder (a
+    regular file system, kept for a look after the run) when there is one."""
+    out = os.environ.get("PYLTTNG_VM_OUT")
+    where = Path(out, "programs", request.node.name) if out else tmp_path
+    where.mkdir(parents=True, exist_ok=True)
+    (where / f"{name}.c").write_text(source)
+    built = run("gcc", *cflags, "-o", str(where / name), str(where / f"{name}.c"))
+    assert built.rc == 0, built.text
+    return (where / name).resolve()

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, babeltrace2, run
+from conftest import Lttng, babeltrace2, build_c_program
 
 OPENED = "/etc/hostname"
 PROGRAM = r"""
@@ -57,14 +57,7 @@ def ia32_emulation() -> bool:
 
 @pytest.fixture
 def program(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
-    out = os.environ.get("PYLTTNG_VM_OUT")
-    where = Path(out, "compat-bin", request.node.name) if out else tmp_path
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "int80.c").write_text(PROGRAM)
-    built = run("gcc", "-O1", "-no-pie", "-fno-pie", "-o", str(where / "int80"),
-                str(where / "int80.c"))
-    assert built.rc == 0, built.text
-    return where / "int80"
+    return build_c_program(request, tmp_path, "int80", PROGRAM, "-O1", "-no-pie", "-fno-pie")
 
 
 def payload(line: str) -> str:

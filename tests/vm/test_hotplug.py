@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, babeltrace2
+from conftest import Lttng, read_trace
 from test_stock_daemons import StockLttng, stock  # noqa: F401 (the fixture)
 
 CPU1 = Path("/sys/devices/system/cpu/cpu1/online")
@@ -47,14 +47,6 @@ def cpu_of(line: str) -> int:
     found = re.search(r"\{ cpu_id = (\d+) \}", line)
     assert found, f"no cpu_id in {line}"
     return int(found.group(1))
-
-
-def read_trace(lttng: Lttng, session: str) -> list[str]:
-    [trace] = lttng.traces(session)
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", f"babeltrace2 warned: {read.err}"
-    return read.out.splitlines()
 
 
 def mark_lines(lines: list[str], tag: str) -> list[tuple[int, int]]:

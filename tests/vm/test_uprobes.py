@@ -7,13 +7,12 @@ through the stock lttng-sessiond + lttng-consumerd driving pylttng.ko.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, babeltrace2, run
+from conftest import Lttng, babeltrace2, build_c_program
 
 CALLS = 7
 FUNCTION = "pyl_probed"
@@ -41,14 +40,7 @@ int main(int argc, char **argv)
 
 @pytest.fixture
 def program(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
-    """The probed binary, on the shared output folder (a regular file system) when there."""
-    out = os.environ.get("PYLTTNG_VM_OUT")
-    where = Path(out, "uprobe-bin", request.node.name) if out else tmp_path
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "probed.c").write_text(PROGRAM)
-    built = run("gcc", "-O2", "-o", str(where / "probed"), str(where / "probed.c"))
-    assert built.rc == 0, built.text
-    return (where / "probed").resolve()
+    return build_c_program(request, tmp_path, "probed", PROGRAM, "-O2")
 
 
 def run_program(path: Path, calls: int) -> int:

@@ -6,13 +6,12 @@ has no systemtap headers); "tick" fires on each of N iterations, "odd" on half o
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, babeltrace2, run
+from conftest import Lttng, babeltrace2, build_c_program
 
 CALLS = 6
 # Shared with the host test of the SDT note reader.
@@ -21,13 +20,7 @@ PROGRAM = (Path(__file__).resolve().parents[1] / "host" / "data" / "sdt_probes.c
 
 @pytest.fixture
 def program(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
-    out = os.environ.get("PYLTTNG_VM_OUT")
-    where = Path(out, "uprobe-bin", request.node.name) if out else tmp_path
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "sdt.c").write_text(PROGRAM)
-    built = run("gcc", "-O2", "-o", str(where / "sdt"), str(where / "sdt.c"))
-    assert built.rc == 0, built.text
-    return (where / "sdt").resolve()
+    return build_c_program(request, tmp_path, "sdt", PROGRAM, "-O2")
 
 
 def sdt_scenario(lttng: Lttng, session: str, program: Path) -> None:
