@@ -97,6 +97,13 @@ def bad_locations(lttng: Lttng, program: Path) -> None:
     print("bad symbol:", bad.rc, bad.text)
 
 
+# Through the stock lttng-sessiond the module records every call; the event that
+# pylttng-sessiond creates records none yet (its fd/offset hand-off is the suspect).
+PYLTTNG_UPROBES_RECORD_NOTHING = pytest.param("pylttng", marks=pytest.mark.xfail(
+    strict=True, reason="uprobe events made by pylttng-sessiond record nothing yet"))
+
+
+@pytest.mark.parametrize("daemon", [PYLTTNG_UPROBES_RECORD_NOTHING, "stock"], indirect=True)
 def test_uprobe_records_each_call(daemon: Lttng, program: Path) -> None:
     uprobe_scenario(daemon, "up", program)
 

@@ -51,5 +51,6 @@ def sdt_scenario(lttng: Lttng, session: str, program: Path) -> None:
         assert all(re.search(rf"\{{ pid = {proc.pid} \}}", line) for line in hits), hits
 
 
+@pytest.mark.parametrize("daemon", [PYLTTNG_UPROBES_RECORD_NOTHING, "stock"], indirect=True)
 def test_sdt_probes_record_each_hit(daemon: Lttng, program: Path) -> None:
     sdt_scenario(daemon, "sdt", program)
