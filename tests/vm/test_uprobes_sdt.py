@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Lttng, babeltrace2, build_c_program
+from test_uprobes import PYLTTNG_UPROBES_RECORD_NOTHING
 
 CALLS = 6
 # Shared with the host test of the SDT note reader.
