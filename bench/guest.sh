@@ -16,13 +16,7 @@ export PYTHONPATH="$OUT/pypath:$SRC"
 export PYTHONDONTWRITEBYTECODE=1 PYLTTNG_SRC="$SRC" PYLTTNG_VM_OUT="$OUT"
 mkdir -p "$HOME"
 
-# /lib is a throw-away overlay in the guest: install as `make modules_install` would.
-KVER=$(uname -r)
-mkdir -p "/lib/modules/$KVER/extra"
-cp "$OUT"/modroot/lib/modules/"$KVER"/extra/*.ko "/lib/modules/$KVER/extra/"
-cp "$OUT"/modroot/lib/modules/"$KVER"/modules.* "/lib/modules/$KVER/"
-
-dmesg --clear 2>/dev/null || true
+. "$SRC/tests/vm/guest-modules.sh"
 cd "$OUT"
 "$PY" -m bench.run --out "$OUT" "$@" >"$OUT/bench.log" 2>&1
 echo $? >"$OUT/rc"

@@ -10,12 +10,7 @@ export PATH="$(dirname "$PY"):$PATH"
 export PYTHONPATH="$OUT/pypath"
 export PYTHONDONTWRITEBYTECODE=1
 mkdir -p "$HOME"
-KVER=$(uname -r)
-# The runner ran depmod on the host into $OUT/modroot (it takes minutes under TCG).
-mkdir -p "/lib/modules/$KVER/extra"
-cp "$OUT"/modroot/lib/modules/"$KVER"/extra/*.ko "/lib/modules/$KVER/extra/"
-cp "$OUT"/modroot/lib/modules/"$KVER"/modules.* "/lib/modules/$KVER/"
-dmesg --clear
+. "$SRC/tests/vm/guest-modules.sh"
 export LTTNG_SESSIOND_PATH="$(command -v pylttng-sessiond)"
 
 demo() {

@@ -16,14 +16,7 @@ export PYTHONPATH="$OUT/pypath"
 export PYTHONDONTWRITEBYTECODE=1 PYLTTNG_SRC="$SRC" PYLTTNG_VM_OUT="$OUT"
 mkdir -p "$HOME"
 
-# /lib is a throw-away overlay in the guest: install as `make modules_install` would.
-KVER=$(uname -r)
-# The runner ran depmod on the host into $OUT/modroot (it takes minutes under TCG).
-mkdir -p "/lib/modules/$KVER/extra"
-cp "$OUT"/modroot/lib/modules/"$KVER"/extra/*.ko "/lib/modules/$KVER/extra/"
-cp "$OUT"/modroot/lib/modules/"$KVER"/modules.* "/lib/modules/$KVER/"
-
-dmesg --clear 2>/dev/null || true
+. "$SRC/tests/vm/guest-modules.sh"
 cd "$OUT"
 # The whole suite, unless the arguments name test files (absolute paths).
 TESTS="$SRC/tests/vm"
