@@ -7,6 +7,8 @@ are all visible inside; only the output folder is writable (--rwdir).
 
 On these machines /dev/kvm exists but QEMU hangs or aborts with it, so the
 runner probes KVM with a short boot and falls back to TCG (--disable-kvm).
+The root is shared over virtio-fs, through tests/vm/virtiofsd-shim (Debian's
+QEMU has only the C virtiofsd); 9p made every Python start cost 12 s.
 
     runner.py check [pytest args...]   run tests/vm in the guest, fail on a kernel warning
     runner.py demo                     run tests/vm/demo.sh in the guest and show its output
@@ -47,6 +49,16 @@ def find_kernel() -> str:
     return images[-1].name.removeprefix("vmlinuz-")
 
 
+def vng_env(out: Path) -> dict[str, str]:
+    """vng's environment: virtiofsd-shim found first on PATH as `virtiofsd`."""
+    shim_dir = out / "shim"
+    shim_dir.mkdir(exist_ok=True)
+    link = shim_dir / "virtiofsd"
+    link.unlink(missing_ok=True)
+    link.symlink_to(SRC / "tests" / "vm" / "virtiofsd-shim")
+    return dict(os.environ, PATH=f"{shim_dir}:{os.environ['PATH']}")
+
+
 def vng_command(kver: str, out: Path, kvm: bool, guest: list[str]) -> list[str]:
     vng = shutil.which("vng")
     if vng is None:
@@ -69,7 +81,7 @@ def kvm_usable(kver: str, out: Path) -> bool:
     cmd = vng_command(kver, out, True, ["/bin/sh", "-c", f"touch {marker}"])
     try:
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       stdin=subprocess.DEVNULL, timeout=25, check=False)
+                       stdin=subprocess.DEVNULL, env=vng_env(out), timeout=25, check=False)
     except subprocess.TimeoutExpired:
         return False
     return marker.exists()
@@ -131,7 +143,8 @@ def run_guest(cmd: list[str], out: Path, timeout: int) -> int:
     with open(out / "console.log", "wb") as console:
         try:
             proc = subprocess.run(cmd, stdout=console, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+                                  stdin=subprocess.DEVNULL, env=vng_env(out),
+                                  timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             print(f"runner: the VM did not finish within {timeout} s", file=sys.stderr)
             return 124
