@@ -137,7 +137,7 @@ async def serve_connection(
                         reply = Reply(got.cmd_type, ErrorCode.FATAL, got.domain.pid)
                     finally:
                         _close_fds(got.fds)  # commands use them while handled, keep none
-            await _send_all(conn, encode_reply(reply))
+            await _send_reply(conn, reply)
         except OSError as exc:
             log.info("client connection error: %s", exc)
 
@@ -147,6 +147,15 @@ async def _send_all(conn: trio.socket.SocketType, data: bytes) -> None:
     while view:
         sent = await conn.send(view)
         view = view[sent:]
+
+
+async def _send_reply(conn: trio.socket.SocketType, reply: Reply) -> None:
+    """The reply's bytes, then the fds its header announces: one byte carrying them all
+    (unix.c, lttcomm_send_fds_unix_sock()); the session keeps its own copies open."""
+    await _send_all(conn, encode_reply(reply))
+    if reply.fds:
+        rights = array.array("i", reply.fds).tobytes()
+        await conn.sendmsg([b"\0"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
 
 
 async def serve_clients(

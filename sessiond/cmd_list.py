@@ -67,8 +67,9 @@ def _with_stats(session: Session, chan: KernelChannel, stats: ChannelStats) -> C
     return dataclasses.replace(chan.attr, discarded_events=discarded, lost_packets=lost)
 
 
-def list_events(session: Session, domain: int, channel_name: str) -> bytes:
-    """cmd_list_events() / list_lttng_kernel_events(): header then serialized events."""
+def list_events(session: Session, domain: int, channel_name: str) -> tuple[bytes, tuple[int, ...]]:
+    """cmd_list_events() / list_lttng_kernel_events(): header then serialized events, and
+    the binary fd of each user-space probe, in order (the client pairs them up)."""
     if domain != DomainType.KERNEL:
         raise CommandError(ErrorCode.UND)
     chan = session.kernel.channel(channel_name) if session.kernel else None
@@ -84,11 +85,13 @@ def list_events(session: Session, domain: int, channel_name: str) -> bytes:
             enabled=e.spec.enabled,
             filter_expression=e.spec.filter_expression,
             probe=_listed_probe(e.spec),
+            userspace_probe_location=e.spec.userspace_probe_location,
         )
         for e in chan.events
     ]
+    fds = tuple(e.binary_fd for e in chan.events if e.binary_fd is not None)
     body = b"".join(writer.encode_event(e) for e in events)
-    return writer.encode_list_header(len(events)) + body
+    return writer.encode_list_header(len(events)) + body, fds
 
 
 def _listed_probe(spec: Event) -> ProbeAttr | None:

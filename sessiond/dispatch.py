@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import NamedTuple
 
 from pylttng.protocol.client import reader, writer
 from pylttng.protocol.client.constants import COMMAND_MAX, Command, DomainType, ErrorCode
@@ -21,6 +22,16 @@ from .errors import CommandError
 from .session import Session
 
 log = logging.getLogger("pylttng.sessiond.dispatch")
+
+
+class Answer(NamedTuple):
+    """What a command sends back: lttcomm_lttng_msg's command header and payload, and
+    the fds that follow them (SCM_RIGHTS), which stay owned by the session."""
+
+    cmd_header: bytes = b""
+    payload: bytes = b""
+    fds: tuple[int, ...] = ()
+
 
 # Commands that take no domain (client.c: need_domain = false).
 _NO_DOMAIN = {
@@ -73,9 +84,9 @@ class Dispatcher:
         cmd = request.cmd_type
         started = time.monotonic()
         try:
-            cmd_header, payload = await self._process(request, creds)
+            answer = await self._process(request, creds)
             log.info("command %s done in %.3f s", _cmd_name(cmd), time.monotonic() - started)
-            return Reply(cmd, ErrorCode.OK, request.domain.pid, cmd_header, payload)
+            return Reply(cmd, ErrorCode.OK, request.domain.pid, *answer)
         except CommandError as exc:
             log.info("command %s failed: %s", _cmd_name(cmd), exc)
             return Reply(cmd, exc.code, request.domain.pid)
@@ -83,7 +94,7 @@ class Dispatcher:
             log.warning("malformed %s request: %s", _cmd_name(cmd), exc)
             return Reply(cmd, ErrorCode.INVALID_PROTOCOL, request.domain.pid)
 
-    async def _process(self, request: Request, creds: Credentials) -> tuple[bytes, bytes]:
+    async def _process(self, request: Request, creds: Credentials) -> Answer:
         if not 0 <= request.cmd_type < COMMAND_MAX or request.cmd_type not in set(Command):
             raise CommandError(ErrorCode.UND, f"unknown command {request.cmd_type}")
         cmd = Command(request.cmd_type)
@@ -118,19 +129,19 @@ class Dispatcher:
 
     async def _run(
         self, cmd: Command, request: Request, session: Session | None, creds: Credentials
-    ) -> tuple[bytes, bytes]:
+    ) -> Answer:
         ctx = self._ctx
         if cmd == Command.CREATE_SESSION_EXT:
             args = reader.decode_create_session(request)
             desc = cmd_session.create_session(ctx, args, creds)
-            return b"", writer.encode_session_descriptor(desc)
+            return Answer(b"", writer.encode_session_descriptor(desc))
         if cmd == Command.LIST_SESSIONS:
-            return b"", cmd_list.list_sessions(ctx, creds)
+            return Answer(b"", cmd_list.list_sessions(ctx, creds))
         if cmd == Command.LIST_SYSCALLS:
-            return cmd_list.list_syscalls(await ctx.kernel.list_syscalls())
+            return Answer(*cmd_list.list_syscalls(await ctx.kernel.list_syscalls()))
         if cmd == Command.LIST_TRACEPOINTS:
             tracer = await ctx.kernel.tracer()
-            return cmd_catalogue.list_tracepoints(cmd_catalogue.read_tracepoint_list(tracer))
+            return Answer(*cmd_catalogue.list_tracepoints(cmd_catalogue.read_tracepoint_list(tracer)))
         assert session is not None, cmd
         if cmd == Command.START_TRACE:
             await cmd_session.start_trace(ctx, session)
@@ -138,27 +149,28 @@ class Dispatcher:
             await cmd_session.stop_trace(ctx, session)
         elif cmd == Command.DATA_PENDING:
             pending = await cmd_session.data_pending(ctx, session)
-            return b"", bytes([int(pending)])
+            return Answer(b"", bytes([int(pending)]))
         elif cmd == Command.DESTROY_SESSION:
             await cmd_session.destroy_session(ctx, session)
-            return writer.encode_destroy_header(), b""
+            return Answer(writer.encode_destroy_header(), b"")
         elif cmd == Command.LIST_DOMAINS:
-            return b"", cmd_list.list_domains(session)
+            return Answer(b"", cmd_list.list_domains(session))
         elif cmd == Command.LIST_CHANNELS:
-            return cmd_list.list_channels(session, request.domain.type, ctx.kernel.channel_stats)
+            return Answer(*cmd_list.list_channels(session, request.domain.type, ctx.kernel.channel_stats))
         elif cmd == Command.LIST_EVENTS:
             channel_name = reader.union_channel_name(request)
-            return b"", cmd_list.list_events(session, request.domain.type, channel_name)
+            payload, fds = cmd_list.list_events(session, request.domain.type, channel_name)
+            return Answer(b"", payload, fds)
         elif cmd == Command.REGENERATE_STATEDUMP:
             cmd_catalogue.regenerate_statedump(session)
         elif cmd == Command.SESSION_LIST_ROTATION_SCHEDULES:
-            return b"", writer.encode_rotation_schedules()
+            return Answer(b"", writer.encode_rotation_schedules())
         elif cmd == Command.PROCESS_ATTR_TRACKER_GET_POLICY:
             attr = reader.union_process_attr(request)
-            return b"", cmd_list.tracker_policy(session, request.domain.type, attr)
+            return Answer(b"", cmd_list.tracker_policy(session, request.domain.type, attr))
         elif cmd == Command.PROCESS_ATTR_TRACKER_GET_INCLUSION_SET:
             attr = reader.union_process_attr(request)
-            return b"", cmd_list.tracker_inclusion_set(session, request.domain.type, attr)
+            return Answer(b"", cmd_list.tracker_inclusion_set(session, request.domain.type, attr))
         elif cmd == Command.ENABLE_CHANNEL:
             channel, used = reader.decode_channel(request.payload)
             if used != len(request.payload):
@@ -180,7 +192,7 @@ class Dispatcher:
             ctx.kernel.add_context(session, reader.union_channel_name(request), context)
         else:
             raise CommandError(ErrorCode.UND, f"{cmd.name} is not implemented")
-        return b"", b""
+        return Answer(b"", b"")
 
 
 def _cmd_name(cmd: int) -> str:

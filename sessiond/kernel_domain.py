@@ -346,7 +346,8 @@ class KernelDomain:
             )
             raise CommandError(code, str(exc)) from None
         spec = dataclasses.replace(event, enabled=1)
-        chan.events.insert(0, KernelEvent(spec=spec, fd=fd))
+        binary_fd = os.dup(uprobe.binary_fd) if uprobe is not None else None
+        chan.events.insert(0, KernelEvent(spec=spec, fd=fd, binary_fd=binary_fd))
 
     def _add_callsites(self, event_fd: int, uprobe: _UprobeTarget) -> None:
         """userspace_probe_add_callsite(): resolve the location, one ADD_CALLSITE per offset.
@@ -561,6 +562,7 @@ class KernelDomain:
         for chan in ksess.channels:
             for kevent in chan.events:
                 _close(kevent.fd)
+                _close(kevent.binary_fd)
             for fd in chan.stream_fds:
                 _close(fd)
             _close(chan.fd)

@@ -14,6 +14,9 @@ class KernelEvent:
 
     spec: Event
     fd: int | None = None
+    # A user-space probe's binary, open for the event's life as in lttng-sessiond: LIST_EVENTS
+    # hands it to the client, and it pins the file that the kernel probes.
+    binary_fd: int | None = None
 
     @property
     def name(self) -> str:

@@ -46,7 +46,12 @@ class Reply:
     pid: int = 0
     cmd_header: bytes = b""
     payload: bytes = b""
-    fd_count: int = 0
+    # Sent after the bytes (SCM_RIGHTS), e.g. the probed binaries of LIST_EVENTS.
+    fds: tuple[int, ...] = ()
+
+    @property
+    def fd_count(self) -> int:
+        return len(self.fds)
 
 
 @dataclass

@@ -385,8 +385,7 @@ def parse_reply(raw: bytes) -> Reply:
         pid=int(head.pid),  # type: ignore[attr-defined]
         cmd_header=cmd_header,
         payload=payload,
-        fd_count=int(head.fd_count),  # type: ignore[attr-defined]
-    )
+    )  # (the fds of head.fd_count come after the bytes, through the socket)
 
 
 def decode_session_list(payload: bytes) -> list[SessionInfo]:

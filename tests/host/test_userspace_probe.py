@@ -164,3 +164,45 @@ def test_client_fds_arrive_with_the_request() -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_reply_fds_follow_the_reply_bytes() -> None:
+    """LIST_EVENTS: the reply announces fd_count, then one byte carries the fds
+    (lttcomm_send_fds_unix_sock), and the daemon keeps its own copies open."""
+    import array
+    import socket
+
+    import trio
+    from pylttng.protocol.client import reader
+    from pylttng.protocol.client.constants import Command
+    from pylttng.protocol.client.messages import Reply
+    from pylttng.sessiond import client_server
+
+    r, w = os.pipe()
+    reply = Reply(Command.LIST_EVENTS, 0, 0, b"", b"events", fds=(r,))
+
+    async def main() -> tuple[bytes, list[int]]:
+        a, b = trio.socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with a, b:
+            await client_server._send_reply(b, reply)
+            raw = b""
+            while len(raw) < 24 + len(b"events"):  # not into the byte that carries the fds
+                raw += await a.recv(24 + len(b"events") - len(raw))
+            _, anc, _, _ = await a.recvmsg(1, socket.CMSG_SPACE(4))
+            fds = array.array("i")
+            for level, kind, data in anc:
+                assert (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS)
+                fds.frombytes(data)
+            return raw, list(fds)
+
+    try:
+        raw, fds = trio.run(main)
+        got = reader.parse_reply(raw)
+        assert got.payload == b"events"
+        assert int.from_bytes(raw[20:24], "little") == 1  # lttcomm_lttng_msg.fd_count
+        assert len(fds) == 1 and os.path.samestat(os.fstat(fds[0]), os.fstat(r))
+        os.fstat(r)  # still open on the daemon's side
+        os.close(fds[0])
+    finally:
+        os.close(r)
+        os.close(w)

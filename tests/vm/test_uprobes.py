@@ -97,13 +97,6 @@ def bad_locations(lttng: Lttng, program: Path) -> None:
     print("bad symbol:", bad.rc, bad.text)
 
 
-# Through the stock lttng-sessiond the module records every call; the event that
-# pylttng-sessiond creates records none yet (its fd/offset hand-off is the suspect).
-PYLTTNG_UPROBES_RECORD_NOTHING = pytest.param("pylttng", marks=pytest.mark.xfail(
-    strict=True, reason="uprobe events made by pylttng-sessiond record nothing yet"))
-
-
-@pytest.mark.parametrize("daemon", [PYLTTNG_UPROBES_RECORD_NOTHING, "stock"], indirect=True)
 def test_uprobe_records_each_call(daemon: Lttng, program: Path) -> None:
     uprobe_scenario(daemon, "up", program)
 
@@ -113,12 +106,7 @@ def test_uprobe_bad_location_gets_lttng_error(daemon: Lttng, program: Path) -> N
 
 
 # The stock CLI wants the binary's fd back with the LIST_EVENTS reply (lttcomm_lttng_msg
-# fd_count, then SCM_RIGHTS); pylttng-sessiond does not send it yet: `lttng list` fails.
-@pytest.mark.parametrize("daemon", [
-    pytest.param("pylttng", marks=pytest.mark.xfail(
-        strict=True, reason="LIST_EVENTS does not pass the probed binary's fd back yet")),
-    "stock",
-], indirect=True)
+# fd_count, then SCM_RIGHTS), and prints the location from it.
 def test_uprobe_event_listed(daemon: Lttng, program: Path) -> None:
     daemon.ok("create", "uplist")
     daemon.ok("enable-event", "-k", "--userspace-probe", f"elf:{program}:{FUNCTION}",

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from conftest import Lttng, babeltrace2, build_c_program
-from test_uprobes import PYLTTNG_UPROBES_RECORD_NOTHING
 
 CALLS = 6
 # Shared with the host test of the SDT note reader.
@@ -52,6 +51,5 @@ def sdt_scenario(lttng: Lttng, session: str, program: Path) -> None:
         assert all(re.search(rf"\{{ pid = {proc.pid} \}}", line) for line in hits), hits
 
 
-@pytest.mark.parametrize("daemon", [PYLTTNG_UPROBES_RECORD_NOTHING, "stock"], indirect=True)
 def test_sdt_probes_record_each_hit(daemon: Lttng, program: Path) -> None:
     sdt_scenario(daemon, "sdt", program)
