@@ -53,6 +53,15 @@ def stop_daemons() -> None:
     shutil.rmtree("/var/run/lttng", ignore_errors=True)
 
 
+def running_daemons() -> str | None:
+    """"pylttng" or "stock" when exactly that pair of daemons runs, else None."""
+    pylttng = bool(pids_of("pylttng-sessiond")) and bool(pids_of("pylttng-consumerd"))
+    stock = run("pgrep", "-x", "lttng-sessiond").rc == 0
+    if pylttng != stock:
+        return "pylttng" if pylttng else "stock"
+    return None
+
+
 class Lttng:
     """The stock lttng CLI, spawning pylttng-sessiond when no daemon runs."""
 
@@ -86,30 +95,80 @@ def keep_daemon_logs(test_name: str) -> None:
         shutil.copy(log, dest / log.name)
 
 
-@pytest.fixture
-def lttng(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Lttng]:
-    stop_daemons()
-    # Keep traces in the shared output folder when there is one, to look at after the run.
+# The daemons outlive a test: a Python daemon takes ~15 s to start under TCG, and most
+# tests only need one that works.  Tests share one home (the root daemon writes traces
+# under the home it started with); after each test its sessions are destroyed and its
+# traces moved to homes/<test>.  A failed test, a test marked fresh_daemon, or a switch
+# between pylttng's and the stock daemons starts from no daemon at all.
+FAILED = pytest.StashKey[bool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fresh_daemon: start the test with no daemon running")
+
+
+def wanted_daemons(item: pytest.Item) -> str:
+    """The `daemon` fixture's parameter, or pylttng's daemons for the `lttng` fixture."""
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params.get("daemon", "pylttng")) if callspec else "pylttng"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the stock-daemon variants last, so each pair of daemons starts about once."""
+    items.sort(key=lambda item: wanted_daemons(item) == "stock" or "stock" in item.fixturenames)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    if outcome.get_result().failed:  # type: ignore[attr-defined]
+        item.stash[FAILED] = True
+
+
+@pytest.fixture(scope="session")
+def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = os.environ.get("PYLTTNG_VM_OUT")
-    home = Path(out, "homes", request.node.name) if out else tmp_path / "home"
-    home.mkdir(parents=True)
-    yield Lttng(home)
-    run("lttng", "destroy", "-a", env=dict(os.environ, HOME=str(home), LTTNG_HOME=str(home)))
-    keep_daemon_logs(request.node.name)
-    stop_daemons()
+    home = Path(out, "home") if out else tmp_path_factory.mktemp("home")
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def archive_traces(home: Path, test_name: str) -> None:
+    traces = home / "lttng-traces"
+    if not traces.is_dir():
+        return
+    dest = Path(os.environ.get("PYLTTNG_VM_OUT", home), "homes", test_name, "lttng-traces")
+    dest.mkdir(parents=True, exist_ok=True)
+    for trace in traces.iterdir():
+        shutil.move(trace, dest / trace.name)
+
+
+@pytest.fixture
+def lttng(shared_home: Path, request: pytest.FixtureRequest) -> Iterator[Lttng]:
+    node = request.node
+    archive_traces(shared_home, f"{node.name}.before")
+    cli = Lttng(shared_home)
+    want = wanted_daemons(node)
+    if node.get_closest_marker("fresh_daemon") or running_daemons() != want:
+        stop_daemons()
+        if want == "stock":
+            start_stock_sessiond(cli.env)
+    yield cli
+    run("lttng", "destroy", "-a", env=cli.env)
+    keep_daemon_logs(node.name)
+    archive_traces(shared_home, node.name)
+    if node.stash.get(FAILED, False):
+        stop_daemons()
 
 
 @pytest.fixture(params=["pylttng", "stock"])
-def daemon(request: pytest.FixtureRequest, lttng: Lttng) -> Iterator[Lttng]:
+def daemon(request: pytest.FixtureRequest, lttng: Lttng) -> Lttng:
     """The lttng CLI talking to pylttng-sessiond, or to the stock lttng-sessiond (and its
-    lttng-consumerd) driving pylttng.ko: every scenario of issue 3 runs through both."""
+    lttng-consumerd) driving pylttng.ko: every scenario of issue 3 runs through both.
+    (The `lttng` fixture starts the daemons the parameter names.)"""
     if request.param == "stock":
-        stop_daemons()
-        env = dict(lttng.env)
-        env.pop("LTTNG_SESSIOND_PATH")
-        start_stock_sessiond(env)
-        lttng.env = env
-    yield lttng
+        lttng.env.pop("LTTNG_SESSIOND_PATH")
+    return lttng
 
 
 STOCK_SESSIOND = "/usr/bin/lttng-sessiond"

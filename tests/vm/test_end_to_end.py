@@ -6,12 +6,14 @@ import re
 import time
 from datetime import UTC, datetime
 
+import pytest
 from conftest import Lttng, assert_forks_and_execs, babeltrace2, fork_exec_workload
 
 SCHED_SWITCH_FIELDS = ("prev_comm", "prev_tid", "prev_prio", "prev_state",
                        "next_comm", "next_tid", "next_prio")
 
 
+@pytest.mark.fresh_daemon
 def test_trace_fork_and_exec_read_by_babeltrace2(lttng: Lttng) -> None:
     created = lttng.ok("create", "demo")
     assert "Spawning a session daemon" in created.out
