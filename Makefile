@@ -3,7 +3,7 @@
 #   make                  build kmod/pylttng.ko against the Debian kernel headers
 #   make KERNELDIR=/path  build it against another kernel tree
 #   make modules_install  install it in /lib/modules/<ver>/extra and run depmod
-#   make check            lint, host tests, then the VM tests with the real module
+#   make check            lint, host tests, the VM tests with the real module, bench-smoke
 #   make demo             build, boot the test VM, trace with the stock lttng CLI, show babeltrace2
 #   make bench            pylttng vs ftrace, perf, trace-cmd and the stock daemons in one VM run:
 #                         bench/results.{json,md,png} (~20 min under TCG; see bench/README.md)
@@ -75,7 +75,7 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) test-host
 	$(MAKE) test-vm
-# bench-smoke joins check once its run passes end to end (issue 4).
+	$(MAKE) bench-smoke
 
 demo: deps
 	$(MAKE) modules

@@ -8,8 +8,11 @@ The slowdown under a tracer is traced cost / untraced cost.
 from __future__ import annotations
 
 import math
+import os
 import re
+import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,14 +45,31 @@ class Workload(Protocol):
 
 
 def execute(cmd: list[str], timeout: float = 1800) -> tuple[str, float]:
-    """Run the work; its output and wall time, or WorkloadError."""
-    begin = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    seconds = time.monotonic() - begin
-    if proc.returncode != 0:
-        raise WorkloadError(f"{' '.join(cmd)} exited {proc.returncode}: "
-                            f"{(proc.stdout + proc.stderr)[-2000:]}")
-    return proc.stdout + proc.stderr, seconds
+    """Run the work; its output and wall time, or WorkloadError.
+
+    In its own process group, its output in a file: workers that outlive their parent
+    (stress-ng's) are killed with the group, and hold no pipe that would keep us waiting.
+    """
+    with tempfile.TemporaryFile() as sink:
+        begin = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            rc = None
+        seconds = time.monotonic() - begin
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        sink.seek(0)
+        out = sink.read().decode(errors="replace")
+    if rc != 0:
+        why = f"timed out after {timeout:g} s" if rc is None else f"exited {rc}"
+        raise WorkloadError(f"{' '.join(cmd)} {why}: {out[-2000:]}")
+    return out, seconds
 
 
 @dataclass
