@@ -71,9 +71,10 @@ class Lttng:
         assert sessiond, "pylttng-sessiond is not on PATH"
         self.env = dict(os.environ, HOME=str(home), LTTNG_HOME=str(home),
                         LTTNG_SESSIOND_PATH=sessiond)
+        self.timeout = 120.0  # per command, in seconds
 
     def __call__(self, *args: str) -> Result:
-        return run("lttng", *args, env=self.env)
+        return run("lttng", *args, env=self.env, timeout=self.timeout)
 
     def ok(self, *args: str) -> Result:
         result = self(*args)
@@ -190,8 +191,8 @@ def start_stock_sessiond(env: dict[str, str], log: Path | None = None) -> None:
     assert started.returncode == 0, log.read_text(errors="replace") if log else argv
 
 
-def babeltrace2(*args: str) -> Result:
-    return run("babeltrace2", *args, timeout=300)
+def babeltrace2(*args: str, timeout: float = 300) -> Result:
+    return run("babeltrace2", *args, timeout=timeout)
 
 
 def read_trace(lttng: Lttng, session: str) -> list[str]:

@@ -236,7 +236,7 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["check", "demo", "bench", "pypath"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--timeout", type=int, default=1800)
+    parser.add_argument("--timeout", type=int, default=2700)
     args, rest = parser.parse_known_args()
     if rest[:1] == ["--"]:
         rest = rest[1:]
