@@ -54,7 +54,7 @@ def stop_daemons() -> None:
 
 
 def running_daemons() -> str | None:
-    """"pylttng" or "stock" when exactly that pair of daemons runs, else None."""
+    """Which daemons run: "pylttng" or "stock" when exactly that pair does, else None."""
     pylttng = bool(pids_of("pylttng-sessiond")) and bool(pids_of("pylttng-consumerd"))
     stock = run("pgrep", "-x", "lttng-sessiond").rc == 0
     if pylttng != stock:
@@ -135,12 +135,13 @@ def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def archive_traces(home: Path, test_name: str) -> None:
-    traces = home / "lttng-traces"
-    if not traces.is_dir():
+    """Move the traces left in the shared home to homes/<test_name> (none: no folder)."""
+    traces = sorted((home / "lttng-traces").glob("*"))
+    if not traces:
         return
     dest = Path(os.environ.get("PYLTTNG_VM_OUT", home), "homes", test_name, "lttng-traces")
     dest.mkdir(parents=True, exist_ok=True)
-    for trace in traces.iterdir():
+    for trace in traces:
         shutil.move(trace, dest / trace.name)
 
 
