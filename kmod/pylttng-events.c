@@ -136,7 +136,8 @@ static bool pyl_event_wanted(const struct pyl_event *ev)
 
 /* The channel's contexts go between the event header and the payload. */
 static void pyl_perf_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
-				     const u8 *rec, u32 rec_size, size_t len)
+				     const u8 *rec, u32 rec_size, size_t len,
+				     const struct pyl_layout_env *env)
 {
 	struct pyl_channel *chan = ev->chan;
 	struct pyl_rb_ctx ctx;
@@ -150,7 +151,7 @@ static void pyl_perf_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
 				     ctx_len + len, &ctx);
 		if (dst) {
 			memcpy(dst, scratch, ctx_len);
-			pyl_layout_write(ev->layout, rec, rec_size, dst + ctx_len);
+			pyl_layout_write(ev->layout, rec, rec_size, env, dst + ctx_len);
 			pyl_rb_commit(&ctx);
 		}
 	}
@@ -197,6 +198,7 @@ static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *da
 {
 	struct pyl_event *ev = pe->overflow_handler_context;
 	struct pyl_channel *chan = ev->chan;
+	struct pyl_layout_env env;
 	struct pyl_rb_ctx ctx;
 	const u8 *rec;
 	u32 rec_size;
@@ -212,16 +214,16 @@ static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *da
 	cpu = smp_processor_id();
 	if (cpu >= chan->nr_rbs)
 		return;
-	len = pyl_layout_size(ev->layout, rec, rec_size);
+	len = pyl_layout_size(ev->layout, rec, rec_size, &env);
 	if (!chan->ctx.nr) {
 		dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
 		if (!dst)
 			return;
-		pyl_layout_write(ev->layout, rec, rec_size, dst);
+		pyl_layout_write(ev->layout, rec, rec_size, &env, dst);
 		pyl_rb_commit(&ctx);
 		return;
 	}
-	pyl_perf_record_with_ctx(ev, chan->rbs[cpu], rec, rec_size, len);
+	pyl_perf_record_with_ctx(ev, chan->rbs[cpu], rec, rec_size, len, &env);
 }
 
 /*

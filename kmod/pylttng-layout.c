@@ -6,9 +6,15 @@
  * TSDL declaration and a copy operation.  In the probe, the operations
  * serialize the raw ftrace record (struct trace_entry + fields) into the
  * ring buffer.  Every CTF field is byte-aligned, as in LTTng-modules, so
- * serialization is a sequence of bounded copies.
+ * serialization is a sequence of bounded copies.  Fields LTTng-modules
+ * adds to an event (pylttng-rename.c) are read from the task whose tid
+ * the record holds, looked up once per record.
  */
 #include <linux/kernel.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -22,6 +28,7 @@ struct pyl_builder {
 	const char *event;
 	char *tsdl;
 	size_t tsdl_len;
+	unsigned int nr_task_srcs;
 	unsigned int nr_ops;
 	struct pyl_op ops[PYL_LAYOUT_MAX_OPS];
 };
@@ -128,11 +135,49 @@ static int pyl_add_array(struct pyl_builder *b,
 	return pyl_add_op(b, PYL_OP_COPY, 0, 0, f->offset, f->size);
 }
 
-static int pyl_add_field(const struct pyl_ftrace_event_field *f, void *arg)
+/* The fields LTTng-modules derives from the task whose tid f holds. */
+static int pyl_add_task_fields(struct pyl_builder *b,
+			       const struct pyl_ftrace_event_field *f,
+			       const char *name)
 {
-	struct pyl_builder *b = arg;
-	int bias = 0;
-	const char *name = pyl_rename_field(b->event, f->name, &bias);
+	const struct pyl_task_field *extra;
+	unsigned int i, nr = 0;
+	int ret;
+
+	extra = pyl_task_fields(b->event, name, &nr);
+	if (!extra || f->size != 4)
+		return 0;
+	if (b->nr_task_srcs == PYL_LAYOUT_MAX_TASKS)
+		return -E2BIG;
+	b->nr_task_srcs++;
+	for (i = 0; i < nr; i++) {
+		switch (extra[i].value) {
+		case PYL_TASK_TGID:
+			pyl_tsdl_int(b, 32, true, false, 10, "");
+			pyl_tsdl(b, "_%s;\n", extra[i].name);
+			break;
+		case PYL_TASK_PIDNS_INUM:
+			pyl_tsdl_int(b, 32, false, false, 10, "");
+			pyl_tsdl(b, "_%s;\n", extra[i].name);
+			break;
+		case PYL_TASK_VTIDS:
+			pyl_tsdl_int(b, 8, false, false, 10, "");
+			pyl_tsdl(b, "__%s_length;\n", extra[i].name);
+			pyl_tsdl_int(b, 32, true, false, 10, "");
+			pyl_tsdl(b, "_%s[ __%s_length ];\n", extra[i].name, extra[i].name);
+			break;
+		}
+		ret = pyl_add_op(b, PYL_OP_TASK, 0, extra[i].value, f->offset, 0);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int pyl_add_plain_field(struct pyl_builder *b,
+			       const struct pyl_ftrace_event_field *f,
+			       const char *name, int bias)
+{
 	const char *bracket = strchr(f->type, '[');
 
 	if (f->offset < 0 || f->size <= 0)
@@ -154,6 +199,16 @@ static int pyl_add_field(const struct pyl_ftrace_event_field *f, void *arg)
 		pyl_tsdl(b, "_%s[%d];\n", name, f->size);
 	}
 	return pyl_add_op(b, PYL_OP_COPY, 0, 0, f->offset, f->size);
+}
+
+static int pyl_add_field(const struct pyl_ftrace_event_field *f, void *arg)
+{
+	struct pyl_builder *b = arg;
+	int bias = 0;
+	const char *name = pyl_rename_field(b->event, f->name, &bias);
+	int ret = pyl_add_plain_field(b, f, name, bias);
+
+	return ret ?: pyl_add_task_fields(b, f, name);
 }
 
 /* Caller holds event_mutex (through pyl_ftrace_for_each). */
@@ -217,16 +272,107 @@ static bool pyl_dyn_data(const struct pyl_op *op, const u8 *rec, u32 rec_size,
 	return true;
 }
 
+/* What the record's tid at src names, from the kernel's pid hash. */
+static void pyl_task_lookup(struct pyl_task_info *t, const u8 *rec, u32 rec_size)
+{
+	struct task_struct *task;
+	struct pid *pid = NULL;
+	unsigned int i;
+	s32 tid = 0;
+
+	t->tgid = 0;
+	t->ns_inum = 0;
+	t->nr_vtids = 0;
+	if (t->src + 4 <= rec_size)
+		memcpy(&tid, rec + t->src, 4);
+	rcu_read_lock();
+	if (tid > 0)
+		pid = find_pid_ns(tid, &init_pid_ns);
+	task = pid ? pid_task(pid, PIDTYPE_PID) : NULL;
+	if (task) {
+		t->tgid = task->tgid;
+		t->ns_inum = ns_of_pid(pid)->ns.inum;
+		t->nr_vtids = min_t(unsigned int, pid->level + 1, PYL_MAX_PID_NS_LEVEL);
+		for (i = 0; i < t->nr_vtids; i++)
+			t->vtids[i] = pid->numbers[i].nr;
+	}
+	rcu_read_unlock();
+}
+
+static const struct pyl_task_info *pyl_env_task(const struct pyl_layout_env *env,
+						u16 src)
+{
+	unsigned int i;
+
+	for (i = 0; i < env->nr_tasks; i++)
+		if (env->tasks[i].src == src)
+			return &env->tasks[i];
+	return NULL;
+}
+
+/* Looks the task up the first time the record names it. */
+static const struct pyl_task_info *pyl_env_add_task(struct pyl_layout_env *env,
+						    u16 src, const u8 *rec, u32 rec_size)
+{
+	const struct pyl_task_info *found = pyl_env_task(env, src);
+	struct pyl_task_info *t;
+
+	if (found)
+		return found;
+	if (env->nr_tasks == PYL_LAYOUT_MAX_TASKS)
+		return NULL;	/* the builder allows no more */
+	t = &env->tasks[env->nr_tasks++];
+	t->src = src;
+	pyl_task_lookup(t, rec, rec_size);
+	return t;
+}
+
+static size_t pyl_task_value_size(u16 value, const struct pyl_task_info *t)
+{
+	if (value == PYL_TASK_VTIDS)
+		return 1 + (t ? t->nr_vtids * sizeof(s32) : 0);
+	return 4;
+}
+
+static u8 *pyl_task_value_write(u16 value, const struct pyl_task_info *t, u8 *dst)
+{
+	u32 v = 0;
+	u8 n;
+
+	switch (value) {
+	case PYL_TASK_VTIDS:
+		n = t ? t->nr_vtids : 0;
+		*dst = n;
+		if (n)
+			memcpy(dst + 1, t->vtids, n * sizeof(s32));
+		return dst + 1 + n * sizeof(s32);
+	case PYL_TASK_TGID:
+		v = t ? t->tgid : 0;
+		break;
+	case PYL_TASK_PIDNS_INUM:
+		v = t ? t->ns_inum : 0;
+		break;
+	}
+	memcpy(dst, &v, 4);
+	return dst + 4;
+}
+
+/* Bytes the payload takes; env is filled for pyl_layout_write(). */
 size_t pyl_layout_size(const struct pyl_layout *layout, const u8 *rec,
-		       u32 rec_size)
+		       u32 rec_size, struct pyl_layout_env *env)
 {
 	const struct pyl_op *op;
 	const u8 *data;
 	size_t total = 0;
 	u32 len;
 
+	env->nr_tasks = 0;
 	for (op = layout->ops; op < layout->ops + layout->nr_ops; op++) {
 		switch (op->kind) {
+		case PYL_OP_TASK:
+			total += pyl_task_value_size(op->elem,
+				pyl_env_add_task(env, op->src, rec, rec_size));
+			break;
 		case PYL_OP_COPY:
 		case PYL_OP_BIAS32:
 			total += op->len;
@@ -247,7 +393,7 @@ size_t pyl_layout_size(const struct pyl_layout *layout, const u8 *rec,
 }
 
 void pyl_layout_write(const struct pyl_layout *layout, const u8 *rec,
-		      u32 rec_size, u8 *dst)
+		      u32 rec_size, const struct pyl_layout_env *env, u8 *dst)
 {
 	const struct pyl_op *op;
 	const u8 *data = rec;
@@ -256,6 +402,10 @@ void pyl_layout_write(const struct pyl_layout *layout, const u8 *rec,
 
 	for (op = layout->ops; op < layout->ops + layout->nr_ops; op++) {
 		switch (op->kind) {
+		case PYL_OP_TASK:
+			dst = pyl_task_value_write(op->elem,
+						   pyl_env_task(env, op->src), dst);
+			break;
 		case PYL_OP_COPY:
 			if (op->src + op->len <= rec_size)
 				memcpy(dst, rec + op->src, op->len);

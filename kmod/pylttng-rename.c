@@ -6,7 +6,9 @@
  * events such as hrtimer_start are timer_hrtimer_start there, and the
  * scheduler events call a thread id "tid", not "pid".  Only names are
  * mapped: layouts still come from the running kernel.  A few values
- * differ too: LTTng reports scheduler priorities minus MAX_RT_PRIO.
+ * differ too: LTTng reports scheduler priorities minus MAX_RT_PRIO.  And
+ * sched_process_fork has fields the kernel's event lacks (tgids, pid
+ * namespaces), derived from the tasks whose tids it records.
  */
 #include <linux/bsearch.h>
 #include <linux/kernel.h>
@@ -246,4 +248,37 @@ const char *pyl_rename_field(const char *event, const char *field, int *bias)
 		}
 	}
 	return field;
+}
+
+/*
+ * LTTng-modules' sched_process_fork (instrumentation/events/sched.h):
+ * after each tid, that task's tgid and pid namespace, and after the
+ * child's, its tid in every pid namespace it is in (vtids).
+ */
+static const struct pyl_task_field pyl_fork_parent_fields[] = {
+	{ "parent_pid", PYL_TASK_TGID },
+	{ "parent_ns_inum", PYL_TASK_PIDNS_INUM },
+};
+
+static const struct pyl_task_field pyl_fork_child_fields[] = {
+	{ "vtids", PYL_TASK_VTIDS },
+	{ "child_pid", PYL_TASK_TGID },
+	{ "child_ns_inum", PYL_TASK_PIDNS_INUM },
+};
+
+/* The fields to add after field (its LTTng name) of event, or NULL. */
+const struct pyl_task_field *pyl_task_fields(const char *event, const char *field,
+					      unsigned int *nr)
+{
+	if (strcmp(event, "sched_process_fork"))
+		return NULL;
+	if (!strcmp(field, "parent_tid")) {
+		*nr = ARRAY_SIZE(pyl_fork_parent_fields);
+		return pyl_fork_parent_fields;
+	}
+	if (!strcmp(field, "child_tid")) {
+		*nr = ARRAY_SIZE(pyl_fork_child_fields);
+		return pyl_fork_child_fields;
+	}
+	return NULL;
 }

@@ -12,6 +12,7 @@
  * them, user strings for path-like char pointers, and the entry/exit
  * placement LTTng-modules uses (outputs such as read's buf on the exit).
  */
+#include <linux/kallsyms.h>
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -32,7 +33,12 @@ struct pyl_sc_type {
 	u8 is_signed;
 };
 
-#define PYL_LONG	0		/* a long: 8 bytes, 4 for compat tasks */
+/*
+ * A long: the kernel's, for 32-bit compat calls too.  LTTng-modules types
+ * compat events with the native prototypes (a compat read's count is 64
+ * bits), the register value zero-extended.
+ */
+#define PYL_LONG	sizeof(long)
 
 /* C argument types of system calls, as they appear in the metadata. */
 static const struct pyl_sc_type pyl_sc_types[] = {
@@ -98,30 +104,27 @@ static bool pyl_sc_is_inout(const char *sc, const char *arg)
 	return false;
 }
 
-static void pyl_sc_int_type(const char *type, struct pyl_sc_arg *a, u8 long_size)
+static void pyl_sc_int_type(const char *type, struct pyl_sc_arg *a)
 {
 	size_t i;
 
 	if (str_has_prefix(type, "const "))
 		type += 6;
-	a->size = long_size;		/* registers are longs */
+	a->size = sizeof(long);		/* registers are longs */
 	a->is_signed = 0;
 	if (strchr(type, '*'))
 		return;			/* pointers: unsigned addresses */
 	for (i = 0; i < ARRAY_SIZE(pyl_sc_types); i++) {
 		if (!strcmp(pyl_sc_types[i].name, type)) {
-			a->size = pyl_sc_types[i].size ?: long_size;
+			a->size = pyl_sc_types[i].size;
 			a->is_signed = pyl_sc_types[i].is_signed;
 			return;
 		}
 	}
 }
 
-/* Arguments as the calling ABI passes them: longs are 32-bit for compat. */
-static void pyl_sc_describe(struct pyl_sc_desc *d, const struct syscall_metadata *m,
-			    bool compat)
+static void pyl_sc_describe(struct pyl_sc_desc *d, const struct syscall_metadata *m)
 {
-	u8 long_size = compat ? 4 : sizeof(long);
 	int i;
 
 	d->name = str_has_prefix(m->name, "sys_") ? m->name + 4 : m->name;
@@ -131,7 +134,7 @@ static void pyl_sc_describe(struct pyl_sc_desc *d, const struct syscall_metadata
 		const char *type = m->types[i];
 
 		a->name = m->args[i];
-		pyl_sc_int_type(type, a, long_size);
+		pyl_sc_int_type(type, a);
 		if (pyl_sc_is_string(type, a->name)) {
 			a->kind = PYL_SC_STRING;
 			a->dir = PYL_SC_IN;
@@ -201,11 +204,30 @@ static void pyl_sc_set_canon(struct pyl_sc_desc *descs, unsigned int nr)
 }
 
 /*
+ * A SYSCALL_DEFINE without a native number (waitpid, socketcall, ...) is
+ * in no table once the __syscalls_metadata section is freed, but its
+ * metadata, the static __syscall_meta__<name>, stays: found by kallsyms.
+ */
+static const struct syscall_metadata *pyl_sc_meta_by_symbol(const char *name)
+{
+	const struct syscall_metadata *m;
+	char sym[KSYM_NAME_LEN];
+
+	if (!str_has_prefix(name, "sys_"))
+		return NULL;
+	if (snprintf(sym, sizeof(sym), "__syscall_meta__%s", name + 4) >= sizeof(sym))
+		return NULL;
+	m = (const void *)pyl_kallsyms_lookup(sym);
+	return m && m->name && !strcmp(m->name, name) ? m : NULL;
+}
+
+/*
  * The compat table: the ia32 entry points the kernel build listed, each
  * described by the metadata of its native SYSCALL_DEFINE (same name and
- * arguments; compat wrappers have no metadata of their own).  Those with
- * no native number (waitpid, socketcall, ...) have no metadata left after
- * boot: they are recorded as compat_syscall_*_unknown.
+ * arguments; compat wrappers have no metadata of their own).  Those whose
+ * SYSCALL_DEFINE this kernel does not build (ipc, old_mmap, ...) are
+ * recorded as compat_syscall_*_unknown, as LTTng-modules records calls
+ * it has no description of.
  */
 static int pyl_sc_compat_init(struct syscall_metadata **table)
 {
@@ -226,8 +248,10 @@ static int pyl_sc_compat_init(struct syscall_metadata **table)
 			continue;
 		m = pyl_sc_meta_by_name(sym, table);
 		if (!m)
+			m = pyl_sc_meta_by_symbol(sym);
+		if (!m)
 			continue;
-		pyl_sc_describe(&pyl_sc_compat_descs[nr], m, true);
+		pyl_sc_describe(&pyl_sc_compat_descs[nr], m);
 		pyl_sc_set_canon(pyl_sc_compat_descs, nr);
 	}
 	return 0;
@@ -248,7 +272,7 @@ int pyl_sc_table_init(void)
 		m = table ? table[nr] : pyl_sc_section_meta(nr);
 		if (!m || !m->name)
 			continue;
-		pyl_sc_describe(&pyl_sc_descs[nr], m, false);
+		pyl_sc_describe(&pyl_sc_descs[nr], m);
 		pyl_sc_set_canon(pyl_sc_descs, nr);
 	}
 	ret = pyl_sc_compat_init(table);

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from bench.tracers import pids_of, stop_daemons
 
 
 @dataclass
@@ -30,27 +30,6 @@ def run(*cmd: str, env: dict[str, str] | None = None, timeout: float = 120) -> R
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
                           check=False)
     return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
-def pids_of(name: str) -> list[int]:
-    found = run("pgrep", "-f", name)
-    return [int(p) for p in found.out.split()]
-
-
-def stop_daemons() -> None:
-    """Kill every session and consumer daemon left over, and wait for them to go."""
-    for pattern in ("pylttng-sessiond", "pylttng-consumerd", "lttng-sessiond"):
-        for pid in pids_of(pattern):
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and (pids_of("pylttng-") or pids_of("lttng-sessiond")):
-        time.sleep(0.2)
-    for pid in pids_of("pylttng-") + pids_of("lttng-sessiond"):
-        os.kill(pid, signal.SIGKILL)
-    shutil.rmtree("/var/run/lttng", ignore_errors=True)
 
 
 def running_daemons() -> str | None:

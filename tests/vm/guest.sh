@@ -23,8 +23,14 @@ TESTS="$SRC/tests/vm"
 for arg in "$@"; do
 	case "$arg" in *.py | *.py::*) TESTS= ;; esac
 done
+# Should the guest hang, the host still has the kernel log up to that point, and a test
+# stuck for 20 minutes dumps every Python thread's stack into pytest.log.
+dmesg -w >"$OUT/dmesg-live.txt" 2>&1 &
+DMESG_PID=$!
 "$PY" -m pytest $TESTS -p no:cacheprovider -o console_output_style=classic \
+	-o faulthandler_timeout=1200 \
 	-rA --junitxml="$OUT/junit.xml" "$@" >"$OUT/pytest.log" 2>&1
 echo $? >"$OUT/rc"
+kill "$DMESG_PID"
 dmesg >"$OUT/dmesg.txt"
 sync

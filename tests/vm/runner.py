@@ -103,6 +103,8 @@ def package_tree(dest: Path) -> Path:
     shutil.copy(SRC / "pylttng" / "__init__.py", pkg)
     for part in ("protocol", "sessiond", "consumerd"):
         (pkg / part).symlink_to(SRC / part)
+    # The VM tests share the benchmarks' helpers (running a workload, stopping daemons).
+    (dest / "bench").symlink_to(SRC / "bench")
     return dest
 
 
@@ -182,9 +184,11 @@ def check(out: Path, pytest_args: list[str], timeout: int) -> int:
     show(out / "pytest.log")
     rc_file = out / "rc"
     if not rc_file.exists():
-        print("runner: the guest left no result; its log follows", file=sys.stderr)
+        print("runner: the guest left no result; its log and kernel log follow",
+              file=sys.stderr)
         show(out / "guest.log")
         show(out / "console.log")
+        show(out / "dmesg-live.txt")
         return 1
     rc = int(rc_file.read_text().strip() or 1)
     trouble = kernel_trouble(out / "dmesg.txt")

@@ -1,7 +1,8 @@
 """Issue 3, system calls: 32-bit compat calls recorded as `compat_syscall_*`.
 
 No 32-bit toolchain is needed: a 64-bit program issuing `int $0x80` enters the kernel's
-ia32 compat path (CONFIG_IA32_EMULATION), with i386 numbers: 20 getpid, 5 open, 6 close.
+ia32 compat path (CONFIG_IA32_EMULATION), with i386 numbers: 20 getpid, 5 open, 6 close, and 7 waitpid, an i386-only call (no x86-64
+number: its description comes from the kernel's SYSCALL_DEFINE metadata by symbol).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ int main(void)
 	fd = int80(5, (long)path, 0, 0);		/* open(path, O_RDONLY) */
 
 	int80(6, fd, 0, 0);				/* close */
+	int80(7, -1, 0, 1);				/* waitpid(-1, NULL, WNOHANG) */
 	printf("%ld %ld\n", pid, fd);
 	return 0;
 }
@@ -67,7 +69,7 @@ def payload(line: str) -> str:
 def compat_scenario(lttng: Lttng, session: str, program: Path) -> None:
     assert ia32_emulation(), "the guest kernel has no ia32 emulation"
     lttng.ok("create", session)
-    made = lttng.ok("enable-event", "-k", "--syscall", "getpid,open,close")
+    made = lttng.ok("enable-event", "-k", "--syscall", "getpid,open,close,waitpid")
     assert "kernel event getpid created in channel channel0" in made.out, made.text
     lttng.ok("add-context", "-k", "-t", "pid")
     lttng.ok("start")
@@ -96,6 +98,10 @@ def compat_scenario(lttng: Lttng, session: str, program: Path) -> None:
     assert events("compat_syscall_exit_open") == [f"{{ ret = {fd} }}"], mine
     assert events("compat_syscall_entry_close") == [f"{{ fd = {fd} }}"], mine
     assert events("compat_syscall_exit_close") == ["{ ret = 0 }"], mine
+    # No child to wait for: -ECHILD.  The status pointer is an output, recorded on exit.
+    assert events("compat_syscall_entry_waitpid") == ["{ pid = -1, options = 1 }"], mine
+    [waited] = events("compat_syscall_exit_waitpid")
+    assert re.fullmatch(r"\{ ret = -10, stat_addr = 0(x0)? \}", waited), mine
     # The 64-bit calls of the same process stay native (glibc's close of stdout, ...).
     assert not any(" compat_syscall_entry_unknown: " in line for line in mine), mine
 
@@ -107,8 +113,9 @@ def compat_listing(lttng: Lttng) -> None:
     assert "      getpid [32/64-bit]" in lines, listed.out[:2000]
     assert "      open [32/64-bit]" in lines
     assert "      close [32/64-bit]" in lines
-    # i386-only calls (waitpid, socketcall, ...) have no metadata left after boot: they
-    # are recorded as compat_syscall_*_unknown and not listed.
+    # i386-only calls, described by their SYSCALL_DEFINE's metadata found by symbol.
+    assert "      waitpid [32-bit]" in lines, listed.out[:2000]
+    assert "      socketcall [32-bit]" in lines
     both = [line for line in lines if line.endswith(" [32/64-bit]")]
     assert len(both) > 250, len(both)
 

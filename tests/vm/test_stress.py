@@ -8,14 +8,13 @@ report of events the full buffers discarded.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
 from pathlib import Path
 
 from conftest import Lttng, babeltrace2
+
+from bench.workloads import execute
 
 # `lttng add-context -k --list` of 2.13 but for the hardware PMU counters (TCG has none).
 CONTEXTS = [
@@ -29,19 +28,6 @@ CONTEXTS = [
 
 STRESS = ["stress-ng", "--timeout", "20s", "--metrics-brief", "--cpu", "1", "--switch", "1",
           "--open", "1", "--vm", "1", "--vm-bytes", "32M"]
-
-
-def run_stress(log: Path) -> int:
-    """stress-ng in its own process group, output to a file: on a timeout the whole group
-    is killed (a worker left behind would hold a pipe open for ever)."""
-    with open(log, "wb") as sink:
-        proc = subprocess.Popen(STRESS, stdout=sink, stderr=sink, start_new_session=True)
-        try:
-            return proc.wait(timeout=180)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
 
 
 def counted_events(trace: str) -> int:
@@ -77,8 +63,7 @@ def test_everything_on_under_stress(daemon: Lttng) -> None:
     # The stock daemon refuses, as a whole, contexts it believes this kernel lacks.
     assert added.rc == 0 or "Context unavailable on this kernel" in added.err, added.text
     lttng.ok("start")
-    log = lttng.home / "stress-ng.log"
-    assert run_stress(log) == 0, log.read_text(errors="replace")
+    execute(STRESS, timeout=180)  # WorkloadError with its output if it fails
     lttng.ok("stop")
     listed = lttng.ok("list", "stress")
     lttng.ok("destroy")
