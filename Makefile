@@ -8,6 +8,8 @@
 #   make bench            pylttng vs ftrace, perf, trace-cmd and the stock daemons in one VM run:
 #                         bench/results.{json,md,png} (~20 min under TCG; see bench/README.md)
 #   make bench-smoke      the same, every workload and tracer once, tiny (build/bench-smoke/)
+#   make profile          py-spy profiles of the daemons, perf profiles of the producer, in
+#                         the VM (build/profile-vm/profiles/)
 PYTHON ?= python3
 # The newest Debian kernel (linux-image-amd64) with headers installed, not the running one:
 # the development machines run a kernel without module support.
@@ -23,7 +25,7 @@ build:
 	mkdir -p build
 
 .PHONY: pypath all modules modules_install clean deps check lint test-host test-vm demo bench \
-	bench-smoke
+	bench-smoke profile
 
 all: modules
 
@@ -95,3 +97,7 @@ bench: modules build/syscall_loop
 bench-smoke: modules build/syscall_loop
 	$(PYTHON) tests/vm/runner.py bench --out $(CURDIR)/build/bench-smoke-vm -- --quick
 	$(PYTHON) -m bench.report build/bench-smoke-vm/results.json build/bench-smoke
+
+# Where the time goes where a target is missed (issue 4): see bench/profile.py.
+profile: modules build/syscall_loop
+	$(PYTHON) tests/vm/runner.py profile --out $(CURDIR)/build/profile-vm

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Runs inside the test VM as root (booted by `tests/vm/runner.py bench`).
-# Installs pylttng.ko where modprobe finds it, runs the benchmark (bench/run.py),
-# and leaves results.json, its log and the kernel log in the shared output folder.
-# Usage: guest.sh SRC OUT PYTHON [bench.run args...]
+# Installs pylttng.ko where modprobe finds it, runs the benchmark (bench.run) or the
+# profiles (bench.profile), and leaves their results, log and the kernel log in the
+# shared output folder.
+# Usage: guest.sh SRC OUT PYTHON MODULE [MODULE args...]
 set -u
-SRC=$1 OUT=$2 PY=$3
-shift 3
+SRC=$1 OUT=$2 PY=$3 MODULE=$4
+shift 4
 exec >"$OUT/guest.log" 2>&1
 set -x
 
@@ -18,7 +19,7 @@ mkdir -p "$HOME"
 
 . "$SRC/tests/vm/guest-modules.sh"
 cd "$OUT"
-"$PY" -m bench.run --out "$OUT" "$@" >"$OUT/bench.log" 2>&1
+"$PY" -m "$MODULE" --out "$OUT" "$@" >"$OUT/bench.log" 2>&1
 echo $? >"$OUT/rc"
 dmesg >"$OUT/dmesg.txt"
 sync

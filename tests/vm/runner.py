@@ -217,10 +217,10 @@ def demo(out: Path, timeout: int) -> int:
     return rc
 
 
-def bench(out: Path, args: list[str], timeout: int) -> int:
-    """Run the benchmark in the guest; bench/ (host side) checks and reports it."""
+def bench(out: Path, module: str, args: list[str], timeout: int) -> int:
+    """Run the benchmark (bench.run) or the profiles (bench.profile) in the guest."""
     package_tree(out / "pypath")
-    guest = [str(SRC / "bench/guest.sh"), str(SRC), str(out), sys.executable, *args]
+    guest = [str(SRC / "bench/guest.sh"), str(SRC), str(out), sys.executable, module, *args]
     boot(guest, out, timeout)
     show(out / "bench.log")
     rc_file = out / "rc"
@@ -238,7 +238,7 @@ def bench(out: Path, args: list[str], timeout: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["check", "demo", "bench", "pypath"])
+    parser.add_argument("mode", choices=["check", "demo", "bench", "profile", "pypath"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--timeout", type=int, default=2700)
     args, rest = parser.parse_known_args()
@@ -253,7 +253,9 @@ def main() -> int:
     if args.mode == "check":
         return check(out, rest, args.timeout)
     if args.mode == "bench":
-        return bench(out, rest, args.timeout)
+        return bench(out, "bench.run", rest, args.timeout)
+    if args.mode == "profile":
+        return bench(out, "bench.profile", rest, args.timeout)
     return demo(out, args.timeout)
 
 

@@ -1,8 +1,10 @@
-"""Issue 3, channels: discard and overwrite (flight-recorder) modes under loss, statistics.
+"""Issue 3, channels: discard and overwrite (flight-recorder) modes under loss, statistics,
+sub-buffer size and count, read timer, mmap and splice output, through both daemons.
 
 Tiny buffers (2 x 4 KiB per CPU) and a getppid() flood from this process make the writers
 lap the consumer.  The trace's packet contexts are then the reference: `lttng list` and
-babeltrace2 must agree with the events_discarded and packet_seq_num they carry.
+babeltrace2 must agree with the events_discarded and packet_seq_num they carry, and every
+packet is one 4 KiB sub-buffer.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from pathlib import Path
 
 import pytest
 from conftest import Lttng, Result, babeltrace2
-from test_stock_daemons import StockLttng, stock  # noqa: F401  (fixture)
 
-TINY = ("--subbuf-size", "4096", "--num-subbuf", "2")
+SUBBUF_SIZE = 4096
+TINY = ("--subbuf-size", str(SUBBUF_SIZE), "--num-subbuf", "2", "--read-timer", "50000")
 FLOOD_SECONDS = 3.0
 # struct pyl_packet_header: packet_size, packet_seq_num, events_discarded offsets.
 CTF_MAGIC = 0xC1FC1FC1
@@ -30,6 +32,7 @@ PACKET_SIZE_AT, SEQ_AT, DISCARDED_AT = 56, 64, 72
 class Packet:
     seq: int
     discarded: int
+    size_bits: int
 
 
 def stream_packets(path: Path) -> list[Packet]:
@@ -42,15 +45,19 @@ def stream_packets(path: Path) -> list[Packet]:
         (size_bits,) = struct.unpack_from("<Q", data, off + PACKET_SIZE_AT)
         (seq,) = struct.unpack_from("<Q", data, off + SEQ_AT)
         (discarded,) = struct.unpack_from("<Q", data, off + DISCARDED_AT)
-        packets.append(Packet(seq, discarded))
+        packets.append(Packet(seq, discarded, size_bits))
         off += size_bits // 8
     return packets
 
 
 def trace_streams(trace: Path, channel: str) -> list[list[Packet]]:
+    """Each stream's packets; each must be one whole sub-buffer."""
     files = sorted(Path(trace, "kernel").glob(f"{channel}_*"))
     assert files, f"no stream file of {channel} in {trace}"
-    return [p for p in (stream_packets(f) for f in files) if p]
+    streams = [p for p in (stream_packets(f) for f in files) if p]
+    sizes = {p.size_bits for s in streams for p in s}
+    assert sizes == {SUBBUF_SIZE * 8}, sizes
+    return streams
 
 
 def trace_discarded(streams: list[list[Packet]]) -> int:
@@ -97,16 +104,24 @@ def marker() -> int:
     return os.getpid()
 
 
-def setup_channel(lttng: Lttng, session: str, *mode: str) -> None:
+def setup_channel(lttng: Lttng, session: str, mode: str, output: str) -> str:
+    """The tiny channel in that mode and output; `lttng list` of the session."""
     lttng.ok("create", session)
-    lttng.ok("enable-channel", "-k", *TINY, *mode, "tiny")
+    lttng.ok("enable-channel", "-k", *TINY, mode, "--output", output, "tiny")
     lttng.ok("enable-event", "-k", "-c", "tiny", "--syscall", "getppid,getpgid")
+    listed = lttng.ok("list", session).out
+    assert f"Event-loss mode:  {mode.lstrip('-')}" in listed, listed
+    assert f"Output mode:      {output}" in listed, listed
+    assert f"Sub-buffer size:  {SUBBUF_SIZE} bytes" in listed, listed
+    assert "Sub-buffer count: 2" in listed, listed
+    assert "Read timer:       50000 us" in listed, listed
+    return listed
 
 
-def test_discard_mode_counts_discarded_events(lttng: Lttng) -> None:
-    setup_channel(lttng, "disc", "--discard")
-    listed = lttng.ok("list", "disc").out
-    assert "Event-loss mode:  discard" in listed
+@pytest.mark.parametrize("output", ["mmap", "splice"])
+def test_discard_mode_counts_discarded_events(daemon: Lttng, output: str) -> None:
+    lttng = daemon
+    listed = setup_channel(lttng, "disc", "--discard", output)
     assert listed_stat(listed, "Discarded events") == 0
     lttng.ok("start")
     flood(FLOOD_SECONDS)
@@ -135,10 +150,7 @@ def test_discard_mode_counts_discarded_events(lttng: Lttng) -> None:
 
 def overwrite_scenario(lttng: Lttng, session: str, output: str) -> tuple[Path, Result, int]:
     """Flood, then the marker, then stop: (trace, babeltrace2 result, lost packets listed)."""
-    setup_channel(lttng, session, "--overwrite", "--output", output)
-    listed = lttng.ok("list", session).out
-    assert "Event-loss mode:  overwrite" in listed, listed
-    assert f"Output mode:      {output}" in listed, listed
+    listed = setup_channel(lttng, session, "--overwrite", output)
     assert listed_stat(listed, "Lost packets") == 0
     lttng.ok("start")
     flood(FLOOD_SECONDS)
@@ -161,11 +173,7 @@ def overwrite_scenario(lttng: Lttng, session: str, output: str) -> tuple[Path, R
 
 
 @pytest.mark.parametrize("output", ["mmap", "splice"])
-def test_overwrite_mode_keeps_newest_events(lttng: Lttng, output: str) -> None:
-    overwrite_scenario(lttng, f"ow{output}", output)
-
-
-def test_stock_daemons_overwrite_mode(stock: StockLttng) -> None:  # noqa: F811
+def test_overwrite_mode_keeps_newest_events(daemon: Lttng, output: str) -> None:
     # The stock lttng-consumerd takes each packet through the reader ioctls
     # (GET_NEXT_SUBBUF, GET_MMAP_READ_OFFSET into the spare sub-buffer, packet getters).
-    overwrite_scenario(stock, "stockow", "mmap")
+    overwrite_scenario(daemon, f"ow{output}", output)
