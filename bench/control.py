@@ -56,9 +56,10 @@ def control_plane(daemons: Daemons, reps: int, workdir: Path) -> dict[str, list[
     runs: dict[str, list[dict[str, Any]]] = {tracer_name(k): [] for k in KINDS}
     for kind in KINDS:
         daemons.close()  # a fresh daemon: idle means never used
-        env = daemons.use(kind)
+        env = daemons.use(kind, warm_up=False)
         time.sleep(1)
         idle = rss_kib(daemons.sessiond_pid()) / 1024
+        daemons.warm_up()  # the cycles time the commands, not the consumer's start-up
         records = runs[tracer_name(kind)]
         for rep in range(reps):
             times = timed_cycle(env, f"ctl{rep}", workdir)

@@ -6,7 +6,7 @@ Run in the test VM by `make profile` (tests/vm/runner.py profile):
   cycles (control plane), pylttng-consumerd draining a syscall loop's trace in mmap and in
   splice output (consumer CPU per MB);
 - the producer, sampled by `perf record -a -g` (kernel stacks): the syscall loop traced by
-  pylttng, and by ftrace for comparison.
+  pylttng, and by ftrace for comparison; the loop's own samples.
 
 Each profile is kept raw and summarised as the frames holding the most samples, by self
 and by total share, in OUT/profiles/<name>.txt; the summaries are also printed.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .control import timed_cycle
 from .tracers import Daemons, Ftrace, Lttng, Tracer
-from .workloads import SyscallLoop
+from .workloads import SyscallLoop, execute
 
 TOP = 25  # frames shown per table
 
@@ -92,21 +92,10 @@ def py_spy(pids: list[int], raw: Path) -> Iterator[None]:
                 part.unlink()
 
 
-@contextmanager
-def perf_record(data: Path) -> Iterator[None]:
-    """Sample every CPU with call graphs while the block runs."""
-    proc = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "999", "-o", str(data)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(2)
-    try:
-        yield
-    finally:
-        stop_sampler(proc)
-
-
-def perf_collapsed(data: Path) -> list[str]:
-    """perf's samples as collapsed stacks, outer frame first."""
-    script = subprocess.run(["perf", "script", "-i", str(data), "-F", "comm,ip,sym"],
+def perf_collapsed(data: Path, comm: str) -> list[str]:
+    """perf's samples of the processes named comm as collapsed stacks, outer frame first."""
+    script = subprocess.run(["perf", "script", "-i", str(data), "--comms", comm,
+                             "-F", "comm,ip,sym"],
                             capture_output=True, text=True, timeout=1800, check=False)
     return fold_perf_script(script.stdout)
 
@@ -168,18 +157,24 @@ def profile_consumer(daemons: Daemons, binary: Path, calls: int, out: Path, work
 
 def profile_producer(tracer: Tracer, name: str, binary: Path, calls: int, out: Path,
                      work: Path) -> None:
+    """The syscall loop run by `perf record -a -g` (so perf is recording before the loop
+    starts), traced by tracer; the loop's own samples, kernel stacks included."""
     loop = SyscallLoop(binary, calls)
-    data = out / f"producer-{name}.perf.data"
+    data = work / f"producer-{name}.perf.data"  # in the guest's memory, not the share
+    work.mkdir(parents=True, exist_ok=True)
     tracer.start(loop.events, work / name)
     try:
-        with perf_record(data):
-            outcome = loop.run()
+        printed, _ = execute(["perf", "record", "-a", "-g", "-F", "999", "-o", str(data),
+                              "--", *loop.command()])
         tracer.stop()
     finally:
         tracer.close()
+    outcome = SyscallLoop.outcome(printed)
     write_summary(out, f"producer-{name}",
                   f"syscall loop traced by {name}: {outcome.cost:.0f} ns per call "
-                  "(perf record -a -g, every CPU)", perf_collapsed(data))
+                  "(perf record -a -g, the loop's samples)",
+                  perf_collapsed(data, binary.name))
+    shutil.move(data, out / data.name)
 
 
 def main() -> int:
@@ -197,9 +192,9 @@ def main() -> int:
         ("control", lambda: profile_control(daemons, out, work / "control", 5)),
         ("consumer", lambda: profile_consumer(daemons, binary, 200_000, out, work)),
         ("producer pylttng", lambda: profile_producer(
-            Lttng(daemons, "pylttng"), "pylttng", binary, 100_000, out, work)),
+            Lttng(daemons, "pylttng"), "pylttng", binary, 1_000_000, out, work)),
         ("producer ftrace", lambda: profile_producer(
-            Ftrace(), "ftrace", binary, 100_000, out, work)),
+            Ftrace(), "ftrace", binary, 1_000_000, out, work)),
     ]
     failed = False
     try:

@@ -88,6 +88,18 @@ def pids_of(pattern: str, comm: bool = False) -> list[int]:
     return [int(p) for p in found.stdout.split() if int(p) != os.getpid()]
 
 
+def wait_idle(pids: list[int], timeout: float = 120) -> None:
+    """Until these processes use under 2 % of a CPU over half a second (or timeout)."""
+    deadline = time.monotonic() + timeout
+    before = sum(cpu_seconds(pid) for pid in pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(cpu_seconds(pid) for pid in pids)
+        if now - before < 0.01:
+            return
+        before = now
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -399,8 +411,11 @@ class Daemons:
     current: str = ""
     env: dict[str, str] = field(default_factory=dict)
 
-    def use(self, kind: str) -> dict[str, str]:
-        """Start `kind` ("pylttng" or "stock") unless it already runs; the lttng CLI env."""
+    def use(self, kind: str, warm_up: bool = True) -> dict[str, str]:
+        """Start `kind` ("pylttng" or "stock") unless it already runs; the lttng CLI env.
+
+        With warm_up, one throw-away session first (see warm_up()).
+        """
         if kind == self.current:
             return self.env
         stop_daemons()
@@ -416,7 +431,24 @@ class Daemons:
             # No --kconsumerd-cmd: getopt reads it as --kconsumerd-cmd-sock.
             run(STOCK_SESSIOND, "--daemonize", env=env, timeout=120)
         self.current, self.env = kind, env
+        if warm_up:
+            self.warm_up()
         return env
+
+    def warm_up(self) -> None:
+        """Trace one throw-away kernel session, then wait until the daemons are idle.
+
+        Both session daemons start their consumer daemon in the background (pylttng's is
+        a Python process: ~10 s of CPU under TCG); without this, that start-up would be
+        counted against the first run measured, as consumer CPU and as workload slowdown.
+        """
+        trace = self.home / "warm-up"
+        lttng_cli(self.env, "create", "warm-up", f"--output={trace}")
+        for command in (["enable-event", "-k", "sched_switch"], ["start"], ["stop"],
+                        ["destroy"]):
+            lttng_cli(self.env, *command)
+        shutil.rmtree(trace, ignore_errors=True)
+        wait_idle([self.sessiond_pid(), *self.consumerd_pids()])
 
     # Match the stock daemons by process name, ours (Python scripts) by command line.
     def sessiond_pid(self) -> int:

@@ -82,8 +82,16 @@ class SyscallLoop:
     name: str = "syscall"
     events: EventSet = GETPID
 
+    def command(self) -> list[str]:
+        return [str(self.binary), str(self.calls), str(self.threads)]
+
     def run(self) -> Outcome:
-        out, _ = execute([str(self.binary), str(self.calls), str(self.threads)])
+        out, _ = execute(self.command())
+        return self.outcome(out)
+
+    @staticmethod
+    def outcome(out: str) -> Outcome:
+        """The timing syscall_loop printed."""
         found = re.search(r"ns=(\d+) ns_per_call=([\d.]+)", out)
         if found is None:
             raise WorkloadError(f"syscall_loop printed no timing: {out!r}")
