@@ -72,6 +72,8 @@ def test_list_kernel_lists_every_tracepoint(lttng: Lttng) -> None:
     for name in ("sched_switch", "irq_handler_entry", "lttng_statedump_process_state",
                  "lttng_statedump_file_descriptor"):
         assert name in names
+    # The stock CLI lists kernel events alike with --fields (fields are a user-space thing).
+    assert lttng.ok("list", "-k", "-f").out == lttng.ok("list", "-k").out
 
 
 def traced_names(trace: Path) -> tuple[set[str], list[str]]:
