@@ -22,10 +22,12 @@ from .ringbuffer import Next, SubbufReader
 
 log = logging.getLogger("pylttng.consumerd")
 
-# Safety net for wait_readable: trio waits for EPOLLIN only, and the ring buffer reports a
-# completely full buffer as POLLPRI without POLLIN; re-check now and then so a full buffer
-# cannot stall the stream.
-POLL_FALLBACK_S = 0.2
+# Safety net for wait_readable: trio waits for EPOLLIN only, and LTTng-modules' ring buffer
+# reports a completely full buffer as POLLPRI without POLLIN; re-check now and then so a
+# full buffer cannot stall the stream.  pylttng.ko says EPOLLIN whenever a sub-buffer is
+# ready (and its read timer wakes the reader), so this is rare: each wake-up of an idle
+# stream costs CPU that `make bench` counts against the consumer.
+POLL_FALLBACK_S = 1.0
 # After a wake-up that yielded nothing (e.g. POLLERR of a disabled channel, which epoll
 # reports level-triggered), pause before waiting again instead of spinning.
 SPURIOUS_WAKE_BACKOFF_S = 0.05
