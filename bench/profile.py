@@ -196,6 +196,11 @@ def main() -> int:
         ("producer ftrace", lambda: profile_producer(
             Ftrace(), "ftrace", binary, 1_000_000, out, work)),
     ]
+    # The clock every event reads: an emulated HPET costs far more than the TSC.
+    clocksource = Path("/sys/devices/system/clocksource/clocksource0")
+    print(f"clocksource: {(clocksource / 'current_clocksource').read_text().strip()} "
+          f"(available: {(clocksource / 'available_clocksource').read_text().strip()})",
+          flush=True)
     failed = False
     try:
         for name, step in steps:
