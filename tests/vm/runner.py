@@ -23,10 +23,12 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 SRC = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = SRC / ".vm-out"
@@ -82,12 +84,29 @@ def kvm_usable(kver: str, out: Path) -> bool:
     marker = out / "kvm-probe"
     marker.unlink(missing_ok=True)
     cmd = vng_command(kver, out, True, ["/bin/sh", "-c", f"touch {marker}"])
-    try:
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       stdin=subprocess.DEVNULL, env=vng_env(out), timeout=25, check=False)
-    except subprocess.TimeoutExpired:
+    if run_vng(cmd, out, subprocess.DEVNULL, timeout=25) is None:
         return False
     return marker.exists()
+
+
+def run_vng(cmd: list[str], out: Path, stdout: IO[bytes] | int, timeout: float) -> int | None:
+    """vng's exit status, or None after killing it on timeout, with all it started.
+
+    vng runs in its own process group: killing vng alone would leave QEMU and virtiofsd
+    running (a KVM probe left behind took half a CPU for the rest of a run).
+    """
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env=vng_env(out), start_new_session=True)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def package_tree(dest: Path) -> Path:
@@ -146,16 +165,12 @@ def boot(guest: list[str], out: Path, timeout: int) -> int:
 def run_guest(cmd: list[str], out: Path, timeout: int) -> int:
     started = time.monotonic()
     with open(out / "console.log", "wb") as console:
-        try:
-            proc = subprocess.run(cmd, stdout=console, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, env=vng_env(out),
-                                  timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            print(f"runner: the VM did not finish within {timeout} s", file=sys.stderr)
-            return 124
-    print(f"runner: VM exited {proc.returncode} after {time.monotonic() - started:.0f} s",
-          flush=True)
-    return proc.returncode
+        rc = run_vng(cmd, out, console, timeout)
+    if rc is None:
+        print(f"runner: the VM did not finish within {timeout} s", file=sys.stderr)
+        return 124
+    print(f"runner: VM exited {rc} after {time.monotonic() - started:.0f} s", flush=True)
+    return rc
 
 
 def kernel_trouble(dmesg: Path) -> list[str]:
