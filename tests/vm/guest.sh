@@ -27,10 +27,16 @@ done
 # stuck for 20 minutes dumps every Python thread's stack into pytest.log.
 dmesg -w >"$OUT/dmesg-live.txt" 2>&1 &
 DMESG_PID=$!
+# ... and what every process was doing a minute ago at the latest (state, kernel wait).
+while sleep 60; do
+	ps -eo pid,ppid,stat,wchan:32,etime,args >"$OUT/ps-live.txt.new" &&
+		mv "$OUT/ps-live.txt.new" "$OUT/ps-live.txt"
+done &
+PS_PID=$!
 "$PY" -m pytest $TESTS -p no:cacheprovider -o console_output_style=classic \
 	-o faulthandler_timeout=1200 \
 	-rA --junitxml="$OUT/junit.xml" "$@" >"$OUT/pytest.log" 2>&1
 echo $? >"$OUT/rc"
-kill "$DMESG_PID"
+kill "$DMESG_PID" "$PS_PID"
 dmesg >"$OUT/dmesg.txt"
 sync

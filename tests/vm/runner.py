@@ -204,6 +204,7 @@ def check(out: Path, pytest_args: list[str], timeout: int) -> int:
         show(out / "guest.log")
         show(out / "console.log")
         show(out / "dmesg-live.txt")
+        show(out / "ps-live.txt")
         return 1
     rc = int(rc_file.read_text().strip() or 1)
     trouble = kernel_trouble(out / "dmesg.txt")
