@@ -68,8 +68,12 @@ def vng_command(kver: str, out: Path, kvm: bool, guest: list[str]) -> list[str]:
     # Expedited RCU grace periods: perf waits for two of them per tracepoint it lets go
     # of, and under TCG a normal one takes ~40 ms (`enable-event -k -a` then `stop`:
     # two minutes).
+    # The kernel's console goes to console.log (--verbose), so a guest that hangs still
+    # tells why: soft lockups with every CPU's backtrace, hung tasks after 60 s.
     cmd = [vng, "-r", f"/boot/vmlinuz-{kver}", "--cpus", "2", "--memory", "2G",
-           "--rwdir", str(out), "--append", "rcupdate.rcu_expedited=1"]
+           "--rwdir", str(out), "--append", "rcupdate.rcu_expedited=1", "--verbose",
+           "--append", "softlockup_all_cpu_backtrace=1",
+           "--append", "hung_task_all_cpu_backtrace=1"]
     if not kvm:
         cmd.append("--disable-kvm")
     return cmd + ["--", *guest]
