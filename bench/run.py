@@ -148,7 +148,7 @@ def main() -> int:
         },
         "workloads": {}, "figures": [], "errors": [],
     }
-    tracers: list[Tracer] = [Untraced(), Ftrace(), Perf(), TraceCmd(),
+    tracers: list[Tracer] = [Untraced(), Ftrace(), Ftrace("mono"), Perf(), TraceCmd(),
                              Lttng(daemons, "pylttng"), Lttng(daemons, "stock")]
     workloads: list[Workload] = [
         SyscallLoop(binary, sizes.syscall_calls),
