@@ -89,7 +89,7 @@ build/syscall_loop: bench/syscall_loop.c | build
 	gcc -O2 -Wall -Wextra -Werror -pthread -o $@ $<
 
 bench: modules build/syscall_loop
-	$(PYTHON) tests/vm/runner.py bench --out $(CURDIR)/build/bench-vm
+	$(PYTHON) tests/vm/runner.py bench --timeout 7200 --out $(CURDIR)/build/bench-vm
 	$(PYTHON) -m bench.report build/bench-vm/results.json bench
 
 # Every workload and tracer once, tiny: `make check` runs it so the harness cannot rot.
