@@ -75,7 +75,12 @@ def vng_command(kver: str, out: Path, kvm: bool, guest: list[str]) -> list[str]:
            "--append", "softlockup_all_cpu_backtrace=1",
            "--append", "hung_task_all_cpu_backtrace=1"]
     if not kvm:
-        cmd.append("--disable-kvm")
+        # One host thread runs both vCPUs.  With QEMU 7.2's multi-threaded TCG, a vCPU
+        # can keep running a stale translation of kernel text that another vCPU has just
+        # patched (a static key flipped as a tracepoint gets its first probe): it loops on
+        # an int3 that is no longer in memory, for ever (soft lockups in
+        # syscall_trace_enter and asm_exc_int3 on both CPUs; froze one run in three).
+        cmd += ["--disable-kvm", "--qemu-opts=-accel tcg,thread=single"]
     return cmd + ["--", *guest]
 
 
