@@ -151,21 +151,14 @@ static int pyl_add_task_fields(struct pyl_builder *b,
 		return -E2BIG;
 	b->nr_task_srcs++;
 	for (i = 0; i < nr; i++) {
-		switch (extra[i].value) {
-		case PYL_TASK_TGID:
-			pyl_tsdl_int(b, 32, true, false, 10, "");
-			pyl_tsdl(b, "_%s;\n", extra[i].name);
-			break;
-		case PYL_TASK_PIDNS_INUM:
-			pyl_tsdl_int(b, 32, false, false, 10, "");
-			pyl_tsdl(b, "_%s;\n", extra[i].name);
-			break;
-		case PYL_TASK_VTIDS:
+		if (extra[i].value == PYL_TASK_VTIDS) {
 			pyl_tsdl_int(b, 8, false, false, 10, "");
 			pyl_tsdl(b, "__%s_length;\n", extra[i].name);
 			pyl_tsdl_int(b, 32, true, false, 10, "");
 			pyl_tsdl(b, "_%s[ __%s_length ];\n", extra[i].name, extra[i].name);
-			break;
+		} else {	/* a tgid is signed, an inode number is not */
+			pyl_tsdl_int(b, 32, extra[i].value == PYL_TASK_TGID, false, 10, "");
+			pyl_tsdl(b, "_%s;\n", extra[i].name);
 		}
 		ret = pyl_add_op(b, PYL_OP_TASK, 0, extra[i].value, f->offset, 0);
 		if (ret)

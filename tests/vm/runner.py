@@ -69,7 +69,8 @@ def vng_command(kver: str, out: Path, kvm: bool, guest: list[str]) -> list[str]:
     # of, and under TCG a normal one takes ~40 ms (`enable-event -k -a` then `stop`:
     # two minutes).
     # The kernel's console goes to console.log (--verbose), so a guest that hangs still
-    # tells why: soft lockups with every CPU's backtrace, hung tasks after 60 s.
+    # tells why: soft lockups with every CPU's backtrace, hung tasks (after the kernel's
+    # 120 s) with every CPU's too.
     cmd = [vng, "-r", f"/boot/vmlinuz-{kver}", "--cpus", "2", "--memory", "2G",
            "--rwdir", str(out), "--append", "rcupdate.rcu_expedited=1", "--verbose",
            "--append", "softlockup_all_cpu_backtrace=1",

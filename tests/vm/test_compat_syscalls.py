@@ -1,8 +1,9 @@
 """Issue 3, system calls: 32-bit compat calls recorded as `compat_syscall_*`.
 
 No 32-bit toolchain is needed: a 64-bit program issuing `int $0x80` enters the kernel's
-ia32 compat path (CONFIG_IA32_EMULATION), with i386 numbers: 20 getpid, 5 open, 6 close, and 7 waitpid, an i386-only call (no x86-64
-number: its description comes from the kernel's SYSCALL_DEFINE metadata by symbol).
+ia32 compat path (CONFIG_IA32_EMULATION), with i386 numbers: 20 getpid, 5 open, 6 close,
+and 7 waitpid, an i386-only call (no x86-64 number: its description comes from the
+kernel's SYSCALL_DEFINE metadata, found by symbol).
 """
 
 from __future__ import annotations
