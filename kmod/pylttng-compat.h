@@ -156,6 +156,39 @@ static inline unsigned long pyl_user_frame_pointer(struct pt_regs *regs)
 #define pyl_task_state(p)	READ_ONCE((p)->state)
 #endif
 
+/*
+ * sched_switch: its probe prototype (prev_state became an argument in
+ * v5.18) and the prev_state the kernel records, as its
+ * __trace_sched_switch_state() computes it (private to the trace header):
+ * a preempted task is reported as TASK_REPORT_MAX, any other as the bit of
+ * its state's index.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 18, 0)
+#define PYL_SCHED_SWITCH_PROTO	bool preempt, struct task_struct *prev, \
+				struct task_struct *next, unsigned int prev_state
+#define PYL_SCHED_SWITCH_STATE() \
+	pyl_sched_switch_state(preempt, __task_state_index(prev_state, prev->exit_state))
+#else
+#define PYL_SCHED_SWITCH_PROTO	bool preempt, struct task_struct *prev, \
+				struct task_struct *next
+#define PYL_SCHED_SWITCH_STATE() \
+	pyl_sched_switch_state(preempt, task_state_index(prev))
+#endif
+
+static inline long pyl_sched_switch_state(bool preempt, unsigned int index)
+{
+	if (preempt)
+		return TASK_REPORT_MAX;
+	return index ? 1 << (index - 1) : 0;
+}
+
+/* Free slots of a locked pipe (a ring of slots with head and tail since v5.5). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 5, 0)
+#define pyl_pipe_room(p)	((p)->max_usage - pipe_occupancy((p)->head, (p)->tail))
+#else
+#define pyl_pipe_room(p)	((p)->buffers - (p)->nrbufs)
+#endif
+
 /* x86 CPU topology ids (moved into cpuinfo_x86.topo in v6.7). */
 #ifdef CONFIG_X86
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)

@@ -9,7 +9,8 @@
  * tracepoints of modules loaded later (module notifier).
  *
  * An instance is armed, i.e. hooked with one in-kernel perf tracepoint
- * event per online CPU (following CPU hotplug), while its session is
+ * event per online CPU (following CPU hotplug), or with a direct probe for
+ * the hottest scheduler events (pylttng-sched-probes.c), while its session is
  * active, its channel enabled and an enabled enabler matches it.  The perf overflow handler gets the
  * raw ftrace record and serializes it into the CPU's ring buffer.
  */
@@ -135,7 +136,7 @@ static bool pyl_event_wanted(const struct pyl_event *ev)
 }
 
 /* The channel's contexts go between the event header and the payload. */
-static void pyl_perf_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
+static void pyl_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
 				     const u8 *rec, u32 rec_size, size_t len,
 				     const struct pyl_layout_env *env)
 {
@@ -192,27 +193,24 @@ u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
 	return dst ? dst + ctx_len : NULL;
 }
 
-/* Probe: runs in the traced context, on the CPU that hit the tracepoint. */
-static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *data,
-			      struct pt_regs *regs)
+/*
+ * Record one event from its ftrace record (perf's copy, or the one a
+ * direct probe filled): runs in the traced context, preemption off.
+ */
+void pyl_event_record_raw(struct pyl_event *ev, const u8 *rec, u32 rec_size)
 {
-	struct pyl_event *ev = pe->overflow_handler_context;
 	struct pyl_channel *chan = ev->chan;
 	struct pyl_layout_env env;
 	struct pyl_rb_ctx ctx;
-	const u8 *rec;
-	u32 rec_size;
 	size_t len;
 	u8 *dst;
 	int cpu;
 
 	if (!READ_ONCE(ev->armed))
 		return;
-	rec = pyl_perf_raw(data, &rec_size);
-	if (!rec)
-		return;
 	cpu = smp_processor_id();
-	if (cpu >= chan->nr_rbs)
+	/* A direct probe also fires on a CPU whose buffer is not there yet. */
+	if (cpu >= chan->nr_rbs || !chan->rbs[cpu])
 		return;
 	len = pyl_layout_size(ev->layout, rec, rec_size, &env);
 	if (!chan->ctx.nr) {
@@ -223,7 +221,20 @@ static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *da
 		pyl_rb_commit(&ctx);
 		return;
 	}
-	pyl_perf_record_with_ctx(ev, chan->rbs[cpu], rec, rec_size, len, &env);
+	pyl_record_with_ctx(ev, chan->rbs[cpu], rec, rec_size, len, &env);
+}
+
+/* perf's overflow handler: runs on the CPU that hit the tracepoint. */
+static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *data,
+			      struct pt_regs *regs)
+{
+	struct pyl_event *ev = pe->overflow_handler_context;
+	const u8 *rec;
+	u32 rec_size;
+
+	rec = pyl_perf_raw(data, &rec_size);
+	if (rec)
+		pyl_event_record_raw(ev, rec, rec_size);
 }
 
 /*
@@ -248,14 +259,17 @@ static void pyl_event_refused(struct pyl_cpu_perf *cp, unsigned int cpu, long er
 }
 
 /*
- * Hook a tracepoint with one perf event per online CPU; a CPU coming
- * online while it is armed gets its own (pylttng-cpu-perf.c).
+ * Hook a tracepoint: with its direct probe if it has one
+ * (pylttng-sched-probes.c), else with one perf event per online CPU; a
+ * CPU coming online while it is armed gets its own (pylttng-cpu-perf.c).
  */
 static void pyl_tracepoint_arm(struct pyl_event *ev)
 {
 	struct pyl_cpu_perf *cp;
 	int id;
 
+	if (pyl_sched_probe_arm(ev) != -ENOENT)
+		return;
 	id = pyl_ftrace_event_id(ev->name);
 	if (id < 0)
 		return;		/* its module is gone: rebound when it returns */
@@ -304,6 +318,8 @@ static void pyl_event_disarm(struct pyl_event *ev)
 {
 	switch (ev->kind) {
 	case PYL_EV_TRACEPOINT:
+		if (ev->direct)
+			return pyl_sched_probe_disarm(ev);
 		break;
 	case PYL_EV_SYSCALL_ENTRY:
 	case PYL_EV_SYSCALL_EXIT:

@@ -145,6 +145,7 @@ struct pyl_event {
 	bool refused;			/* perf refused it: told once */
 	struct pyl_layout *layout;
 	struct pyl_cpu_perf *tp;	/* tracepoints: perf events, while armed */
+	struct pyl_direct_probe *direct; /* or its direct probe, while armed */
 };
 
 /* pylttng-main.c */
@@ -181,6 +182,7 @@ void pyl_channel_free_events(struct pyl_channel *chan);
 bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name);
 u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
 		      struct pyl_rb_ctx *rctx);
+void pyl_event_record_raw(struct pyl_event *ev, const u8 *rec, u32 rec_size);
 int pyl_events_init(void);
 void pyl_events_exit(void);
 
@@ -192,6 +194,10 @@ bool pyl_syscall_matches(const struct pyl_enabler *en, const struct pyl_event *e
 void pyl_syscall_arm(struct pyl_event *ev);
 void pyl_syscall_disarm(struct pyl_event *ev);
 void pyl_syscalls_chan_free(struct pyl_channel *chan);
+
+/* pylttng-sched-probes.c */
+int pyl_sched_probe_arm(struct pyl_event *ev);
+void pyl_sched_probe_disarm(struct pyl_event *ev);
 
 /* pylttng-kprobes.c */
 int pyl_kprobe_enabler_init(struct pyl_enabler *en);

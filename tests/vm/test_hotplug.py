@@ -58,7 +58,7 @@ def mark_lines(lines: list[str], tag: str) -> list[tuple[int, int]]:
 def offline_online_session(lttng: Lttng, session: str) -> list[str]:
     """Trace CPU 1 before it goes offline, while it is, and after it is back."""
     lttng.ok("create", session)
-    lttng.ok("enable-event", "-k", "sched_switch")
+    lttng.ok("enable-event", "-k", "sched_switch,sched_process_exec")
     lttng.ok("enable-event", "-k", "--syscall", "openat")
     lttng.ok("start")
     marks("before", 1)
@@ -88,13 +88,15 @@ def check_offline_online(lines: list[str]) -> None:
     assert [cpu for _, cpu in before] == [1] * MARKS, before
     assert [cpu for _, cpu in offline] == [0] * MARKS, offline
     assert [cpu for _, cpu in after] == [1] * MARKS, after
-    switches = [(i, cpu_of(line)) for i, line in enumerate(lines) if " sched_switch: " in line]
-    # The sched_switch probe (a perf event per CPU) records on CPU 1 before it goes
-    # offline and again once it is back online.
-    assert any(cpu == 1 and i < offline[0][0] for i, cpu in switches), "no CPU 1 switch before"
-    assert any(cpu == 1 and i > after[0][0] for i, cpu in switches), "no CPU 1 switch after"
-    assert not any(cpu == 1 and offline[0][0] < i < offline[-1][0] for i, cpu in switches), \
-        "a sched_switch on CPU 1 while it was offline"
+    # Both kinds of tracepoint probe record on CPU 1 before it goes offline and again
+    # once it is back online: sched_switch's direct probe, and the perf events per CPU
+    # of sched_process_exec (each marker's exec of cat, pinned to CPU 1).
+    for event in ("sched_switch", "sched_process_exec"):
+        hits = [(i, cpu_of(line)) for i, line in enumerate(lines) if f" {event}: " in line]
+        assert any(cpu == 1 and i < offline[0][0] for i, cpu in hits), f"no CPU 1 {event} before"
+        assert any(cpu == 1 and i > after[0][0] for i, cpu in hits), f"no CPU 1 {event} after"
+        assert not any(cpu == 1 and offline[0][0] < i < offline[-1][0] for i, cpu in hits), \
+            f"a {event} on CPU 1 while it was offline"
 
 
 def test_cpu_offline_online_keeps_stream(lttng: Lttng, cpu1: None) -> None:
@@ -104,7 +106,7 @@ def test_cpu_offline_online_keeps_stream(lttng: Lttng, cpu1: None) -> None:
 def test_cpu_offline_at_start_gets_stream(lttng: Lttng, cpu1: None) -> None:
     set_cpu1(False)
     lttng.ok("create", "late")
-    lttng.ok("enable-event", "-k", "sched_switch")
+    lttng.ok("enable-event", "-k", "sched_switch,sched_process_exec")
     lttng.ok("enable-event", "-k", "--syscall", "openat")
     # A perf counter context follows CPU hotplug too.
     lttng.ok("add-context", "-k", "-t", "perf:cpu:page-fault")
@@ -119,8 +121,9 @@ def test_cpu_offline_at_start_gets_stream(lttng: Lttng, cpu1: None) -> None:
     assert [cpu for _, cpu in mark_lines(lines, "offline")] == [0] * MARKS
     after = mark_lines(lines, "after")
     assert [cpu for _, cpu in after] == [1] * MARKS, after
-    assert any(" sched_switch: " in line and cpu_of(line) == 1 for line in lines[after[0][0]:]), \
-        "no sched_switch recorded on CPU 1 once it came online"
+    for event in ("sched_switch", "sched_process_exec"):  # direct probe, perf events
+        assert any(f" {event}: " in line and cpu_of(line) == 1 for line in lines[after[0][0]:]), \
+            f"no {event} recorded on CPU 1 once it came online"
     faults = [re.search(r"perf_cpu_page_fault = (\d+)", lines[i]) for i, _ in after]
     assert all(faults), after
     assert any(int(f.group(1)) > 0 for f in faults if f), "CPU 1 page-fault counter never counts"
