@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .control import timed_cycle
+from .run import FULL
 from .tracers import Daemons, Ftrace, Lttng, Tracer
 from .workloads import SyscallLoop, execute
 
@@ -181,6 +182,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--only", default="",
+                        help="comma-separated profiles to take (control, consumer, "
+                             "producer pylttng, producer ftrace); default: all")
     args = parser.parse_args()
     src = Path(os.environ.get("PYLTTNG_SRC", Path(__file__).resolve().parents[1]))
     binary = src / "build" / "syscall_loop"
@@ -190,12 +194,15 @@ def main() -> int:
     daemons = Daemons(args.out / "home")
     steps: list[tuple[str, Callable[[], None]]] = [
         ("control", lambda: profile_control(daemons, out, work / "control", 5)),
-        ("consumer", lambda: profile_consumer(daemons, binary, 200_000, out, work)),
+        ("consumer", lambda: profile_consumer(daemons, binary, FULL.consumer_calls, out, work)),
         ("producer pylttng", lambda: profile_producer(
             Lttng(daemons, "pylttng"), "pylttng", binary, 1_000_000, out, work)),
         ("producer ftrace", lambda: profile_producer(
             Ftrace(), "ftrace", binary, 1_000_000, out, work)),
     ]
+    if args.only:
+        wanted = set(args.only.split(","))
+        steps = [(name, step) for name, step in steps if name in wanted]
     # The clock every event reads: an emulated HPET costs far more than the TSC.
     clocksource = Path("/sys/devices/system/clocksource/clocksource0")
     print(f"clocksource: {(clocksource / 'current_clocksource').read_text().strip()} "

@@ -1,6 +1,6 @@
 """The benchmark inside the test VM: every workload untraced and under every tracer.
 
-    python3 -m bench.run --out DIR [--quick]
+    python3 -m bench.run --out DIR [--quick] [--only STEP,...] [--reps N]
 
 Writes DIR/results.json (raw runs and derived figures) and logs progress on stdout;
 bench/report.py turns the JSON into results.md and results.png on the host. Any tracer
@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +55,15 @@ class Sizes:
 
 
 FULL = Sizes(reps=5, syscall_calls=100_000, hackbench_groups=2, hackbench_loops=50,
-             stress_seconds=3, consumer_calls=200_000, max_rate_calls=200_000,
+             stress_seconds=3, consumer_calls=1_000_000, max_rate_calls=200_000,
              max_rate_threads=4, control_reps=5)
 QUICK = Sizes(reps=1, syscall_calls=50_000, hackbench_groups=1, hackbench_loops=20,
               stress_seconds=2, consumer_calls=50_000, max_rate_calls=30_000,
               max_rate_threads=2, control_reps=1)
+
+
+# The kernel's clock: what a CLOCK_MONOTONIC read (every LTTng event's timestamp) costs.
+CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
 
 
 def log(message: str) -> None:
@@ -91,14 +95,16 @@ def remove(trace: str) -> None:
 
 
 def compare(workload: Workload, tracers: list[Tracer], reps: int, workdir: Path,
-            errors: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Each repetition runs every tracer once; odd ones in reverse order (ABBA), so slow
-    drift of an emulated machine weighs on all tracers alike and daemons switch less.
+            errors: list[str], reverse_first: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """Each repetition runs every tracer once, every other one in reverse order (ABBA), so
+    slow drift of an emulated machine weighs on all tracers alike and daemons switch
+    less (reverse_first: start reversed, where the previous workload ended forward).
     A tracer that fails is reported in `errors` and left out of the later repetitions."""
     active = [t for t in tracers if t.supports(workload.events)]
     runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in active}
     for rep in range(reps):
-        for tracer in list(active if rep % 2 == 0 else active[::-1]):
+        forward = (rep % 2 == 0) != reverse_first
+        for tracer in list(active if forward else active[::-1]):
             try:
                 runs[tracer.name].append(one_run(tracer, workload, workdir / tracer.name))
             except Exception:  # noqa: BLE001 (reported; the other tracers go on)
@@ -126,19 +132,26 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="every workload once, small")
+    parser.add_argument("--only", default="",
+                        help="comma-separated steps to run (syscall, hackbench, stress-ng, "
+                             "consumer, control, max-rate); default: all")
+    parser.add_argument("--reps", type=int, default=0, help="repetitions (default: 5, quick 1)")
     parser.add_argument("--syscall-loop", type=Path, default=None,
                         help="the built bench/syscall_loop.c (default: build/syscall_loop)")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
+    if args.reps > 0:
+        sizes = replace(sizes, reps=args.reps)
     src = Path(os.environ.get("PYLTTNG_SRC", Path(__file__).resolve().parents[1]))
     binary = args.syscall_loop or src / "build" / "syscall_loop"
     # Traces go to the guest's own memory-backed /tmp, not the shared folder: the host
     # file-system link would be what the consumers are measured against.
     work = Path("/tmp/bench-work")
-    daemons = Daemons(Path(args.out) / "home")
+    daemons = Daemons(Path(args.out) / "home", warm_ups=not args.quick)
     results: dict[str, Any] = {
         "meta": {
             "quick": args.quick, "kernel": platform.release(), "cpus": os.cpu_count(),
+            "clocksource": Path(CLOCKSOURCE).read_text().strip(),
             "reps": sizes.reps, "sizes": asdict(sizes),
             "buffer": {"subbuf_size": SUBBUF_SIZE, "num_subbuf": NUM_SUBBUF,
                        "bytes_per_cpu": BUFFER_BYTES_PER_CPU},
@@ -156,9 +169,12 @@ def main() -> int:
         StressNg(sizes.stress_seconds),
     ]
     steps: list[tuple[str, Any]] = []
-    for workload in workloads:
-        steps.append((workload.name, lambda w=workload: compare(
-            w, tracers, sizes.reps, work / w.name, results["errors"])))
+    # Each workload starts with the daemons the previous one ended with (odd reps: the
+    # order flips from one workload to the next).
+    for i, workload in enumerate(workloads):
+        flip = sizes.reps % 2 == 1 and i % 2 == 1
+        steps.append((workload.name, lambda w=workload, flip=flip: compare(
+            w, tracers, sizes.reps, work / w.name, results["errors"], flip)))
     consumers: list[Tracer] = [Lttng(daemons, kind, output, count=False)
                                for kind in ("pylttng", "stock") for output in ("mmap", "splice")]
     consumer = SyscallLoop(binary, sizes.consumer_calls, 2, name="consumer")
@@ -168,6 +184,12 @@ def main() -> int:
                                                   work / "control")))
     steps.append(("max-rate", lambda: highest_rate(daemons, binary, sizes.max_rate_calls,
                                                    sizes.max_rate_threads, work / "max-rate")))
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {name for name, _ in steps}
+        if unknown:
+            parser.error(f"unknown step(s): {', '.join(sorted(unknown))}")
+        steps = [(name, step) for name, step in steps if name in wanted]
     try:
         for name, step in steps:
             log(f"{name} ...")

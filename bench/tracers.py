@@ -165,8 +165,8 @@ class Ftrace:
     Its trace stays in memory: `bytes` is what the ring buffer holds, not a file.
     clock: ftrace's trace_clock.  Its default, "local", reads the TSC and is not kept in
     step across CPUs; "mono" is the clock LTTng timestamps with (ktime_get_mono_fast_ns),
-    which costs far more where the kernel gave up on the TSC (in this VM: an emulated
-    HPET, "tsc: Marking TSC unstable" at boot).
+    which costs far more where the kernel gave up on the TSC (a TCG guest booted without
+    tsc=reliable: an emulated HPET; bench/README.md).
     """
 
     def __init__(self, clock: str = "local") -> None:
@@ -416,6 +416,8 @@ class Daemons:
     home: Path
     current: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    # False for the smoke run: it checks that everything runs, not what it measures.
+    warm_ups: bool = True
 
     def use(self, kind: str, warm_up: bool = True) -> dict[str, str]:
         """Start `kind` ("pylttng" or "stock") unless it already runs; the lttng CLI env.
@@ -448,6 +450,8 @@ class Daemons:
         a Python process: ~10 s of CPU under TCG); without this, that start-up would be
         counted against the first run measured, as consumer CPU and as workload slowdown.
         """
+        if not self.warm_ups:
+            return
         trace = self.home / "warm-up"
         lttng_cli(self.env, "create", "warm-up", f"--output={trace}")
         for command in (["enable-event", "-k", "sched_switch"], ["start"], ["stop"],

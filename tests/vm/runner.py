@@ -61,7 +61,8 @@ def vng_env(out: Path) -> dict[str, str]:
     return dict(os.environ, PATH=f"{shim_dir}:{os.environ['PATH']}")
 
 
-def vng_command(kver: str, out: Path, kvm: bool, guest: list[str]) -> list[str]:
+def vng_command(kver: str, out: Path, kvm: bool, guest: list[str],
+                kernel_args: tuple[str, ...] = ()) -> list[str]:
     vng = shutil.which("vng")
     if vng is None:
         sys.exit("runner: vng not found: run `make deps` (PyPI virtme-ng)")
@@ -75,6 +76,8 @@ def vng_command(kver: str, out: Path, kvm: bool, guest: list[str]) -> list[str]:
            "--rwdir", str(out), "--append", "rcupdate.rcu_expedited=1", "--verbose",
            "--append", "softlockup_all_cpu_backtrace=1",
            "--append", "hung_task_all_cpu_backtrace=1"]
+    for arg in kernel_args:
+        cmd += ["--append", arg]
     if not kvm:
         # One host thread runs both vCPUs.  With QEMU 7.2's multi-threaded TCG, a vCPU
         # can keep running a stale translation of kernel text that another vCPU has just
@@ -159,11 +162,11 @@ def stage_modules(kver: str, out: Path) -> None:
     (tree / "kernel").unlink()
 
 
-def boot(guest: list[str], out: Path, timeout: int) -> int:
+def boot(guest: list[str], out: Path, timeout: int, kernel_args: tuple[str, ...] = ()) -> int:
     kver = find_kernel()
     stage_modules(kver, out)
     kvm = kvm_usable(kver, out)
-    cmd = vng_command(kver, out, kvm, guest)
+    cmd = vng_command(kver, out, kvm, guest, kernel_args)
     print(f"runner: booting {kver} ({'KVM' if kvm else 'TCG'}), output in {out}", flush=True)
     # One guest at a time on this machine: emulated guests sharing two cores slow each
     # other down until their daemons time out.
@@ -202,10 +205,11 @@ def fresh_out(out: Path) -> Path:
     return out
 
 
-def check(out: Path, pytest_args: list[str], timeout: int) -> int:
+def check(out: Path, pytest_args: list[str], timeout: int,
+          kernel_args: tuple[str, ...] = ()) -> int:
     package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/guest.sh"), str(SRC), str(out), sys.executable, *pytest_args]
-    vm_rc = boot(guest, out, timeout)
+    vm_rc = boot(guest, out, timeout, kernel_args)
     show(out / "pytest.log")
     rc_file = out / "rc"
     if not rc_file.exists():
@@ -225,10 +229,10 @@ def check(out: Path, pytest_args: list[str], timeout: int) -> int:
     return rc if rc != 0 else (0 if vm_rc == 0 else vm_rc)
 
 
-def demo(out: Path, timeout: int) -> int:
+def demo(out: Path, timeout: int, kernel_args: tuple[str, ...] = ()) -> int:
     package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/demo.sh"), str(SRC), str(out), sys.executable]
-    boot(guest, out, timeout)
+    boot(guest, out, timeout, kernel_args)
     show(out / "demo.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
@@ -243,11 +247,12 @@ def demo(out: Path, timeout: int) -> int:
     return rc
 
 
-def bench(out: Path, module: str, args: list[str], timeout: int) -> int:
+def bench(out: Path, module: str, args: list[str], timeout: int,
+          kernel_args: tuple[str, ...] = ()) -> int:
     """Run the benchmark (bench.run) or the profiles (bench.profile) in the guest."""
     package_tree(out / "pypath")
     guest = [str(SRC / "bench/guest.sh"), str(SRC), str(out), sys.executable, module, *args]
-    boot(guest, out, timeout)
+    boot(guest, out, timeout, kernel_args)
     show(out / "bench.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
@@ -267,6 +272,10 @@ def main() -> int:
     parser.add_argument("mode", choices=["check", "demo", "bench", "profile", "pypath"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--timeout", type=int, default=2700)
+    parser.add_argument("--kernel-arg", action="append", default=[], metavar="ARG",
+                        help="one more guest kernel command-line argument (repeatable)")
+    parser.add_argument("--module", default="bench.run",
+                        help="bench mode: the Python module the guest runs (bench/guest.sh)")
     args, rest = parser.parse_known_args()
     if rest[:1] == ["--"]:
         rest = rest[1:]
@@ -276,13 +285,14 @@ def main() -> int:
     if not (SRC / "kmod" / "pylttng.ko").exists():
         sys.exit("runner: kmod/pylttng.ko is missing: run `make` first")
     out = fresh_out(args.out.resolve())
+    kernel_args = tuple(args.kernel_arg)
     if args.mode == "check":
-        return check(out, rest, args.timeout)
+        return check(out, rest, args.timeout, kernel_args)
     if args.mode == "bench":
-        return bench(out, "bench.run", rest, args.timeout)
+        return bench(out, args.module, rest, args.timeout, kernel_args)
     if args.mode == "profile":
-        return bench(out, "bench.profile", rest, args.timeout)
-    return demo(out, args.timeout)
+        return bench(out, "bench.profile", rest, args.timeout, kernel_args)
+    return demo(out, args.timeout, kernel_args)
 
 
 if __name__ == "__main__":
