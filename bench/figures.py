@@ -118,11 +118,13 @@ def consumer_figures(runs: Runs) -> list[Row]:
                       else None)
     cpu = per_record(runs, lambda r: r["consumer_cpu_s"] / mb(r)
                      if mb(r) and r.get("consumer_cpu_s") is not None else None)
+    setup = per_record(runs, lambda r: r.get("consumer_setup_cpu_s"))
     rows: list[Row] = []
     for output in ("mmap", "splice"):
         ours, stock = f"pylttng-{output}", f"stock-lttng-{output}"
         for figure, summaries, unit in (("5. consumer: MB/s drained", rate, "MB/s"),
-                                        ("5. consumer: CPU s per MB", cpu, "s/MB")):
+                                        ("5. consumer: CPU s per MB", cpu, "s/MB"),
+                                        ("5. consumer: set-up CPU per session", setup, "s")):
             rows.append(row(figure, stock, summaries.get(stock), unit))
             rows.append(row(figure, ours, summaries.get(ours), unit, stock, summaries.get(stock)))
     return rows

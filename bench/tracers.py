@@ -50,7 +50,8 @@ class Capture:
     events: int | None = None
     discarded: int | None = None
     bytes: int | None = None
-    consumer_cpu_s: float | None = None
+    consumer_cpu_s: float | None = None  # draining: from `start` returned to `stop` returned
+    consumer_setup_cpu_s: float | None = None  # the session's streams set up, during `start`
     trace: str = ""
 
 
@@ -532,6 +533,7 @@ class Lttng:
         self._session = ""
         self._path = Path()
         self._cpu0 = 0.0
+        self._setup_cpu = 0.0
 
     def supports(self, events: EventSet) -> bool:
         return True
@@ -556,8 +558,12 @@ class Lttng:
                        f"--num-subbuf={NUM_SUBBUF}", *output, channel)
         for command in lttng_event_commands(events, channel):
             self.lttng(*command)
-        self._cpu0 = self._consumer_cpu()
+        # The consumer's CPU per MB counts the drain; setting up the session's streams
+        # (during `start`) is a cost per session, reported apart.
+        before_start = self._consumer_cpu()
         self.lttng("start")
+        self._cpu0 = self._consumer_cpu()
+        self._setup_cpu = self._cpu0 - before_start
 
     def stop(self) -> Capture:
         self.lttng("stop")  # waits until the consumer has written everything out
@@ -574,7 +580,8 @@ class Lttng:
             raise TracerError(f"lttng list printed no discarded-event count: {listed[-800:]}")
         return Capture(events=events, discarded=discarded,
                        bytes=dir_bytes(self._path / "kernel", "*_[0-9]*"),
-                       consumer_cpu_s=cpu, trace=str(self._path))
+                       consumer_cpu_s=cpu, consumer_setup_cpu_s=self._setup_cpu,
+                       trace=str(self._path))
 
     def close(self) -> None:
         if self._session:
