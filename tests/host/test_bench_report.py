@@ -65,6 +65,21 @@ def test_markdown_and_plot(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "results.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_consumer_cpu_per_mb_counts_the_drain() -> None:
+    record = {"cost": 1.0, "seconds": 1.0, "traced_s": 2.0, "bytes": 4_000_000}
+    consumer = {"pylttng-mmap": [record | {"consumer_cpu_s": 0.2, "consumer_setup_cpu_s": 0.5}],
+                "stock-lttng-mmap": [record | {"consumer_cpu_s": 0.1,
+                                               "consumer_setup_cpu_s": 0.1}]}
+    rows = figures.consumer_figures(consumer)
+    cpu = find(rows, "5. consumer: CPU s per MB", "pylttng-mmap")
+    assert cpu["summary"]["median"] == pytest.approx(0.05)   # 0.2 s / 4 MB
+    assert cpu["ratio"] == pytest.approx(2.0)
+    assert report.target_cell(cpu) == "≤ 1 x ref: **not met**"
+    setup = find(rows, "5. consumer: set-up CPU per session", "pylttng-mmap")
+    assert setup["summary"]["median"] == pytest.approx(0.5)
+    assert find(rows, "5. consumer: MB/s drained", "pylttng-mmap")["summary"]["median"] == 2.0
+
+
 def test_summary_spread() -> None:
     summary = summarize([1.0, 2.0, 3.0])
     assert summary is not None and summary.median == 2.0 and summary.spread == 1.0
