@@ -13,6 +13,7 @@ import enum
 import logging
 import mmap
 import os
+import select
 
 import trio
 from pylttng.protocol.consumer import Output
@@ -22,12 +23,12 @@ from .ringbuffer import Next, SubbufReader
 
 log = logging.getLogger("pylttng.consumerd")
 
-# Safety net for wait_readable: trio waits for EPOLLIN only, and LTTng-modules' ring buffer
-# reports a completely full buffer as POLLPRI without POLLIN; re-check now and then so a
-# full buffer cannot stall the stream.  pylttng.ko says EPOLLIN whenever a sub-buffer is
-# ready (and its read timer wakes the reader), so this is rare: each wake-up of an idle
-# stream costs CPU that `make bench` counts against the consumer.
-POLL_FALLBACK_S = 1.0
+# What wakes a drain task: a ready sub-buffer (POLLIN), a completely full buffer (POLLPRI:
+# LTTng-modules reports that without POLLIN), a finalized stream (POLLHUP) or an error.
+# trio waits for POLLIN only, so each stream has an epoll set of its own that watches its fd
+# for POLLIN | POLLPRI, and trio waits for that set to be readable: no periodic re-check, an
+# idle stream costs no wake-up (`make bench` counts each one against the consumer).
+WAKE_EVENTS = select.EPOLLIN | select.EPOLLPRI
 # After a wake-up that yielded nothing (e.g. POLLERR of a disabled channel, which epoll
 # reports level-triggered), pause before waiting again instead of spinning.
 SPURIOUS_WAKE_BACKOFF_S = 0.05
@@ -77,6 +78,8 @@ class Stream:
             self._area = memoryview(self._map)
         else:
             self._pipe = SplicePipe(max_subbuf_size)
+        self._wakeup = select.epoll()
+        self._wakeup.register(reader.fd, WAKE_EVENTS)
 
     # --- one step -----------------------------------------------------------------------
 
@@ -207,10 +210,8 @@ class Stream:
                 continue
             if woke and wrote == 0:
                 await trio.sleep(SPURIOUS_WAKE_BACKOFF_S)
-            woke = False
-            with trio.move_on_after(POLL_FALLBACK_S):
-                await trio.lowlevel.wait_readable(self.reader.fd)
-                woke = True
+            await trio.lowlevel.wait_readable(self._wakeup.fileno())
+            woke = True
 
     def close(self) -> None:
         """Release the mapping, pipe, file and stream fd (idempotent).  Never awaits."""
@@ -230,6 +231,8 @@ class Stream:
             self._map.close()
         if self._pipe is not None:
             self._pipe.close()
+        trio.lowlevel.notify_closing(self._wakeup.fileno())
+        self._wakeup.close()
         trio.lowlevel.notify_closing(self._stream_fd)
         os.close(self._stream_fd)
         os.close(self._out_fd)

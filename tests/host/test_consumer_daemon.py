@@ -159,11 +159,15 @@ def test_refuses_to_steal_a_live_socket(sock_path: str, consumerd: subprocess.Po
 
 
 def wait_for_socket(path: str) -> None:
+    """Until the daemon accepts connections (its socket file exists just before listen())."""
     for _ in range(1000):
-        if os.path.exists(path):
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"{path} never appeared")
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(path)
+                return
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.01)
+    raise AssertionError(f"{path} never accepted a connection")
 
 
 # --- the full data path, in-process, with fake ring buffers behind the passed fds ---------------

@@ -74,6 +74,32 @@ async def test_drains_ready_subbuffers_then_finishes(
     assert s.bytes_written == len(on_disk(*pkts))
 
 
+async def test_idle_stream_is_not_woken(
+    ring: FakeRing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing ready, no wake-up: one try, then sleep until the fd says there is data."""
+    s = make_stream(ring, tmp_path)
+    tries = 0
+    get_next = ring.get_next_subbuf
+
+    def counting() -> object:
+        nonlocal tries
+        tries += 1
+        return get_next()
+
+    monkeypatch.setattr(ring, "get_next_subbuf", counting)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(s.run)
+        await trio.sleep(1.5)
+        assert tries == 1
+        ring.produce(packet(0, 100))
+        await wait_for(lambda: ring.puts == 1)
+        ring.finalize()
+        with trio.fail_after(5):
+            await s.finished.wait()
+    assert Path(s.path).read_bytes() == on_disk(packet(0, 100))
+
+
 def test_trace_file_modes(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
