@@ -10,9 +10,10 @@
  *
  * An instance is armed, i.e. hooked with one in-kernel perf tracepoint
  * event per online CPU (following CPU hotplug), or with a direct probe for
- * the hottest scheduler events (pylttng-sched-probes.c), while its session is
- * active, its channel enabled and an enabled enabler matches it.  The perf overflow handler gets the
- * raw ftrace record and serializes it into the CPU's ring buffer.
+ * the hottest scheduler events (pylttng-sched-probes.c), while its session
+ * is active, its channel enabled and an enabled enabler matches it.  Either
+ * way the probe gets the raw ftrace record and serializes it into the
+ * CPU's ring buffer.
  */
 #include <linux/anon_inodes.h>
 #include <linux/cpumask.h>
@@ -137,8 +138,8 @@ static bool pyl_event_wanted(const struct pyl_event *ev)
 
 /* The channel's contexts go between the event header and the payload. */
 static void pyl_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
-				     const u8 *rec, u32 rec_size, size_t len,
-				     const struct pyl_layout_env *env)
+				const u8 *rec, u32 rec_size, size_t len,
+				const struct pyl_layout_env *env)
 {
 	struct pyl_channel *chan = ev->chan;
 	struct pyl_rb_ctx ctx;
