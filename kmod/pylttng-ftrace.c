@@ -10,6 +10,7 @@
 #include <linux/errno.h>
 #include <linux/mutex.h>
 #include <linux/string.h>
+#include <linux/tracepoint.h>
 
 #include "pylttng-ftrace.h"
 #include "pylttng-layout.h"
@@ -95,4 +96,25 @@ int pyl_ftrace_event_id(const char *name)
 	int id = pyl_ftrace_for_each(pyl_match_id, &name);
 
 	return id > 0 ? id : -ENOENT;
+}
+
+struct pyl_tp_lookup {
+	const char *name;
+	struct tracepoint *tp;
+};
+
+static void pyl_match_tp(struct tracepoint *tp, void *arg)
+{
+	struct pyl_tp_lookup *lk = arg;
+
+	if (!strcmp(tp->name, lk->name))
+		lk->tp = tp;
+}
+
+struct tracepoint *pyl_kernel_tracepoint(const char *name)
+{
+	struct pyl_tp_lookup lk = { .name = name };
+
+	for_each_kernel_tracepoint(pyl_match_tp, &lk);
+	return lk.tp;
 }

@@ -30,4 +30,7 @@ int pyl_ftrace_for_each_field(struct trace_event_call *call, pyl_field_fn fn,
 /* perf tracepoint id of the event called name, or -ENOENT. */
 int pyl_ftrace_event_id(const char *name);
 
+/* The core kernel's tracepoint called name (for a direct probe), or NULL. */
+struct tracepoint *pyl_kernel_tracepoint(const char *name);
+
 #endif /* _PYLTTNG_FTRACE_H */

@@ -193,19 +193,6 @@ static int pyl_sched_record_of(const struct pyl_sched_probe *probe,
 	return lk.err;
 }
 
-struct pyl_tp_lookup {
-	const char *name;
-	struct tracepoint *tp;
-};
-
-static void pyl_sched_find_tp(struct tracepoint *tp, void *arg)
-{
-	struct pyl_tp_lookup *lk = arg;
-
-	if (!strcmp(tp->name, lk->name))
-		lk->tp = tp;
-}
-
 /* ------------------------------------------------------ arm / disarm */
 
 /*
@@ -216,7 +203,6 @@ static void pyl_sched_find_tp(struct tracepoint *tp, void *arg)
 int pyl_sched_probe_arm(struct pyl_event *ev)
 {
 	const struct pyl_sched_probe *probe = NULL;
-	struct pyl_tp_lookup tpl = { .name = ev->name };
 	struct pyl_direct_probe *dp;
 	unsigned int i;
 	int ret;
@@ -235,11 +221,10 @@ int pyl_sched_probe_arm(struct pyl_event *ev)
 			       ev->name);
 		goto fallback;
 	}
-	for_each_kernel_tracepoint(pyl_sched_find_tp, &tpl);
-	if (!tpl.tp)
+	dp->tp = pyl_kernel_tracepoint(ev->name);
+	if (!dp->tp)
 		goto fallback;
 	dp->ev = ev;
-	dp->tp = tpl.tp;
 	dp->fn = probe->fn;
 	WRITE_ONCE(ev->armed, true);
 	ret = tracepoint_probe_register(dp->tp, dp->fn, dp);

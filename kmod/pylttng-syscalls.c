@@ -29,6 +29,7 @@
 #include <asm/syscall.h>
 
 #include "pylttng.h"
+#include "pylttng-ftrace.h"
 #include "pylttng-layout.h"
 #include "pylttng-syscalls.h"
 
@@ -522,14 +523,6 @@ void pyl_syscalls_instantiate(struct pyl_channel *chan)
 
 /* ------------------------------------------------------------ set-up */
 
-static void pyl_sc_find_tp(struct tracepoint *tp, void *priv)
-{
-	if (!strcmp(tp->name, "sys_enter"))
-		pyl_tp_sys_enter = tp;
-	else if (!strcmp(tp->name, "sys_exit"))
-		pyl_tp_sys_exit = tp;
-}
-
 int pyl_syscalls_init(void)
 {
 	int ret, cpu;
@@ -537,7 +530,8 @@ int pyl_syscalls_init(void)
 	ret = pyl_sc_table_init();
 	if (ret)
 		return ret;
-	for_each_kernel_tracepoint(pyl_sc_find_tp, NULL);
+	pyl_tp_sys_enter = pyl_kernel_tracepoint("sys_enter");
+	pyl_tp_sys_exit = pyl_kernel_tracepoint("sys_exit");
 	if (!pyl_tp_sys_enter || !pyl_tp_sys_exit)
 		pr_warn("pylttng: no raw_syscalls tracepoints: system calls not traced\n");
 	for_each_possible_cpu(cpu) {
