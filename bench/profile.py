@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .control import timed_cycle
-from .run import FULL
+from .run import CLOCKSOURCE, FULL, only_steps
 from .tracers import Daemons, Ftrace, Lttng, Tracer
 from .workloads import SyscallLoop, execute
 
@@ -200,13 +200,13 @@ def main() -> int:
         ("producer ftrace", lambda: profile_producer(
             Ftrace(), "ftrace", binary, 1_000_000, out, work)),
     ]
-    if args.only:
-        wanted = set(args.only.split(","))
-        steps = [(name, step) for name, step in steps if name in wanted]
+    try:
+        steps = only_steps(steps, args.only)
+    except ValueError as exc:
+        parser.error(str(exc))
     # The clock every event reads: an emulated HPET costs far more than the TSC.
-    clocksource = Path("/sys/devices/system/clocksource/clocksource0")
-    print(f"clocksource: {(clocksource / 'current_clocksource').read_text().strip()} "
-          f"(available: {(clocksource / 'available_clocksource').read_text().strip()})",
+    print(f"clocksource: {(CLOCKSOURCE / 'current_clocksource').read_text().strip()} "
+          f"(available: {(CLOCKSOURCE / 'available_clocksource').read_text().strip()})",
           flush=True)
     failed = False
     try:

@@ -20,7 +20,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import figures
 from .control import control_plane, highest_rate
@@ -63,7 +63,21 @@ QUICK = Sizes(reps=1, syscall_calls=50_000, hackbench_groups=1, hackbench_loops=
 
 
 # The kernel's clock: what a CLOCK_MONOTONIC read (every LTTng event's timestamp) costs.
-CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+CLOCKSOURCE = Path("/sys/devices/system/clocksource/clocksource0")
+
+Step = TypeVar("Step")
+
+
+def only_steps(steps: list[tuple[str, Step]], only: str) -> list[tuple[str, Step]]:
+    """The steps named in `only` (comma-separated; empty: all); ValueError on a name that
+    is not a step."""
+    if not only:
+        return steps
+    wanted = set(only.split(","))
+    unknown = wanted - {name for name, _ in steps}
+    if unknown:
+        raise ValueError(f"unknown step(s): {', '.join(sorted(unknown))}")
+    return [(name, step) for name, step in steps if name in wanted]
 
 
 def log(message: str) -> None:
@@ -151,7 +165,7 @@ def main() -> int:
     results: dict[str, Any] = {
         "meta": {
             "quick": args.quick, "kernel": platform.release(), "cpus": os.cpu_count(),
-            "clocksource": Path(CLOCKSOURCE).read_text().strip(),
+            "clocksource": (CLOCKSOURCE / "current_clocksource").read_text().strip(),
             "reps": sizes.reps, "sizes": asdict(sizes),
             "buffer": {"subbuf_size": SUBBUF_SIZE, "num_subbuf": NUM_SUBBUF,
                        "bytes_per_cpu": BUFFER_BYTES_PER_CPU},
@@ -184,12 +198,10 @@ def main() -> int:
                                                   work / "control")))
     steps.append(("max-rate", lambda: highest_rate(daemons, binary, sizes.max_rate_calls,
                                                    sizes.max_rate_threads, work / "max-rate")))
-    if args.only:
-        wanted = set(args.only.split(","))
-        unknown = wanted - {name for name, _ in steps}
-        if unknown:
-            parser.error(f"unknown step(s): {', '.join(sorted(unknown))}")
-        steps = [(name, step) for name, step in steps if name in wanted]
+    try:
+        steps = only_steps(steps, args.only)
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         for name, step in steps:
             log(f"{name} ...")

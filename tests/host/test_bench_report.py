@@ -13,6 +13,7 @@ import pytest
 sys.path.append(str(Path(__file__).resolve().parents[2]))
 
 from bench import figures, report
+from bench.run import only_steps
 from bench.stats import summarize
 
 
@@ -78,6 +79,14 @@ def test_consumer_cpu_per_mb_counts_the_drain() -> None:
     setup = find(rows, "5. consumer: set-up CPU per session", "pylttng-mmap")
     assert setup["summary"]["median"] == pytest.approx(0.5)
     assert find(rows, "5. consumer: MB/s drained", "pylttng-mmap")["summary"]["median"] == 2.0
+
+
+def test_only_steps() -> None:
+    steps = [("syscall", 1), ("hackbench", 2), ("consumer", 3)]
+    assert only_steps(steps, "") == steps
+    assert only_steps(steps, "consumer,syscall") == [("syscall", 1), ("consumer", 3)]
+    with pytest.raises(ValueError, match="unknown step.*: nope"):
+        only_steps(steps, "syscall,nope")
 
 
 def test_summary_spread() -> None:
