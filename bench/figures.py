@@ -65,6 +65,18 @@ def bytes_per_event(r: dict[str, Any]) -> float | None:
     return r["bytes"] / r["events"] if r.get("bytes") is not None and r.get("events") else None
 
 
+def record_bytes_per_event(r: dict[str, Any]) -> float | None:
+    """The event records alone (LTTng traces): what the event header format decides."""
+    if r.get("record_bytes") is None or not r.get("events"):
+        return None
+    return float(r["record_bytes"] / r["events"])
+
+
+def measured(summaries: dict[str, Summary | None]) -> dict[str, Summary | None]:
+    """Only the tracers that measure the figure (the others cannot tell)."""
+    return {tracer: s for tracer, s in summaries.items() if s is not None}
+
+
 def events(r: dict[str, Any]) -> float | None:
     return float(r["events"]) if r.get("events") is not None else None
 
@@ -89,6 +101,8 @@ def producer_figures(workloads: dict[str, Runs]) -> list[Row]:
                         "events", None)
         rows += against("4. syscall loop: bytes per event", per_record(runs, bytes_per_event),
                         "B", "ftrace")
+        rows += against("4. syscall loop: bytes per event record",
+                        measured(per_record(runs, record_bytes_per_event)), "B", None)
         rows += against("1. syscall loop: discarded", per_record(runs, discarded), "events",
                         None)
     if "hackbench" in workloads:
@@ -98,6 +112,8 @@ def producer_figures(workloads: dict[str, Runs]) -> list[Row]:
                         "ftrace")
         rows += against("4. hackbench: bytes per event", per_record(runs, bytes_per_event), "B",
                         "ftrace")
+        rows += against("4. hackbench: bytes per event record",
+                        measured(per_record(runs, record_bytes_per_event)), "B", None)
     if "stress-ng" in workloads:
         runs = workloads["stress-ng"]
         rows += against("3. everything on: events per s", per_record(runs, events_per_s),

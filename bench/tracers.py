@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from .ctf_packets import event_record_bytes
+
 SUBBUF_SIZE = 4 << 20
 NUM_SUBBUF = 8
 BUFFER_BYTES_PER_CPU = SUBBUF_SIZE * NUM_SUBBUF
@@ -50,6 +52,7 @@ class Capture:
     events: int | None = None
     discarded: int | None = None
     bytes: int | None = None
+    record_bytes: int | None = None  # LTTng: event records alone (no packet headers, padding)
     consumer_cpu_s: float | None = None  # draining: from `start` returned to `stop` returned
     consumer_setup_cpu_s: float | None = None  # the session's streams set up, during `start`
     trace: str = ""
@@ -68,11 +71,6 @@ def run(*cmd: str, env: dict[str, str] | None = None, timeout: float = 300) -> s
 def lttng_cli(env: dict[str, str], *args: str) -> str:
     """The stock lttng CLI, never spawning a daemon: the one we started must answer."""
     return run("lttng", "--no-sessiond", *args, env=env)
-
-
-def dir_bytes(path: Path, pattern: str = "*") -> int:
-    """Bytes of the files of path (not below) matching pattern."""
-    return sum(f.stat().st_size for f in path.glob(pattern) if f.is_file())
 
 
 def cpu_seconds(pid: int) -> float:
@@ -578,8 +576,10 @@ class Lttng:
             discarded = babeltrace2_discarded(self._path) if discard_messages else 0
         else:
             raise TracerError(f"lttng list printed no discarded-event count: {listed[-800:]}")
+        streams = [f for f in (self._path / "kernel").glob("*_[0-9]*") if f.is_file()]
         return Capture(events=events, discarded=discarded,
-                       bytes=dir_bytes(self._path / "kernel", "*_[0-9]*"),
+                       bytes=sum(f.stat().st_size for f in streams),
+                       record_bytes=event_record_bytes(streams),
                        consumer_cpu_s=cpu, consumer_setup_cpu_s=self._setup_cpu,
                        trace=str(self._path))
 

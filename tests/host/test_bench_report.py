@@ -38,14 +38,25 @@ def test_event_cost_is_half_the_paired_difference() -> None:
 
 def test_targets_met_and_missed() -> None:
     syscall = runs({"untraced": [1000], "ftrace": [3000], "pylttng": [3000]},
-                   events=100, bytes=1000, discarded=3)
+                   events=100, bytes=1000, record_bytes=900, discarded=3)
     rows = figures.producer_figures({"syscall": syscall})
     cost = find(rows, "1. syscall loop: ns per event", "pylttng")
     assert report.target_cell(cost) == "≤ 0.9 x ref: **not met**"
     discarded = find(rows, "1. syscall loop: discarded", "pylttng")
     assert "**not met**" in report.target_cell(discarded)
-    size = find(rows, "4. syscall loop: bytes per event", "pylttng")
-    assert report.target_cell(size).endswith(": **not met**")   # 10 B > 8 B
+    size = find(rows, "4. syscall loop: bytes per event record", "pylttng")
+    assert report.target_cell(size).endswith(": **not met**")   # 9 B > 8 B
+
+
+def test_record_bytes_rows_only_for_tracers_that_tell() -> None:
+    syscall = runs({"untraced": [1000], "ftrace": [3000]}, events=100, bytes=2400)
+    syscall |= runs({"pylttng": [2000]}, events=100, bytes=1000, record_bytes=800)
+    rows = figures.producer_figures({"syscall": syscall})
+    record = find(rows, "4. syscall loop: bytes per event record", "pylttng")
+    assert record["summary"]["median"] == 8
+    assert report.target_cell(record) == "≤ 8: met"
+    assert find(rows, "4. syscall loop: bytes per event", "pylttng")["summary"]["median"] == 10
+    assert not [r for r in rows if r["figure"].endswith("record") and r["tracer"] == "ftrace"]
 
 
 def test_markdown_and_plot(tmp_path: Path) -> None:
