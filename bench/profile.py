@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .control import timed_cycle
-from .run import CLOCKSOURCE, FULL, only_steps
+from .run import CLOCKSOURCE, CONSUMER_CPU, FULL, consumer_loop, only_steps
 from .tracers import Daemons, Ftrace, Lttng, Tracer
 from .workloads import SyscallLoop, execute
 
@@ -138,8 +138,8 @@ def profile_control(daemons: Daemons, out: Path, work: Path, cycles: int) -> Non
 
 def profile_consumer(daemons: Daemons, binary: Path, calls: int, out: Path, work: Path) -> None:
     for output in ("mmap", "splice"):
-        tracer = Lttng(daemons, "pylttng", output, count=False)
-        loop = SyscallLoop(binary, calls, 2, name="consumer")
+        tracer = Lttng(daemons, "pylttng", output, count=False, consumer_cpu=CONSUMER_CPU)
+        loop = consumer_loop(binary, calls)
         daemons.use("pylttng")
         raw = out / f"consumerd-{output}.raw"
         tracer.start(loop.events, work / output)

@@ -79,6 +79,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pin_process(pid: int, cpus: set[int]) -> None:
+    """Every thread of pid onto these CPUs."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), cpus)
+        except ProcessLookupError:
+            pass  # a thread that just ended
+
+
 def pids_of(pattern: str, comm: bool = False) -> list[int]:
     """Processes whose command line contains pattern, or (comm) whose name is it."""
     how = ["-x"] if comm else ["-f"]
@@ -520,9 +529,12 @@ class Lttng:
     """An LTTng session on pylttng.ko, driven by the stock lttng CLI and either daemon."""
 
     def __init__(self, daemons: Daemons, kind: str, output: str | None = None,
-                 default_channel: bool = False, count: bool = True) -> None:
+                 default_channel: bool = False, count: bool = True,
+                 consumer_cpu: int | None = None) -> None:
         self.daemons, self.kind, self.output = daemons, kind, output
         self.default_channel = default_channel
+        # The CPU to keep the consumer daemon on while tracing (None: anywhere).
+        self.consumer_cpu = consumer_cpu
         # Counting decodes every event (babeltrace2): skipped where only bytes and
         # discarded events matter (consumer, highest rate).
         self.count = count
@@ -556,6 +568,9 @@ class Lttng:
                        f"--num-subbuf={NUM_SUBBUF}", *output, channel)
         for command in lttng_event_commands(events, channel):
             self.lttng(*command)
+        if self.consumer_cpu is not None:
+            for pid in self.daemons.consumerd_pids():
+                pin_process(pid, {self.consumer_cpu})
         # The consumer's CPU per MB counts the drain; setting up the session's streams
         # (during `start`) is a cost per session, reported apart.
         before_start = self._consumer_cpu()
@@ -566,6 +581,9 @@ class Lttng:
     def stop(self) -> Capture:
         self.lttng("stop")  # waits until the consumer has written everything out
         cpu = self._consumer_cpu() - self._cpu0
+        if self.consumer_cpu is not None:
+            for pid in self.daemons.consumerd_pids():
+                pin_process(pid, set(range(os.cpu_count() or 1)))
         listed = self.lttng("list", self._session)
         self.lttng("destroy", self._session)
         events, discard_messages = babeltrace2_counts(self._path) if self.count else (None, 0)
