@@ -103,7 +103,7 @@ def test_sched_events_match_ftrace(lttng: Lttng, tmp_path: Path) -> None:
     ftrace.start(SCHED, tmp_path)  # on before LTTng starts and off after it stops
     try:
         lttng.ok("start")
-        Hackbench(groups=1, loops=20).run()
+        Hackbench(groups=1, loops=20, cpu=None).run()  # on both CPUs: wake-ups across them
         lttng.ok("stop")
         capture = ftrace.stop()
         text = (TRACEFS / "trace").read_text(errors="replace")
