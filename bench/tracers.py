@@ -554,6 +554,10 @@ class Lttng:
     def _consumer_cpu(self) -> float:
         return sum(cpu_seconds(pid) for pid in self.daemons.consumerd_pids())
 
+    def _pin_consumer(self, cpus: set[int]) -> None:
+        for pid in self.daemons.consumerd_pids():
+            pin_process(pid, cpus)
+
     def start(self, events: EventSet, workdir: Path) -> None:
         self.daemons.use(self.kind)
         self._session = f"bench{int(time.monotonic() * 1000)}"
@@ -569,8 +573,7 @@ class Lttng:
         for command in lttng_event_commands(events, channel):
             self.lttng(*command)
         if self.consumer_cpu is not None:
-            for pid in self.daemons.consumerd_pids():
-                pin_process(pid, {self.consumer_cpu})
+            self._pin_consumer({self.consumer_cpu})
         # The consumer's CPU per MB counts the drain; setting up the session's streams
         # (during `start`) is a cost per session, reported apart.
         before_start = self._consumer_cpu()
@@ -582,8 +585,7 @@ class Lttng:
         self.lttng("stop")  # waits until the consumer has written everything out
         cpu = self._consumer_cpu() - self._cpu0
         if self.consumer_cpu is not None:
-            for pid in self.daemons.consumerd_pids():
-                pin_process(pid, set(range(os.cpu_count() or 1)))
+            self._pin_consumer(set(range(os.cpu_count() or 1)))
         listed = self.lttng("list", self._session)
         self.lttng("destroy", self._session)
         events, discard_messages = babeltrace2_counts(self._path) if self.count else (None, 0)
