@@ -7,6 +7,7 @@ the stock lttng-consumerd), each driving the same pylttng.ko through the stock l
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,13 @@ def memory_with_sessions(daemons: Daemons, env: dict[str, str], count: int,
     return sessiond, consumerd
 
 
-def control_plane(daemons: Daemons, reps: int, workdir: Path) -> dict[str, list[dict[str, Any]]]:
+def control_plane(daemons: Daemons, reps: int, workdir: Path,
+                  kinds: Sequence[str] = KINDS) -> dict[str, list[dict[str, Any]]]:
     """Per daemon kind: a fresh daemon's idle RSS, `reps` timed create..destroy cycles,
-    then the RSS with 10 sessions (kept in the first cycle's record)."""
-    runs: dict[str, list[dict[str, Any]]] = {tracer_name(k): [] for k in KINDS}
-    for kind in KINDS:
+    then the RSS with 10 sessions (kept in the first cycle's record).  The last daemon
+    is left running for the next step."""
+    runs: dict[str, list[dict[str, Any]]] = {tracer_name(k): [] for k in kinds}
+    for kind in kinds:
         daemons.close()  # a fresh daemon: idle means never used
         env = daemons.use(kind, warm_up=False)
         time.sleep(1)
@@ -70,16 +73,15 @@ def control_plane(daemons: Daemons, reps: int, workdir: Path) -> dict[str, list[
         walls = ", ".join(f"{r['wall_s']:.2f}" for r in records)
         print(f"  control   {tracer_name(kind):18} wall={walls} s, rss idle={idle:.1f} MiB, "
               f"10 sessions={sessiond:.1f} + consumerd {consumerd:.1f} MiB", flush=True)
-    daemons.close()
     return runs
 
 
 def highest_rate(daemons: Daemons, binary: Path, calls: int, max_threads: int,
-                 workdir: Path) -> dict[str, dict[str, Any]]:
+                 workdir: Path, kinds: Sequence[str] = KINDS) -> dict[str, dict[str, Any]]:
     """Raise the syscall-loop threads until the first discarded event, on the default
     channel; the best loss-free rate in events per second, per daemon kind."""
     found: dict[str, dict[str, Any]] = {}
-    for kind in KINDS:
+    for kind in kinds:
         tracer = Lttng(daemons, kind, default_channel=True, count=False)
         best: float | None = None
         steps = []

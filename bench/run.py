@@ -18,12 +18,13 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import figures
-from .control import control_plane, highest_rate
+from .control import KINDS, control_plane, highest_rate
 from .tracers import (
     BUFFER_BYTES_PER_CPU,
     NUM_SUBBUF,
@@ -57,15 +58,51 @@ class Sizes:
 FULL = Sizes(reps=5, syscall_calls=100_000, hackbench_groups=2, hackbench_loops=50,
              stress_seconds=3, consumer_calls=2_000_000, max_rate_calls=200_000,
              max_rate_threads=4, control_reps=5)
-QUICK = Sizes(reps=1, syscall_calls=50_000, hackbench_groups=1, hackbench_loops=20,
-              stress_seconds=2, consumer_calls=100_000, max_rate_calls=30_000,
+# The smoke run: every code path once, at sizes where the daemons' starts dominate.
+QUICK = Sizes(reps=1, syscall_calls=20_000, hackbench_groups=1, hackbench_loops=10,
+              stress_seconds=1, consumer_calls=50_000, max_rate_calls=10_000,
               max_rate_threads=2, control_reps=1)
 
 
 # The kernel's clock: what a CLOCK_MONOTONIC read (every LTTng event's timestamp) costs.
 CLOCKSOURCE = Path("/sys/devices/system/clocksource/clocksource0")
 
-Step = TypeVar("Step")
+# The session daemons a run needs (Tracer.daemon: "pylttng", "stock", "" for none).
+Phase = frozenset[str]
+EVERY_DAEMON: Phase = frozenset({"", *KINDS})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the run: its figures for the tracers that need the daemons of a phase."""
+
+    daemons: Phase  # the session daemons its tracers need
+    run: Callable[[Phase], dict[str, Any]]  # tracer name -> its records, for one phase
+
+
+def phases(quick: bool) -> list[Phase]:
+    """The full run compares every tracer within each step (ABBA order, see compare()).
+
+    The smoke run checks that everything runs, not what it measures: it goes through the
+    steps once per session daemon, so each daemon starts once.  Under TCG a start of
+    pylttng's daemons costs ~20 s of Python, the stock ones ~6 s, and a step-by-step run
+    switches daemons about ten times.
+    """
+    if not quick:
+        return [EVERY_DAEMON]
+    return [frozenset({kind}) for kind in ("", *KINDS)]
+
+
+def kinds_in(phase: Phase) -> list[str]:
+    return [kind for kind in KINDS if kind in phase]
+
+
+def tracer_step(workload: Workload, tracers: list[Tracer], reps: int, workdir: Path,
+                errors: list[str], reverse_first: bool = False) -> Step:
+    """compare() the workload under those of the tracers that a phase's daemons serve."""
+    return Step(frozenset(t.daemon for t in tracers), lambda phase: compare(
+        workload, [t for t in tracers if t.daemon in phase], reps, workdir, errors,
+        reverse_first))
 
 # The consumer workload: one producer thread and the consumer daemon, both on CPU 0; the
 # other vCPU stays idle.  QEMU's TCG runs both vCPUs on one host thread, turn by turn,
@@ -78,7 +115,10 @@ def consumer_loop(binary: Path, calls: int) -> SyscallLoop:
     return SyscallLoop(binary, calls, 1, name="consumer")  # thread 0 runs on CPU 0
 
 
-def only_steps(steps: list[tuple[str, Step]], only: str) -> list[tuple[str, Step]]:
+Named = TypeVar("Named")
+
+
+def only_steps(steps: list[tuple[str, Named]], only: str) -> list[tuple[str, Named]]:
     """The steps named in `only` (comma-separated; empty: all); ValueError on a name that
     is not a step."""
     if not only:
@@ -187,42 +227,51 @@ def main() -> int:
     }
     tracers: list[Tracer] = [Untraced(), Ftrace(), Ftrace("mono"), Perf(), TraceCmd(),
                              Lttng(daemons, "pylttng"), Lttng(daemons, "stock")]
+    consumers: list[Tracer] = [Lttng(daemons, kind, output, count=False,
+                                     consumer_cpu=CONSUMER_CPU)
+                               for kind in KINDS for output in ("mmap", "splice")]
     workloads: list[Workload] = [
         SyscallLoop(binary, sizes.syscall_calls),
         Hackbench(sizes.hackbench_groups, sizes.hackbench_loops),
         StressNg(sizes.stress_seconds),
     ]
-    steps: list[tuple[str, Any]] = []
+    errors: list[str] = results["errors"]
+    steps: list[tuple[str, Step]] = []
     # Each workload starts with the daemons the previous one ended with (odd reps: the
     # order flips from one workload to the next).
     for i, workload in enumerate(workloads):
         flip = sizes.reps % 2 == 1 and i % 2 == 1
-        steps.append((workload.name, lambda w=workload, flip=flip: compare(
-            w, tracers, sizes.reps, work / w.name, results["errors"], flip)))
-    consumers: list[Tracer] = [Lttng(daemons, kind, output, count=False,
-                                     consumer_cpu=CONSUMER_CPU)
-                               for kind in ("pylttng", "stock") for output in ("mmap", "splice")]
-    consumer = consumer_loop(binary, sizes.consumer_calls)
-    steps.append(("consumer", lambda: compare(consumer, consumers, sizes.reps,
-                                              work / "consumer", results["errors"])))
-    steps.append(("control", lambda: control_plane(daemons, sizes.control_reps,
-                                                  work / "control")))
-    steps.append(("max-rate", lambda: highest_rate(daemons, binary, sizes.max_rate_calls,
-                                                   sizes.max_rate_threads, work / "max-rate")))
+        steps.append((workload.name, tracer_step(workload, tracers, sizes.reps,
+                                                 work / workload.name, errors, flip)))
+    steps.append(("consumer", tracer_step(consumer_loop(binary, sizes.consumer_calls),
+                                          consumers, sizes.reps, work / "consumer", errors)))
+    steps.append(("control", Step(frozenset(KINDS), lambda phase: control_plane(
+        daemons, sizes.control_reps, work / "control", kinds_in(phase)))))
+    steps.append(("max-rate", Step(frozenset(KINDS), lambda phase: highest_rate(
+        daemons, binary, sizes.max_rate_calls, sizes.max_rate_threads, work / "max-rate",
+        kinds_in(phase)))))
+    if args.quick:
+        # The control step measures a daemon's idle memory, so it needs a daemon never
+        # used: each phase's first start gives one.
+        steps.sort(key=lambda named: named[0] != "control")
     try:
         steps = only_steps(steps, args.only)
     except ValueError as exc:
         parser.error(str(exc))
     try:
-        for name, step in steps:
-            log(f"{name} ...")
-            try:
-                results["workloads"][name] = step()
-            except Exception:  # noqa: BLE001 (one failure must not hide the others)
-                results["errors"].append(f"{name}: {traceback.format_exc()}")
-                log(f"{name} FAILED:\n{traceback.format_exc()}")
-            for tracer in tracers:
-                tracer.close()
+        for phase in phases(args.quick):
+            for name, step in steps:
+                if not step.daemons & phase:
+                    continue
+                log(f"{name} ..." + (f" ({', '.join(sorted(phase)) or 'no daemon'})"
+                                     if args.quick else ""))
+                try:
+                    results["workloads"].setdefault(name, {}).update(step.run(phase))
+                except Exception:  # noqa: BLE001 (one failure must not hide the others)
+                    errors.append(f"{name}: {traceback.format_exc()}")
+                    log(f"{name} FAILED:\n{traceback.format_exc()}")
+                for tracer in tracers + consumers:
+                    tracer.close()
     finally:
         daemons.close()
     found = results["workloads"]

@@ -117,6 +117,9 @@ def rss_kib(pid: int) -> int:
 
 class Tracer(Protocol):
     name: str
+    # The session daemon it needs ("pylttng" or "stock"; "" for none): only one root
+    # session daemon can drive pylttng.ko at a time, so runs are ordered by it.
+    daemon: str
 
     def supports(self, events: EventSet) -> bool: ...
 
@@ -131,6 +134,7 @@ class Untraced:
     """The baseline: no tracer at all."""
 
     name = "untraced"
+    daemon = ""
 
     def supports(self, events: EventSet) -> bool:
         return True
@@ -182,6 +186,7 @@ class Ftrace:
             subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACEFS)], check=False)
         self.clock = clock
         self.name = "ftrace" if clock == "local" else f"ftrace-{clock}"
+        self.daemon = ""
         self._dirs: list[Path] = []
 
     def supports(self, events: EventSet) -> bool:
@@ -244,6 +249,7 @@ class Perf:
     its control fifo, so that its start-up time is not counted as tracing time."""
 
     name = "perf"
+    daemon = ""
 
     def __init__(self) -> None:
         self.binary = perf_binary()
@@ -330,6 +336,7 @@ class TraceCmd:
     """`trace-cmd record` of the same events: ftrace's buffer drained to a file."""
 
     name = "trace-cmd"
+    daemon = ""
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
@@ -540,6 +547,7 @@ class Lttng:
         self.count = count
         suffix = f"-{output}" if output else ""  # None: the channel's default (splice)
         self.name = ("pylttng" if kind == "pylttng" else "stock-lttng") + suffix
+        self.daemon = kind
         self._session = ""
         self._path = Path()
         self._cpu0 = 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 # The checkout root holds the bench package; appended so it cannot shadow pylttng.
 sys.path.append(str(Path(__file__).resolve().parents[2]))
 
-from bench import figures, report
+from bench import figures, report, run
 from bench.run import only_steps
 from bench.stats import summarize
 
@@ -105,6 +106,31 @@ def test_only_steps() -> None:
     assert only_steps(steps, "consumer,syscall") == [("syscall", 1), ("consumer", 3)]
     with pytest.raises(ValueError, match="unknown step.*: nope"):
         only_steps(steps, "syscall,nope")
+
+
+@dataclass
+class FakeTracer:
+    name: str
+    daemon: str
+
+
+def test_smoke_run_starts_each_daemon_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full run: one phase, every tracer compared within each step.  Smoke run: one phase
+    per session daemon, each step given only the tracers of that daemon."""
+    assert run.phases(False) == [frozenset({"", "pylttng", "stock"})]
+    assert run.phases(True) == [frozenset({""}), frozenset({"pylttng"}), frozenset({"stock"})]
+    given: list[list[str]] = []
+    monkeypatch.setattr(run, "compare", lambda workload, tracers, *rest: given.append(
+        [t.name for t in tracers]) or {})
+    tracers = [FakeTracer("perf", ""), FakeTracer("pylttng", "pylttng"),
+               FakeTracer("stock-lttng", "stock")]
+    step = run.tracer_step(None, tracers, 1, Path("/nowhere"), [])  # type: ignore[arg-type]
+    assert step.daemons == frozenset({"", "pylttng", "stock"})
+    for phase in run.phases(True):
+        step.run(phase)
+    step.run(run.phases(False)[0])
+    assert given == [["perf"], ["pylttng"], ["stock-lttng"], ["perf", "pylttng", "stock-lttng"]]
+    assert run.kinds_in(frozenset({"", "stock"})) == ["stock"]
 
 
 def test_summary_spread() -> None:
