@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,3 +139,30 @@ def test_summary_spread() -> None:
     summary = summarize([1.0, 2.0, 3.0])
     assert summary is not None and summary.median == 2.0 and summary.spread == 1.0
     assert summarize([]) is None
+
+
+def test_cpu_seconds_of_another_process() -> None:
+    """Read to the nanosecond, not in 10 ms ticks, and including threads that ended."""
+    from bench.tracers import cpu_seconds
+
+    code = ("import threading\n"
+            "def spin():\n"
+            "    x = 0\n"
+            "    for i in range(2_000_000): x += i\n"
+            "t = threading.Thread(target=spin); t.start(); t.join()\n"
+            "import sys; sys.stdout.write('done\\n'); sys.stdout.flush()\n"
+            "sys.stdin.read()\n")
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "done\n"
+        spent = cpu_seconds(child.pid)
+        fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        assert spent > 0.01  # the ended thread's loop is counted
+        assert abs(spent - ticks) < 0.05
+        assert spent != round(spent, 2)  # finer than a tick
+    finally:
+        child.communicate("")
+    with pytest.raises(OSError):
+        cpu_seconds(child.pid)  # reaped: no such process
