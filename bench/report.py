@@ -90,8 +90,11 @@ def markdown(results: dict[str, Any]) -> str:
         "# pylttng benchmark" + (" (smoke run: one run each, tiny sizes)" if meta["quick"]
                                  else ""),
         "",
-        (f"Kernel {meta['kernel']} in the test VM, {meta['cpus']} CPUs, clocksource "
-         f"{meta.get('clocksource', '?')}, {meta['reps']} "
+        (f"Kernel {meta['kernel']} in the test VM, {meta['cpus']} CPU(s), clocksource "
+         f"{meta.get('clocksource', '?')}"
+         + (" (QEMU's instruction counter: a guest nanosecond is one emulated instruction)"
+            if meta.get("instruction_clock") else "")
+         + f", {meta['reps']} "
          f"run(s) per tracer and workload; {meta['buffer']['num_subbuf']} × "
          f"{meta['buffer']['subbuf_size'] >> 20} MiB sub-buffers per CPU for every tracer "
          f"({meta['buffer']['bytes_per_cpu'] >> 20} MiB per CPU). Counted by: "

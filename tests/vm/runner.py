@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
@@ -61,8 +63,21 @@ def vng_env(out: Path) -> dict[str, str]:
     return dict(os.environ, PATH=f"{shim_dir}:{os.environ['PATH']}")
 
 
+@dataclass(frozen=True)
+class Machine:
+    """What the guest looks like beyond the defaults (2 vCPUs, 2 GiB, the guest's clock)."""
+
+    kernel_args: tuple[str, ...] = ()
+    # `make bench`: one vCPU whose clock is QEMU's instruction counter (-icount shift=0,
+    # one nanosecond per emulated instruction), so a guest second is an amount of
+    # emulated work, not of host time: the host's other load (this host is itself a
+    # shared VM) no longer shows in the figures.  With two vCPUs icount hangs the boot
+    # at "Booting SMP configuration" (QEMU 7.2).  Under KVM the clock stays real.
+    instruction_clock: bool = False
+
+
 def vng_command(kver: str, out: Path, kvm: bool, guest: list[str],
-                kernel_args: tuple[str, ...] = ()) -> list[str]:
+                machine: Machine = Machine()) -> list[str]:
     vng = shutil.which("vng")
     if vng is None:
         sys.exit("runner: vng not found: run `make deps` (PyPI virtme-ng)")
@@ -72,11 +87,13 @@ def vng_command(kver: str, out: Path, kvm: bool, guest: list[str],
     # The kernel's console goes to console.log (--verbose), so a guest that hangs still
     # tells why: soft lockups with every CPU's backtrace, hung tasks (after the kernel's
     # 120 s) with every CPU's too.
-    cmd = [vng, "-r", f"/boot/vmlinuz-{kver}", "--cpus", "2", "--memory", "2G",
+    instruction_clock = machine.instruction_clock and not kvm
+    cpus = "1" if instruction_clock else "2"
+    cmd = [vng, "-r", f"/boot/vmlinuz-{kver}", "--cpus", cpus, "--memory", "2G",
            "--rwdir", str(out), "--append", "rcupdate.rcu_expedited=1", "--verbose",
            "--append", "softlockup_all_cpu_backtrace=1",
            "--append", "hung_task_all_cpu_backtrace=1"]
-    for arg in kernel_args:
+    for arg in machine.kernel_args:
         cmd += ["--append", arg]
     if not kvm:
         # One host thread runs both vCPUs.  With QEMU 7.2's multi-threaded TCG, a vCPU
@@ -84,7 +101,8 @@ def vng_command(kver: str, out: Path, kvm: bool, guest: list[str],
         # patched (a static key flipped as a tracepoint gets its first probe): it loops on
         # an int3 that is no longer in memory, for ever (soft lockups in
         # syscall_trace_enter and asm_exc_int3 on both CPUs; froze one run in three).
-        cmd += ["--disable-kvm", "--qemu-opts=-accel tcg,thread=single"]
+        qemu = "-accel tcg,thread=single" + (" -icount shift=0" if instruction_clock else "")
+        cmd += ["--disable-kvm", f"--qemu-opts={qemu}"]
     return cmd + ["--", *guest]
 
 
@@ -162,12 +180,13 @@ def stage_modules(kver: str, out: Path) -> None:
     (tree / "kernel").unlink()
 
 
-def boot(guest: list[str], out: Path, timeout: int, kernel_args: tuple[str, ...] = ()) -> int:
+def boot(guest: list[str], out: Path, timeout: int, machine: Machine = Machine()) -> int:
     kver = find_kernel()
     stage_modules(kver, out)
     kvm = kvm_usable(kver, out)
-    cmd = vng_command(kver, out, kvm, guest, kernel_args)
-    print(f"runner: booting {kver} ({'KVM' if kvm else 'TCG'}), output in {out}", flush=True)
+    cmd = vng_command(kver, out, kvm, guest, machine)
+    accel = "KVM" if kvm else "TCG, instruction clock" if machine.instruction_clock else "TCG"
+    print(f"runner: booting {kver} ({accel}), output in {out}", flush=True)
     # One guest at a time on this machine: emulated guests sharing two cores slow each
     # other down until their daemons time out.
     with open(VM_LOCK, "w") as lock:
@@ -205,11 +224,10 @@ def fresh_out(out: Path) -> Path:
     return out
 
 
-def check(out: Path, pytest_args: list[str], timeout: int,
-          kernel_args: tuple[str, ...] = ()) -> int:
+def check(out: Path, pytest_args: list[str], timeout: int, machine: Machine = Machine()) -> int:
     package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/guest.sh"), str(SRC), str(out), sys.executable, *pytest_args]
-    vm_rc = boot(guest, out, timeout, kernel_args)
+    vm_rc = boot(guest, out, timeout, machine)
     show(out / "pytest.log")
     rc_file = out / "rc"
     if not rc_file.exists():
@@ -229,10 +247,10 @@ def check(out: Path, pytest_args: list[str], timeout: int,
     return rc if rc != 0 else (0 if vm_rc == 0 else vm_rc)
 
 
-def demo(out: Path, timeout: int, kernel_args: tuple[str, ...] = ()) -> int:
+def demo(out: Path, timeout: int, machine: Machine = Machine()) -> int:
     package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/demo.sh"), str(SRC), str(out), sys.executable]
-    boot(guest, out, timeout, kernel_args)
+    boot(guest, out, timeout, machine)
     show(out / "demo.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
@@ -248,11 +266,13 @@ def demo(out: Path, timeout: int, kernel_args: tuple[str, ...] = ()) -> int:
 
 
 def bench(out: Path, module: str, args: list[str], timeout: int,
-          kernel_args: tuple[str, ...] = ()) -> int:
+          machine: Machine = Machine()) -> int:
     """Run the benchmark (bench.run) or the profiles (bench.profile) in the guest."""
     package_tree(out / "pypath")
+    # What the figures were measured on, for results.json (the guest cannot tell).
+    (out / "machine.json").write_text(json.dumps(asdict(machine)) + "\n")
     guest = [str(SRC / "bench/guest.sh"), str(SRC), str(out), sys.executable, module, *args]
-    boot(guest, out, timeout, kernel_args)
+    boot(guest, out, timeout, machine)
     show(out / "bench.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
@@ -274,6 +294,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=2700)
     parser.add_argument("--kernel-arg", action="append", default=[], metavar="ARG",
                         help="one more guest kernel command-line argument (repeatable)")
+    parser.add_argument("--instruction-clock", action="store_true",
+                        help="one vCPU clocked by QEMU's instruction count (make bench; TCG "
+                             "only)")
     parser.add_argument("--module", default="bench.run",
                         help="bench mode: the Python module the guest runs (bench/guest.sh)")
     args, rest = parser.parse_known_args()
@@ -285,14 +308,14 @@ def main() -> int:
     if not (SRC / "kmod" / "pylttng.ko").exists():
         sys.exit("runner: kmod/pylttng.ko is missing: run `make` first")
     out = fresh_out(args.out.resolve())
-    kernel_args = tuple(args.kernel_arg)
+    machine = Machine(tuple(args.kernel_arg), args.instruction_clock)
     if args.mode == "check":
-        return check(out, rest, args.timeout, kernel_args)
+        return check(out, rest, args.timeout, machine)
     if args.mode == "bench":
-        return bench(out, args.module, rest, args.timeout, kernel_args)
+        return bench(out, args.module, rest, args.timeout, machine)
     if args.mode == "profile":
-        return bench(out, "bench.profile", rest, args.timeout, kernel_args)
-    return demo(out, args.timeout, kernel_args)
+        return bench(out, "bench.profile", rest, args.timeout, machine)
+    return demo(out, args.timeout, machine)
 
 
 if __name__ == "__main__":

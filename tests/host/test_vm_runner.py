@@ -1,0 +1,36 @@
+"""The test VM's QEMU command line: the benchmark's instruction clock (tests/vm/runner.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[2] / "tests" / "vm"))
+
+import runner
+
+
+def option(cmd: list[str], name: str) -> str:
+    return cmd[cmd.index(name) + 1]
+
+
+def test_instruction_clock_means_one_vcpu_and_icount() -> None:
+    machine = runner.Machine(("tsc=reliable",), instruction_clock=True)
+    cmd = runner.vng_command("6.1.0-1-amd64", Path("/out"), False, ["true"], machine)
+    assert option(cmd, "--cpus") == "1"
+    assert "--qemu-opts=-accel tcg,thread=single -icount shift=0" in cmd
+    assert "tsc=reliable" in cmd
+
+
+def test_default_machine_has_two_vcpus_and_the_host_clock() -> None:
+    cmd = runner.vng_command("6.1.0-1-amd64", Path("/out"), False, ["true"])
+    assert option(cmd, "--cpus") == "2"
+    assert "--qemu-opts=-accel tcg,thread=single" in cmd
+    assert not any("icount" in arg for arg in cmd)
+
+
+def test_kvm_keeps_the_real_clock() -> None:
+    machine = runner.Machine(instruction_clock=True)
+    cmd = runner.vng_command("6.1.0-1-amd64", Path("/out"), True, ["true"], machine)
+    assert option(cmd, "--cpus") == "2"
+    assert "--disable-kvm" not in cmd and not any("icount" in arg for arg in cmd)
