@@ -114,8 +114,9 @@ class KernelStream:
         _ioctl_none(self._fd, abi.RING_BUFFER_FLUSH_EMPTY)
 
     def map(self) -> mmap.mmap:
-        # Read-only shared mapping of the whole buffer; offsets come from MMAP_READ_OFFSET.
-        return mmap.mmap(self._fd, self.mmap_len(), flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+        # The whole buffer, read-only and private as lttng-consumerd maps it: never written,
+        # so it shows the kernel's pages as they are.  Offsets come from MMAP_READ_OFFSET.
+        return mmap.mmap(self._fd, self.mmap_len(), flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
 
     def splice_source(self) -> int:
         # The kernel resets the file position to 0 at each GET_NEXT_SUBBUF, so splicing from
