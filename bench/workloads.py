@@ -103,10 +103,10 @@ class SyscallLoop:
 class Hackbench:
     """rt-tests hackbench: groups of senders and receivers over sockets; its Time: line.
 
-    All its tasks run on CPU 0 (taskset), the other vCPU left to the tracer's daemons:
-    spread over both vCPUs, which QEMU's TCG runs turn by turn on one host thread, its time
-    varied from 0.5 to 2.9 times the untraced run's under one tracer (8 runs); on one CPU,
-    from 0.9 to 1.5.
+    All its tasks run on CPU 0 (taskset).  In a guest with two TCG vCPUs (run turn by turn
+    on one host thread), spread over both, its time varied from 0.5 to 2.9 times the
+    untraced run's under one tracer (8 runs); on one CPU, from 0.9 to 1.5.  The bench
+    guest now has one vCPU (bench/README.md, the guest's clock).
     """
 
     groups: int

@@ -31,6 +31,8 @@ def test_default_machine_has_two_vcpus_and_the_host_clock() -> None:
 
 def test_kvm_keeps_the_real_clock() -> None:
     machine = runner.Machine(instruction_clock=True)
+    assert machine.on(kvm=True).instruction_clock is False  # what results.json is told
+    assert machine.on(kvm=False).instruction_clock is True
     cmd = runner.vng_command("6.1.0-1-amd64", Path("/out"), True, ["true"], machine)
     assert option(cmd, "--cpus") == "2"
     assert "--disable-kvm" not in cmd and not any("icount" in arg for arg in cmd)

@@ -28,7 +28,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -75,6 +75,10 @@ class Machine:
     # at "Booting SMP configuration" (QEMU 7.2).  Under KVM the clock stays real.
     instruction_clock: bool = False
 
+    def on(self, kvm: bool) -> Machine:
+        """The machine as booted: the instruction clock exists under TCG only."""
+        return replace(self, instruction_clock=self.instruction_clock and not kvm)
+
 
 def vng_command(kver: str, out: Path, kvm: bool, guest: list[str],
                 machine: Machine = Machine()) -> list[str]:
@@ -87,7 +91,7 @@ def vng_command(kver: str, out: Path, kvm: bool, guest: list[str],
     # The kernel's console goes to console.log (--verbose), so a guest that hangs still
     # tells why: soft lockups with every CPU's backtrace, hung tasks (after the kernel's
     # 120 s) with every CPU's too.
-    instruction_clock = machine.instruction_clock and not kvm
+    instruction_clock = machine.on(kvm).instruction_clock
     cpus = "1" if instruction_clock else "2"
     cmd = [vng, "-r", f"/boot/vmlinuz-{kver}", "--cpus", cpus, "--memory", "2G",
            "--rwdir", str(out), "--append", "rcupdate.rcu_expedited=1", "--verbose",
@@ -184,8 +188,11 @@ def boot(guest: list[str], out: Path, timeout: int, machine: Machine = Machine()
     kver = find_kernel()
     stage_modules(kver, out)
     kvm = kvm_usable(kver, out)
-    cmd = vng_command(kver, out, kvm, guest, machine)
-    accel = "KVM" if kvm else "TCG, instruction clock" if machine.instruction_clock else "TCG"
+    booted = machine.on(kvm)
+    cmd = vng_command(kver, out, kvm, guest, booted)
+    # What the guest runs on, for bench/run.py's results.json (the guest cannot tell).
+    (out / "machine.json").write_text(json.dumps(asdict(booted) | {"kvm": kvm}) + "\n")
+    accel = "KVM" if kvm else "TCG, instruction clock" if booted.instruction_clock else "TCG"
     print(f"runner: booting {kver} ({accel}), output in {out}", flush=True)
     # One guest at a time on this machine: emulated guests sharing two cores slow each
     # other down until their daemons time out.
@@ -269,8 +276,6 @@ def bench(out: Path, module: str, args: list[str], timeout: int,
           machine: Machine = Machine()) -> int:
     """Run the benchmark (bench.run) or the profiles (bench.profile) in the guest."""
     package_tree(out / "pypath")
-    # What the figures were measured on, for results.json (the guest cannot tell).
-    (out / "machine.json").write_text(json.dumps(asdict(machine)) + "\n")
     guest = [str(SRC / "bench/guest.sh"), str(SRC), str(out), sys.executable, module, *args]
     boot(guest, out, timeout, machine)
     show(out / "bench.log")
