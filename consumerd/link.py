@@ -15,7 +15,6 @@ from pylttng.protocol.consumer import (
     BadFrame,
     CloseSession,
     DataPending,
-    FlushSession,
     Output,
     ProtocolError,
     Reply,
@@ -86,9 +85,6 @@ class ConsumerLink:
             output=output,
         )
         await self._call(req, (fd,))
-
-    async def flush_session(self, session_id: int) -> None:
-        await self._call(FlushSession(session_id))
 
     async def data_pending(self, session_id: int) -> bool:
         reply = await self._call(DataPending(session_id))

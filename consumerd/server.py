@@ -18,7 +18,6 @@ from pylttng.protocol.consumer import (
     BadFrame,
     CloseSession,
     DataPending,
-    FlushSession,
     ProtocolError,
     Reply,
     Request,
@@ -132,9 +131,6 @@ class Connection:
             if fd is None:
                 return Reply.failure("add_stream: no file descriptor came with the request")
             await self._registry.add_stream(request, fd)
-            return Reply.success()
-        if isinstance(request, FlushSession):
-            await self._registry.flush_session(request.session_id)
             return Reply.success()
         if isinstance(request, DataPending):
             return Reply.success(pending=self._registry.data_pending(request.session_id))

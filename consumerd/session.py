@@ -95,17 +95,6 @@ class Registry:
                 f"add_stream: cannot set up {req.output} output for {path}: {exc.strerror or exc}"
             ) from None
 
-    async def flush_session(self, session_id: int) -> None:
-        """Flush every data stream, then write everything that is ready."""
-        session = self._sessions.get(session_id)
-        if session is None:
-            return  # a session without streams has nothing to flush
-        for s in session.streams:
-            s.flush()
-        for s in session.streams:
-            await s.drain_ready()
-        _raise_errors(session)
-
     def data_pending(self, session_id: int) -> bool:
         session = self._sessions.get(session_id)
         if session is None:

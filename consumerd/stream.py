@@ -1,7 +1,7 @@
 """One ring-buffer stream and its drain loop: sub-buffers -> trace file.
 
 Consuming one sub-buffer (GET_NEXT_SUBBUF ... write ... PUT_NEXT_SUBBUF) is a synchronous
-step with no checkpoint inside, so the drain task and request handlers (flush, data_pending,
+step with no checkpoint inside, so the drain task and request handlers (data_pending,
 close) can all call it without a lock: trio never switches tasks in the middle of a step.
 A sub-buffer whose write fails (full disk ...) stays held (not PUT, so the kernel keeps it)
 and the step resumes that same sub-buffer next time.

@@ -47,12 +47,6 @@ class AddStream:
 
 
 @dataclass(frozen=True, slots=True)
-class FlushSession:
-    session_id: int
-    cmd: Literal["flush_session"] = field(default="flush_session", init=False)
-
-
-@dataclass(frozen=True, slots=True)
 class DataPending:
     session_id: int
     cmd: Literal["data_pending"] = field(default="data_pending", init=False)
@@ -64,7 +58,7 @@ class CloseSession:
     cmd: Literal["close_session"] = field(default="close_session", init=False)
 
 
-Request: TypeAlias = AddStream | FlushSession | DataPending | CloseSession
+Request: TypeAlias = AddStream | DataPending | CloseSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +212,6 @@ def parse_request(payload: bytes) -> Request:
             metadata=_field(msg, "metadata", bool, cmd),
             output=output,
         )
-    if cmd == "flush_session":
-        return FlushSession(_session_id(msg, cmd))
     if cmd == "data_pending":
         return DataPending(_session_id(msg, cmd))
     if cmd == "close_session":

@@ -528,12 +528,21 @@ class KernelDomain:
             raise CommandError(ErrorCode.KERN_STOP_FAIL, str(exc)) from None
         self._quiescent()
         ksess.active = False
-        if ksess.streams_sent:
+        self._flush_buffers(session.name, ksess)
+
+    def _flush_buffers(self, name: str, ksess: KernelSession) -> None:
+        """stop_kernel_session(): flush the metadata stream, then every channel's streams,
+        from the session daemon's own fds; the consumer daemon's drain tasks, woken by the
+        packets this makes ready, write them (`lttng stop` then waits on data_pending)."""
+        fds = [ksess.metadata_stream_fd] + [fd for chan in ksess.channels
+                                             for fd in chan.stream_fds]
+        for fd in fds:
+            if fd is None:
+                continue
             try:
-                link = await self._consumer.link()
-                await link.flush_session(session.id)
-            except (ConsumerError, OSError) as exc:
-                log.error("flushing session %s failed: %s", session.name, exc)
+                self._t().flush_buffer(fd)
+            except KernelTracerError as exc:
+                log.error("flushing a stream of session %s failed: %s", name, exc)
 
     async def data_pending(self, session: Session) -> bool:
         ksess = session.kernel

@@ -12,6 +12,7 @@ import os
 import time
 
 from pylttng.protocol import kernel_abi as abi
+from pylttng.protocol import ringbuffer_abi
 
 
 class KernelTracerError(OSError):
@@ -98,6 +99,11 @@ class KernelTracer:
 
     def stop_session(self, session_fd: int) -> None:
         _ioctl(session_fd, abi.SESSION_STOP)
+
+    # --- stream fd ---
+    def flush_buffer(self, stream_fd: int) -> None:
+        """kernctl_buffer_flush(): close the stream's current packet, making it readable."""
+        _ioctl(stream_fd, ringbuffer_abi.RING_BUFFER_FLUSH)
 
     # --- channel fd ---
     def create_stream(self, channel_fd: int) -> int | None:

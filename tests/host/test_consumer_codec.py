@@ -12,7 +12,6 @@ from pylttng.protocol.consumer import (
     BadFrame,
     CloseSession,
     DataPending,
-    FlushSession,
     Frame,
     FrameDecoder,
     ProtocolError,
@@ -28,7 +27,6 @@ from pylttng.protocol.consumer import (
 REQUESTS: list[Request] = [
     AddStream(session_id=3, trace_dir="/t/kernel", file_name="channel0_1", metadata=False),
     AddStream(session_id=0, trace_dir="/t/k", file_name="metadata", metadata=True, output="splice"),
-    FlushSession(7),
     DataPending(2**63),
     CloseSession(1),
 ]
@@ -55,7 +53,7 @@ def test_request_round_trip(req: Request) -> None:
 
 
 def test_fd_counts() -> None:
-    assert [request_fd_count(r) for r in REQUESTS] == [1, 1, 0, 0, 0]
+    assert [request_fd_count(r) for r in REQUESTS] == [1, 1, 0, 0]
 
 
 @pytest.mark.parametrize(
@@ -93,9 +91,10 @@ def raw(obj: object) -> bytes:
         (raw({1: 2}), "not valid msgpack"),  # strict_map_key
         (raw({"x": 1}), "no 'cmd'"),
         (raw({"cmd": "explode"}), "unknown command 'explode'"),
-        (raw({"cmd": "flush_session"}), "missing field 'session_id'"),
-        (raw({"cmd": "flush_session", "session_id": "1"}), "must be int, not str"),
-        (raw({"cmd": "flush_session", "session_id": True}), "must be int, not bool"),
+        (raw({"cmd": "data_pending"}), "missing field 'session_id'"),
+        (raw({"cmd": "data_pending", "session_id": "1"}), "must be int, not str"),
+        (raw({"cmd": "data_pending", "session_id": True}), "must be int, not bool"),
+        (raw({"cmd": "flush_session", "session_id": 1}), "unknown command 'flush_session'"),
         (raw({"cmd": "close_session", "session_id": -1}), ">= 0"),
         (
             raw(
@@ -163,7 +162,7 @@ def test_bad_replies() -> None:
 
 def test_oversized_frame_is_skipped_and_stream_stays_in_sync() -> None:
     big = struct.pack(">I", MAX_PAYLOAD + 1) + b"\0" * (MAX_PAYLOAD + 1)
-    good = encode_request(FlushSession(1))
+    good = encode_request(DataPending(1))
     decoder = FrameDecoder()
     events = []
     # Feed in chunks so the skip spans several feeds.
@@ -173,7 +172,7 @@ def test_oversized_frame_is_skipped_and_stream_stays_in_sync() -> None:
     assert len(events) == 3
     assert isinstance(events[1], BadFrame) and "exceeds" in events[1].reason
     assert isinstance(events[0], Frame) and isinstance(events[2], Frame)
-    assert parse_request(events[2].payload) == FlushSession(1)
+    assert parse_request(events[2].payload) == DataPending(1)
 
 
 def test_garbage_frame_then_good_frame() -> None:
@@ -189,7 +188,7 @@ def test_garbage_frame_then_good_frame() -> None:
 
 def test_truncated_frame_is_pending() -> None:
     decoder = FrameDecoder()
-    frame = encode_request(FlushSession(1))
+    frame = encode_request(DataPending(1))
     decoder.feed(frame[:-1])
     assert decoder.next_event() is None
     assert decoder.pending_bytes == len(frame) - 1

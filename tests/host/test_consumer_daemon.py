@@ -24,7 +24,7 @@ from pylttng.consumerd import daemon
 from pylttng.consumerd.link import ConsumerError, ConsumerLink
 from pylttng.consumerd.supervisor import ConsumerdProcess, run_consumerd
 from pylttng.consumerd.wire import connect_unix
-from pylttng.protocol.consumer import FlushSession, encode_request, parse_reply
+from pylttng.protocol.consumer import DataPending, encode_request, parse_reply
 from pylttng.protocol.consumer import Frame as FrameEvent
 from test_consumer_fakering import FakeKernel, page_align
 
@@ -90,7 +90,6 @@ async def test_fd_that_is_not_a_ring_buffer_is_refused(link: ConsumerLink, tmp_p
     finally:
         os.close(plain)
     # Unknown sessions have nothing to do, and the daemon is still serving.
-    await link.flush_session(42)
     assert await link.data_pending(42) is False
     await link.close_session(42)
 
@@ -116,7 +115,7 @@ async def test_garbage_gets_error_replies_and_daemon_carries_on(
     assert reply == {"ok": False, "error": "add_stream: no file descriptor came with the request"}
     # Several requests on one connection, after a bad one.
     conn = await connect_unix(sock_path)
-    await conn.send(struct.pack(">I", 2) + b"\x92\x01" + encode_request(FlushSession(1)))
+    await conn.send(struct.pack(">I", 2) + b"\x92\x01" + encode_request(DataPending(1)))
     first, second = await conn.receive(), await conn.receive()
     assert isinstance(first, FrameEvent) and isinstance(second, FrameEvent)
     assert parse_reply(first.payload).ok is False
@@ -197,7 +196,7 @@ async def test_session_lifecycle(sock_path: str, fake_daemon: FakeKernel, tmp_pa
     fds_before = open_fds()
     chan0, chan1, meta = kernel.ring(), kernel.ring(), kernel.ring()
     link = await ConsumerLink.connect(sock_path)
-    await link.flush_session(5)  # the daemon has accepted: its end of the socket exists too
+    await link.data_pending(5)  # the daemon has accepted: its end of the socket exists too
     fds_with_rings = open_fds()
     await link.add_stream(
         session_id=5, fd=chan0.fd, trace_dir=str(trace), file_name="channel0_0", metadata=False
@@ -228,8 +227,11 @@ async def test_session_lifecycle(sock_path: str, fake_daemon: FakeKernel, tmp_pa
         while chan0.puts + chan1.puts + meta.puts < 3:
             await trio.sleep(0.01)
     assert await link.data_pending(5) is False  # the open packets are not ready
-    await link.flush_session(5)  # replies once the flushed packets are on disk
-    assert (chan0.flushes, chan1.flushes, meta.flushes) == (1, 1, 0)
+    chan0.flush()  # as the session daemon does at `lttng stop`, on its own fds
+    chan1.flush()
+    with trio.fail_after(5):  # the drain tasks write the packets the flush made ready
+        while await link.data_pending(5):
+            await trio.sleep(0.01)
     assert (
         trace / "channel0_1"
     ).read_bytes() == b"b" * 3000 + b"\xee" * 1096 + b"c" * 10 + b"\xee" * 4086
@@ -263,7 +265,9 @@ async def test_full_disk_is_reported_not_hidden(
     )
     ring.produce(b"z" * 100)
     with pytest.raises(ConsumerError, match="channel0_0: No space left on device"):
-        await link.flush_session(1)
+        with trio.fail_after(5):  # pending until the drain task's write fails
+            while await link.data_pending(1):
+                await trio.sleep(0.01)
     with pytest.raises(ConsumerError, match="No space left on device"):
         await link.data_pending(1)
     assert ring.puts == 0  # kept in the ring buffer, not thrown away
@@ -308,7 +312,7 @@ def test_socket_reachable_for_stock_clients(
     wait_for_socket(sock_path)
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(sock_path)
-        s.sendall(encode_request(FlushSession(3)))
+        s.sendall(encode_request(DataPending(3)))
         header = s.recv(4)
         (n,) = struct.unpack(">I", header)
         assert parse_reply(s.recv(n)).ok

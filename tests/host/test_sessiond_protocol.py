@@ -91,11 +91,13 @@ class FakeTracer:
     def wait_quiescent(self) -> None:
         pass
 
+    def flush_buffer(self, fd: int) -> None:
+        self.calls.append(("FLUSH",))
+
 
 class FakeLink:
     def __init__(self) -> None:
         self.streams: list[tuple[str, str, bool]] = []
-        self.flushed = 0
         self.closed = 0
 
     async def add_stream(
@@ -109,9 +111,6 @@ class FakeLink:
         output: str = "mmap",
     ) -> None:
         self.streams.append((trace_dir, file_name, metadata))
-
-    async def flush_session(self, session_id: int) -> None:
-        self.flushed += 1
 
     async def data_pending(self, session_id: int) -> bool:
         return False
@@ -297,7 +296,8 @@ async def test_kernel_session_lifecycle(daemon: Harness, tmp_path: pathlib.Path)
     late = await daemon.enable_channel("dup", Channel(name="c2", subbuf_size=4096, num_subbuf=4))
     assert late.ret_code == ErrorCode.TRACE_ALREADY_STARTED
     assert (await daemon.ask(Command.STOP_TRACE, "dup")).ret_code == ErrorCode.OK
-    assert daemon.consumer.the_link.flushed == 1
+    # As lttng-sessiond's stop_kernel_session(): stop, then flush metadata and streams.
+    assert [c[0] for c in daemon.tracer.calls[-4:]] == ["SESSION_STOP", "FLUSH", "FLUSH", "FLUSH"]
     assert (await daemon.ask(Command.STOP_TRACE, "dup")).ret_code == ErrorCode.TRACE_ALREADY_STOPPED
     pending = await daemon.ask(Command.DATA_PENDING, "dup")
     assert pending.payload == b"\0"
