@@ -49,6 +49,7 @@ class Sizes:
     hackbench_groups: int
     hackbench_loops: int
     stress_seconds: int
+    stress_ops: int  # per stressor, 0: as many as the time allows
     consumer_calls: int
     max_rate_calls: int
     max_rate_threads: int
@@ -56,11 +57,11 @@ class Sizes:
 
 
 FULL = Sizes(reps=5, syscall_calls=100_000, hackbench_groups=2, hackbench_loops=50,
-             stress_seconds=2, consumer_calls=2_000_000, max_rate_calls=200_000,
+             stress_seconds=2, stress_ops=0, consumer_calls=2_000_000, max_rate_calls=200_000,
              max_rate_threads=4, control_reps=5)
 # The smoke run: every code path once, at sizes where the daemons' starts dominate.
 QUICK = Sizes(reps=1, syscall_calls=20_000, hackbench_groups=1, hackbench_loops=10,
-              stress_seconds=1, consumer_calls=50_000, max_rate_calls=10_000,
+              stress_seconds=1, stress_ops=200, consumer_calls=50_000, max_rate_calls=10_000,
               max_rate_threads=2, control_reps=1)
 
 
@@ -237,7 +238,7 @@ def main() -> int:
     workloads: list[Workload] = [
         SyscallLoop(binary, sizes.syscall_calls),
         Hackbench(sizes.hackbench_groups, sizes.hackbench_loops),
-        StressNg(sizes.stress_seconds),
+        StressNg(sizes.stress_seconds, ops=sizes.stress_ops),
     ]
     errors: list[str] = results["errors"]
     steps: list[tuple[str, Step]] = []

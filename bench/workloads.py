@@ -126,10 +126,11 @@ class Hackbench:
 
 @dataclass
 class StressNg:
-    """stress-ng for a fixed time; cost = seconds per bogo op, geometric mean over the
-    stressors (each has its own scale of operations)."""
+    """stress-ng for a fixed time (or fewer operations); cost = seconds per bogo op,
+    geometric mean over the stressors (each has its own scale of operations)."""
 
     seconds: int
+    ops: int = 0  # stop each stressor after this many bogo ops (0: run for the time)
     stressors: tuple[str, ...] = ("switch", "fork", "pipe")
     name: str = "stress-ng"
     events: EventSet = EVERYTHING
@@ -138,6 +139,8 @@ class StressNg:
         cmd = ["stress-ng", "--timeout", f"{self.seconds}s", "--metrics-brief"]
         for stressor in self.stressors:
             cmd += [f"--{stressor}", "1"]
+            if self.ops > 0:
+                cmd += [f"--{stressor}-ops", str(self.ops)]
         out, wall = execute(cmd, timeout=self.seconds * 20 + 120)
         rates = []
         for stressor in self.stressors:
