@@ -60,7 +60,7 @@ class Registry:
             os.close(fd)
             raise
         self._sessions.setdefault(req.session_id, Session(req.session_id)).streams.append(stream)
-        self._nursery.start_soon(stream.run, name=f"drain {stream.path}")
+        await self._nursery.start(stream.run, name=f"drain {stream.path}")
         log.info("session %d: draining %s (%s)", req.session_id, stream.path, req.output)
 
     def _open_stream(self, req: AddStream, fd: int) -> Stream:

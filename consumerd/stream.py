@@ -14,6 +14,7 @@ import logging
 import mmap
 import os
 import select
+from collections.abc import Callable
 
 import trio
 from pylttng.protocol.consumer import Output
@@ -196,22 +197,37 @@ class Stream:
 
     # --- the drain task ---------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Drain until the stream is finalized, broken, or its cancel scope is cancelled."""
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Drain until the stream is finalized, broken, or its cancel scope is cancelled.
+
+        Started (``nursery.start``) once the stream has been looked at and is being waited
+        on: the add_stream request is answered with the stream set up, as lttng-consumerd
+        answers it, not with that first look still to come while the session traces.
+        """
+        announced = False
+
+        def announce() -> None:
+            nonlocal announced
+            if not announced:
+                announced = True
+                task_status.started()
+
         try:
             with self.cancel_scope:
-                await self._drain_forever()
+                await self._drain_forever(announce)
         except Exception as exc:  # a bug in one stream must not stop the others
             log.exception("drain task of %s failed", self.path)
             self.fatal_error = f"stream {self.path}: internal error: {exc!r}"
         finally:
             self.close()
             self.finished.set()
+            announce()  # a stream that ended at once: its error is in fatal_error
 
-    async def _drain_forever(self) -> None:
+    async def _drain_forever(self, announce: Callable[[], None]) -> None:
         woke = False
         while True:
             wrote, result = await self._drain_counting()
+            announce()  # nothing awaits between here and the wait's registration below
             if result is Step.DONE:
                 return
             if result is Step.STUCK:

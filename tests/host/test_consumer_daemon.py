@@ -316,3 +316,19 @@ def test_socket_reachable_for_stock_clients(
         header = s.recv(4)
         (n,) = struct.unpack(">I", header)
         assert parse_reply(s.recv(n)).ok
+
+
+async def test_add_stream_is_answered_once_the_stream_is_drained(
+    sock_path: str, fake_daemon: FakeKernel, tmp_path: Path
+) -> None:
+    """As lttng-consumerd: the reply comes with the stream set up and its ready packets
+    written, so none of that lands in the traced time that follows `lttng start`."""
+    ring = fake_daemon.ring()
+    ring.produce(b"m" * 100)
+    link = await ConsumerLink.connect(sock_path)
+    await link.add_stream(
+        session_id=7, fd=ring.fd, trace_dir=str(tmp_path), file_name="metadata", metadata=True
+    )
+    assert ring.puts == 1
+    await link.close_session(7)
+    await link.aclose()
