@@ -63,7 +63,7 @@ pypath:
 lint: pypath
 	$(PYTHON) -m ruff check protocol sessiond consumerd tests bench
 	cd $(PYPATH) && $(PYTHON) -m mypy --config-file $(CURDIR)/pyproject.toml -p pylttng
-	$(PYTHON) -m mypy --config-file $(CURDIR)/pyproject.toml -p bench
+	MYPYPATH=$(PYPATH) $(PYTHON) -m mypy --config-file $(CURDIR)/pyproject.toml -p bench
 
 test-host: pypath
 	@# PYTHONSAFEPATH: not the checkout root, whose pylttng/ holds only __init__.py.
