@@ -221,7 +221,9 @@ class Stream:
         finally:
             self.close()
             self.finished.set()
-            announce()  # a stream that ended at once: its error is in fatal_error
+        # Ended before its first wait (broken at once: fatal_error says why).  Not when
+        # cancelled: then nursery.start raises in the request instead.
+        announce()
 
     async def _drain_forever(self, announce: Callable[[], None]) -> None:
         woke = False
