@@ -7,7 +7,11 @@ counts are what the consumer daemon's Python adds to `make bench`'s consumer fig
 - ``request``: one data_pending round trip, served by a real pylttng-consumerd process;
 - ``trio-wakeup``: a trio task waiting on an epoll set, as a stream's drain task does,
   woken by a byte written from outside;
-- ``thread-wakeup``: the same wait done by a thread blocked in ``epoll.poll()``.
+- ``thread-wakeup``: the same wait done by a thread blocked in ``epoll.poll()``;
+- ``step``: one 4 KiB sub-buffer consumed by a stream's ``step()`` and the readiness poll
+  after it (mmap output), the ring buffer's ioctls stood in for by ioctls on a pipe
+  (FIONCLEX for those without an argument, FIONREAD for those reading a value), written
+  to /dev/null: the drain loop's Python and system-call wrappers, without the copy.
 
 Each is counted twice, over N and 4N operations: the difference / 3N leaves out start-up
 and shutdown.  Needs valgrind (Debian: valgrind); run from the checkout:
@@ -67,6 +71,14 @@ def count_requests(ops: int, work: Path) -> int:
     finally:
         daemon.terminate()
         daemon.wait()
+    return total_instructions(out)
+
+
+def count_steps(ops: int, work: Path) -> int:
+    out = work / f"step-{ops}.out"
+    stepper = callgrind(out, "-m", "bench.python_costs", "--step", str(ops))
+    if stepper.wait() != 0:
+        raise RuntimeError("the step counter failed")
     return total_instructions(out)
 
 
@@ -134,21 +146,64 @@ def run_waiter(kind: str, ops: int, fifo: str) -> None:
         trio.run(in_thread)  # trio's own thread idles in epoll meanwhile, as in consumerd
 
 
+def run_steps(ops: int) -> None:
+    import mmap
+    import termios
+
+    from pylttng.consumerd import ringbuffer
+    from pylttng.consumerd.stream import Step, Stream
+
+    class PipeStandIn(ringbuffer.KernelStream):
+        """The ring-buffer calls step() makes, each one ioctl of the same kind on a pipe."""
+
+        def get_next_subbuf(self) -> ringbuffer.Next:
+            ringbuffer._ioctl_none(self.fd, termios.FIONCLEX)
+            return ringbuffer.Next.OK
+
+        def put_next_subbuf(self) -> None:
+            ringbuffer._ioctl_none(self.fd, termios.FIONCLEX)
+
+        def padded_subbuf_size(self) -> int:
+            self._read_ulong(termios.FIONREAD)
+            return mmap.PAGESIZE
+
+        def mmap_read_offset(self) -> int:
+            return self._read_ulong(termios.FIONREAD)  # the pipe is empty: 0
+
+        def map(self) -> mmap.mmap:
+            return mmap.mmap(-1, mmap.PAGESIZE)
+
+    read_fd, _ = os.pipe()
+    stream = Stream(PipeStandIn(read_fd), stream_fd=os.dup(read_fd),
+                    out_fd=os.open(os.devnull, os.O_WRONLY), path=os.devnull,
+                    metadata=False, output="mmap", max_subbuf_size=mmap.PAGESIZE)
+    for _ in range(ops):
+        if stream.step() is not Step.WROTE:
+            raise RuntimeError("the stand-in sub-buffer was not written")
+        stream._wakeup.poll(0)  # as _drain_counting asks whether more is ready
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops", type=int, default=100, help="N (default 100)")
     parser.add_argument("--wait", nargs=3, metavar=("KIND", "OPS", "FIFO"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--step", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.wait:
         run_waiter(args.wait[0], int(args.wait[1]), args.wait[2])
         return 0
+    if args.step is not None:
+        run_steps(args.step)
+        return 0
     n = args.ops
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for kind in ("request", "trio-wakeup", "thread-wakeup"):
+        for kind in ("request", "trio-wakeup", "thread-wakeup", "step"):
             if kind == "request":
                 low, high = count_requests(n, work), count_requests(4 * n, work)
+            elif kind == "step":
+                low, high = count_steps(n, work), count_steps(4 * n, work)
             else:
                 low, high = count_wakeups(kind, n, work), count_wakeups(kind, 4 * n, work)
             print(f"{kind:14} {(high - low) / (3 * n):>9,.0f} user-space instructions each")

@@ -49,3 +49,17 @@ def test_callgrind_totals(tmp_path: Path) -> None:
     out.write_text("events: Ir\n")
     with pytest.raises(RuntimeError, match="no callgrind totals"):
         total_instructions(out)
+
+
+def test_step_counter_consumes_each_stand_in_subbuffer() -> None:
+    # pylttng comes from build/pypath (the PYTHONPATH `make check` runs the host tests with).
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.python_costs", "--step", "5"],
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
