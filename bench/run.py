@@ -61,7 +61,7 @@ FULL = Sizes(reps=5, syscall_calls=100_000, hackbench_groups=2, hackbench_loops=
              max_rate_threads=4, control_reps=5)
 # The smoke run: every code path once, at sizes where the daemons' starts dominate.
 QUICK = Sizes(reps=1, syscall_calls=20_000, hackbench_groups=1, hackbench_loops=10,
-              stress_seconds=1, stress_ops=200, consumer_calls=50_000, max_rate_calls=10_000,
+              stress_seconds=1, stress_ops=20, consumer_calls=50_000, max_rate_calls=10_000,
               max_rate_threads=2, control_reps=1)
 
 
