@@ -51,21 +51,16 @@ class FramedSocket:
     async def send(self, data: bytes, fds: Sequence[int] = ()) -> None:
         """Send a whole frame; ``fds`` ride with its first byte."""
         view = memoryview(data)
+        anc = []
         if fds:
             anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds).tobytes())]
-            while True:
-                try:
-                    sent = self._sock.sendmsg([view], anc)
-                    break
-                except BlockingIOError:
-                    await trio.lowlevel.wait_writable(self._sock)
-            view = view[sent:]
         while view:
             try:
-                sent = self._sock.send(view)
+                sent = self._sock.sendmsg([view], anc)
             except BlockingIOError:
                 await trio.lowlevel.wait_writable(self._sock)
                 continue
+            anc = []  # the fds went with the bytes just sent
             view = view[sent:]
 
     async def receive(self) -> FrameEvent:

@@ -15,11 +15,17 @@ from bench.python_costs import total_instructions
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def bench_env() -> dict[str, str]:
+    """The checkout on the path, for `bench`; pylttng comes from build/pypath (the PYTHONPATH
+    `make check` runs the host tests with)."""
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def start_waiter(kind: str, ops: int, fifo: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "bench.python_costs", "--wait", kind, str(ops), str(fifo)],
-        env=env,
+        env=bench_env(),
     )
 
 
@@ -52,11 +58,9 @@ def test_callgrind_totals(tmp_path: Path) -> None:
 
 
 def test_step_counter_consumes_each_stand_in_subbuffer() -> None:
-    # pylttng comes from build/pypath (the PYTHONPATH `make check` runs the host tests with).
-    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
     done = subprocess.run(
         [sys.executable, "-m", "bench.python_costs", "--step", "5"],
-        env={**os.environ, "PYTHONPATH": path},
+        env=bench_env(),
         capture_output=True,
         text=True,
         timeout=60,
