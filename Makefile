@@ -18,8 +18,10 @@ KVER ?= $(shell ls -1d /lib/modules/*-amd64/build 2>/dev/null | sort -V | tail -
 KERNELDIR ?= /lib/modules/$(KVER)/build
 KMOD := $(CURDIR)/kmod
 
+# busybox-static: virtme-ng builds the guest's initramfs around a statically linked
+# busybox and refuses to boot without one (not on every new machine).
 DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod udev \
-	lttng-tools babeltrace2 python3-bt2 sparse build-essential \
+	busybox-static lttng-tools babeltrace2 python3-bt2 sparse build-essential \
 	linux-perf trace-cmd rt-tests stress-ng
 
 build:
