@@ -332,7 +332,7 @@ static void pyl_event_disarm(struct pyl_event *ev)
 	}
 	WRITE_ONCE(ev->armed, false);
 	if (ev->tp) {
-		pyl_cpu_perf_stop(ev->tp);
+		pyl_cpu_perf_stop_later(ev->tp);	/* released in the background */
 		kfree(ev->tp);
 		ev->tp = NULL;
 	}

@@ -426,6 +426,51 @@ def test_trace_read_by_babeltrace(lttng, tmp_path):
     assert "parent_tid = " in forks[0] and "child_tid = " in forks[0]
 
 
+
+def test_restart_while_releases_pending(lttng, tmp_path):
+    """`stop` disables a tracepoint's perf events and leaves their release (two
+    grace periods each) to the background.  While stopped nothing is recorded, and
+    a restart, whose new perf events may meet old ones still waiting for release,
+    records each hit once."""
+    out = tmp_path / "trace"
+    out.mkdir()
+    session = ioctl(lttng, SESSION)
+    meta = ioctl(session, METADATA, channel_param(4096, 2))
+    mstream = ioctl(meta, STREAM)
+    chan = ioctl(session, CHANNEL, channel_param(1 << 18, 8))
+    streams = []
+    while True:
+        try:
+            streams.append(ioctl(chan, STREAM))
+        except OSError:
+            break
+    # Dozens of perf-attached tracepoints: a queue of releases at each stop.
+    events = [ioctl(chan, EVENT, event_param(name))
+              for name in ("sched_process_exec", "timer_*", "irq_*", "workqueue_*")]
+    for ev in events:
+        ioctl(ev, ENABLE)
+    cycles, runs = 3, 4
+    for _ in range(cycles):
+        assert ioctl(session, SESSION_START) == 0
+        for _ in range(runs):
+            subprocess.run(["/bin/true"], check=True)
+        assert ioctl(session, SESSION_STOP) == 0
+        subprocess.run(["/bin/false"], check=False)  # stopped: not recorded
+    for s in streams:
+        ioctl(s, RB_FLUSH)
+    for fd in events + [chan, meta, session]:
+        os.close(fd)
+    drain_stream(mstream, out / "metadata")
+    for cpu, s in enumerate(streams):
+        drain_stream(s, out / f"channel0_{cpu}")
+    for fd in streams + [mstream]:
+        os.close(fd)
+    res = babeltrace(out)
+    assert res.returncode == 0, res.stderr
+    execs = [ln for ln in res.stdout.splitlines() if " sched_process_exec: " in ln]
+    assert sum('filename = "/bin/true"' in ln for ln in execs) == cycles * runs, execs
+    assert not [ln for ln in execs if 'filename = "/bin/false"' in ln], execs
+
 def _sh(*cmd):
     subprocess.run(list(cmd), check=True, capture_output=True)
 
