@@ -8,7 +8,7 @@
 #   make bench            pylttng vs ftrace, perf, trace-cmd and the stock daemons in one VM run:
 #                         bench/results.{json,md,png} (~36 min under TCG; bench/README.md)
 #   make bench-smoke      the same, every workload and tracer once, tiny, each daemon started
-#                         once (4–5 min under TCG; build/bench-smoke/)
+#                         once (~3 min under TCG; build/bench-smoke/)
 #   make profile          py-spy profiles of the daemons, perf profiles of the producer, in
 #                         the VM (build/profile-vm/profiles/)
 PYTHON ?= python3

@@ -51,11 +51,11 @@ def memory_with_sessions(daemons: Daemons, env: dict[str, str], count: int,
     return sessiond, consumerd
 
 
-def control_plane(daemons: Daemons, reps: int, workdir: Path,
+def control_plane(daemons: Daemons, reps: int, sessions: int, workdir: Path,
                   kinds: Sequence[str] = KINDS) -> dict[str, list[dict[str, Any]]]:
     """Per daemon kind: a fresh daemon's idle RSS, `reps` timed create..destroy cycles,
-    then the RSS with 10 sessions (kept in the first cycle's record).  The last daemon
-    is left running for the next step."""
+    then the RSS with `sessions` sessions (kept in the first cycle's record).  The last
+    daemon is left running for the next step."""
     runs: dict[str, list[dict[str, Any]]] = {tracer_name(k): [] for k in kinds}
     for kind in kinds:
         daemons.close()  # a fresh daemon: idle means never used
@@ -67,12 +67,12 @@ def control_plane(daemons: Daemons, reps: int, workdir: Path,
         for rep in range(reps):
             times = timed_cycle(env, f"ctl{rep}", workdir)
             records.append({"wall_s": sum(times.values()), "commands_s": times})
-        sessiond, consumerd = memory_with_sessions(daemons, env, 10, workdir)
-        records[0] |= {"rss_idle_mib": idle, "rss_10_mib": sessiond,
-                       "consumerd_rss_10_mib": consumerd}
+        sessiond, consumerd = memory_with_sessions(daemons, env, sessions, workdir)
+        records[0] |= {"rss_idle_mib": idle, "memory_sessions": sessions,
+                       "rss_sessions_mib": sessiond, "consumerd_rss_sessions_mib": consumerd}
         walls = ", ".join(f"{r['wall_s']:.2f}" for r in records)
         print(f"  control   {tracer_name(kind):18} wall={walls} s, rss idle={idle:.1f} MiB, "
-              f"10 sessions={sessiond:.1f} + consumerd {consumerd:.1f} MiB", flush=True)
+              f"{sessions} sessions={sessiond:.1f} + consumerd {consumerd:.1f} MiB", flush=True)
     return runs
 
 

@@ -54,15 +54,16 @@ class Sizes:
     max_rate_calls: int
     max_rate_threads: int
     control_reps: int
+    memory_sessions: int  # sessions open while the daemons' memory is read
 
 
 FULL = Sizes(reps=5, syscall_calls=100_000, hackbench_groups=2, hackbench_loops=50,
              stress_seconds=2, stress_ops=0, consumer_calls=2_000_000, max_rate_calls=200_000,
-             max_rate_threads=4, control_reps=5)
+             max_rate_threads=4, control_reps=5, memory_sessions=10)
 # The smoke run: every code path once, at sizes where the daemons' starts dominate.
 QUICK = Sizes(reps=1, syscall_calls=20_000, hackbench_groups=1, hackbench_loops=10,
               stress_seconds=1, stress_ops=20, consumer_calls=50_000, max_rate_calls=10_000,
-              max_rate_threads=2, control_reps=1)
+              max_rate_threads=2, control_reps=1, memory_sessions=2)
 
 
 # The kernel's clock: what a CLOCK_MONOTONIC read (every LTTng event's timestamp) costs.
@@ -251,7 +252,8 @@ def main() -> int:
     steps.append(("consumer", tracer_step(consumer_loop(binary, sizes.consumer_calls),
                                           consumers, sizes.reps, work / "consumer", errors)))
     steps.append(("control", Step(frozenset(KINDS), lambda phase: control_plane(
-        daemons, sizes.control_reps, work / "control", kinds_in(phase)))))
+        daemons, sizes.control_reps, sizes.memory_sessions, work / "control",
+        kinds_in(phase)))))
     steps.append(("max-rate", Step(frozenset(KINDS), lambda phase: highest_rate(
         daemons, binary, sizes.max_rate_calls, sizes.max_rate_threads, work / "max-rate",
         kinds_in(phase)))))
