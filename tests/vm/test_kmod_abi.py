@@ -175,6 +175,42 @@ def fds():
 # ------------------------------------------------------------ reading
 
 
+def open_channel(session, param):
+    """The session's metadata channel and stream, a data channel with `param` and
+    its per-CPU streams (as many as the kernel hands out, then ENOENT)."""
+    meta = ioctl(session, METADATA, channel_param(4096, 2))
+    mstream = ioctl(meta, STREAM)
+    chan = ioctl(session, CHANNEL, param)
+    streams = []
+    while True:
+        try:
+            streams.append(ioctl(chan, STREAM))
+        except OSError as e:
+            assert e.errno == errno.ENOENT
+            return meta, mstream, chan, streams
+
+
+def drain_all(out, mstream, streams):
+    """Drain the metadata and every stream into out (as lttng-consumerd names the
+    files), close them; the bytes of the channel's streams."""
+    assert drain_stream(mstream, out / "metadata") > 0
+    total = sum(drain_stream(s, out / f"channel0_{cpu}") for cpu, s in enumerate(streams))
+    for fd in streams + [mstream]:
+        os.close(fd)
+    return total
+
+
+def close_and_drain(out, control_fds, mstream, streams):
+    """Close the control fds (the session goes, its streams are finalized), then
+    drain_all(); babeltrace2's reading of the trace, which must succeed."""
+    for fd in control_fds:
+        os.close(fd)
+    drain_all(out, mstream, streams)
+    res = babeltrace(out)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
 def drain_stream(fd, path, timeout=30.0):
     """Consumer loop: copy every packet until -ENODATA."""
     mmap_len = ioctl_u64(fd, RB_GET_MMAP_LEN)
@@ -358,16 +394,7 @@ def test_trace_read_by_babeltrace(lttng, tmp_path):
     ioctl(session, SESSION_SET_NAME, b"kmodtest".ljust(256, b"\0"))
     ioctl(session, SESSION_SET_CREATION_TIME,
           b"20260101T000000+0000".ljust(26, b"\0"))
-    meta = ioctl(session, METADATA, channel_param(4096, 2))
-    mstream = ioctl(meta, STREAM)
-    chan = ioctl(session, CHANNEL, channel_param(1 << 18, 8))
-    streams = []
-    while True:
-        try:
-            streams.append(ioctl(chan, STREAM))
-        except OSError as e:
-            assert e.errno == errno.ENOENT
-            break
+    meta, mstream, chan, streams = open_channel(session, channel_param(1 << 18, 8))
     assert len(streams) == possible_cpus()
     events = [ioctl(chan, EVENT, event_param(name)) for name in
               ("sched_switch", "sched_process_fork", "sched_process_exec")]
@@ -387,13 +414,7 @@ def test_trace_read_by_babeltrace(lttng, tmp_path):
     for fd in events + [chan, meta, session]:
         os.close(fd)
 
-    assert drain_stream(mstream, out / "metadata") > 0
-    total = 0
-    for cpu, s in enumerate(streams):
-        total += drain_stream(s, out / f"channel0_{cpu}")
-    assert total > 0
-    for fd in streams + [mstream]:
-        os.close(fd)
+    assert drain_all(out, mstream, streams) > 0
 
     res = babeltrace(out)
     keep = os.environ.get("PYLTTNG_KEEP_TRACE")
@@ -435,15 +456,7 @@ def test_restart_while_releases_pending(lttng, tmp_path):
     out = tmp_path / "trace"
     out.mkdir()
     session = ioctl(lttng, SESSION)
-    meta = ioctl(session, METADATA, channel_param(4096, 2))
-    mstream = ioctl(meta, STREAM)
-    chan = ioctl(session, CHANNEL, channel_param(1 << 18, 8))
-    streams = []
-    while True:
-        try:
-            streams.append(ioctl(chan, STREAM))
-        except OSError:
-            break
+    meta, mstream, chan, streams = open_channel(session, channel_param(1 << 18, 8))
     # Dozens of perf-attached tracepoints: a queue of releases at each stop.
     events = [ioctl(chan, EVENT, event_param(name))
               for name in ("sched_process_exec", "timer_*", "irq_*", "workqueue_*")]
@@ -458,15 +471,7 @@ def test_restart_while_releases_pending(lttng, tmp_path):
         subprocess.run(["/bin/false"], check=False)  # stopped: not recorded
     for s in streams:
         ioctl(s, RB_FLUSH)
-    for fd in events + [chan, meta, session]:
-        os.close(fd)
-    drain_stream(mstream, out / "metadata")
-    for cpu, s in enumerate(streams):
-        drain_stream(s, out / f"channel0_{cpu}")
-    for fd in streams + [mstream]:
-        os.close(fd)
-    res = babeltrace(out)
-    assert res.returncode == 0, res.stderr
+    res = close_and_drain(out, events + [chan, meta, session], mstream, streams)
     execs = [ln for ln in res.stdout.splitlines() if " sched_process_exec: " in ln]
     assert sum('filename = "/bin/true"' in ln for ln in execs) == cycles * runs, execs
     assert not [ln for ln in execs if 'filename = "/bin/false"' in ln], execs
@@ -484,15 +489,7 @@ def test_enabler_bound_when_module_loads(lttng, tmp_path):
     out = tmp_path / "trace"
     out.mkdir()
     session = ioctl(lttng, SESSION)
-    meta = ioctl(session, METADATA, channel_param(4096, 2))
-    mstream = ioctl(meta, STREAM)
-    chan = ioctl(session, CHANNEL, channel_param(1 << 16, 4))
-    streams = []
-    while True:
-        try:
-            streams.append(ioctl(chan, STREAM))
-        except OSError:
-            break
+    meta, mstream, chan, streams = open_channel(session, channel_param(1 << 16, 4))
     ev = ioctl(chan, EVENT, event_param("br_fdb_add"))
     ioctl(ev, ENABLE)
     ioctl(session, SESSION_START)
@@ -509,11 +506,7 @@ def test_enabler_bound_when_module_loads(lttng, tmp_path):
             os.close(fd)
         subprocess.run(["ip", "link", "del", "pyld0"], capture_output=True, check=False)
         subprocess.run(["ip", "link", "del", "pylbr0"], capture_output=True, check=False)
-    drain_stream(mstream, out / "metadata")
-    for cpu, s in enumerate(streams):
-        drain_stream(s, out / f"channel0_{cpu}")
-    for fd in streams + [mstream]:
-        os.close(fd)
+    drain_all(out, mstream, streams)
     # Nothing pins the module once the session is gone.
     subprocess.run(["rmmod", "bridge"], check=True)
     res = babeltrace(out)
@@ -531,15 +524,7 @@ def test_stress_small_buffers_discard(lttng, tmp_path):
     out = tmp_path / "trace"
     out.mkdir()
     session = ioctl(lttng, SESSION)
-    meta = ioctl(session, METADATA, channel_param(4096, 2))
-    mstream = ioctl(meta, STREAM)
-    chan = ioctl(session, CHANNEL, channel_param(4096, 2, read_timer=50000))
-    streams = []
-    while True:
-        try:
-            streams.append(ioctl(chan, STREAM))
-        except OSError:
-            break
+    meta, mstream, chan, streams = open_channel(session, channel_param(4096, 2, read_timer=50000))
     events = [ioctl(chan, EVENT, event_param(n))
               for n in ("sched_*", "irq_*", "softirq_*", "timer_*")]
     for ev in events:
@@ -551,15 +536,7 @@ def test_stress_small_buffers_discard(lttng, tmp_path):
     for p in procs:
         assert p.wait() == 0
     ioctl(session, SESSION_STOP)
-    for fd in events + [chan, meta, session]:
-        os.close(fd)
-    drain_stream(mstream, out / "metadata")
-    for cpu, s in enumerate(streams):
-        drain_stream(s, out / f"channel0_{cpu}")
-    for fd in streams + [mstream]:
-        os.close(fd)
-    res = babeltrace(out)
-    assert res.returncode == 0, res.stderr
+    res = close_and_drain(out, events + [chan, meta, session], mstream, streams)
     for line in res.stderr.splitlines():
         assert "discarded" in line or not line.strip() or \
             line.startswith(" ") or "Tracer" in line, res.stderr
