@@ -322,6 +322,7 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 	kref_init(&chan->ref);		/* the session's list */
 	INIT_LIST_HEAD(&chan->enablers);
 	INIT_LIST_HEAD(&chan->events);
+	hash_init(chan->event_names);
 	chan->is_metadata = metadata;
 	chan->enabled = true;
 	chan->subbuf_size = max_t(unsigned long, param->subbuf_size, PAGE_SIZE);

@@ -22,6 +22,8 @@
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/stringhash.h>
+#include <linux/trace_events.h>
 #include <linux/uaccess.h>
 
 #include "pylttng.h"
@@ -36,15 +38,27 @@ bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name)
 	return !strcmp(en->name, name);
 }
 
-static struct pyl_event *pyl_event_find(struct pyl_channel *chan,
-					const char *name)
+static u32 pyl_name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
+
+struct pyl_event *pyl_event_find(struct pyl_channel *chan, const char *name)
 {
 	struct pyl_event *ev;
 
-	list_for_each_entry(ev, &chan->events, node)
+	hash_for_each_possible(chan->event_names, ev, name_node, pyl_name_hash(name))
 		if (!strcmp(ev->name, name))
 			return ev;
 	return NULL;
+}
+
+/* ev (named, laid out) joins chan: it gets the next id. */
+void pyl_channel_add_event(struct pyl_channel *chan, struct pyl_event *ev)
+{
+	ev->id = chan->next_event_id++;
+	list_add_tail(&ev->node, &chan->events);
+	hash_add(chan->event_names, &ev->name_node, pyl_name_hash(ev->name));
 }
 
 static void pyl_event_free(struct pyl_event *ev)
@@ -89,8 +103,10 @@ static int pyl_instantiate_one(struct trace_event_call *call, const char *name,
 		pyl_event_free(ev);
 		return 0;
 	}
-	ev->id = chan->next_event_id++;
-	list_add_tail(&ev->node, &chan->events);
+	/* A core-kernel event's id never changes: no lookup by name when armed. */
+	if (call && !call->module && !(call->flags & TRACE_EVENT_FL_DYNAMIC))
+		ev->ftrace_id = call->event.type;
+	pyl_channel_add_event(chan, ev);
 	return 0;
 }
 
@@ -271,7 +287,7 @@ static void pyl_tracepoint_arm(struct pyl_event *ev)
 
 	if (pyl_sched_probe_arm(ev) != -ENOENT)
 		return;
-	id = pyl_ftrace_event_id(ev->name);
+	id = ev->ftrace_id ?: pyl_ftrace_event_id(ev->name);
 	if (id < 0)
 		return;		/* its module is gone: rebound when it returns */
 	cp = kzalloc(sizeof(*cp), GFP_KERNEL);
@@ -378,6 +394,7 @@ void pyl_channel_free_events(struct pyl_channel *chan)
 	list_for_each_entry_safe(ev, ev_next, &chan->events, node) {
 		WARN_ON_ONCE(ev->armed);
 		list_del(&ev->node);
+		hash_del(&ev->name_node);
 		pyl_event_free(ev);
 	}
 	pyl_syscalls_chan_free(chan);

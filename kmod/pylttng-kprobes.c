@@ -193,9 +193,8 @@ static struct pyl_event *pyl_kp_add_event(struct pyl_enabler *en,
 		kfree(ev);
 		return NULL;
 	}
-	ev->id = chan->next_event_id++;
 	p->users++;
-	list_add_tail(&ev->node, &chan->events);
+	pyl_channel_add_event(chan, ev);
 	return ev;
 }
 

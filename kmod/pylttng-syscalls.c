@@ -442,11 +442,9 @@ static void pyl_sc_add_event(struct pyl_channel *chan, const struct pyl_sc_desc 
 			 exit ? "exit" : "entry", d ? d->name : "unknown");
 	if (!name)
 		return;
-	list_for_each_entry(ev, &chan->events, node) {
-		if (!strcmp(ev->name, name)) {
-			kfree(name);
-			return;
-		}
+	if (pyl_event_find(chan, name)) {
+		kfree(name);
+		return;
 	}
 	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
 	if (!ev) {
@@ -465,8 +463,7 @@ static void pyl_sc_add_event(struct pyl_channel *chan, const struct pyl_sc_desc 
 		kfree(ev);
 		return;
 	}
-	ev->id = chan->next_event_id++;
-	list_add_tail(&ev->node, &chan->events);
+	pyl_channel_add_event(chan, ev);
 }
 
 static bool pyl_sc_wanted_name(struct pyl_channel *chan, const char *name,

@@ -161,9 +161,8 @@ void pyl_uprobes_instantiate(struct pyl_enabler *en)
 		kfree(ev);
 		return;
 	}
-	ev->id = chan->next_event_id++;
 	en->uprobe->ev = ev;
-	list_add_tail(&ev->node, &chan->events);
+	pyl_channel_add_event(chan, ev);
 }
 
 /* ADD_CALLSITE on the event fd: registered now if the event is armed. */

@@ -18,6 +18,7 @@
 #ifndef _PYLTTNG_H
 #define _PYLTTNG_H
 
+#include <linux/hashtable.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -79,6 +80,8 @@ struct pyl_channel {
 	struct list_head node;		/* in session->chans */
 	struct list_head enablers;
 	struct list_head events;
+	/* The same events by name: `enable-event -a` makes ~2,000 of them. */
+	DECLARE_HASHTABLE(event_names, 9);
 	struct pyl_sc_chan *sc;		/* armed syscall events, if any */
 	unsigned int id;
 	bool is_metadata;
@@ -131,9 +134,11 @@ enum pyl_event_kind {
 /* One instantiated event of a channel. */
 struct pyl_event {
 	struct list_head node;		/* in chan->events */
+	struct hlist_node name_node;	/* in chan->event_names */
 	struct pyl_channel *chan;
 	char *name;
 	u32 id;
+	int ftrace_id;			/* core-kernel tracepoints: perf's id, else 0 */
 	bool metadata_dumped;
 	bool armed;			/* read by the probe */
 	u8 kind;			/* enum pyl_event_kind */
@@ -179,6 +184,8 @@ int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
 void pyl_session_instantiate(struct pyl_session *session);
 void pyl_session_sync(struct pyl_session *session);
 void pyl_channel_free_events(struct pyl_channel *chan);
+struct pyl_event *pyl_event_find(struct pyl_channel *chan, const char *name);
+void pyl_channel_add_event(struct pyl_channel *chan, struct pyl_event *ev);
 bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name);
 u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
 		      struct pyl_rb_ctx *rctx);
