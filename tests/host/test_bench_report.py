@@ -102,6 +102,22 @@ def test_consumer_cpu_per_mb_counts_the_drain() -> None:
     assert find(rows, "5. consumer: MB/s drained", "pylttng-mmap")["summary"]["median"] == 2.0
 
 
+
+def test_memory_rows_say_how_many_sessions_were_open() -> None:
+    def runs(sessions: int) -> dict[str, list[dict[str, Any]]]:
+        first = {"wall_s": 0.1, "rss_idle_mib": 20.0, "memory_sessions": sessions,
+                 "rss_sessions_mib": 22.0, "consumerd_rss_sessions_mib": 25.0}
+        return {"pylttng": [first, {"wall_s": 0.2}],
+                "stock-lttng": [first | {"rss_sessions_mib": 11.0}, {"wall_s": 0.5}]}
+
+    rows = figures.control_figures(runs(2))
+    ours = find(rows, "6. sessiond RSS with 2 sessions", "pylttng")
+    assert ours["summary"]["median"] == 22.0
+    assert ours["ratio"] == pytest.approx(2.0)
+    assert find(rows, "6. consumerd RSS with 2 sessions", "stock-lttng")
+    assert find(figures.control_figures(runs(10)), "6. sessiond RSS with 10 sessions",
+                "stock-lttng")["summary"]["median"] == 11.0
+
 def test_only_steps() -> None:
     steps = [("syscall", 1), ("hackbench", 2), ("consumer", 3)]
     assert only_steps(steps, "") == steps
