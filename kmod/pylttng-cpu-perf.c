@@ -20,16 +20,13 @@
  * Stopping a session that records every tracepoint released ~650 of them
  * one after the other: 6 s of `lttng stop`.  pyl_cpu_perf_stop_later()
  * instead disables the events (they stop firing at once) and leaves their
- * release to a background work; module exit waits for it.  Not for a
- * module's tracepoint (or a dynamic event): its perf event pins the module,
- * which must be free to unload once the session is gone.
+ * release to a background work; module exit waits for it.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
-#include <linux/trace_events.h>
 #include <linux/workqueue.h>
 
 #include "pylttng-cpu-perf.h"
@@ -110,23 +107,11 @@ static void pyl_release_work_fn(struct work_struct *work)
 	kfree(rel);
 }
 
-/* The event holds a reference on a module or a dynamic event. */
-static bool pyl_perf_pins(struct perf_event *pe)
-{
-	struct trace_event_call *call = pe->tp_event;
-
-	return call && (call->module || (call->flags & TRACE_EVENT_FL_DYNAMIC));
-}
-
-/* Disable pe now and release it in the background, unless it pins. */
+/* Disable pe now and release it in the background. */
 static void pyl_release_later(struct perf_event *pe)
 {
 	struct pyl_perf_release *rel;
 
-	if (pyl_perf_pins(pe)) {
-		perf_event_release_kernel(pe);
-		return;
-	}
 	perf_event_disable(pe);
 	rel = kmalloc(sizeof(*rel), GFP_KERNEL);
 	if (!rel) {
