@@ -136,6 +136,8 @@ class Tracer(Protocol):
 
     def stop(self) -> Capture: ...
 
+    # Undo what start() set up, even after a failed run; cheap when nothing was started
+    # since the last close (run.py closes every tracer after every step).
     def close(self) -> None: ...
 
 
@@ -197,6 +199,7 @@ class Ftrace:
         self.name = "ftrace" if clock == "local" else f"ftrace-{clock}"
         self.daemon = ""
         self._dirs: list[Path] = []
+        self._started = False  # tracefs holds settings of ours that close() must reset
 
     def supports(self, events: EventSet) -> bool:
         return True
@@ -205,6 +208,7 @@ class Ftrace:
         (TRACEFS / name).write_text(value + "\n")
 
     def start(self, events: EventSet, workdir: Path) -> None:
+        self._started = True
         self._write("tracing_on", "0")
         self._write("events/enable", "0")
         self._write("options/overwrite", "0")
@@ -225,6 +229,11 @@ class Ftrace:
                        discarded=stats.get("dropped events", 0), bytes=stats.get("bytes", 0))
 
     def close(self) -> None:
+        # Not only cheap: writing events/enable waits for perf's event mutex, which
+        # pylttng.ko's background releases of a stopped session's events hold for seconds.
+        if not self._started:
+            return
+        self._started = False
         self._write("tracing_on", "0")
         self._write("events/enable", "0")
         self._write("trace", "")
@@ -350,11 +359,13 @@ class TraceCmd:
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
         self._data = Path()
+        self._started = False  # ftrace may hold trace-cmd's settings: reset them
 
     def supports(self, events: EventSet) -> bool:
         return True
 
     def start(self, events: EventSet, workdir: Path) -> None:
+        self._started = True
         workdir.mkdir(parents=True, exist_ok=True)
         self._data = workdir / "trace.dat"
         # File version 6: uncompressed, so its size compares with the others'.
@@ -408,7 +419,9 @@ class TraceCmd:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
-        subprocess.run(["trace-cmd", "reset"], capture_output=True, check=False)
+        if self._started:  # a `trace-cmd reset` costs a process start (~0.5 s under TCG)
+            self._started = False
+            subprocess.run(["trace-cmd", "reset"], capture_output=True, check=False)
 
 
 # --- LTTng: pylttng-sessiond or the stock lttng-sessiond, both on pylttng.ko ----------
@@ -605,6 +618,7 @@ class Lttng:
             self._pin_consumer(set(range(os.cpu_count() or 1)))
         listed = self.lttng("list", self._session)
         self.lttng("destroy", self._session)
+        self._session = ""  # nothing left for close() to destroy
         events, discard_messages = babeltrace2_counts(self._path) if self.count else (None, 0)
         listed_discarded = re.findall(r"Discarded events:\s+(\d+)", listed)
         if listed_discarded:
@@ -621,6 +635,7 @@ class Lttng:
                        trace=str(self._path))
 
     def close(self) -> None:
-        if self._session:
+        if self._session:  # a run that failed before its destroy
+            self._session = ""
             subprocess.run(["lttng", "destroy", "-a"], env=self.daemons.env,
                            capture_output=True, check=False)
