@@ -20,7 +20,11 @@
  * Stopping a session that records every tracepoint released ~650 of them
  * one after the other: 6 s of `lttng stop`.  pyl_cpu_perf_stop_later()
  * instead disables the events (they stop firing at once) and leaves their
- * release to a background work; module exit waits for it.
+ * release to a background work.  A disabled event still hooks its
+ * tracepoint until released (a hooked syscall tracepoint sends every
+ * system call down the slow path: getpid() twice as slow), so session
+ * teardown waits for that work (pyl_cpu_perf_wait_releases()), as
+ * lttng-modules unhooks its probes when a session is destroyed.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
@@ -214,6 +218,12 @@ void pyl_cpu_perf_stop_later(struct pyl_cpu_perf *cp)
 {
 	if (cp->started)
 		pyl_cpu_perf_detach(cp, true);
+}
+
+/* Until every release queued by pyl_cpu_perf_stop_later() is done. */
+void pyl_cpu_perf_wait_releases(void)
+{
+	flush_workqueue(pyl_release_wq);
 }
 
 int pyl_cpu_perf_init(void)

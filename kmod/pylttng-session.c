@@ -9,6 +9,7 @@
 #include <linux/uaccess.h>
 
 #include "pylttng.h"
+#include "pylttng-cpu-perf.h"
 
 static void pyl_session_release_ref(struct kref *ref)
 {
@@ -150,7 +151,8 @@ static long pyl_session_ioctl(struct file *file, unsigned int cmd,
 /*
  * Last reference to the session file: every channel and event fd is
  * closed.  Stop, unhook every probe, finalize the buffers so that readers
- * drain them and then see -ENODATA.
+ * drain them and then see -ENODATA.  Returns once no tracepoint is hooked
+ * any more, including those whose release a `stop` left to the background.
  */
 static int pyl_session_release(struct inode *inode, struct file *file)
 {
@@ -171,6 +173,7 @@ static int pyl_session_release(struct inode *inode, struct file *file)
 		pyl_channel_put(chan);
 	}
 	pyl_session_put(session);
+	pyl_cpu_perf_wait_releases();
 	return 0;
 }
 

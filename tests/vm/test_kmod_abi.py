@@ -476,6 +476,47 @@ def test_restart_while_releases_pending(lttng, tmp_path):
     assert sum('filename = "/bin/true"' in ln for ln in execs) == cycles * runs, execs
     assert not [ln for ln in execs if 'filename = "/bin/false"' in ln], execs
 
+def releasing_workers():
+    """Kernel workers now running a work of pylttng.ko's release queue: a worker's
+    comm reads "+" and its workqueue's name while it runs one of its works, "-" and
+    that name once idle (wq_worker_comm())."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            name = comm.read_text().strip()
+        except OSError:
+            continue  # the task ended meanwhile
+        if name.endswith("+pylttng_release"):
+            found.append(name)
+    return found
+
+
+def test_destroy_waits_for_background_releases(lttng, tmp_path):
+    """A stopped event's perf release runs in the background, and a disabled perf
+    event still hooks its tracepoint (and for syscalls sends every system call down
+    the slow path).  Destroying the session (closing its fd) returns only once every
+    tracepoint is unhooked, as lttng-modules' destroy does."""
+    out = tmp_path / "trace"
+    out.mkdir()
+    session = ioctl(lttng, SESSION)
+    meta, mstream, chan, streams = open_channel(session, channel_param(1 << 16, 4))
+    # ~100 perf-attached tracepoints: most of a second of releases (8 ms each).
+    events = [ioctl(chan, EVENT, event_param(name))
+              for name in ("timer_*", "irq_*", "workqueue_*", "sched_*", "kmem_*")]
+    for ev in events:
+        ioctl(ev, ENABLE)
+    assert ioctl(session, SESSION_START) == 0
+    assert ioctl(session, SESSION_STOP) == 0
+    deadline = time.monotonic() + 2
+    while not releasing_workers():  # the queue's worker may not have run yet
+        assert time.monotonic() < deadline, "no release in the background: nothing to test"
+        time.sleep(0.005)
+    for fd in events + [chan, meta, session]:
+        os.close(fd)
+    assert releasing_workers() == []
+    drain_all(out, mstream, streams)
+
+
 def _sh(*cmd):
     subprocess.run(list(cmd), check=True, capture_output=True)
 
