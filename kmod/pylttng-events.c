@@ -349,15 +349,11 @@ static void pyl_event_disarm(struct pyl_event *ev)
 	WRITE_ONCE(ev->armed, false);
 	if (ev->tp) {
 		/*
-		 * A module's tracepoint (or a dynamic event) has no ftrace_id: its
-		 * perf events pin the module, which must be free to unload once the
-		 * session is gone, so they are released now.  The core kernel's
-		 * are released in the background (pylttng-cpu-perf.c).
+		 * Released in the background (pylttng-cpu-perf.c); until then
+		 * a module's tracepoint pins its module, and destroying the
+		 * session waits for the release.
 		 */
-		if (ev->ftrace_id)
-			pyl_cpu_perf_stop_later(ev->tp);
-		else
-			pyl_cpu_perf_stop(ev->tp);
+		pyl_cpu_perf_stop_later(ev->tp);
 		kfree(ev->tp);
 		ev->tp = NULL;
 	}
