@@ -476,6 +476,7 @@ def test_restart_while_releases_pending(lttng, tmp_path):
     assert sum('filename = "/bin/true"' in ln for ln in execs) == cycles * runs, execs
     assert not [ln for ln in execs if 'filename = "/bin/false"' in ln], execs
 
+
 def releasing_workers():
     """Kernel workers now running a work of pylttng.ko's release queue: a worker's
     comm reads "+" and its workqueue's name while it runs one of its works, "-" and
