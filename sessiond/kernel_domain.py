@@ -577,8 +577,15 @@ class KernelDomain:
             _close(chan.fd)
         _close(ksess.metadata_stream_fd)
         _close(ksess.metadata_fd)
-        _close(ksess.fd)
         session.kernel = None
+        if ksess.fd is not None:
+            # The module's teardown can take seconds (its tracepoints are unhooked one
+            # by one): in a thread, as start and stop, so that the daemon's other tasks
+            # run meanwhile.  Commands still wait their turn (client_server.py).
+            try:
+                await trio.to_thread.run_sync(self._t().destroy_session, ksess.fd)
+            except OSError as exc:
+                log.warning("closing kernel session %s: %s", session.name, exc)
 
     # --- helpers -----------------------------------------------------------------------
     def _drop_channel(self, ksess: KernelSession, chan: KernelChannel) -> None:

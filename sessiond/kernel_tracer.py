@@ -97,6 +97,13 @@ class KernelTracer:
     def start_session(self, session_fd: int) -> None:
         _ioctl(session_fd, abi.SESSION_START)
 
+    def destroy_session(self, session_fd: int) -> None:
+        """Close the session fd once every channel and event fd is closed: the module tears
+        the session down, which waits for its tracepoints to be unhooked (pylttng.ko: the
+        background perf releases of a stopped session, seconds after one that records every
+        tracepoint)."""
+        os.close(session_fd)
+
     def stop_session(self, session_fd: int) -> None:
         _ioctl(session_fd, abi.SESSION_STOP)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pathlib
 import socket
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -38,6 +39,9 @@ class FakeTracer:
         self.calls: list[tuple[Any, ...]] = []
         self._streams: dict[int, int] = {}
         self.ncpus = ncpus
+        self.destroy_gate: threading.Event | None = None
+        self.destroy_entered = threading.Event()
+        self.destroy_gate_timed_out = False
 
     def _fd(self) -> int:
         return os.open(os.devnull, os.O_RDONLY)
@@ -87,6 +91,15 @@ class FakeTracer:
 
     def stop_session(self, fd: int) -> None:
         self.calls.append(("SESSION_STOP",))
+
+    def destroy_session(self, fd: int) -> None:
+        """Closes the fd; with a gate, first waits (at most 5 s) until the test opens it,
+        as pylttng.ko's teardown waits for its tracepoints to be unhooked."""
+        self.calls.append(("SESSION_CLOSE",))
+        if self.destroy_gate is not None:
+            self.destroy_entered.set()
+            self.destroy_gate_timed_out = not self.destroy_gate.wait(5)
+        os.close(fd)
 
     def wait_quiescent(self) -> None:
         pass
@@ -305,6 +318,29 @@ async def test_kernel_session_lifecycle(daemon: Harness, tmp_path: pathlib.Path)
     assert destroyed.ret_code == ErrorCode.OK and destroyed.cmd_header == b"\0\0\0\0"
     assert daemon.consumer.the_link.closed == 1
     assert (await daemon.ask(Command.DESTROY_SESSION, "dup")).ret_code == ErrorCode.SESS_NOT_FOUND
+
+
+async def test_event_loop_runs_while_the_kernel_tears_a_session_down(daemon: Harness) -> None:
+    """Closing a kernel session's fd can take seconds (pylttng.ko waits for its tracepoints
+    to be unhooked): done in a thread, as start and stop, so the daemon's other tasks (the
+    consumer daemon's supervisor, new connections) keep running meanwhile."""
+    assert (await daemon.create("big", "/nonexistent")).ret_code == ErrorCode.OK
+    assert (await daemon.enable_event("big", "sched_switch")).ret_code == ErrorCode.OK
+    gate = daemon.tracer.destroy_gate = threading.Event()
+    replies: list[Reply] = []
+
+    async def destroy() -> None:
+        replies.append(await daemon.ask(Command.DESTROY_SESSION, "big"))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(destroy)
+        await trio.to_thread.run_sync(daemon.tracer.destroy_entered.wait, 5)
+        await trio.sleep(0.05)  # this task runs while the close waits
+        assert replies == []
+        gate.set()
+    assert not daemon.tracer.destroy_gate_timed_out, "the close blocked the event loop"
+    assert [r.ret_code for r in replies] == [ErrorCode.OK]
+    assert daemon.tracer.calls.count(("SESSION_CLOSE",)) == 1
 
 
 async def test_named_channel_rules(daemon: Harness, tmp_path: pathlib.Path) -> None:
