@@ -229,8 +229,8 @@ class Ftrace:
                        discarded=stats.get("dropped events", 0), bytes=stats.get("bytes", 0))
 
     def close(self) -> None:
-        # Not only cheap: writing events/enable waits for perf's event mutex, which
-        # pylttng.ko's background releases of a stopped session's events hold for seconds.
+        # Writing events/enable takes perf's event mutex, which a tracer releasing its
+        # perf events may hold for seconds: only when there is something to reset.
         if not self._started:
             return
         self._started = False
