@@ -23,7 +23,6 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/stringhash.h>
-#include <linux/trace_events.h>
 #include <linux/uaccess.h>
 
 #include "pylttng.h"
@@ -103,8 +102,11 @@ static int pyl_instantiate_one(struct trace_event_call *call, const char *name,
 		pyl_event_free(ev);
 		return 0;
 	}
-	/* A core-kernel event's id never changes: no lookup by name when armed. */
-	if (call && !call->module && !(call->flags & TRACE_EVENT_FL_DYNAMIC))
+	/*
+	 * A core-kernel event's id never changes: no lookup by name when
+	 * armed.  (pyl_ftrace_for_each() skips dynamic events.)
+	 */
+	if (call && !call->module)
 		ev->ftrace_id = call->event.type;
 	pyl_channel_add_event(chan, ev);
 	return 0;
