@@ -102,7 +102,6 @@ def test_consumer_cpu_per_mb_counts_the_drain() -> None:
     assert find(rows, "5. consumer: MB/s drained", "pylttng-mmap")["summary"]["median"] == 2.0
 
 
-
 def test_memory_rows_say_how_many_sessions_were_open() -> None:
     def runs(sessions: int) -> dict[str, list[dict[str, Any]]]:
         first = {"wall_s": 0.1, "rss_idle_mib": 20.0, "memory_sessions": sessions,
@@ -117,6 +116,7 @@ def test_memory_rows_say_how_many_sessions_were_open() -> None:
     assert find(rows, "6. consumerd RSS with 2 sessions", "stock-lttng")
     assert find(figures.control_figures(runs(10)), "6. sessiond RSS with 10 sessions",
                 "stock-lttng")["summary"]["median"] == 11.0
+
 
 def test_only_steps() -> None:
     steps = [("syscall", 1), ("hackbench", 2), ("consumer", 3)]

@@ -447,7 +447,6 @@ def test_trace_read_by_babeltrace(lttng, tmp_path):
     assert "parent_tid = " in forks[0] and "child_tid = " in forks[0]
 
 
-
 def test_restart_while_releases_pending(lttng, tmp_path):
     """`stop` disables a tracepoint's perf events and leaves their release (two
     grace periods each) to the background.  While stopped nothing is recorded, and
@@ -497,8 +496,7 @@ def test_destroy_waits_for_background_releases(lttng, tmp_path):
     event still hooks its tracepoint (and for syscalls sends every system call down
     the slow path).  Destroying the session (closing its fd) returns only once every
     tracepoint is unhooked, as lttng-modules' destroy does."""
-    # Teardown of an earlier test's session daemon (killed with a session still
-    # started) may still be releasing: the queue is shared.
+    # The queue is shared: releases an earlier test queued may still be running.
     quiet_since, deadline = time.monotonic(), time.monotonic() + 60
     while time.monotonic() - quiet_since < 1:
         assert time.monotonic() < deadline, "releases kept running for 60 s"
