@@ -86,9 +86,8 @@ def phases(quick: bool) -> list[Phase]:
     """The full run compares every tracer within each step (ABBA order, see compare()).
 
     The smoke run checks that everything runs, not what it measures: it goes through the
-    steps once per session daemon, so each daemon starts once.  Under TCG a start of
-    pylttng's daemons costs ~20 s of Python, the stock ones ~6 s, and a step-by-step run
-    switches daemons about ten times.
+    steps once per session daemon, so each daemon starts once: a daemon's start costs
+    seconds under TCG, and a step-by-step run switches daemons about ten times.
     """
     if not quick:
         return [EVERY_DAEMON]
