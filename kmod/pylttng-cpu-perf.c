@@ -16,45 +16,32 @@
  *
  * Releasing a tracepoint's last perf event waits for two grace periods
  * under perf's event_mutex (perf_trace_destroy() ->
- * tracepoint_synchronize_unregister()), so releases cannot overlap.  The
- * SRCU one is slow: unhooking the tracepoint has already asked for a normal
- * grace period of tracepoint_srcu, which srcutree starts a jiffy later, and
- * the expedited one perf asks for next waits behind it (8 ms per tracepoint,
- * 6 s for the ~650 of an everything-on session).  srcutree starts a normal
- * grace period at once while an expedited one is wanted, so while releases
- * are queued a pacer work keeps asking for expedited ones (well under a
- * millisecond per tracepoint then).
- *
- * pyl_cpu_perf_stop_later() disables the events (they stop firing at once)
- * and leaves their release to a background work.  A disabled event still
- * hooks its tracepoint until released (a hooked syscall tracepoint sends
- * every system call down the slow path: getpid() twice as slow), so session
+ * tracepoint_synchronize_unregister()), so releases cannot overlap.
+ * Stopping a session that records every tracepoint released ~650 of them
+ * one after the other: 6 s of `lttng stop`.  pyl_cpu_perf_stop_later()
+ * instead disables the events (they stop firing at once) and leaves their
+ * release to a background work.  A disabled event still hooks its
+ * tracepoint until released (a hooked syscall tracepoint sends every
+ * system call down the slow path: getpid() twice as slow), so session
  * teardown waits for that work (pyl_cpu_perf_wait_releases()), as
  * lttng-modules unhooks its probes when a session is destroyed.
  */
-#include <linux/atomic.h>
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
-#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
-#include <linux/srcu.h>
-#include <linux/tracepoint.h>
 #include <linux/workqueue.h>
 
 #include "pylttng-cpu-perf.h"
 
-/* A disabled event waiting for its release. */
 struct pyl_perf_release {
-	struct llist_node node;
+	struct work_struct work;
 	struct perf_event *pe;
 };
 
 static DEFINE_MUTEX(pyl_cpu_perf_lock);	/* the sets and their events */
 static struct workqueue_struct *pyl_release_wq;
-static LLIST_HEAD(pyl_stopped_events);	/* to hand to pyl_release_work */
-static atomic_t pyl_releases_queued = ATOMIC_INIT(0);	/* stopped, not released */
 static LIST_HEAD(pyl_cpu_perf_sets);
 static unsigned int *pyl_cpu_gen;	/* by CPU: bring-ups seen */
 static enum cpuhp_state pyl_cpu_perf_state;
@@ -115,30 +102,16 @@ static int pyl_cpu_perf_online(unsigned int cpu)
 	return 0;
 }
 
-/* While releases are queued, keep an expedited SRCU grace period wanted. */
-static void pyl_srcu_pacer_fn(struct work_struct *work)
-{
-	while (atomic_read(&pyl_releases_queued))
-		synchronize_srcu_expedited(&tracepoint_srcu);
-}
-
-static DECLARE_WORK(pyl_srcu_pacer, pyl_srcu_pacer_fn);
-
 static void pyl_release_work_fn(struct work_struct *work)
 {
-	struct llist_node *stopped = llist_reverse_order(llist_del_all(&pyl_stopped_events));
-	struct pyl_perf_release *rel, *next;
+	struct pyl_perf_release *rel =
+		container_of(work, struct pyl_perf_release, work);
 
-	llist_for_each_entry_safe(rel, next, stopped, node) {
-		perf_event_release_kernel(rel->pe);
-		kfree(rel);
-		atomic_dec(&pyl_releases_queued);
-	}
+	perf_event_release_kernel(rel->pe);
+	kfree(rel);
 }
 
-static DECLARE_WORK(pyl_release_work, pyl_release_work_fn);
-
-/* Disable pe now; pyl_cpu_perf_release_stopped() releases it. */
+/* Disable pe now and release it in the background. */
 static void pyl_release_later(struct perf_event *pe)
 {
 	struct pyl_perf_release *rel;
@@ -149,9 +122,9 @@ static void pyl_release_later(struct perf_event *pe)
 		perf_event_release_kernel(pe);
 		return;
 	}
+	INIT_WORK(&rel->work, pyl_release_work_fn);
 	rel->pe = pe;
-	atomic_inc(&pyl_releases_queued);
-	llist_add(&rel->node, &pyl_stopped_events);
+	queue_work(pyl_release_wq, &rel->work);
 }
 
 static void pyl_cpu_perf_release_all(struct pyl_cpu_perf *cp, bool later)
@@ -247,23 +220,9 @@ void pyl_cpu_perf_stop_later(struct pyl_cpu_perf *cp)
 		pyl_cpu_perf_detach(cp, true);
 }
 
-/*
- * Release in the background what pyl_cpu_perf_stop_later() disabled.  Called
- * once the caller has disabled all it stops: releases running meanwhile
- * would fill the buffers with their own events.
- */
-void pyl_cpu_perf_release_stopped(void)
-{
-	if (llist_empty(&pyl_stopped_events))
-		return;
-	queue_work(pyl_release_wq, &pyl_release_work);
-	queue_work(system_unbound_wq, &pyl_srcu_pacer);
-}
-
-/* Until every event pyl_cpu_perf_stop_later() disabled is released. */
+/* Until every release queued by pyl_cpu_perf_stop_later() is done. */
 void pyl_cpu_perf_wait_releases(void)
 {
-	pyl_cpu_perf_release_stopped();
 	flush_workqueue(pyl_release_wq);
 }
 
@@ -299,8 +258,6 @@ void pyl_cpu_perf_exit(void)
 {
 	cpuhp_remove_state_nocalls(pyl_cpu_perf_state);
 	cancel_work_sync(&pyl_cpu_perf_work);
-	pyl_cpu_perf_wait_releases();
-	destroy_workqueue(pyl_release_wq);
-	cancel_work_sync(&pyl_srcu_pacer);
+	destroy_workqueue(pyl_release_wq);	/* runs what is queued first */
 	kfree(pyl_cpu_gen);
 }

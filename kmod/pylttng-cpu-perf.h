@@ -29,7 +29,6 @@ struct pyl_cpu_perf {
 int pyl_cpu_perf_start(struct pyl_cpu_perf *cp);
 void pyl_cpu_perf_stop(struct pyl_cpu_perf *cp);
 void pyl_cpu_perf_stop_later(struct pyl_cpu_perf *cp);
-void pyl_cpu_perf_release_stopped(void);
 void pyl_cpu_perf_wait_releases(void);
 int pyl_cpu_perf_init(void);
 void pyl_cpu_perf_exit(void);

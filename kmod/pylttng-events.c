@@ -388,10 +388,8 @@ void pyl_session_sync(struct pyl_session *session)
 			}
 		}
 	}
-	if (disarmed) {
+	if (disarmed)
 		synchronize_rcu();	/* probes run with preemption off */
-		pyl_cpu_perf_release_stopped();
-	}
 }
 
 /* Channel teardown: every event is disarmed already. */

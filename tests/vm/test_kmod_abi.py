@@ -507,7 +507,7 @@ def test_destroy_waits_for_background_releases(lttng, tmp_path):
     out.mkdir()
     session = ioctl(lttng, SESSION)
     meta, mstream, chan, streams = open_channel(session, channel_param(1 << 16, 4))
-    # ~100 perf-attached tracepoints: releases that last long enough to be seen.
+    # ~100 perf-attached tracepoints: most of a second of releases (8 ms each).
     events = [ioctl(chan, EVENT, event_param(name))
               for name in ("timer_*", "irq_*", "workqueue_*", "sched_*", "kmem_*")]
     for ev in events:
