@@ -16,7 +16,10 @@
  *
  * Releasing a tracepoint's last perf event waits for two grace periods
  * under perf's event_mutex (perf_trace_destroy() ->
- * tracepoint_synchronize_unregister()), so releases cannot overlap.
+ * tracepoint_synchronize_unregister()), so releases cannot overlap.  The
+ * SRCU one takes a jiffy or two: unhooking the tracepoint asked for a normal
+ * grace period, which srcutree starts a jiffy later, and perf's expedited
+ * one waits behind it (bench/README.md tells what was tried).
  * Stopping a session that records every tracepoint released ~650 of them
  * one after the other: 6 s of `lttng stop`.  pyl_cpu_perf_stop_later()
  * instead disables the events (they stop firing at once) and leaves their
