@@ -14,6 +14,8 @@
 #include <linux/perf_event.h>
 #include <linux/trace_events.h>
 #include <linux/timer.h>
+#include <linux/srcu.h>
+#include <linux/workqueue.h>
 #include <linux/ns_common.h>
 #include <linux/sched.h>
 #include <linux/ptrace.h>
@@ -66,6 +68,40 @@ static inline const void *pyl_perf_raw(struct perf_sample_data *data, u32 *size)
 #define pyl_timer_delete_sync(t)	timer_delete_sync(t)
 #else
 #define pyl_timer_delete_sync(t)	del_timer_sync(t)
+#endif
+
+/*
+ * Run the delayed works of a tree SRCU structure now: the grace-period
+ * work, which srcutree queues a jiffy late for a normal grace period, and
+ * each CPU's callback invocation, which it delays a jiffy after a normal
+ * one ends.  The same as srcutree does for an expedited grace period; no
+ * grace period is asked for.  Written for the v6.1 srcu_struct (its work
+ * moved into srcu_sup in v6.3): elsewhere a no-op, grace periods just keep
+ * their pace.  Any context (timers, workqueues are irq-safe).
+ */
+#if defined(CONFIG_TREE_SRCU) && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && \
+	LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+static inline void pyl_srcu_run_delayed_works(struct srcu_struct *ssp)
+{
+	struct workqueue_struct *wq = READ_ONCE(ssp->work.wq);
+	unsigned int cpu;
+
+	if (!wq)
+		return;		/* never queued: nothing is delayed */
+	if (timer_pending(&ssp->work.timer))
+		mod_delayed_work(wq, &ssp->work, 0);
+	for_each_possible_cpu(cpu) {
+		struct srcu_data *sdp = per_cpu_ptr(ssp->sda, cpu);
+
+		/* What srcu_delay_timer() would do, if we stop the timer first. */
+		if (timer_pending(&sdp->delay_work) && del_timer(&sdp->delay_work))
+			queue_work_on(sdp->cpu, wq, &sdp->work);
+	}
+}
+#else
+static inline void pyl_srcu_run_delayed_works(struct srcu_struct *ssp)
+{
+}
 #endif
 
 /* Stream buffers are mapped read-only into the consumer. */

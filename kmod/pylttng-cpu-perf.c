@@ -15,14 +15,11 @@
  * (they never fire) until then or until the set stops.
  *
  * Releasing a tracepoint's last perf event waits for two grace periods
- * under perf's event_mutex (perf_trace_destroy() ->
- * tracepoint_synchronize_unregister()), so releases cannot overlap.  The
- * SRCU one takes a jiffy or two: unhooking the tracepoint asked for a normal
- * grace period, which srcutree starts a jiffy later, and perf's expedited
- * one waits behind it (bench/README.md tells what was tried).
- * Stopping a session that records every tracepoint released ~650 of them
- * one after the other: 6 s of `lttng stop`.  pyl_cpu_perf_stop_later()
- * instead disables the events (they stop firing at once) and leaves their
+ * under perf's event_mutex, so releases cannot overlap; even hurried
+ * (pylttng-perf-release.c) they take a while for a session that records
+ * every tracepoint: ~1 s for ~1,300 events on two emulated CPUs.
+ * So `lttng stop` does not release them: pyl_cpu_perf_stop_later()
+ * disables the events (they stop firing at once) and leaves their
  * release to a background work.  A disabled event still hooks its
  * tracepoint until released (a hooked syscall tracepoint sends every
  * system call down the slow path: getpid() twice as slow), so session
@@ -37,6 +34,7 @@
 #include <linux/workqueue.h>
 
 #include "pylttng-cpu-perf.h"
+#include "pylttng-perf-release.h"
 
 struct pyl_perf_release {
 	struct work_struct work;
@@ -53,7 +51,7 @@ static void pyl_cpu_perf_release(struct pyl_cpu_perf *cp, struct perf_event *pe)
 {
 	if (cp->read_by_probes)
 		synchronize_rcu();	/* probes run with preemption off */
-	perf_event_release_kernel(pe);
+	pyl_perf_release(pe);
 }
 
 /* Give cpu a fresh event unless it has a current one.  Lock held. */
@@ -110,7 +108,7 @@ static void pyl_release_work_fn(struct work_struct *work)
 	struct pyl_perf_release *rel =
 		container_of(work, struct pyl_perf_release, work);
 
-	perf_event_release_kernel(rel->pe);
+	pyl_perf_release(rel->pe);
 	kfree(rel);
 }
 
@@ -122,7 +120,7 @@ static void pyl_release_later(struct perf_event *pe)
 	perf_event_disable(pe);
 	rel = kmalloc(sizeof(*rel), GFP_KERNEL);
 	if (!rel) {
-		perf_event_release_kernel(pe);
+		pyl_perf_release(pe);
 		return;
 	}
 	INIT_WORK(&rel->work, pyl_release_work_fn);
@@ -143,7 +141,7 @@ static void pyl_cpu_perf_release_all(struct pyl_cpu_perf *cp, bool later)
 		if (later)
 			pyl_release_later(pe);
 		else
-			perf_event_release_kernel(pe);
+			pyl_perf_release(pe);
 	}
 }
 
@@ -237,6 +235,7 @@ int pyl_cpu_perf_init(void)
 	pyl_release_wq = alloc_ordered_workqueue("pylttng_release", 0);
 	if (!pyl_release_wq)
 		return -ENOMEM;
+	pyl_perf_release_init();
 	pyl_cpu_gen = kcalloc(nr_cpu_ids, sizeof(*pyl_cpu_gen), GFP_KERNEL);
 	if (!pyl_cpu_gen) {
 		ret = -ENOMEM;
@@ -262,5 +261,6 @@ void pyl_cpu_perf_exit(void)
 	cpuhp_remove_state_nocalls(pyl_cpu_perf_state);
 	cancel_work_sync(&pyl_cpu_perf_work);
 	destroy_workqueue(pyl_release_wq);	/* runs what is queued first */
+	pyl_perf_release_exit();
 	kfree(pyl_cpu_gen);
 }
