@@ -100,8 +100,8 @@ class KernelTracer:
     def destroy_session(self, session_fd: int) -> None:
         """Close the session fd once every channel and event fd is closed: the module tears
         the session down, which waits for its tracepoints to be unhooked (pylttng.ko: the
-        background perf releases of a stopped session, seconds after one that records every
-        tracepoint)."""
+        background perf releases of a stopped session, about a second after one that records
+        every tracepoint)."""
         os.close(session_fd)
 
     def stop_session(self, session_fd: int) -> None:

@@ -507,9 +507,11 @@ def test_destroy_waits_for_background_releases(lttng, tmp_path):
     out.mkdir()
     session = ioctl(lttng, SESSION)
     meta, mstream, chan, streams = open_channel(session, channel_param(1 << 16, 4))
-    # ~100 perf-attached tracepoints: most of a second of releases (8 ms each).
+    # ~160 perf-attached tracepoints: a fraction of a second of releases in this VM (one
+    # tracepoint at a time, each after grace periods: kmod/pylttng-perf-release.c).
     events = [ioctl(chan, EVENT, event_param(name))
-              for name in ("timer_*", "irq_*", "workqueue_*", "sched_*", "kmem_*")]
+              for name in ("timer_*", "irq_*", "workqueue_*", "sched_*", "kmem_*",
+                           "writeback_*", "block_*")]
     for ev in events:
         ioctl(ev, ENABLE)
     assert ioctl(session, SESSION_START) == 0
