@@ -75,9 +75,10 @@ static inline const void *pyl_perf_raw(struct perf_sample_data *data, u32 *size)
  * work, which srcutree queues a jiffy late for a normal grace period, and
  * each CPU's callback invocation, which it delays a jiffy after a normal
  * one ends.  The same as srcutree does for an expedited grace period; no
- * grace period is asked for.  Written for the v6.1 srcu_struct (its work
- * moved into srcu_sup in v6.3): elsewhere a no-op, grace periods just keep
- * their pace.  Any context (timers, workqueues are irq-safe).
+ * grace period is asked for.  Written for the v6.1 srcu_struct, the one
+ * read (later kernels moved these fields into struct srcu_usage): on other
+ * kernels a no-op, and grace periods keep srcutree's pace.  Callable from
+ * any context: timer and workqueue calls are irq-safe.
  */
 #if defined(CONFIG_TREE_SRCU) && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && \
 	LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
