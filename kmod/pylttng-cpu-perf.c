@@ -17,7 +17,8 @@
  * Releasing a tracepoint's last perf event waits for two grace periods
  * under perf's event_mutex, so releases cannot overlap; even hurried
  * (pylttng-perf-release.c) they take a while for a session that records
- * every tracepoint: ~1 s for ~1,300 events on two emulated CPUs.
+ * every tracepoint: ~1 s for its ~3,000 events on two emulated CPUs
+ * (function_graph counted 2,969 releases, bench/README.md).
  * So `lttng stop` does not release them: pyl_cpu_perf_stop_later()
  * disables the events (they stop firing at once) and leaves their
  * release to a background work.  A disabled event still hooks its
