@@ -84,6 +84,14 @@ def target_cell(row: Row) -> str:
     return f"{target.label()}: {verdict}"
 
 
+def guest_time_sentence(guest_time: dict[str, float] | None) -> str:
+    """How long the run took on the guest's clock, and how much of it the CPUs idled."""
+    if not guest_time:
+        return ""  # results.json written before bench.run recorded it
+    return (f" The run took {guest_time['wall_s']:.1f} s of the guest's clock; its CPUs were "
+            f"busy {guest_time['busy_s']:.1f} s and idle {guest_time['idle_s']:.1f} s.")
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines = [
@@ -98,7 +106,8 @@ def markdown(results: dict[str, Any]) -> str:
          f"run(s) per tracer and workload; {meta['buffer']['num_subbuf']} × "
          f"{meta['buffer']['subbuf_size'] >> 20} MiB sub-buffers per CPU for every tracer "
          f"({meta['buffer']['bytes_per_cpu'] >> 20} MiB per CPU). Counted by: "
-         f"{meta['counter']}."),
+         f"{meta['counter']}."
+         + guest_time_sentence(meta.get("guest_time"))),
         "See bench/README.md for how to read this table.",
         "",
         "| figure | tracer | median | range | runs | ratio | vs | target / met? |",

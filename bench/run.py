@@ -68,6 +68,35 @@ QUICK = Sizes(reps=1, syscall_calls=20_000, hackbench_groups=1, hackbench_loops=
 
 # The kernel's clock: what a CLOCK_MONOTONIC read (every LTTng event's timestamp) costs.
 CLOCKSOURCE = Path("/sys/devices/system/clocksource/clocksource0")
+PROC_STAT = Path("/proc/stat")
+
+
+@dataclass(frozen=True)
+class GuestTime:
+    """The guest's clock and its CPUs' busy and idle time so far, in seconds.
+
+    Much of a step can be spent waiting (the stock lttng-sessiond's destroy waits ~0.5 s on
+    a timer, for one): the log and results.json say how much, so a slow step shows whether
+    it computes or waits.
+    """
+
+    wall: float
+    busy: float
+    idle: float
+
+    @staticmethod
+    def now() -> GuestTime:
+        # /proc/stat's first line, all CPUs: user nice system idle iowait irq softirq steal
+        # (guest time is already counted in user), in clock ticks.
+        ticks = [int(f) for f in PROC_STAT.read_text().split("\n", 1)[0].split()[1:9]]
+        hz = os.sysconf("SC_CLK_TCK")
+        idle = ticks[3] + ticks[4]
+        return GuestTime(time.monotonic(), (sum(ticks) - idle) / hz, idle / hz)
+
+    def since(self, start: GuestTime) -> dict[str, float]:
+        return {"wall_s": round(self.wall - start.wall, 2),
+                "busy_s": round(self.busy - start.busy, 2),
+                "idle_s": round(self.idle - start.idle, 2)}
 
 # The session daemons a run needs (Tracer.daemon: "pylttng", "stock", "" for none).
 Phase = frozenset[str]
@@ -264,6 +293,7 @@ def main() -> int:
         steps = only_steps(steps, args.only)
     except ValueError as exc:
         parser.error(str(exc))
+    run_start = GuestTime.now()
     try:
         for phase in phases(args.quick):
             for name, step in steps:
@@ -271,6 +301,7 @@ def main() -> int:
                     continue
                 log(f"{name} ..." + (f" ({', '.join(sorted(phase)) or 'no daemon'})"
                                      if args.quick else ""))
+                step_start = GuestTime.now()
                 try:
                     results["workloads"].setdefault(name, {}).update(step.run(phase))
                 except Exception:  # noqa: BLE001 (one failure must not hide the others)
@@ -278,8 +309,11 @@ def main() -> int:
                     log(f"{name} FAILED:\n{traceback.format_exc()}")
                 for tracer in tracers + consumers:
                     tracer.close()
+                took = GuestTime.now().since(step_start)
+                log(f"{name} took {took['wall_s']:.1f} s, CPU idle {took['idle_s']:.1f} s")
     finally:
         daemons.close()
+    results["meta"]["guest_time"] = GuestTime.now().since(run_start)
     found = results["workloads"]
     results["figures"] = (
         figures.producer_figures({k: v for k, v in found.items()

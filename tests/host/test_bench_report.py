@@ -182,3 +182,23 @@ def test_cpu_seconds_of_another_process() -> None:
         child.communicate("")
     with pytest.raises(OSError):
         cpu_seconds(child.pid)  # reaped: no such process
+
+
+def test_guest_time_counts_busy_and_idle_cpu_seconds() -> None:
+    start = run.GuestTime.now()
+    deadline = start.wall + 0.2
+    while run.GuestTime.now().wall < deadline:
+        pass  # busy: this process's CPU time is counted in /proc/stat
+    took = run.GuestTime.now().since(start)
+    assert took["wall_s"] >= 0.2
+    assert took["busy_s"] > 0
+    assert took["idle_s"] >= 0
+    # All CPUs together: busy + idle cannot exceed wall time x CPUs (ticks round up to 0.01).
+    assert took["busy_s"] + took["idle_s"] <= took["wall_s"] * (os.cpu_count() or 1) + 0.1
+
+
+def test_report_says_how_long_the_run_took_when_recorded() -> None:
+    sentence = report.guest_time_sentence({"wall_s": 31.0, "busy_s": 22.3, "idle_s": 9.5})
+    assert "31.0 s of the guest's clock" in sentence
+    assert "busy 22.3 s and idle 9.5 s" in sentence
+    assert report.guest_time_sentence(None) == ""
