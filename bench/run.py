@@ -98,6 +98,7 @@ class GuestTime:
                 "busy_s": round(self.busy - start.busy, 2),
                 "idle_s": round(self.idle - start.idle, 2)}
 
+
 # The session daemons a run needs (Tracer.daemon: "pylttng", "stock", "" for none).
 Phase = frozenset[str]
 EVERY_DAEMON: Phase = frozenset({"", *KINDS})
