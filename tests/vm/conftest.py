@@ -175,13 +175,39 @@ def babeltrace2(*args: str, timeout: float = 300) -> Result:
     return run("babeltrace2", *args, timeout=timeout)
 
 
-def read_trace(lttng: Lttng, session: str) -> list[str]:
-    """The session's one trace as babeltrace2 text lines; babeltrace2 must not complain."""
-    [trace] = lttng.traces(session)
-    read = babeltrace2(str(trace))
+def babeltrace2_lines(trace: Path, *options: str) -> list[str]:
+    """The trace as babeltrace2 text lines; babeltrace2 must read it without a complaint."""
+    read = babeltrace2(*options, str(trace))
     assert read.rc == 0, read.err
     assert read.err == "", f"babeltrace2 warned: {read.err}"
     return read.out.splitlines()
+
+
+def read_trace(lttng: Lttng, session: str, *options: str) -> list[str]:
+    """babeltrace2_lines() of the session's one trace."""
+    [trace] = lttng.traces(session)
+    return babeltrace2_lines(trace, *options)
+
+
+def read_kernel_trace(lttng: Lttng, session: str, *options: str) -> list[str]:
+    """read_trace() of a kernel session recorded in the default channel, whose metadata
+    and per-CPU stream files must be where lttng-consumerd puts them."""
+    [trace] = lttng.traces(session)
+    assert (trace / "kernel" / "metadata").is_file()
+    assert list((trace / "kernel").glob("channel0_*"))
+    return read_trace(lttng, session, *options)
+
+
+SCHED_SWITCH_FIELDS = ("prev_comm", "prev_tid", "prev_prio", "prev_state",
+                       "next_comm", "next_tid", "next_prio")
+
+
+def assert_sched_switch_fields(lines: list[str]) -> None:
+    """The trace has a sched_switch event with LTTng-modules' field names."""
+    switches = [line for line in lines if " sched_switch: " in line]
+    assert switches, "no sched_switch event"
+    for field in SCHED_SWITCH_FIELDS:
+        assert f" {field} = " in switches[0], f"sched_switch lacks {field}: {switches[0]}"
 
 
 def fork_exec_workload(count: int) -> list[int]:

@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import Lttng, babeltrace2, run
+from conftest import Lttng, babeltrace2_lines, run
 
 # ftrace name -> LTTng-modules name, a sample of pylttng-rename.c's table.
 RENAMED = {
@@ -77,10 +77,7 @@ def test_list_kernel_lists_every_tracepoint(lttng: Lttng) -> None:
 
 
 def traced_names(trace: Path) -> tuple[set[str], list[str]]:
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", f"babeltrace2 warned: {read.err}"
-    lines = read.out.splitlines()
+    lines = babeltrace2_lines(trace)
     return {m[1] for line in lines if (m := re.search(r"\] \(\S+\) \S+ (\w+): ", line))}, lines
 
 

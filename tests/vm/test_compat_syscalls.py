@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, babeltrace2, build_c_program
+from conftest import Lttng, build_c_program, read_trace
 
 OPENED = "/etc/hostname"
 PROGRAM = r"""
@@ -83,11 +83,7 @@ def compat_scenario(lttng: Lttng, session: str, program: Path) -> None:
     pid, fd = int(pid_s), int(fd_s)
     assert pid == proc.pid and fd >= 0, stdout
 
-    [trace] = lttng.traces(session)
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", read.err
-    mine = [line for line in read.out.splitlines()
+    mine = [line for line in read_trace(lttng, session)
             if re.search(rf"\{{ pid = {pid} \}}", line)]
     def events(name: str) -> list[str]:
         return [payload(line) for line in mine if f" {name}: " in line]

@@ -7,10 +7,13 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Lttng, assert_forks_and_execs, babeltrace2, fork_exec_workload
-
-SCHED_SWITCH_FIELDS = ("prev_comm", "prev_tid", "prev_prio", "prev_state",
-                       "next_comm", "next_tid", "next_prio")
+from conftest import (
+    Lttng,
+    assert_forks_and_execs,
+    assert_sched_switch_fields,
+    fork_exec_workload,
+    read_kernel_trace,
+)
 
 
 @pytest.mark.fresh_daemon
@@ -28,18 +31,8 @@ def test_trace_fork_and_exec_read_by_babeltrace2(lttng: Lttng) -> None:
     assert "Tracing stopped for session demo" in stopped.out
     lttng.ok("destroy")
 
-    [trace] = lttng.traces("demo")
-    assert (trace / "kernel" / "metadata").is_file()
-    assert list((trace / "kernel").glob("channel0_*"))
-    read = babeltrace2("--clock-date", str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", f"babeltrace2 warned: {read.err}"
-    lines = read.out.splitlines()
-
-    switches = [line for line in lines if " sched_switch: " in line]
-    assert switches, "no sched_switch event"
-    for field in SCHED_SWITCH_FIELDS:
-        assert f" {field} = " in switches[0], f"sched_switch lacks {field}: {switches[0]}"
+    lines = read_kernel_trace(lttng, "demo", "--clock-date")
+    assert_sched_switch_fields(lines)
 
     # Wall-clock timestamps: the clock offset maps to today's date and time.
     stamp = re.match(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d+\]", lines[0])

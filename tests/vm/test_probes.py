@@ -6,7 +6,7 @@ import os
 import re
 import time
 
-from conftest import Lttng, babeltrace2
+from conftest import Lttng, read_trace
 
 # Every openat() goes through it on 6.1, and it can be kprobed.
 SYMBOL = "do_sys_openat2"
@@ -43,11 +43,7 @@ def test_kprobe_and_kretprobe_events(daemon: Lttng) -> None:
     lttng.ok("stop")
     lttng.ok("destroy")
 
-    [trace] = lttng.traces("kp")
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", read.err
-    lines = read.out.splitlines()
+    lines = read_trace(lttng, "kp")
     hits = [line for line in lines if " myprobe: " in line]
     assert len(hits) >= 5
     ips = {re.search(r"\{ ip = (0x[0-9A-Fa-f]+) \}$", line).group(1)  # type: ignore[union-attr]

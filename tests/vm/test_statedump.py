@@ -7,14 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from conftest import Lttng, babeltrace2
-
-
-def read_trace(trace: Path) -> list[str]:
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", f"babeltrace2 warned: {read.err}"
-    return read.out.splitlines()
+from conftest import Lttng, read_trace
 
 
 def test_statedump_at_start_and_on_regenerate(lttng: Lttng, tmp_path: Path) -> None:
@@ -33,8 +26,7 @@ def test_statedump_at_start_and_on_regenerate(lttng: Lttng, tmp_path: Path) -> N
         lttng.ok("destroy")
         fd = f.fileno()
 
-    [trace] = lttng.traces("dump")
-    lines = read_trace(trace)
+    lines = read_trace(lttng, "dump")
     starts = [line for line in lines if " lttng_statedump_start: " in line]
     ends = [line for line in lines if " lttng_statedump_end: " in line]
     assert len(starts) == 2 and len(ends) == 2, (len(starts), len(ends))

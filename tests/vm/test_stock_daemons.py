@@ -12,14 +12,15 @@ import pytest
 from conftest import (
     Lttng,
     assert_forks_and_execs,
-    babeltrace2,
+    assert_sched_switch_fields,
     fork_exec_workload,
     keep_daemon_logs,
+    read_kernel_trace,
+    read_trace,
     run,
     start_stock_sessiond,
     stop_daemons,
 )
-from test_end_to_end import SCHED_SWITCH_FIELDS
 
 
 class StockLttng(Lttng):
@@ -73,17 +74,8 @@ def test_stock_daemons_trace_read_by_babeltrace2(stock: StockLttng) -> None:
     stock.ok("stop")
     stock.ok("destroy")
 
-    [trace] = stock.traces("stock")
-    assert (trace / "kernel" / "metadata").is_file()
-    assert list((trace / "kernel").glob("channel0_*"))
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", f"babeltrace2 warned: {read.err}"
-    lines = read.out.splitlines()
-    switches = [line for line in lines if " sched_switch: " in line]
-    assert switches, "no sched_switch event"
-    for field in SCHED_SWITCH_FIELDS:
-        assert f" {field} = " in switches[0], f"sched_switch lacks {field}: {switches[0]}"
+    lines = read_kernel_trace(stock, "stock")
+    assert_sched_switch_fields(lines)
     assert_forks_and_execs(lines, pids)
 
 
@@ -108,11 +100,7 @@ def test_stock_daemons_statedump_and_wildcards(stock: StockLttng, tmp_path: Path
         time.sleep(0.3)
         stock.ok("stop")
         stock.ok("destroy")
-    [trace] = stock.traces("sdump")
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", f"babeltrace2 warned: {read.err}"
-    lines = read.out.splitlines()
+    lines = read_trace(stock, "sdump")
     assert sum(" lttng_statedump_start: " in line for line in lines) == 2
     assert sum(" lttng_statedump_end: " in line for line in lines) == 2
     me = os.getpid()

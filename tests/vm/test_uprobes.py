@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, babeltrace2, build_c_program
+from conftest import Lttng, build_c_program, read_trace
 
 CALLS = 7
 FUNCTION = "pyl_probed"
@@ -62,12 +62,9 @@ def uprobe_scenario(lttng: Lttng, session: str, program: Path) -> None:
     lttng.ok("stop")
     lttng.ok("destroy")
 
-    [trace] = lttng.traces(session)
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", read.err
-    hits = [line for line in read.out.splitlines() if " myuprobe: " in line]
-    assert len(hits) == CALLS, read.out[-3000:]
+    lines = read_trace(lttng, session)
+    hits = [line for line in lines if " myuprobe: " in line]
+    assert len(hits) == CALLS, lines[-30:]
     ips = set()
     for line in hits:
         assert re.search(rf"\{{ pid = {pid} \}}", line), line

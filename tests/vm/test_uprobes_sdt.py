@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, babeltrace2, build_c_program
+from conftest import Lttng, build_c_program, read_trace
 
 CALLS = 6
 # Shared with the host test of the SDT note reader.
@@ -40,11 +40,7 @@ def sdt_scenario(lttng: Lttng, session: str, program: Path) -> None:
     lttng.ok("stop")
     lttng.ok("destroy")
 
-    [trace] = lttng.traces(session)
-    read = babeltrace2(str(trace))
-    assert read.rc == 0, read.err
-    assert read.err == "", read.err
-    lines = read.out.splitlines()
+    lines = read_trace(lttng, session)
     for name, want in (("tick", CALLS), ("odd", CALLS // 2)):
         hits = [line for line in lines if f" sdt_{name}: " in line]
         assert len(hits) == want, (name, hits)
