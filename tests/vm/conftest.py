@@ -195,7 +195,7 @@ def read_kernel_trace(lttng: Lttng, session: str, *options: str) -> list[str]:
     [trace] = lttng.traces(session)
     assert (trace / "kernel" / "metadata").is_file()
     assert list((trace / "kernel").glob("channel0_*"))
-    return read_trace(lttng, session, *options)
+    return babeltrace2_lines(trace, *options)
 
 
 SCHED_SWITCH_FIELDS = ("prev_comm", "prev_tid", "prev_prio", "prev_state",
