@@ -21,6 +21,13 @@
 #include <linux/ptrace.h>
 #include <linux/uprobes.h>
 
+/* get_unaligned() and put_unaligned(): <linux/unaligned.h> since v6.12. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
 /*
  * Mirror of struct ftrace_event_field (kernel/trace/trace.h, private).
  * This prefix is the v6.1 layout; later kernels only appended members

@@ -26,7 +26,6 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <net/net_namespace.h>
-#include <asm/unaligned.h>
 
 #include "pylttng.h"
 #include "pylttng-compat.h"
@@ -352,7 +351,7 @@ static int pyl_sd_one_fd(const void *arg, struct file *file, unsigned int fd)
 	unsigned int flags = file->f_flags;
 	const char *path;
 
-	if (fd < fdt->max_fds && close_on_exec(fd, fdt))
+	if (fd < fdt->max_fds && test_bit(fd, fdt->close_on_exec))
 		flags |= O_CLOEXEC;
 	path = d_path(&file->f_path, c->d->path, PAGE_SIZE);
 	if (IS_ERR(path))
