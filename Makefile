@@ -1,9 +1,13 @@
 # pylttng — top-level build.
 #   make deps             install Debian packages and the Python package (fresh machine)
-#   make                  build kmod/pylttng.ko against the Debian kernel headers
+#   make                  build kmod/pylttng.ko for the kernel KVER (default: Debian's default
+#                         kernel, linux-image-amd64); KVER=<release> picks another for every
+#                         target below: headers, module, VM image, modules_install
 #   make KERNELDIR=/path  build it against another kernel tree
-#   make modules_install  install it in /lib/modules/<ver>/extra and run depmod
-#   make check            lint, host tests, the VM tests with the real module, bench-smoke
+#   make modules_install  install it in /lib/modules/$(KVER)/extra and run depmod
+#   make kernels          install the six supported kernels (6.1, 6.12; generic, RT, cloud)
+#   make check-kernels    on each: build (W=1, sparse), boot, the whole VM suite; one table
+#   make check            lint, host tests, the VM tests on every kernel, bench-smoke
 #   make demo             build, boot the test VM, trace with the stock lttng CLI, show babeltrace2
 #   make bench            pylttng vs ftrace, perf, trace-cmd and the stock daemons in one VM run:
 #                         bench/results.{json,md,png} (~20 min under TCG; bench/README.md)
@@ -12,11 +16,14 @@
 #   make profile          py-spy profiles of the daemons, perf profiles of the producer, in
 #                         the VM (build/profile-vm/profiles/)
 PYTHON ?= python3
-# The newest Debian kernel (linux-image-amd64) with headers installed, not the running one:
-# the development machines run a kernel without module support.
-KVER ?= $(shell ls -1d /lib/modules/*-amd64/build 2>/dev/null | sort -V | tail -n1 | xargs -r dirname | xargs -r basename)
+# The kernel every target works for: by default the one Debian's linux-image-amd64 installs,
+# not the running one (the development machines run a kernel without module support).
+# Evaluated once, on first use (after `make deps` on a fresh machine).
+KVER ?= $(eval KVER := $(shell $(PYTHON) tests/vm/kernels.py default 2>/dev/null))$(KVER)
 KERNELDIR ?= /lib/modules/$(KVER)/build
 KMOD := $(CURDIR)/kmod
+# The runner (tests/vm/runner.py) boots $KVER.
+export KVER
 
 # busybox-static: virtme-ng builds the guest's initramfs around a statically linked
 # busybox and refuses to boot without one (not on every new machine).
@@ -24,16 +31,26 @@ DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod ud
 	busybox-static lttng-tools babeltrace2 python3-bt2 sparse build-essential \
 	linux-perf trace-cmd rt-tests stress-ng
 
-build:
-	mkdir -p build
-
-.PHONY: pypath all modules modules_install clean deps check lint test-host test-vm demo bench \
-	bench-smoke profile
+.PHONY: pypath all modules modules_install clean deps kernels check check-kernels lint \
+	test-host test-vm demo bench bench-smoke profile kmod-kver
 
 all: modules
 
+build:
+	mkdir -p build
+
+# kmod/ holds the objects of one kernel at a time: kmod/.kver names it, and another
+# KVER starts from a clean tree.
+kmod-kver:
+	@test -n "$(KVER)" || { echo "KVER is unset and linux-image-amd64 is not installed:" \
+		"run \`make deps\`" >&2; exit 1; }
+	@test -d $(KERNELDIR) || { echo "no headers in $(KERNELDIR): run \`make kernels\`" >&2; \
+		exit 1; }
+	@if [ "$$(cat $(KMOD)/.kver 2>/dev/null)" != "$(KVER)" ]; then \
+		$(MAKE) -s -C $(KERNELDIR) M=$(KMOD) clean; echo "$(KVER)" > $(KMOD)/.kver; fi
+
 # Zero warnings at W=1: any warning fails the build.
-modules:
+modules: kmod-kver
 	$(MAKE) -C $(KERNELDIR) M=$(KMOD) W=1 KCFLAGS=-Werror modules
 
 modules_install: modules
@@ -41,19 +58,27 @@ modules_install: modules
 	depmod -a $(KVER)
 
 # Clean under sparse: every file checked (C=2), any sparse or compiler warning fails.
-sparse: | build
-	$(MAKE) -C $(KERNELDIR) M=$(KMOD) C=2 W=1 modules 2>&1 | tee build/sparse.log
-	@! grep -E 'warning:|error:' build/sparse.log
+sparse: kmod-kver | build
+	set -o pipefail; $(MAKE) -C $(KERNELDIR) M=$(KMOD) C=2 W=1 KCFLAGS=-Werror modules 2>&1 \
+		| tee build/sparse-$(KVER).log
+	@! grep -E 'warning:|error:' build/sparse-$(KVER).log
 
 clean:
-	$(MAKE) -C $(KERNELDIR) M=$(KMOD) clean
-	rm -rf .vm-out
+	-$(MAKE) -C $(KERNELDIR) M=$(KMOD) clean
+	rm -rf .vm-out $(KMOD)/.kver
 
 deps:
 	@if ! dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBIAN_PACKAGES); \
 	fi
 	$(PYTHON) -m pip install -q -e '.[test,bench]'
+
+# The six kernels of tests/vm/kernels.py, images and headers.
+kernels: deps
+	@pkgs="$$($(PYTHON) tests/vm/kernels.py packages)"; \
+	if ! dpkg -s $$pkgs >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$pkgs; \
+	fi
 
 # The package as a link tree of this checkout (see tests/vm/runner.py: package_tree).
 # mypy cannot follow setuptools' editable finder, and tests must import this checkout
@@ -74,12 +99,16 @@ test-host: pypath
 test-vm: modules
 	$(PYTHON) tests/vm/runner.py check
 
-check: deps
-	$(MAKE) modules
-	$(MAKE) sparse
+# Every kernel of tests/vm/kernels.py: build, boot, whole VM suite; the table in
+# build/kernels/table.md.  CI (make check) runs the whole suite on 6.1 and 6.12 and the
+# end-to-end and event-source tests on their RT and cloud flavours (--ci).
+check-kernels: kernels
+	$(PYTHON) tests/vm/kernels.py check
+
+check: kernels
 	$(MAKE) lint
 	$(MAKE) test-host
-	$(MAKE) test-vm
+	$(PYTHON) tests/vm/kernels.py check --ci
 	$(MAKE) bench-smoke
 
 demo: deps

@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Boot the Debian test kernel with virtme-ng and run a script inside it.
+"""Boot a Debian kernel with virtme-ng and run a script inside it.
+
+The kernel is --kver, else $KVER, else Debian's default (tests/vm/kernels.py), and
+kmod/pylttng.ko must have been built for it (`make KVER=...`).
 
 The guest shares the host's root file system (read-only but for throw-away
 overlays), so the checkout, the Python environment and the stock LTTng tools
@@ -32,6 +35,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO
 
+import kernels
+
 SRC = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = SRC / ".vm-out"
 VM_LOCK = Path("/tmp/pylttng-vm.lock")
@@ -40,17 +45,28 @@ VM_LOCK = Path("/tmp/pylttng-vm.lock")
 KERNEL_TROUBLE = re.compile(
     r"WARNING:|BUG:|Oops|general protection fault|Call Trace:|kernel BUG|"
     r"unreferenced object|UBSAN:|KASAN:|refcount_t:|list_(add|del) corruption|"
-    r"INFO: task .* blocked|scheduling while atomic|sleeping function called"
+    r"INFO: task .* blocked|scheduling while atomic|sleeping function called|"
+    # lockdep's reports, where the kernel has it, and PREEMPT_RT's own.
+    r"possible recursive locking|circular locking dependency|inconsistent lock state|"
+    r"suspicious RCU usage|lock held when returning|bad unlock balance"
 )
 
 
-def find_kernel() -> str:
-    """The newest Debian kernel image installed in /boot (linux-image-amd64)."""
-    images = sorted(Path("/boot").glob("vmlinuz-*-amd64"), key=lambda p: [
-        int(x) if x.isdigit() else x for x in re.split(r"[.-]", p.name)])
-    if not images:
-        sys.exit("runner: no /boot/vmlinuz-*-amd64: run `make deps` (linux-image-amd64)")
-    return images[-1].name.removeprefix("vmlinuz-")
+def module_release(module: Path) -> str:
+    """The kernel release a module was built for (its vermagic's first word)."""
+    probe = subprocess.run(["modinfo", "-F", "vermagic", str(module)], capture_output=True,
+                           text=True, check=False)
+    return probe.stdout.split()[0] if probe.returncode == 0 and probe.stdout else ""
+
+
+def check_kernel(kver: str) -> None:
+    """Refuse to boot a kernel that is missing or that kmod/pylttng.ko was not built for."""
+    if not Path(f"/boot/vmlinuz-{kver}").exists():
+        sys.exit(f"runner: no /boot/vmlinuz-{kver}: run `make kernels` (or `make deps`)")
+    built_for = module_release(SRC / "kmod" / "pylttng.ko")
+    if built_for != kver:
+        sys.exit(f"runner: kmod/pylttng.ko was built for {built_for or 'an unknown kernel'}, "
+                 f"not {kver}: run `make KVER={kver}`")
 
 
 def vng_env(out: Path) -> dict[str, str]:
@@ -184,8 +200,9 @@ def stage_modules(kver: str, out: Path) -> None:
     (tree / "kernel").unlink()
 
 
-def boot(guest: list[str], out: Path, timeout: int, machine: Machine = Machine()) -> int:
-    kver = find_kernel()
+def boot(kver: str, guest: list[str], out: Path, timeout: int,
+         machine: Machine = Machine()) -> int:
+    check_kernel(kver)
     stage_modules(kver, out)
     kvm = kvm_usable(kver, out)
     booted = machine.on(kvm)
@@ -219,6 +236,16 @@ def kernel_trouble(dmesg: Path) -> list[str]:
             if KERNEL_TROUBLE.search(line)]
 
 
+def dmesg_clean(out: Path) -> bool:
+    """Report the guest kernel log's trouble, here and in out/dmesg-verdict.txt."""
+    trouble = kernel_trouble(out / "dmesg.txt")
+    verdict = f"{len(trouble)} trouble lines" if trouble else "clean"
+    (out / "dmesg-verdict.txt").write_text(verdict + "\n")
+    if trouble:
+        print("runner: the guest kernel logged trouble:", *trouble, sep="\n  ", file=sys.stderr)
+    return not trouble
+
+
 def show(path: Path) -> None:
     if path.exists():
         sys.stdout.write(path.read_text(errors="replace"))
@@ -231,10 +258,11 @@ def fresh_out(out: Path) -> Path:
     return out
 
 
-def check(out: Path, pytest_args: list[str], timeout: int, machine: Machine = Machine()) -> int:
+def check(kver: str, out: Path, pytest_args: list[str], timeout: int,
+          machine: Machine = Machine()) -> int:
     package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/guest.sh"), str(SRC), str(out), sys.executable, *pytest_args]
-    vm_rc = boot(guest, out, timeout, machine)
+    vm_rc = boot(kver, guest, out, timeout, machine)
     show(out / "pytest.log")
     rc_file = out / "rc"
     if not rc_file.exists():
@@ -246,18 +274,16 @@ def check(out: Path, pytest_args: list[str], timeout: int, machine: Machine = Ma
         show(out / "ps-live.txt")
         return 1
     rc = int(rc_file.read_text().strip() or 1)
-    trouble = kernel_trouble(out / "dmesg.txt")
-    if trouble:
-        print("runner: the guest kernel logged trouble:", *trouble, sep="\n  ", file=sys.stderr)
+    if not dmesg_clean(out):
         return 1
     print("runner: guest dmesg clean", flush=True)
     return rc if rc != 0 else (0 if vm_rc == 0 else vm_rc)
 
 
-def demo(out: Path, timeout: int, machine: Machine = Machine()) -> int:
+def demo(kver: str, out: Path, timeout: int, machine: Machine = Machine()) -> int:
     package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/demo.sh"), str(SRC), str(out), sys.executable]
-    boot(guest, out, timeout, machine)
+    boot(kver, guest, out, timeout, machine)
     show(out / "demo.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
@@ -265,28 +291,24 @@ def demo(out: Path, timeout: int, machine: Machine = Machine()) -> int:
         for log in sorted((out / "logs").glob("*.log")):
             print(f"--- {log.name} ---")
             show(log)
-    trouble = kernel_trouble(out / "dmesg.txt")
-    if trouble:
-        print("runner: the guest kernel logged trouble:", *trouble, sep="\n  ", file=sys.stderr)
+    if not dmesg_clean(out):
         return 1
     return rc
 
 
-def bench(out: Path, module: str, args: list[str], timeout: int,
+def bench(kver: str, out: Path, module: str, args: list[str], timeout: int,
           machine: Machine = Machine()) -> int:
     """Run the benchmark (bench.run) or the profiles (bench.profile) in the guest."""
     package_tree(out / "pypath")
     guest = [str(SRC / "bench/guest.sh"), str(SRC), str(out), sys.executable, module, *args]
-    boot(guest, out, timeout, machine)
+    boot(kver, guest, out, timeout, machine)
     show(out / "bench.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
     if not rc_file.exists():
         print("runner: the guest left no result; its log follows", file=sys.stderr)
         show(out / "guest.log")
-    trouble = kernel_trouble(out / "dmesg.txt")
-    if trouble:
-        print("runner: the guest kernel logged trouble:", *trouble, sep="\n  ", file=sys.stderr)
+    if not dmesg_clean(out):
         return 1
     return rc
 
@@ -296,6 +318,9 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["check", "demo", "bench", "profile", "pypath"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--kver", default=os.environ.get("KVER") or None,
+                        help="the kernel release to boot (default: $KVER, else the Debian "
+                             "default kernel, as the Makefile's KVER)")
     parser.add_argument("--timeout", type=int, default=2700)
     parser.add_argument("--kernel-arg", action="append", default=[], metavar="ARG",
                         help="one more guest kernel command-line argument (repeatable)")
@@ -312,15 +337,16 @@ def main() -> int:
         return 0
     if not (SRC / "kmod" / "pylttng.ko").exists():
         sys.exit("runner: kmod/pylttng.ko is missing: run `make` first")
+    kver = args.kver or kernels.default_release()
     out = fresh_out(args.out.resolve())
     machine = Machine(tuple(args.kernel_arg), args.instruction_clock)
     if args.mode == "check":
-        return check(out, rest, args.timeout, machine)
+        return check(kver, out, rest, args.timeout, machine)
     if args.mode == "bench":
-        return bench(out, args.module, rest, args.timeout, machine)
+        return bench(kver, out, args.module, rest, args.timeout, machine)
     if args.mode == "profile":
-        return bench(out, "bench.profile", rest, args.timeout, machine)
-    return demo(out, args.timeout, machine)
+        return bench(kver, out, "bench.profile", rest, args.timeout, machine)
+    return demo(kver, out, args.timeout, machine)
 
 
 if __name__ == "__main__":
