@@ -29,9 +29,25 @@
 #endif
 
 /*
- * Mirror of struct ftrace_event_field (kernel/trace/trace.h, private).
- * This prefix is the v6.1 layout; later kernels only appended members
- * ("len" in v6.4), which we never read.
+ * The real layouts of the private structures mirrored below, read from the
+ * BTF of the kernel image at build time (scripts/private-layouts.sh).  Each
+ * mirror is checked against them; a build that could not read them defines
+ * PYL_LAYOUTS_UNKNOWN instead, and the module then refuses to load rather
+ * than read through a guess (pylttng-main.c).
+ */
+#include "pylttng-layouts.h"
+#ifdef PYL_LAYOUTS_UNKNOWN
+#define PYL_LAYOUTS_CHECKED	0
+#else
+#define PYL_LAYOUTS_CHECKED	1
+#define PYL_LAYOUTS_UNKNOWN	""
+#endif
+
+/*
+ * Mirror of struct ftrace_event_field (kernel/trace/trace.h, private): the
+ * members read, which every kernel since v4.4 places alike.  is_signed was
+ * an int; v6.12.y made it the first bit of a bit-field word (needs_test is
+ * the next bit), so only bit 0 of that word is read.
  */
 struct pyl_ftrace_event_field {
 	struct list_head	link;
@@ -40,8 +56,34 @@ struct pyl_ftrace_event_field {
 	int			filter_type;
 	int			offset;
 	int			size;
-	int			is_signed;
+	unsigned int		is_signed_word;
 };
+
+static inline bool pyl_field_is_signed(const struct pyl_ftrace_event_field *f)
+{
+	return f->is_signed_word & 1;
+}
+
+#define PYL_CHECK_LAYOUT(mirror, member, real) \
+	static_assert(offsetof(struct mirror, member) == PYL_LAYOUT_##real, \
+		      "struct " #mirror "." #member " is not where the kernel has it")
+
+#if PYL_LAYOUTS_CHECKED
+PYL_CHECK_LAYOUT(pyl_ftrace_event_field, link, ftrace_event_field_link);
+PYL_CHECK_LAYOUT(pyl_ftrace_event_field, name, ftrace_event_field_name);
+PYL_CHECK_LAYOUT(pyl_ftrace_event_field, type, ftrace_event_field_type);
+PYL_CHECK_LAYOUT(pyl_ftrace_event_field, filter_type, ftrace_event_field_filter_type);
+PYL_CHECK_LAYOUT(pyl_ftrace_event_field, offset, ftrace_event_field_offset);
+PYL_CHECK_LAYOUT(pyl_ftrace_event_field, size, ftrace_event_field_size);
+PYL_CHECK_LAYOUT(pyl_ftrace_event_field, is_signed_word, ftrace_event_field_is_signed);
+#ifdef PYL_LAYOUT_ftrace_event_field_is_signed_BIT
+#ifndef __LITTLE_ENDIAN
+#error "ftrace_event_field.is_signed: a bit-field read as bit 0 on a little-endian CPU only"
+#endif
+static_assert(PYL_LAYOUT_ftrace_event_field_is_signed_BIT == 0,
+	      "ftrace_event_field.is_signed is not bit 0 of its word");
+#endif
+#endif
 
 /* Mirror of trace_get_fields() (kernel/trace/trace.h, private). */
 static inline struct list_head *pyl_trace_get_fields(struct trace_event_call *call)
@@ -135,8 +177,9 @@ static inline unsigned long pyl_entry_return_address(struct pt_regs *regs)
 }
 
 /*
- * struct mnt_namespace is private (fs/mount.h); its ns_common comes first
- * since v5.11 (the refcount moved into ns_common), after an atomic_t before.
+ * Mirror of struct mnt_namespace (fs/mount.h, private): its ns_common comes
+ * first since v5.11 (the refcount moved into ns_common), after an atomic_t
+ * before.
  */
 struct pyl_mnt_namespace {
 #if LINUX_VERSION_CODE < KERNEL_VERSION(5, 11, 0)
@@ -144,6 +187,10 @@ struct pyl_mnt_namespace {
 #endif
 	struct ns_common	ns;
 };
+
+#if PYL_LAYOUTS_CHECKED
+PYL_CHECK_LAYOUT(pyl_mnt_namespace, ns, mnt_namespace_ns);
+#endif
 
 static inline unsigned int pyl_mnt_ns_inum(const struct mnt_namespace *mnt_ns)
 {

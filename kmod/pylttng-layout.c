@@ -108,7 +108,7 @@ static int pyl_add_dynamic(struct pyl_builder *b,
 	elem = pyl_elem_size(elem_type);
 	pyl_tsdl(b, "\t\tinteger { size = 32; align = 8; signed = 0; encoding = none; base = 10; } __%s_length;\n",
 		 name);
-	pyl_tsdl_int(b, elem * 8, f->is_signed, false, 10, "");
+	pyl_tsdl_int(b, elem * 8, pyl_field_is_signed(f), false, 10, "");
 	pyl_tsdl(b, "_%s[ __%s_length ];\n", name, name);
 	return pyl_add_op(b, PYL_OP_SEQUENCE, rel, elem, f->offset, 4);
 }
@@ -130,7 +130,7 @@ static int pyl_add_array(struct pyl_builder *b,
 		elem = 1;
 	n = f->size / elem;
 	text = elem == 1 && str_has_prefix(f->type, "char[");
-	pyl_tsdl_int(b, elem * 8, f->is_signed, text, 10, "");
+	pyl_tsdl_int(b, elem * 8, pyl_field_is_signed(f), text, 10, "");
 	pyl_tsdl(b, "_%s[%lu];\n", name, n);
 	return pyl_add_op(b, PYL_OP_COPY, 0, 0, f->offset, f->size);
 }
@@ -182,7 +182,7 @@ static int pyl_add_plain_field(struct pyl_builder *b,
 	if (bracket)
 		return pyl_add_array(b, f, name, bracket);
 	if (pyl_is_int_size(f->size)) {
-		pyl_tsdl_int(b, f->size * 8, f->is_signed, false,
+		pyl_tsdl_int(b, f->size * 8, pyl_field_is_signed(f), false,
 			     strchr(f->type, '*') ? 16 : 10, "");
 		pyl_tsdl(b, "_%s;\n", name);
 		if (bias && f->size == 4)

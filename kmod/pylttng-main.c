@@ -13,8 +13,10 @@
 #include <linux/proc_fs.h>
 #include <linux/rcupdate.h>
 #include <linux/uaccess.h>
+#include <linux/utsname.h>
 
 #include "pylttng.h"
+#include "pylttng-compat.h"
 
 DEFINE_MUTEX(pyl_mutex);
 LIST_HEAD(pyl_sessions);
@@ -92,6 +94,11 @@ static int __init pyl_init(void)
 {
 	int ret;
 
+	if (!PYL_LAYOUTS_CHECKED) {
+		pr_err("pylttng: not loading on Linux %s: the layouts of its private trace-event and mount-namespace structures were not read at build time (%s)\n",
+		       init_utsname()->release, PYL_LAYOUTS_UNKNOWN);
+		return -ENOEXEC;
+	}
 	pyl_metadata_init();
 	ret = pyl_cpu_perf_init();
 	if (ret)
