@@ -10,6 +10,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/namei.h>
 #include <linux/proc_fs.h>
 #include <linux/rcupdate.h>
 #include <linux/uaccess.h>
@@ -90,6 +91,17 @@ static const struct proc_ops pyl_proc_ops = {
 	.proc_lseek = noop_llseek,
 };
 
+/* LTTng-modules' lttng-tracer owns /proc/lttng when it is loaded. */
+static bool pyl_proc_lttng_taken(void)
+{
+	struct path path;
+
+	if (kern_path("/proc/lttng", 0, &path))
+		return false;
+	path_put(&path);
+	return true;
+}
+
 static int __init pyl_init(void)
 {
 	int ret;
@@ -98,6 +110,10 @@ static int __init pyl_init(void)
 		pr_err("pylttng: not loading on Linux %s: the layouts of its private trace-event and mount-namespace structures were not read at build time (%s)\n",
 		       init_utsname()->release, PYL_LAYOUTS_UNKNOWN);
 		return -ENOEXEC;
+	}
+	if (pyl_proc_lttng_taken()) {
+		pr_err("pylttng: /proc/lttng exists: LTTng-modules (lttng-tracer) is loaded, and the two tracers cannot be loaded together\n");
+		return -EBUSY;
 	}
 	pyl_metadata_init();
 	ret = pyl_cpu_perf_init();

@@ -7,10 +7,12 @@ takes) is what that metapackage depends on.
 
     kernels.py default             the release of linux-image-amd64 (the Makefile's KVER)
     kernels.py packages            the Debian packages of all six (make kernels)
-    kernels.py check [--ci]        build, boot and test on each; print the table
-                                   (make check-kernels; --ci: the RT and cloud
+    kernels.py check [--ci]        DKMS, then build, boot and test on each; print the
+                                   table (make check-kernels; --ci: the RT and cloud
                                    flavours run the end-to-end and event-source
                                    tests only)
+    kernels.py dkms                `dkms autoinstall` for each, and the refusal beside
+                                   Debian's lttng-modules-dkms (kmod/dkms.conf)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -77,6 +80,7 @@ def default_release() -> str:
 class Row:
     kernel: str
     release: str
+    dkms: str = "not run"
     build: str = "not run"
     passed: int = 0
     tests: int = 0
@@ -85,7 +89,7 @@ class Row:
     seconds: float = 0.0
 
     def green(self) -> bool:
-        return (self.build == "clean" and self.tests > 0 and self.passed == self.tests
+        return (self.dkms == "installed" and self.build == "clean" and self.tests > 0 and self.passed == self.tests
                 and self.dmesg == "clean")
 
 
@@ -118,11 +122,97 @@ def catalogue(out: Path) -> str:
     return f"{counts['listed']} / {counts['tracefs']}"
 
 
-def check_one(kernel: Kernel, quick: bool, out_root: Path) -> Row:
-    release = kernel.release()
-    if release is None:
-        return Row(kernel.name, f"{kernel.image} not installed (make kernels)")
-    row = Row(kernel.name, release)
+# --- DKMS -------------------------------------------------------------------------------
+
+def dkms_version() -> str:
+    conf = (SRC / "kmod" / "dkms.conf").read_text()
+    m = re.search(r'^PACKAGE_VERSION="([^"]+)"', conf, re.MULTILINE)
+    assert m, "kmod/dkms.conf has no PACKAGE_VERSION"
+    return m[1]
+
+
+def dkms(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["dkms", *args], capture_output=True, text=True, check=False)
+
+
+def stage_dkms_source(version: str) -> None:
+    """kmod/'s sources (not its build products) as /usr/src/pylttng-VERSION, then `dkms add`."""
+    dkms("remove", f"pylttng/{version}", "--all")
+    dest = Path(f"/usr/src/pylttng-{version}")
+    shutil.rmtree(dest, ignore_errors=True)
+    files = subprocess.run(["git", "-C", str(SRC), "ls-files", "--cached", "--others",
+                            "--exclude-standard", "kmod"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    for name in files:
+        target = dest / Path(name).relative_to("kmod")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(SRC / name, target)
+    added = dkms("add", f"pylttng/{version}")
+    assert added.returncode == 0, added.stdout + added.stderr
+
+
+def dkms_installed(release: str, version: str, log: Path) -> str:
+    """`dkms autoinstall` for one kernel: 'installed' once the module there is for it."""
+    result = dkms("autoinstall", "-k", release)
+    log.write_text(result.stdout + result.stderr)
+    status = dkms("status", f"pylttng/{version}", "-k", release).stdout
+    if "installed" not in status:
+        return f"FAILED ({log})"
+    modules = list(Path(f"/lib/modules/{release}").rglob("pylttng.ko*"))
+    if not modules or not all(module_release(m) == release for m in modules):
+        return f"wrong module {modules}"
+    return "installed"
+
+
+def module_release(module: Path) -> str:
+    """The kernel release a module was built for (its vermagic's first word)."""
+    probe = subprocess.run(["modinfo", "-F", "vermagic", str(module)], capture_output=True,
+                           text=True, check=False)
+    return probe.stdout.split()[0] if probe.stdout.strip() else ""
+
+
+def dkms_refused_beside_lttng_modules(release: str, version: str, out_root: Path) -> str:
+    """Debian's lttng-modules-dkms unpacked (its files, not its build): pylttng's install
+    must be refused, saying why."""
+    deb_dir = out_root / "lttng-modules-dkms"
+    shutil.rmtree(deb_dir, ignore_errors=True)
+    deb_dir.mkdir(parents=True)
+    subprocess.run(["apt-get", "download", "-q", "lttng-modules-dkms"], cwd=deb_dir,
+                   capture_output=True, check=True)
+    [deb] = deb_dir.glob("*.deb")
+    dkms("remove", f"pylttng/{version}", "-k", release)
+    subprocess.run(["dpkg", "--unpack", str(deb)], capture_output=True, check=True)
+    try:
+        result = dkms("install", f"pylttng/{version}", "-k", release)
+    finally:
+        subprocess.run(["dpkg", "--purge", "lttng-modules-dkms"], capture_output=True,
+                       check=True)
+    said = "conflicts with LTTng-modules" in result.stdout + result.stderr
+    if result.returncode != 0 and said:
+        return "refused beside lttng-modules-dkms, saying why"
+    return f"NOT refused (rc {result.returncode})"
+
+
+def dkms_check(rows: list[Row], out_root: Path) -> str:
+    """DKMS on every installed kernel; the conflict with lttng-modules-dkms on the first."""
+    version = dkms_version()
+    out_root.mkdir(parents=True, exist_ok=True)
+    stage_dkms_source(version)
+    try:
+        for row in rows:
+            if "not installed" not in row.release:
+                row.dkms = dkms_installed(row.release, version,
+                                          out_root / f"dkms-{row.release}.log")
+        return dkms_refused_beside_lttng_modules(rows[0].release, version, out_root)
+    finally:
+        dkms("remove", f"pylttng/{version}", "--all")
+        shutil.rmtree(f"/usr/src/pylttng-{version}", ignore_errors=True)
+
+
+# --- build, boot, test -----------------------------------------------------------------------
+
+def check_one(row: Row, quick: bool, out_root: Path) -> Row:
+    release = row.release
     started = time.monotonic()
     out = out_root / release
     out.mkdir(parents=True, exist_ok=True)
@@ -143,37 +233,47 @@ def check_one(kernel: Kernel, quick: bool, out_root: Path) -> Row:
 
 
 def table(rows: list[Row], quick_names: set[str]) -> str:
-    lines = ["| kernel | release | build (W=1, sparse) | VM tests passed | guest dmesg | "
-             "tracepoints listed / tracefs | time |",
-             "|---|---|---|---|---|---|---|"]
+    header = ("| kernel | release | DKMS | build (W=1, sparse) | VM tests passed | guest dmesg "
+              "| tracepoints listed / tracefs | time |")
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         suite = " (quick)" if r.kernel in quick_names else ""
-        lines.append(f"| {r.kernel} | {r.release} | {r.build} | {r.passed} / {r.tests}{suite} "
-                     f"| {r.dmesg} | {r.listed} | {r.seconds:.0f} s |")
+        lines.append(f"| {r.kernel} | {r.release} | {r.dkms} | {r.build} | "
+                     f"{r.passed} / {r.tests}{suite} | {r.dmesg} | {r.listed} | "
+                     f"{r.seconds:.0f} s |")
     return "\n".join(lines)
+
+
+def installed_rows() -> list[Row]:
+    return [Row(k.name, k.release() or f"{k.image} not installed (make kernels)")
+            for k in KERNELS]
 
 
 def check(ci: bool, out_root: Path) -> int:
     out_root.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows = installed_rows()
     quick_names = {k.name for k in KERNELS if ci and not k.full_in_ci}
-    for kernel in KERNELS:
-        print(f"kernels: {kernel.name}", flush=True)
-        rows.append(check_one(kernel, kernel.name in quick_names, out_root))
-        print(table(rows[-1:], quick_names).splitlines()[-1], flush=True)
-    text = table(rows, quick_names)
+    conflict = dkms_check(rows, out_root)
+    print(f"kernels: DKMS: {conflict}", flush=True)
+    for row in rows:
+        if "not installed" in row.release:
+            continue
+        print(f"kernels: {row.kernel}", flush=True)
+        check_one(row, row.kernel in quick_names, out_root)
+        print(table([row], quick_names).splitlines()[-1], flush=True)
+    text = table(rows, quick_names) + f"\n\nDKMS beside Debian's lttng-modules-dkms: {conflict}."
     (out_root / "table.md").write_text(text + "\n")
     print(text)
     # Leave the default kernel's module in kmod/, as plain `make` would.
     subprocess.run(["make", "-C", str(SRC), "modules", f"KVER={default_release()}"],
                    stdout=subprocess.DEVNULL, check=False)
-    return 0 if all(r.green() for r in rows) else 1
+    return 0 if all(r.green() for r in rows) and conflict.startswith("refused") else 1
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["default", "packages", "check"])
+    parser.add_argument("mode", choices=["default", "packages", "check", "dkms"])
     parser.add_argument("--ci", action="store_true")
     parser.add_argument("--out", type=Path, default=SRC / "build" / "kernels")
     args = parser.parse_args()
@@ -183,6 +283,12 @@ def main() -> int:
     if args.mode == "packages":
         print(" ".join(p for k in KERNELS for p in (k.image, k.headers)))
         return 0
+    if args.mode == "dkms":
+        rows = installed_rows()
+        conflict = dkms_check(rows, args.out.resolve())
+        print(table(rows, set()), f"\nDKMS beside Debian's lttng-modules-dkms: {conflict}.")
+        return 0 if all(r.dkms == "installed" for r in rows) and \
+            conflict.startswith("refused") else 1
     return check(args.ci, args.out.resolve())
 
 

@@ -52,18 +52,11 @@ KERNEL_TROUBLE = re.compile(
 )
 
 
-def module_release(module: Path) -> str:
-    """The kernel release a module was built for (its vermagic's first word)."""
-    probe = subprocess.run(["modinfo", "-F", "vermagic", str(module)], capture_output=True,
-                           text=True, check=False)
-    return probe.stdout.split()[0] if probe.returncode == 0 and probe.stdout else ""
-
-
 def check_kernel(kver: str) -> None:
     """Refuse to boot a kernel that is missing or that kmod/pylttng.ko was not built for."""
     if not Path(f"/boot/vmlinuz-{kver}").exists():
         sys.exit(f"runner: no /boot/vmlinuz-{kver}: run `make kernels` (or `make deps`)")
-    built_for = module_release(SRC / "kmod" / "pylttng.ko")
+    built_for = kernels.module_release(SRC / "kmod" / "pylttng.ko")
     if built_for != kver:
         sys.exit(f"runner: kmod/pylttng.ko was built for {built_for or 'an unknown kernel'}, "
                  f"not {kver}: run `make KVER={kver}`")
