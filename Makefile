@@ -27,11 +27,11 @@ export KVER
 
 # busybox-static: virtme-ng builds the guest's initramfs around a statically linked
 # busybox and refuses to boot without one (not on every new machine).
-# dwarves (pahole), zstd, xz-utils: the module's build reads the kernel's private
+# dwarves (pahole), zstd, xz-utils, lz4: the module's build reads the kernel's private
 # layouts from the BTF of its image (kmod/scripts/private-layouts.sh).
 DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod udev \
 	busybox-static lttng-tools babeltrace2 python3-bt2 sparse build-essential \
-	linux-perf trace-cmd rt-tests stress-ng dwarves zstd xz-utils dkms
+	linux-perf trace-cmd rt-tests stress-ng dwarves zstd xz-utils lz4 dkms
 
 .PHONY: pypath all modules modules_install clean deps kernels check check-kernels lint \
 	test-host test-vm demo bench bench-smoke profile kmod-kver

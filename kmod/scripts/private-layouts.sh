@@ -21,23 +21,33 @@ unknown() {
 	exit 0
 }
 
-# The offset of the first match of a magic number in a file.
-offset_of() {
-	LC_ALL=C grep -obUaP "$1" "$image" 2>/dev/null | head -n1 | cut -d: -f1
+# A little-endian unsigned number of $2 bytes at byte $1 of the image.
+number_at() {
+	od -An -tu"$2" -j "$1" -N "$2" "$image" | tr -d ' '
 }
 
 [ -r "$image" ] || unknown "no $image to read the layouts from"
 command -v pahole >/dev/null || unknown "pahole (Debian: dwarves) is not installed"
 
-# A bzImage holds the kernel ELF compressed: zstd (v6.12 Debian), xz (v6.1), gzip.
+# A bzImage carries the kernel ELF compressed, where its setup header says
+# (Documentation/arch/x86/boot.rst: setup_sects, payload_offset, payload_length);
+# the payload's first bytes name the codec.
+setup_sects=$(number_at 497 1)
+[ "$setup_sects" = 0 ] && setup_sects=4
+start=$(( (setup_sects + 1) * 512 + $(number_at 584 4) ))
+length=$(number_at 588 4)
+payload=$tmp/payload
+tail -c +$((start + 1)) "$image" | head -c "$length" >"$payload"
+case $(od -An -tx1 -N4 "$payload" | tr -d ' ') in
+28b52ffd)	codec="zstd -dcq" ;;		# v6.12 Debian
+fd377a58)	codec="xz -dcq" ;;		# v6.1 Debian
+02214c18)	codec="lz4 -dcq" ;;		# v6.1 Debian cloud
+1f8b*)		codec="gzip -dcq" ;;
+*)		unknown "unknown compression of the kernel in $image" ;;
+esac
 vmlinux=$tmp/vmlinux
-for codec in '\x28\xb5\x2f\xfd:zstd' '\xfd\x37\x7a\x58\x5a\x00:xz' '\x1f\x8b\x08:gzip'; do
-	at=$(offset_of "${codec%%:*}")
-	[ -n "$at" ] || continue
-	tail -c +$((at + 1)) "$image" | "${codec#*:}" -dcq >"$vmlinux" 2>/dev/null
-	[ -s "$vmlinux" ] && break
-done
-[ -s "$vmlinux" ] || unknown "cannot decompress $image"
+$codec <"$payload" >"$vmlinux" 2>/dev/null
+[ -s "$vmlinux" ] || unknown "cannot decompress $image ($codec)"
 
 pahole -C ftrace_event_field,mnt_namespace "$vmlinux" >"$tmp/layouts" 2>/dev/null
 grep -q 'struct ftrace_event_field {' "$tmp/layouts" ||

@@ -1,0 +1,77 @@
+"""The kernel matrix (tests/vm/kernels.py) and the private layouts read at build time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2]
+sys.path.append(str(SRC / "tests" / "vm"))
+
+import kernels
+
+LAYOUTS = SRC / "kmod" / "scripts" / "private-layouts.sh"
+
+
+def test_six_kernels_two_versions_three_flavours() -> None:
+    assert len({k.image for k in kernels.KERNELS}) == 6
+    assert {k.name for k in kernels.KERNELS if k.full_in_ci} == {"6.1", "6.12"}
+    assert kernels.KERNELS[0].image == "linux-image-amd64"  # the default KVER
+    for k in kernels.KERNELS:
+        assert k.headers == k.image.replace("linux-image-", "linux-headers-")
+
+
+def test_quick_tests_exist() -> None:
+    for name in kernels.QUICK_TESTS:
+        assert (SRC / "tests" / "vm" / name).exists(), name
+
+
+def test_junit_counts_skips_do_not_pass(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text('<testsuites><testsuite name="pytest" tests="10" failures="1" '
+                     'errors="1" skipped="2"/></testsuites>')
+    assert kernels.junit_counts(junit) == (6, 10)
+    assert kernels.junit_counts(tmp_path / "missing.xml") == (0, 0)
+
+
+def test_a_row_is_green_only_when_everything_is() -> None:
+    row = kernels.Row("6.1", "6.1.0-1-amd64", dkms="installed", build="clean", passed=5,
+                      tests=5, dmesg="clean")
+    assert row.green()
+    assert not kernels.Row(**{**row.__dict__, "passed": 4}).green()
+    assert not kernels.Row(**{**row.__dict__, "tests": 0, "passed": 0}).green()
+    assert not kernels.Row(**{**row.__dict__, "dmesg": "2 trouble lines"}).green()
+    assert not kernels.Row(**{**row.__dict__, "dkms": "FAILED"}).green()
+    text = kernels.table([row], {"6.1"})
+    assert "| 6.1 | 6.1.0-1-amd64 | installed | clean | 5 / 5 (quick) | clean |" in text
+
+
+def layouts(release: str) -> str:
+    return subprocess.run(["sh", str(LAYOUTS), release], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_layouts_unknown_without_an_image() -> None:
+    text = layouts("0.0.0-no-such-kernel")
+    assert '#define PYL_LAYOUTS_UNKNOWN "no /boot/vmlinuz-0.0.0-no-such-kernel' in text
+    assert "PYL_LAYOUT_ftrace" not in text
+
+
+@pytest.mark.parametrize("kernel", kernels.KERNELS, ids=lambda k: k.name)
+def test_layouts_read_from_each_installed_kernel(kernel: kernels.Kernel) -> None:
+    release = kernel.release()
+    if release is None:
+        pytest.fail(f"{kernel.image} is not installed: make kernels")
+    text = layouts(release)
+    assert "PYL_LAYOUTS_UNKNOWN" not in text, text
+    # What pylttng-compat.h checks its mirrors against.
+    for member in ("link 0", "name 16", "type 24", "offset 36", "size 40", "is_signed 44"):
+        assert f"#define PYL_LAYOUT_ftrace_event_field_{member}\n" in text, text
+    assert "#define PYL_LAYOUT_mnt_namespace_ns 0\n" in text
+    # v6.12.y made is_signed the first bit of a bit-field word (needs_test the next).
+    if release.startswith("6.12"):
+        assert "#define PYL_LAYOUT_ftrace_event_field_is_signed_BIT 0\n" in text, text
+        assert "#define PYL_LAYOUT_ftrace_event_field_needs_test_BIT 1\n" in text, text
