@@ -124,27 +124,40 @@ static inline const void *pyl_perf_raw(struct perf_sample_data *data, u32 *size)
  * work, which srcutree queues a jiffy late for a normal grace period, and
  * each CPU's callback invocation, which it delays a jiffy after a normal
  * one ends.  The same as srcutree does for an expedited grace period; no
- * grace period is asked for.  Written for the v6.1 srcu_struct, the one
- * read (later kernels moved these fields into struct srcu_usage): on other
- * kernels a no-op, and grace periods keep srcutree's pace.  Callable from
- * any context: timer and workqueue calls are irq-safe.
+ * grace period is asked for.  The grace-period work moved into struct
+ * srcu_usage in v6.4; written for the srcutree of v6.1 to v6.12 (public
+ * fields, which the compiler checks), a no-op elsewhere, where grace
+ * periods keep srcutree's pace.  Callable from any context: timer and
+ * workqueue calls are irq-safe.
  */
 #if defined(CONFIG_TREE_SRCU) && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && \
-	LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define pyl_srcu_gp_work(ssp)		(&(ssp)->srcu_sup->work)
+#else
+#define pyl_srcu_gp_work(ssp)		(&(ssp)->work)
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define pyl_timer_delete(t)		timer_delete(t)
+#else
+#define pyl_timer_delete(t)		del_timer(t)
+#endif
+
 static inline void pyl_srcu_run_delayed_works(struct srcu_struct *ssp)
 {
-	struct workqueue_struct *wq = READ_ONCE(ssp->work.wq);
+	struct delayed_work *gp_work = pyl_srcu_gp_work(ssp);
+	struct workqueue_struct *wq = READ_ONCE(gp_work->wq);
 	unsigned int cpu;
 
 	if (!wq)
 		return;		/* never queued: nothing is delayed */
-	if (timer_pending(&ssp->work.timer))
-		mod_delayed_work(wq, &ssp->work, 0);
+	if (timer_pending(&gp_work->timer))
+		mod_delayed_work(wq, gp_work, 0);
 	for_each_possible_cpu(cpu) {
 		struct srcu_data *sdp = per_cpu_ptr(ssp->sda, cpu);
 
 		/* What srcu_delay_timer() would do, if we stop the timer first. */
-		if (timer_pending(&sdp->delay_work) && del_timer(&sdp->delay_work))
+		if (timer_pending(&sdp->delay_work) && pyl_timer_delete(&sdp->delay_work))
 			queue_work_on(sdp->cpu, wq, &sdp->work);
 	}
 }
