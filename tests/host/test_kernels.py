@@ -26,7 +26,7 @@ def test_six_kernels_two_versions_three_flavours() -> None:
 
 def test_quick_tests_exist() -> None:
     for name in kernels.QUICK_TESTS:
-        assert (SRC / "tests" / "vm" / name).exists(), name
+        assert (SRC / "tests" / "vm" / name.split("::")[0]).exists(), name
 
 
 def test_junit_counts_skips_do_not_pass(tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_a_row_is_green_only_when_everything_is() -> None:
     assert not kernels.Row(**{**row.__dict__, "dmesg": "2 trouble lines"}).green()
     assert not kernels.Row(**{**row.__dict__, "dkms": "FAILED"}).green()
     text = kernels.table([row], {"6.1"})
-    assert "| 6.1 | 6.1.0-1-amd64 | installed | clean | 5 / 5 (quick) | clean |" in text
+    assert "| 6.1 | 6.1.0-1-amd64 | installed | clean | 5 / 5 (quick) | clean | - | - |" in text
 
 
 def layouts(release: str) -> str:

@@ -60,10 +60,11 @@ KERNELS = (
            False),
 )
 
-# What CI runs on the RT and cloud flavours: the end-to-end path (both daemons) and
-# every event source.
+# What CI runs on the RT and cloud flavours: the end-to-end path (both daemons), every
+# event source, the catalogue count and the reference metadata.
 QUICK_TESTS = (
-    "test_end_to_end.py", "test_stock_daemons.py", "test_catalogue.py",
+    "test_end_to_end.py", "test_stock_daemons.py",
+    "test_catalogue.py::test_list_kernel_lists_every_tracepoint",
     "test_syscalls.py", "test_probes.py", "test_uprobes.py", "test_sched_probes.py",
     "test_statedump.py", "test_reference_metadata.py",
 )
@@ -86,6 +87,7 @@ class Row:
     tests: int = 0
     dmesg: str = "not run"
     listed: str = "-"
+    metadata: str = "-"
     seconds: float = 0.0
 
     def green(self) -> bool:
@@ -211,6 +213,12 @@ def dkms_check(rows: list[Row], out_root: Path) -> str:
 
 # --- build, boot, test -----------------------------------------------------------------------
 
+def metadata_differences(out: Path) -> str:
+    """How many kernel-caused differences test_reference_metadata.py found (pylttng's)."""
+    path = out / "metadata-differences-pylttng.txt"
+    return path.read_text().split()[0] if path.exists() else "-"
+
+
 def check_one(row: Row, quick: bool, out_root: Path) -> Row:
     release = row.release
     started = time.monotonic()
@@ -228,19 +236,20 @@ def check_one(row: Row, quick: bool, out_root: Path) -> Row:
     verdict = out / "dmesg-verdict.txt"
     row.dmesg = verdict.read_text().strip() if verdict.exists() else "no result"
     row.listed = catalogue(out)
+    row.metadata = metadata_differences(out)
     row.seconds = time.monotonic() - started
     return row
 
 
 def table(rows: list[Row], quick_names: set[str]) -> str:
     header = ("| kernel | release | DKMS | build (W=1, sparse) | VM tests passed | guest dmesg "
-              "| tracepoints listed / tracefs | time |")
-    lines = [header, "|---|---|---|---|---|---|---|---|"]
+              "| tracepoints listed / tracefs | kernel-caused metadata differences | time |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         suite = " (quick)" if r.kernel in quick_names else ""
         lines.append(f"| {r.kernel} | {r.release} | {r.dkms} | {r.build} | "
                      f"{r.passed} / {r.tests}{suite} | {r.dmesg} | {r.listed} | "
-                     f"{r.seconds:.0f} s |")
+                     f"{r.metadata} | {r.seconds:.0f} s |")
     return "\n".join(lines)
 
 
