@@ -22,8 +22,8 @@ PYTHON ?= python3
 KVER ?= $(eval KVER := $(shell $(PYTHON) tests/vm/kernels.py default 2>/dev/null))$(KVER)
 KERNELDIR ?= /lib/modules/$(KVER)/build
 KMOD := $(CURDIR)/kmod
-# The runner (tests/vm/runner.py) boots $KVER.
-export KVER
+# tests/vm/runner.py boots $KVER when KVER is given (make exports command-line variables),
+# else the same default.
 
 # busybox-static: virtme-ng builds the guest's initramfs around a statically linked
 # busybox and refuses to boot without one (not on every new machine).
