@@ -16,6 +16,8 @@
 #   make profile          py-spy profiles of the daemons, perf profiles of the producer, in
 #                         the VM (build/profile-vm/profiles/)
 PYTHON ?= python3
+# bash: recipes use pipefail.
+SHELL := /bin/bash
 # The kernel every target works for: by default the one Debian's linux-image-amd64 installs,
 # not the running one (the development machines run a kernel without module support).
 # Evaluated once, on first use (after `make deps` on a fresh machine).
