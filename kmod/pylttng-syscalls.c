@@ -562,7 +562,16 @@ static void pyl_sc_instantiate(struct pyl_channel *chan)
 
 /* ------------------------------------------------------------ set-up */
 
-static void pyl_sc_exit(void);
+static void pyl_sc_exit(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		kfree(per_cpu(pyl_sc_scratch, cpu));
+		per_cpu(pyl_sc_scratch, cpu) = NULL;
+	}
+	pyl_sc_table_exit();
+}
 
 static int pyl_sc_init(void)
 {
@@ -585,17 +594,6 @@ static int pyl_sc_init(void)
 		per_cpu(pyl_sc_scratch, cpu) = buf;
 	}
 	return 0;
-}
-
-static void pyl_sc_exit(void)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		kfree(per_cpu(pyl_sc_scratch, cpu));
-		per_cpu(pyl_sc_scratch, cpu) = NULL;
-	}
-	pyl_sc_table_exit();
 }
 
 const struct pyl_event_source_ops pyl_syscall_source = {
