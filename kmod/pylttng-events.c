@@ -1,24 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * pylttng-events.c - event enablers, event instances and their probes.
+ * pylttng-events.c - enablers, the events of a channel, and when to arm them.
  *
- * The EVENT ioctl creates an enabler: an exact tracepoint name or a glob
- * with a trailing '*'.  While the session is active, every tracepoint of
- * the running kernel matching an enabler of a channel is instantiated once
- * in that channel (an id, a CTF layout, a TSDL declaration), including
- * tracepoints of modules loaded later (module notifier).
+ * The EVENT ioctl creates an enabler: an exact name or a star glob, of one
+ * instrumentation, owned by the event source serving it (pylttng-source.h).
+ * Sources make the events: a kprobe or uprobe enabler its own at once;
+ * tracepoints, system calls and statedump events are instantiated while
+ * the session is active, once per channel, for every enabler matching
+ * them, including tracepoints of modules loaded later (module notifier).
+ * An event joins its channel with the next id; its layout gives its TSDL
+ * declaration (pylttng-metadata.c).
  *
- * An instance is armed, i.e. hooked with one in-kernel perf tracepoint
- * event per online CPU (following CPU hotplug), or with a direct probe for
- * the hottest scheduler events (pylttng-sched-probes.c), while its session
- * is active, its channel enabled and an enabled enabler matches it.  Either
- * way the probe gets the raw ftrace record and serializes it into the
- * CPU's ring buffer.
+ * An event is armed (its source hooks it) while its session is active, its
+ * channel enabled and an enabled enabler selects it, and disarmed
+ * otherwise.  This file knows the sources only through their ops; it also
+ * gives their probes the common recording steps: reserve an event with the
+ * channel's contexts, or serialize a raw ftrace record with a layout.
  */
 #include <linux/anon_inodes.h>
-#include <linux/cpumask.h>
 #include <linux/module.h>
-#include <linux/perf_event.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -26,9 +26,54 @@
 #include <linux/uaccess.h>
 
 #include "pylttng.h"
-#include "pylttng-cpu-perf.h"
-#include "pylttng-ftrace.h"
 #include "pylttng-layout.h"
+#include "pylttng-source.h"
+
+/*
+ * Every source, in instantiation order: that order fixes the ids of events
+ * a session start makes (tracepoints, system calls, then statedump events).
+ */
+static const struct pyl_event_source_ops *const pyl_sources[] = {
+	&pyl_tracepoint_source,
+	&pyl_syscall_source,
+	&pyl_statedump_source,
+	&pyl_kprobe_source,
+	&pyl_uprobe_source,
+};
+
+/* ------------------------------------------------------------ matching */
+
+/*
+ * LTTng star-glob: '*' matches any run of characters, anywhere in the
+ * pattern; a backslash makes the next character literal (\*).  Greedy
+ * with backtracking to the last star: linear in practice.
+ */
+static bool pyl_glob_match(const char *pat, const char *name)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*name) {
+		if (*pat == '*') {
+			star = ++pat;
+			resume = name;
+			continue;
+		}
+		if (*pat == '\\' && pat[1])
+			pat++;
+		if (*pat && *pat == *name) {
+			pat++;
+			name++;
+			continue;
+		}
+		if (!star)
+			return false;
+		pat = star;
+		name = ++resume;
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
+}
 
 bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name)
 {
@@ -36,6 +81,20 @@ bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name)
 		return pyl_glob_match(en->name, name);
 	return !strcmp(en->name, name);
 }
+
+bool pyl_channel_wants(const struct pyl_channel *chan, u32 instrumentation,
+		       const char *name)
+{
+	const struct pyl_enabler *en;
+
+	list_for_each_entry(en, &chan->enablers, node)
+		if (en->instrumentation == instrumentation &&
+		    pyl_enabler_matches(en, name))
+			return true;
+	return false;
+}
+
+/* -------------------------------------------------------------- events */
 
 static u32 pyl_name_hash(const char *name)
 {
@@ -52,92 +111,50 @@ struct pyl_event *pyl_event_find(struct pyl_channel *chan, const char *name)
 	return NULL;
 }
 
-/* ev (named, laid out) joins chan: it gets the next id. */
-void pyl_channel_add_event(struct pyl_channel *chan, struct pyl_event *ev)
+struct pyl_event *pyl_event_add(struct pyl_channel *chan,
+				const struct pyl_event_source_ops *src,
+				char *name, struct pyl_layout *layout, void *priv)
 {
+	struct pyl_event *ev = NULL;
+
+	if (name && layout)
+		ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	if (!ev) {
+		pyl_layout_free(layout);
+		kfree(name);
+		return NULL;
+	}
+	ev->chan = chan;
+	ev->name = name;
+	ev->layout = layout;
+	ev->src = src;
+	ev->priv = priv;
 	ev->id = chan->next_event_id++;
 	list_add_tail(&ev->node, &chan->events);
 	hash_add(chan->event_names, &ev->name_node, pyl_name_hash(ev->name));
+	return ev;
 }
 
 static void pyl_event_free(struct pyl_event *ev)
 {
-	if (ev->kind == PYL_EV_UPROBE)
-		pyl_uprobe_event_free(ev);
-	else
-		pyl_kprobe_event_free(ev);
+	if (ev->src->free)
+		ev->src->free(ev);
 	pyl_layout_free(ev->layout);
 	kfree(ev->name);
 	kfree(ev);
 }
 
-/* pyl_ftrace_for_each() callback: instantiate call in the channel if wanted. */
-static int pyl_instantiate_one(struct trace_event_call *call, const char *name,
-			       void *arg)
-{
-	struct pyl_channel *chan = arg;
-	struct pyl_enabler *en;
-	struct pyl_event *ev;
-	bool match = false;
-
-	list_for_each_entry(en, &chan->enablers, node) {
-		if (en->instrumentation == PYL_ABI_TRACEPOINT &&
-		    pyl_enabler_matches(en, name)) {
-			match = true;
-			break;
-		}
-	}
-	if (!match || pyl_event_find(chan, name))
-		return 0;
-
-	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
-	if (!ev)
-		return 0;
-	ev->chan = chan;
-	ev->name = kstrdup(name, GFP_KERNEL);
-	/* No trace_event_call: one of LTTng's own statedump events. */
-	ev->layout = call ? pyl_layout_build(call, name) : pyl_statedump_layout(name);
-	if (!ev->name || !ev->layout) {
-		pr_warn("pylttng: cannot instantiate event %s\n", name);
-		pyl_event_free(ev);
-		return 0;
-	}
-	/*
-	 * A core-kernel event's id never changes: no lookup by name when
-	 * armed.  (pyl_ftrace_for_each() skips dynamic events.)
-	 */
-	if (call && !call->module)
-		ev->ftrace_id = call->event.type;
-	pyl_channel_add_event(chan, ev);
-	return 0;
-}
-
 void pyl_session_instantiate(struct pyl_session *session)
 {
 	struct pyl_channel *chan;
+	unsigned int i;
 
 	list_for_each_entry(chan, &session->chans, node) {
 		if (chan->is_metadata || list_empty(&chan->enablers))
 			continue;
-		pyl_ftrace_for_each(pyl_instantiate_one, chan);
-		pyl_syscalls_instantiate(chan);
-		pyl_statedump_for_each(pyl_instantiate_one, chan);
-	}
-}
-
-/* Does en select ev?  Each source has its own notion of a match. */
-static bool pyl_enabler_selects(const struct pyl_enabler *en,
-				const struct pyl_event *ev)
-{
-	switch (ev->kind) {
-	case PYL_EV_TRACEPOINT:
-		return en->instrumentation == PYL_ABI_TRACEPOINT &&
-		       pyl_enabler_matches(en, ev->name);
-	case PYL_EV_SYSCALL_ENTRY:
-	case PYL_EV_SYSCALL_EXIT:
-		return pyl_syscall_matches(en, ev);
-	default:
-		return ev->owner == en;
+		for (i = 0; i < ARRAY_SIZE(pyl_sources); i++)
+			if (pyl_sources[i]->instantiate)
+				pyl_sources[i]->instantiate(chan);
 	}
 }
 
@@ -149,10 +166,12 @@ static bool pyl_event_wanted(const struct pyl_event *ev)
 	if (!chan->session->active || !chan->enabled || chan->finalized)
 		return false;
 	list_for_each_entry(en, &chan->enablers, node)
-		if (en->enabled && pyl_enabler_selects(en, ev))
+		if (en->enabled && ev->src->matches(en, ev))
 			return true;
 	return false;
 }
+
+/* ----------------------------------------------------------- recording */
 
 /* The channel's contexts go between the event header and the payload. */
 static void pyl_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
@@ -243,123 +262,7 @@ void pyl_event_record_raw(struct pyl_event *ev, const u8 *rec, u32 rec_size)
 	pyl_record_with_ctx(ev, chan->rbs[cpu], rec, rec_size, len, &env);
 }
 
-/* perf's overflow handler: runs on the CPU that hit the tracepoint. */
-static void pyl_perf_overflow(struct perf_event *pe, struct perf_sample_data *data,
-			      struct pt_regs *regs)
-{
-	struct pyl_event *ev = pe->overflow_handler_context;
-	const u8 *rec;
-	u32 rec_size;
-
-	rec = pyl_perf_raw(data, &rec_size);
-	if (rec)
-		pyl_event_record_raw(ev, rec, rec_size);
-}
-
-/*
- * perf refused to hook the event on a CPU: said once per event.  -EPERM is
- * the kernel forbidding sampling of that tracepoint (TRACE_EVENT_PERF_PERM,
- * e.g. x86 irq_work_exit: sampling it would raise irq_work, then loop).
- * The event stays armed on the other CPUs.
- */
-static void pyl_event_refused(struct pyl_cpu_perf *cp, unsigned int cpu, long err)
-{
-	struct pyl_event *ev = cp->priv;
-
-	if (ev->refused)
-		return;
-	ev->refused = true;
-	if (err == -EPERM)
-		pr_notice("pylttng: %s is not recorded: the kernel forbids sampling this tracepoint\n",
-			  ev->name);
-	else
-		pr_notice("pylttng: %s is not recorded on cpu %u: perf error %ld\n",
-			  ev->name, cpu, err);
-}
-
-/*
- * Hook a tracepoint: with its direct probe if it has one
- * (pylttng-sched-probes.c), else with one perf event per online CPU; a
- * CPU coming online while it is armed gets its own (pylttng-cpu-perf.c).
- */
-static void pyl_tracepoint_arm(struct pyl_event *ev)
-{
-	struct pyl_cpu_perf *cp;
-	int id;
-
-	if (pyl_sched_probe_arm(ev) != -ENOENT)
-		return;
-	id = ev->ftrace_id ?: pyl_ftrace_event_id(ev->name);
-	if (id < 0)
-		return;		/* its module is gone: rebound when it returns */
-	cp = kzalloc(sizeof(*cp), GFP_KERNEL);
-	if (!cp)
-		return;
-	cp->attr.type = PERF_TYPE_TRACEPOINT;
-	cp->attr.size = sizeof(cp->attr);
-	cp->attr.config = id;
-	cp->attr.sample_period = 1;
-	cp->attr.sample_type = PERF_SAMPLE_RAW | PERF_SAMPLE_PERIOD;
-	cp->overflow = pyl_perf_overflow;
-	cp->priv = ev;
-	cp->refused = pyl_event_refused;
-	WRITE_ONCE(ev->armed, true);
-	if (pyl_cpu_perf_start(cp)) {
-		WRITE_ONCE(ev->armed, false);
-		kfree(cp);
-		return;
-	}
-	ev->tp = cp;
-}
-
-static void pyl_event_arm(struct pyl_event *ev)
-{
-	if (pyl_statedump_is_event(ev->name)) {
-		/* Written by pyl_statedump_run(), no probe: armed is all. */
-		WRITE_ONCE(ev->armed, true);
-		return;
-	}
-	switch (ev->kind) {
-	case PYL_EV_TRACEPOINT:
-		return pyl_tracepoint_arm(ev);
-	case PYL_EV_SYSCALL_ENTRY:
-	case PYL_EV_SYSCALL_EXIT:
-		return pyl_syscall_arm(ev);
-	case PYL_EV_UPROBE:
-		return pyl_uprobe_arm(ev);
-	default:
-		return pyl_kprobe_arm(ev);
-	}
-}
-
-/* The caller must wait for an RCU grace period before freeing anything. */
-static void pyl_event_disarm(struct pyl_event *ev)
-{
-	switch (ev->kind) {
-	case PYL_EV_TRACEPOINT:
-		if (ev->direct)
-			return pyl_sched_probe_disarm(ev);
-		break;
-	case PYL_EV_SYSCALL_ENTRY:
-	case PYL_EV_SYSCALL_EXIT:
-		return pyl_syscall_disarm(ev);
-	case PYL_EV_UPROBE:
-		return pyl_uprobe_disarm(ev);
-	default:
-		return pyl_kprobe_disarm(ev);
-	}
-	WRITE_ONCE(ev->armed, false);
-	if (ev->tp) {
-		/*
-		 * Released in the background (pylttng-cpu-perf.c); until then
-		 * a module's tracepoint pins its module, and destroying the
-		 * session waits for the release.
-		 */
-		pyl_cpu_perf_stop_later(ev->tp);
-		kfree(ev->tp);
-		ev->tp = NULL;
-	}
-}
+/* -------------------------------------------------------- arm, disarm */
 
 /*
  * Bring the session in line with its state: instantiate matching events,
@@ -381,9 +284,9 @@ void pyl_session_sync(struct pyl_session *session)
 			bool want = pyl_event_wanted(ev);
 
 			if (want && !ev->armed) {
-				pyl_event_arm(ev);
+				ev->src->arm(ev);
 			} else if (!want && ev->armed) {
-				pyl_event_disarm(ev);
+				ev->src->disarm(ev);
 				disarmed = true;
 			}
 		}
@@ -392,11 +295,19 @@ void pyl_session_sync(struct pyl_session *session)
 		synchronize_rcu();	/* probes run with preemption off */
 }
 
+static void pyl_enabler_free(struct pyl_enabler *en)
+{
+	if (en->src->enabler_free)
+		en->src->enabler_free(en);
+	kfree(en);
+}
+
 /* Channel teardown: every event is disarmed already. */
 void pyl_channel_free_events(struct pyl_channel *chan)
 {
 	struct pyl_enabler *en, *en_next;
 	struct pyl_event *ev, *ev_next;
+	unsigned int i;
 
 	list_for_each_entry_safe(ev, ev_next, &chan->events, node) {
 		WARN_ON_ONCE(ev->armed);
@@ -404,11 +315,12 @@ void pyl_channel_free_events(struct pyl_channel *chan)
 		hash_del(&ev->name_node);
 		pyl_event_free(ev);
 	}
-	pyl_syscalls_chan_free(chan);
+	for (i = 0; i < ARRAY_SIZE(pyl_sources); i++)
+		if (pyl_sources[i]->chan_free)
+			pyl_sources[i]->chan_free(chan);
 	list_for_each_entry_safe(en, en_next, &chan->enablers, node) {
 		list_del(&en->node);
-		pyl_uprobe_enabler_free(en);
-		kfree(en);
+		pyl_enabler_free(en);
 	}
 }
 
@@ -434,7 +346,9 @@ static long pyl_enabler_ioctl(struct file *file, unsigned int cmd,
 	case PYL_ABI_DISABLE:
 		return pyl_enabler_set(en, false);
 	case PYL_ABI_ADD_CALLSITE:
-		return pyl_uprobe_add_callsite(en, (void __user *)arg);
+		if (!en->src->add_callsite)
+			return -EINVAL;
+		return en->src->add_callsite(en, (void __user *)arg);
 	case PYL_ABI_CONTEXT:
 	case PYL_ABI_FILTER:
 		return -ENOSYS;
@@ -460,61 +374,39 @@ static const struct file_operations pyl_enabler_fops = {
 	.llseek = noop_llseek,
 };
 
-static int pyl_check_name(char *name, u32 instrumentation, bool *glob)
+/* The source owning enablers of this instrumentation, or NULL. */
+static const struct pyl_event_source_ops *pyl_source_of(u32 instrumentation)
 {
-	size_t len = strnlen(name, PYL_SYM_NAME_LEN);
+	unsigned int i;
 
-	if (!len && instrumentation == PYL_ABI_SYSCALL) {
-		strscpy(name, "*", PYL_SYM_NAME_LEN);	/* "": every syscall */
-		len = 1;
-	}
-	if (!len || len == PYL_SYM_NAME_LEN)
-		return -EINVAL;
-	*glob = strchr(name, '*');	/* '*' anywhere: pyl_glob_match() */
-	return 0;
+	if (instrumentation >= 32)
+		return NULL;
+	for (i = 0; i < ARRAY_SIZE(pyl_sources); i++)
+		if (pyl_sources[i]->enablers & BIT(instrumentation))
+			return pyl_sources[i];
+	return NULL;
 }
 
-/* Validate the EVENT ioctl's parameters into en. */
+/* Validate the EVENT ioctl's parameters into en: the name, then the source's. */
 static int pyl_enabler_init(struct pyl_enabler *en,
 			    const struct pyl_abi_event *param)
 {
-	int ret;
+	const struct pyl_event_source_ops *src;
+	size_t len;
 
 	memcpy(en->name, param->name, sizeof(en->name));
 	en->instrumentation = param->instrumentation;
-	switch (en->instrumentation) {
-	case PYL_ABI_TRACEPOINT:
-		break;
-	case PYL_ABI_SYSCALL:
-		if (param->u.syscall.entryexit > PYL_ABI_SYSCALL_EXIT ||
-		    param->u.syscall.abi > PYL_ABI_SYSCALL_ABI_COMPAT ||
-		    param->u.syscall.match != 0)
-			return -EINVAL;
-		en->sc_entryexit = param->u.syscall.entryexit;
-		en->sc_abi = param->u.syscall.abi;
-		break;
-	case PYL_ABI_KPROBE:
-	case PYL_ABI_KRETPROBE:
-		/* kprobe and kretprobe share the layout of their prefix */
-		memcpy(&en->kprobe, &param->u.kprobe, sizeof(en->kprobe));
-		break;
-	case PYL_ABI_UPROBE:
-		break;
-	default:
+	src = pyl_source_of(en->instrumentation);
+	if (!src)
 		return -EINVAL;
-	}
-	ret = pyl_check_name(en->name, en->instrumentation, &en->glob);
-	if (ret)
-		return ret;
-	if (en->instrumentation == PYL_ABI_KPROBE ||
-	    en->instrumentation == PYL_ABI_KRETPROBE) {
-		if (en->glob)
-			return -EINVAL;
-		return pyl_kprobe_enabler_init(en);
-	}
-	if (en->instrumentation == PYL_ABI_UPROBE)
-		return pyl_uprobe_enabler_init(en, param->u.uprobe.fd);
-	return 0;
+	en->src = src;
+	len = strnlen(en->name, PYL_SYM_NAME_LEN);
+	if (!len && src->empty_name)
+		len = strscpy(en->name, src->empty_name, PYL_SYM_NAME_LEN);
+	if (!len || len >= PYL_SYM_NAME_LEN)
+		return -EINVAL;
+	en->glob = strchr(en->name, '*');	/* '*' anywhere: pyl_glob_match() */
+	return src->enabler_init ? src->enabler_init(en, param) : 0;
 }
 
 int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
@@ -536,18 +428,14 @@ int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
 
 	fd = pyl_anon_fd("[lttng_event]", &pyl_enabler_fops, en, &file);
 	if (fd < 0) {
-		pyl_uprobe_enabler_free(en);
-		kfree(en);
+		pyl_enabler_free(en);
 		return fd;
 	}
 	get_file(chan_file);
 	mutex_lock(&pyl_mutex);
 	list_add_tail(&en->node, &chan->enablers);
-	if (en->instrumentation == PYL_ABI_KPROBE ||
-	    en->instrumentation == PYL_ABI_KRETPROBE)
-		pyl_kprobes_instantiate(en);
-	else if (en->instrumentation == PYL_ABI_UPROBE)
-		pyl_uprobes_instantiate(en);
+	if (en->src->enabler_add)
+		en->src->enabler_add(en);
 	pyl_session_sync(chan->session);
 	mutex_unlock(&pyl_mutex);
 	fd_install(fd, file);
@@ -574,23 +462,33 @@ static struct notifier_block pyl_module_nb = {
 	.notifier_call = pyl_module_notify,
 };
 
+static void pyl_sources_exit(unsigned int nr)
+{
+	while (nr--)
+		if (pyl_sources[nr]->exit)
+			pyl_sources[nr]->exit();
+}
+
 int pyl_events_init(void)
 {
-	int ret = pyl_ftrace_init();
+	unsigned int i;
+	int ret;
 
-	if (ret)
-		return ret;
-	ret = pyl_syscalls_init();
-	if (ret)
-		return ret;
+	for (i = 0; i < ARRAY_SIZE(pyl_sources); i++) {
+		ret = pyl_sources[i]->init ? pyl_sources[i]->init() : 0;
+		if (ret) {
+			pyl_sources_exit(i);
+			return ret;
+		}
+	}
 	ret = register_module_notifier(&pyl_module_nb);
 	if (ret)
-		pyl_syscalls_exit();
+		pyl_sources_exit(ARRAY_SIZE(pyl_sources));
 	return ret;
 }
 
 void pyl_events_exit(void)
 {
 	unregister_module_notifier(&pyl_module_nb);
-	pyl_syscalls_exit();
+	pyl_sources_exit(ARRAY_SIZE(pyl_sources));
 }

@@ -8,7 +8,9 @@
  * and the caller's return address ("ip", "parent_ip"), as LTTng-modules
  * names them.  The probe location is checked when the enabler is created
  * (so a bad symbol fails the EVENT ioctl, as with LTTng-modules), and the
- * kprobe is registered only while one of its events is armed.
+ * kprobe is registered only while one of its events is armed.  The
+ * enabler's state (en->priv, also each event's ev->priv) is the probe:
+ * its location and its kprobe or kretprobe.
  */
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
@@ -18,17 +20,18 @@
 #include "pylttng.h"
 #include "pylttng-compat.h"
 #include "pylttng-layout.h"
+#include "pylttng-source.h"
 
 #define PYL_KP_TSDL_IP	"\t\tinteger { size = %u; align = 8; signed = 0; encoding = none; base = 16; } _ip;\n"
 #define PYL_KP_TSDL_PIP	"\t\tinteger { size = %u; align = 8; signed = 0; encoding = none; base = 16; } _parent_ip;\n"
 
-/* Shared by the events of one enabler. */
+/* The state of one enabler, shared by its events. */
 struct pyl_kprobe {
+	struct pyl_abi_kprobe where;	/* from the EVENT ioctl */
 	struct kprobe kp;
 	struct kretprobe krp;
 	bool ret;			/* kretprobe */
 	bool registered;
-	unsigned int users;		/* events pointing here */
 	unsigned int armed;		/* of which armed */
 	struct pyl_event *ev[2];	/* kprobe: [0]; kretprobe: entry, exit */
 };
@@ -87,7 +90,7 @@ static int pyl_krp_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-static void pyl_kp_setup(struct pyl_kprobe *p, const struct pyl_enabler *en)
+static void pyl_kp_setup(struct pyl_kprobe *p)
 {
 	struct kprobe *kp = p->ret ? &p->krp.kp : &p->kp;
 
@@ -96,11 +99,11 @@ static void pyl_kp_setup(struct pyl_kprobe *p, const struct pyl_enabler *en)
 		memset(&p->krp, 0, sizeof(p->krp));
 	else
 		memset(&p->kp, 0, sizeof(p->kp));
-	if (en->kprobe.symbol_name[0]) {
-		kp->symbol_name = en->kprobe.symbol_name;
-		kp->offset = en->kprobe.offset;
+	if (p->where.symbol_name[0]) {
+		kp->symbol_name = p->where.symbol_name;
+		kp->offset = p->where.offset;
 	} else {
-		kp->addr = (kprobe_opcode_t *)(unsigned long)en->kprobe.addr;
+		kp->addr = (kprobe_opcode_t *)(unsigned long)p->where.addr;
 	}
 	if (p->ret) {
 		p->krp.entry_handler = pyl_krp_entry;
@@ -111,11 +114,11 @@ static void pyl_kp_setup(struct pyl_kprobe *p, const struct pyl_enabler *en)
 	}
 }
 
-static int pyl_kp_register(struct pyl_kprobe *p, const struct pyl_enabler *en)
+static int pyl_kp_register(struct pyl_kprobe *p)
 {
 	int ret;
 
-	pyl_kp_setup(p, en);
+	pyl_kp_setup(p);
 	ret = p->ret ? register_kretprobe(&p->krp) : register_kprobe(&p->kp);
 	p->registered = !ret;
 	return ret;
@@ -134,23 +137,42 @@ static void pyl_kp_unregister(struct pyl_kprobe *p)
  * Check the location now: a bad symbol fails the EVENT ioctl.  The trial
  * probe has no events: its handlers may run meanwhile and record nothing.
  */
-int pyl_kprobe_enabler_init(struct pyl_enabler *en)
+static int pyl_kp_enabler_init(struct pyl_enabler *en,
+			       const struct pyl_abi_event *param)
 {
 	struct pyl_kprobe *p;
 	int ret;
 
-	en->kprobe.symbol_name[PYL_SYM_NAME_LEN - 1] = '\0';
-	if (!en->kprobe.symbol_name[0] && !en->kprobe.addr)
+	if (en->glob)
 		return -EINVAL;
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
+	/* kprobe and kretprobe share the layout of their prefix */
+	memcpy(&p->where, &param->u.kprobe, sizeof(p->where));
+	p->where.symbol_name[PYL_SYM_NAME_LEN - 1] = '\0';
+	if (!p->where.symbol_name[0] && !p->where.addr) {
+		kfree(p);
+		return -EINVAL;
+	}
 	p->ret = en->instrumentation == PYL_ABI_KRETPROBE;
-	ret = pyl_kp_register(p, en);
-	if (!ret)
-		pyl_kp_unregister(p);
+	ret = pyl_kp_register(p);
+	if (ret) {
+		kfree(p);
+		return -EINVAL;
+	}
+	pyl_kp_unregister(p);
+	en->priv = p;
+	return 0;
+}
+
+/* Channel teardown: the events are freed, the probe unregistered. */
+static void pyl_kp_enabler_free(struct pyl_enabler *en)
+{
+	struct pyl_kprobe *p = en->priv;
+
+	WARN_ON_ONCE(p->registered);
 	kfree(p);
-	return ret ? -EINVAL : 0;
 }
 
 static struct pyl_layout *pyl_kp_layout(bool with_parent)
@@ -172,55 +194,39 @@ static struct pyl_layout *pyl_kp_layout(bool with_parent)
 }
 
 static struct pyl_event *pyl_kp_add_event(struct pyl_enabler *en,
-					  struct pyl_kprobe *p, const char *suffix,
-					  u8 kind)
+					  const char *suffix)
 {
-	struct pyl_channel *chan = en->chan;
-	struct pyl_event *ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	struct pyl_kprobe *p = en->priv;
 
-	if (!ev)
-		return NULL;
-	ev->chan = chan;
-	ev->kind = kind;
-	ev->owner = en;
-	ev->probe = p;
-	ev->sc_nr = -1;
-	ev->name = kasprintf(GFP_KERNEL, "%s%s", en->name, suffix);
-	ev->layout = pyl_kp_layout(p->ret);
-	if (!ev->name || !ev->layout) {
-		pyl_layout_free(ev->layout);
-		kfree(ev->name);
-		kfree(ev);
-		return NULL;
-	}
-	p->users++;
-	pyl_channel_add_event(chan, ev);
-	return ev;
+	return pyl_event_add(en->chan, &pyl_kprobe_source,
+			     kasprintf(GFP_KERNEL, "%s%s", en->name, suffix),
+			     pyl_kp_layout(p->ret), p);
 }
 
 /* The events of a new KPROBE/KRETPROBE enabler.  Caller holds pyl_mutex. */
-void pyl_kprobes_instantiate(struct pyl_enabler *en)
+static void pyl_kp_enabler_add(struct pyl_enabler *en)
 {
-	struct pyl_kprobe *p = kzalloc(sizeof(*p), GFP_KERNEL);
+	struct pyl_kprobe *p = en->priv;
 
-	if (!p)
-		return;
-	p->ret = en->instrumentation == PYL_ABI_KRETPROBE;
 	if (p->ret) {
-		p->ev[0] = pyl_kp_add_event(en, p, "_entry", PYL_EV_KRETPROBE_ENTRY);
-		p->ev[1] = pyl_kp_add_event(en, p, "_exit", PYL_EV_KRETPROBE_EXIT);
+		p->ev[0] = pyl_kp_add_event(en, "_entry");
+		p->ev[1] = pyl_kp_add_event(en, "_exit");
 	} else {
-		p->ev[0] = pyl_kp_add_event(en, p, "", PYL_EV_KPROBE);
+		p->ev[0] = pyl_kp_add_event(en, "");
 	}
-	if (!p->users)
-		kfree(p);
 }
 
-void pyl_kprobe_arm(struct pyl_event *ev)
+/* Only its own enabler selects a probe's event. */
+static bool pyl_kp_matches(const struct pyl_enabler *en, const struct pyl_event *ev)
 {
-	struct pyl_kprobe *p = ev->probe;
+	return en->priv == ev->priv;
+}
 
-	if (!p->registered && pyl_kp_register(p, ev->owner)) {
+static void pyl_kp_arm(struct pyl_event *ev)
+{
+	struct pyl_kprobe *p = ev->priv;
+
+	if (!p->registered && pyl_kp_register(p)) {
 		pr_warn_ratelimited("pylttng: cannot register probe %s\n", ev->name);
 		return;
 	}
@@ -229,27 +235,33 @@ void pyl_kprobe_arm(struct pyl_event *ev)
 }
 
 /* Unregistering waits for running handlers. */
-void pyl_kprobe_disarm(struct pyl_event *ev)
+static void pyl_kp_disarm(struct pyl_event *ev)
 {
-	struct pyl_kprobe *p = ev->probe;
+	struct pyl_kprobe *p = ev->priv;
 
 	WRITE_ONCE(ev->armed, false);
 	if (!--p->armed)
 		pyl_kp_unregister(p);
 }
 
-/* Channel teardown: the event is disarmed. */
-void pyl_kprobe_event_free(struct pyl_event *ev)
+/* Channel teardown: the event is disarmed; the probe is its enabler's. */
+static void pyl_kp_free(struct pyl_event *ev)
 {
-	struct pyl_kprobe *p = ev->probe;
+	struct pyl_kprobe *p = ev->priv;
 	unsigned int i;
 
-	if (!p)
-		return;
 	for (i = 0; i < ARRAY_SIZE(p->ev); i++)
 		if (p->ev[i] == ev)
 			p->ev[i] = NULL;
-	if (!--p->users)
-		kfree(p);
-	ev->probe = NULL;
 }
+
+const struct pyl_event_source_ops pyl_kprobe_source = {
+	.enablers = BIT(PYL_ABI_KPROBE) | BIT(PYL_ABI_KRETPROBE),
+	.enabler_init = pyl_kp_enabler_init,
+	.enabler_free = pyl_kp_enabler_free,
+	.enabler_add = pyl_kp_enabler_add,
+	.matches = pyl_kp_matches,
+	.arm = pyl_kp_arm,
+	.disarm = pyl_kp_disarm,
+	.free = pyl_kp_free,
+};

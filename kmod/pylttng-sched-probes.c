@@ -2,11 +2,12 @@
 /*
  * pylttng-sched-probes.c - direct probes for the scheduler's hot tracepoints.
  *
- * A tracepoint is normally recorded through an in-kernel perf event
- * (pylttng-events.c): generic, but ~5 times the cost of a probe registered
- * on the tracepoint itself (DESIGN.md section 4).  sched_switch and the
- * wake-up events fire on every context switch and wake-up, so they get
- * probes of their own.
+ * A tracepoint event (pylttng-tracepoints.c) is normally recorded through
+ * an in-kernel perf event: generic, but ~5 times the cost of a probe
+ * registered on the tracepoint itself (DESIGN.md section 4).  sched_switch
+ * and the wake-up events fire on every context switch and wake-up, so they
+ * get probes of their own: the tracepoint source asks here first when it
+ * arms an event (pylttng-source.h), and takes the perf route on -ENOENT.
  *
  * Such a probe fills the very record the kernel's TP_fast_assign would
  * (same values, at the offsets the kernel's field list gives) and hands
@@ -25,6 +26,7 @@
 
 #include "pylttng.h"
 #include "pylttng-ftrace.h"
+#include "pylttng-source.h"
 
 /* Every record field a probe here can fill. */
 enum pyl_sched_field {
@@ -196,11 +198,11 @@ static int pyl_sched_record_of(const struct pyl_sched_probe *probe,
 /* ------------------------------------------------------ arm / disarm */
 
 /*
- * Hook ev with its direct probe.  -ENOENT: ev is not one of these events,
- * or this kernel's event is not the one the probe knows; the caller then
- * takes the perf route.  pyl_mutex held.
+ * Hook ev with its direct probe (see pylttng-source.h).  ERR_PTR(-ENOENT):
+ * ev is not one of these events, or this kernel's event is not the one the
+ * probe knows.  pyl_mutex held.
  */
-int pyl_sched_probe_arm(struct pyl_event *ev)
+struct pyl_direct_probe *pyl_sched_probe_arm(struct pyl_event *ev)
 {
 	const struct pyl_sched_probe *probe = NULL;
 	struct pyl_direct_probe *dp;
@@ -211,10 +213,10 @@ int pyl_sched_probe_arm(struct pyl_event *ev)
 		if (!strcmp(ev->name, pyl_sched_probes[i].name))
 			probe = &pyl_sched_probes[i];
 	if (!probe)
-		return -ENOENT;
+		return ERR_PTR(-ENOENT);
 	dp = kzalloc(sizeof(*dp), GFP_KERNEL);
 	if (!dp)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	ret = pyl_sched_record_of(probe, &dp->rec);
 	if (ret) {
 		pr_notice_once("pylttng: %s has fields this module does not know: recorded through perf\n",
@@ -231,24 +233,20 @@ int pyl_sched_probe_arm(struct pyl_event *ev)
 	if (ret) {
 		WRITE_ONCE(ev->armed, false);
 		kfree(dp);
-		return ret;
+		return ERR_PTR(ret);
 	}
-	ev->direct = dp;
-	return 0;
+	return dp;
 fallback:
 	kfree(dp);
-	return -ENOENT;
+	return ERR_PTR(-ENOENT);
 }
 
-/* The caller waits for an RCU grace period before freeing the event. */
-void pyl_sched_probe_disarm(struct pyl_event *ev)
+/* Frees dp.  The caller waits for an RCU grace period before freeing ev. */
+void pyl_sched_probe_disarm(struct pyl_event *ev, struct pyl_direct_probe *dp)
 {
-	struct pyl_direct_probe *dp = ev->direct;
-
 	WRITE_ONCE(ev->armed, false);
 	tracepoint_probe_unregister(dp->tp, dp->fn, dp);
 	/* The probe may still run on another CPU until the grace period. */
 	tracepoint_synchronize_unregister();
 	kfree(dp);
-	ev->direct = NULL;
 }

@@ -8,9 +8,10 @@
  * devices, network interfaces, CPUs, framed by statedump_start/end.
  *
  * These are LTTng's own events, not kernel tracepoints, so their names and
- * fields are declared here (as LTTng-modules 2.13 names them).  They are
- * listed, enabled and described in the metadata like tracepoints; an
- * enabled one is "armed" without any probe, and the dump writes it into
+ * fields are declared here (as LTTng-modules 2.13 names them), and this
+ * file is their event source (pylttng-source.h).  They are listed, enabled
+ * (by TRACEPOINT enablers) and described in the metadata like tracepoints;
+ * an enabled one is "armed" without any probe, and the dump writes it into
  * every channel where it is armed, from the dumping task, on whatever CPU
  * it runs (preemption off around each record).
  */
@@ -32,6 +33,7 @@
 #include "pylttng-context.h"
 #include "pylttng-ftrace.h"
 #include "pylttng-layout.h"
+#include "pylttng-source.h"
 
 enum pyl_sd_kind {
 	PYL_SD_INT,		/* bits, signed, base */
@@ -131,11 +133,6 @@ static int pyl_sd_find(const char *name)
 	return -1;
 }
 
-bool pyl_statedump_is_event(const char *name)
-{
-	return pyl_sd_find(name) >= 0;
-}
-
 int pyl_statedump_for_each(pyl_ftrace_fn fn, void *arg)
 {
 	int i, ret;
@@ -155,18 +152,13 @@ int pyl_statedump_for_each(pyl_ftrace_fn fn, void *arg)
 #define PYL_SD_TSDL_MAX		2048
 
 /* A layout with no copy operation: only its TSDL is used. */
-struct pyl_layout *pyl_statedump_layout(const char *name)
+static struct pyl_layout *pyl_sd_layout(const struct pyl_sd_event *sd)
 {
-	const struct pyl_sd_event *sd;
 	const struct pyl_sd_field *f;
 	struct pyl_layout *layout;
 	size_t len = 0;
 	char *t;
-	int id = pyl_sd_find(name);
 
-	if (id < 0)
-		return NULL;
-	sd = &pyl_sd_events[id];
 	t = kmalloc(PYL_SD_TSDL_MAX, GFP_KERNEL);
 	layout = kzalloc(sizeof(*layout), GFP_KERNEL);
 	if (!t || !layout) {
@@ -197,6 +189,47 @@ struct pyl_layout *pyl_statedump_layout(const char *name)
 	layout->tsdl = t;
 	return layout;
 }
+
+/* ---------------------------------------------------------- the source */
+
+/* Statedump events are selected by TRACEPOINT enablers, as tracepoints are. */
+static void pyl_sd_instantiate(struct pyl_channel *chan)
+{
+	const struct pyl_sd_event *sd;
+
+	for (sd = pyl_sd_events; sd < pyl_sd_events + PYL_SD_NR; sd++) {
+		if (!sd->name || !pyl_channel_wants(chan, PYL_ABI_TRACEPOINT, sd->name) ||
+		    pyl_event_find(chan, sd->name))
+			continue;
+		if (!pyl_event_add(chan, &pyl_statedump_source,
+				   kstrdup(sd->name, GFP_KERNEL), pyl_sd_layout(sd), NULL))
+			pr_warn("pylttng: cannot instantiate event %s\n", sd->name);
+	}
+}
+
+static bool pyl_sd_matches(const struct pyl_enabler *en, const struct pyl_event *ev)
+{
+	return en->instrumentation == PYL_ABI_TRACEPOINT &&
+	       pyl_enabler_matches(en, ev->name);
+}
+
+/* Written by pyl_statedump_run(), no probe: armed is all. */
+static void pyl_sd_arm(struct pyl_event *ev)
+{
+	WRITE_ONCE(ev->armed, true);
+}
+
+static void pyl_sd_disarm(struct pyl_event *ev)
+{
+	WRITE_ONCE(ev->armed, false);
+}
+
+const struct pyl_event_source_ops pyl_statedump_source = {
+	.instantiate = pyl_sd_instantiate,
+	.matches = pyl_sd_matches,
+	.arm = pyl_sd_arm,
+	.disarm = pyl_sd_disarm,
+};
 
 /* --------------------------------------------------------------- records */
 
@@ -532,7 +565,7 @@ static void pyl_sd_collect_targets(struct pyl_sd_dump *d,
 
 	list_for_each_entry(chan, &session->chans, node) {
 		list_for_each_entry(ev, &chan->events, node) {
-			if (!READ_ONCE(ev->armed))
+			if (ev->src != &pyl_statedump_source || !READ_ONCE(ev->armed))
 				continue;
 			id = pyl_sd_find(ev->name);
 			if (id < 0 || d->nr_targets[id] == PYL_SD_MAX_TARGETS)

@@ -17,6 +17,10 @@
  * that their length is known when the record is reserved.  sys_enter and
  * sys_exit only fire in task context with preemption off, so the scratch
  * area cannot be reentered on its CPU.
+ *
+ * This is the event source of SYSCALL enablers (pylttng-source.h): an
+ * enabler's state says which of entry/exit and native/compat it wants, an
+ * event's which system call number(s) it stands for.
  */
 #include <linux/compat.h>
 #include <linux/kernel.h>
@@ -31,6 +35,7 @@
 #include "pylttng.h"
 #include "pylttng-ftrace.h"
 #include "pylttng-layout.h"
+#include "pylttng-source.h"
 #include "pylttng-syscalls.h"
 
 #define PYL_SC_SCRATCH		(3 * PYL_SC_STR_MAX)
@@ -38,6 +43,20 @@
 #define PYL_SC_FAULT		"(fault)"
 
 #define PYL_TSDL_INT	"\t\tinteger { size = %u; align = 8; signed = %d; encoding = none; base = 10; } _%s%s;\n"
+
+/* A SYSCALL enabler's state: which events its name selects. */
+struct pyl_sc_enabler {
+	u8 entryexit;			/* enum pyl_abi_syscall_entryexit */
+	u8 abi;				/* enum pyl_abi_syscall_abi */
+};
+
+/* A syscall event's state. */
+struct pyl_sc_event {
+	int nr;				/* first number with the name, -1: unknown */
+	bool exit;
+	bool compat;			/* 32-bit compat ABI */
+	const char *name;		/* in ev->name, without prefix */
+};
 
 /* The armed events of one channel, read by its probes. */
 struct pyl_sc_chan {
@@ -292,34 +311,35 @@ static struct pyl_sc_chan *pyl_sc_chan_get(struct pyl_channel *chan)
 static void pyl_sc_publish(struct pyl_sc_chan *sc, struct pyl_event *ev,
 			   struct pyl_event *val)
 {
-	bool exit = ev->kind == PYL_EV_SYSCALL_EXIT;
+	const struct pyl_sc_event *se = ev->priv;
+	bool exit = se->exit;
 	struct pyl_event **slots;
 	const struct pyl_sc_desc *d;
 	unsigned int nr, count;
 
-	if (ev->sc_nr < 0) {
-		if (ev->compat)
+	if (se->nr < 0) {
+		if (se->compat)
 			WRITE_ONCE(*(exit ? &sc->compat_unknown_exit :
 					    &sc->compat_unknown_entry), val);
 		else
 			WRITE_ONCE(*(exit ? &sc->unknown_exit : &sc->unknown_entry), val);
 		return;
 	}
-	if (ev->compat) {
+	if (se->compat) {
 		slots = exit ? sc->compat_exit : sc->compat_entry;
 		count = pyl_sc_compat_nr();
 	} else {
 		slots = exit ? sc->exit : sc->entry;
 		count = pyl_sc_nr();
 	}
-	for (nr = ev->sc_nr; nr < count; nr++) {
-		d = ev->compat ? pyl_sc_compat_desc(nr) : pyl_sc_desc(nr);
-		if (d && d->canon == ev->sc_nr)
+	for (nr = se->nr; nr < count; nr++) {
+		d = se->compat ? pyl_sc_compat_desc(nr) : pyl_sc_desc(nr);
+		if (d && d->canon == se->nr)
 			WRITE_ONCE(slots[nr], val);
 	}
 }
 
-void pyl_syscall_arm(struct pyl_event *ev)
+static void pyl_sc_arm(struct pyl_event *ev)
 {
 	struct pyl_sc_chan *sc = pyl_sc_chan_get(ev->chan);
 
@@ -335,7 +355,7 @@ void pyl_syscall_arm(struct pyl_event *ev)
 }
 
 /* The caller waits for an RCU grace period before freeing anything. */
-void pyl_syscall_disarm(struct pyl_event *ev)
+static void pyl_sc_disarm(struct pyl_event *ev)
 {
 	struct pyl_sc_chan *sc = ev->chan->sc;
 
@@ -346,7 +366,7 @@ void pyl_syscall_disarm(struct pyl_event *ev)
 }
 
 /* Channel teardown: every event is disarmed and a grace period passed. */
-void pyl_syscalls_chan_free(struct pyl_channel *chan)
+static void pyl_sc_chan_free(struct pyl_channel *chan)
 {
 	struct pyl_sc_chan *sc = chan->sc;
 
@@ -360,21 +380,46 @@ void pyl_syscalls_chan_free(struct pyl_channel *chan)
 
 /* ------------------------------------------------------- instantiation */
 
-bool pyl_syscall_matches(const struct pyl_enabler *en, const struct pyl_event *ev)
+/* The EVENT ioctl's entry/exit and ABI choices; "" was made "*". */
+static int pyl_sc_enabler_init(struct pyl_enabler *en,
+			       const struct pyl_abi_event *param)
 {
-	bool entry = ev->kind == PYL_EV_SYSCALL_ENTRY;
+	struct pyl_sc_enabler *se;
+
+	if (param->u.syscall.entryexit > PYL_ABI_SYSCALL_EXIT ||
+	    param->u.syscall.abi > PYL_ABI_SYSCALL_ABI_COMPAT ||
+	    param->u.syscall.match != 0)
+		return -EINVAL;
+	se = kzalloc(sizeof(*se), GFP_KERNEL);
+	if (!se)
+		return -ENOMEM;
+	se->entryexit = param->u.syscall.entryexit;
+	se->abi = param->u.syscall.abi;
+	en->priv = se;
+	return 0;
+}
+
+static void pyl_sc_enabler_free(struct pyl_enabler *en)
+{
+	kfree(en->priv);
+}
+
+static bool pyl_sc_matches(const struct pyl_enabler *en, const struct pyl_event *ev)
+{
+	const struct pyl_sc_event *se = ev->priv;
+	const struct pyl_sc_enabler *want = en->priv;
 
 	if (en->instrumentation != PYL_ABI_SYSCALL)
 		return false;
-	if ((en->sc_entryexit == PYL_ABI_SYSCALL_ENTRY && !entry) ||
-	    (en->sc_entryexit == PYL_ABI_SYSCALL_EXIT && entry))
+	if ((want->entryexit == PYL_ABI_SYSCALL_ENTRY && se->exit) ||
+	    (want->entryexit == PYL_ABI_SYSCALL_EXIT && !se->exit))
 		return false;
-	if ((en->sc_abi == PYL_ABI_SYSCALL_ABI_NATIVE && ev->compat) ||
-	    (en->sc_abi == PYL_ABI_SYSCALL_ABI_COMPAT && !ev->compat))
+	if ((want->abi == PYL_ABI_SYSCALL_ABI_NATIVE && se->compat) ||
+	    (want->abi == PYL_ABI_SYSCALL_ABI_COMPAT && !se->compat))
 		return false;
-	if (ev->sc_nr < 0)
+	if (se->nr < 0)
 		return !strcmp(en->name, "*");	/* nameless: only "all" */
-	return pyl_enabler_matches(en, ev->sc_name);
+	return pyl_enabler_matches(en, se->name);
 }
 
 static void pyl_sc_tsdl_args(char *buf, size_t *pos, const struct pyl_sc_desc *d,
@@ -435,35 +480,29 @@ static struct pyl_layout *pyl_sc_layout(const struct pyl_sc_desc *d, bool exit)
 static void pyl_sc_add_event(struct pyl_channel *chan, const struct pyl_sc_desc *d,
 			     int nr, bool exit, bool compat)
 {
-	struct pyl_event *ev;
+	struct pyl_sc_event *se;
 	char *name;
 
 	name = kasprintf(GFP_KERNEL, "%ssyscall_%s_%s", compat ? "compat_" : "",
 			 exit ? "exit" : "entry", d ? d->name : "unknown");
 	if (!name)
 		return;
-	if (pyl_event_find(chan, name)) {
+	se = pyl_event_find(chan, name) ? NULL : kzalloc(sizeof(*se), GFP_KERNEL);
+	if (!se) {
 		kfree(name);
 		return;
 	}
-	ev = kzalloc(sizeof(*ev), GFP_KERNEL);
-	if (!ev) {
-		kfree(name);
-		return;
-	}
-	ev->chan = chan;
-	ev->name = name;
-	ev->kind = exit ? PYL_EV_SYSCALL_EXIT : PYL_EV_SYSCALL_ENTRY;
-	ev->compat = compat;
-	ev->sc_nr = nr;
-	ev->sc_name = name + strlen(name) - strlen(d ? d->name : "unknown");
-	ev->layout = pyl_sc_layout(d, exit);
-	if (!ev->layout) {
-		kfree(name);
-		kfree(ev);
-		return;
-	}
-	pyl_channel_add_event(chan, ev);
+	se->nr = nr;
+	se->exit = exit;
+	se->compat = compat;
+	se->name = name + strlen(name) - strlen(d ? d->name : "unknown");
+	if (!pyl_event_add(chan, &pyl_syscall_source, name, pyl_sc_layout(d, exit), se))
+		kfree(se);
+}
+
+static void pyl_sc_free(struct pyl_event *ev)
+{
+	kfree(ev->priv);
 }
 
 static bool pyl_sc_wanted_name(struct pyl_channel *chan, const char *name,
@@ -472,10 +511,13 @@ static bool pyl_sc_wanted_name(struct pyl_channel *chan, const char *name,
 	u8 other = compat ? PYL_ABI_SYSCALL_ABI_NATIVE : PYL_ABI_SYSCALL_ABI_COMPAT;
 	struct pyl_enabler *en;
 
-	list_for_each_entry(en, &chan->enablers, node)
+	list_for_each_entry(en, &chan->enablers, node) {
+		const struct pyl_sc_enabler *want = en->priv;
+
 		if (en->instrumentation == PYL_ABI_SYSCALL &&
-		    en->sc_abi != other && pyl_enabler_matches(en, name))
+		    want->abi != other && pyl_enabler_matches(en, name))
 			return true;
+	}
 	return false;
 }
 
@@ -490,7 +532,7 @@ static bool pyl_sc_any_enabler(struct pyl_channel *chan)
 }
 
 /* Caller holds pyl_mutex. */
-void pyl_syscalls_instantiate(struct pyl_channel *chan)
+static void pyl_sc_instantiate(struct pyl_channel *chan)
 {
 	const struct pyl_sc_desc *d;
 	unsigned int nr;
@@ -520,7 +562,18 @@ void pyl_syscalls_instantiate(struct pyl_channel *chan)
 
 /* ------------------------------------------------------------ set-up */
 
-int pyl_syscalls_init(void)
+static void pyl_sc_exit(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		kfree(per_cpu(pyl_sc_scratch, cpu));
+		per_cpu(pyl_sc_scratch, cpu) = NULL;
+	}
+	pyl_sc_table_exit();
+}
+
+static int pyl_sc_init(void)
 {
 	int ret, cpu;
 
@@ -535,7 +588,7 @@ int pyl_syscalls_init(void)
 		char *buf = kmalloc_node(PYL_SC_SCRATCH, GFP_KERNEL, cpu_to_node(cpu));
 
 		if (!buf) {
-			pyl_syscalls_exit();
+			pyl_sc_exit();
 			return -ENOMEM;
 		}
 		per_cpu(pyl_sc_scratch, cpu) = buf;
@@ -543,13 +596,17 @@ int pyl_syscalls_init(void)
 	return 0;
 }
 
-void pyl_syscalls_exit(void)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		kfree(per_cpu(pyl_sc_scratch, cpu));
-		per_cpu(pyl_sc_scratch, cpu) = NULL;
-	}
-	pyl_sc_table_exit();
-}
+const struct pyl_event_source_ops pyl_syscall_source = {
+	.enablers = BIT(PYL_ABI_SYSCALL),
+	.empty_name = "*",		/* "": every system call */
+	.init = pyl_sc_init,
+	.exit = pyl_sc_exit,
+	.enabler_init = pyl_sc_enabler_init,
+	.enabler_free = pyl_sc_enabler_free,
+	.instantiate = pyl_sc_instantiate,
+	.matches = pyl_sc_matches,
+	.arm = pyl_sc_arm,
+	.disarm = pyl_sc_disarm,
+	.free = pyl_sc_free,
+	.chan_free = pyl_sc_chan_free,
+};

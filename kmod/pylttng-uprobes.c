@@ -7,7 +7,9 @@
  * then added with ADD_CALLSITE on the event fd: a file offset in that
  * binary (the session daemon resolves symbols).  The enabler is one event
  * named as the user named it, recording the probed address ("ip").  The
- * uprobes are registered only while the event is armed.
+ * uprobes are registered only while the event is armed.  The enabler's
+ * state (en->priv, also its event's ev->priv) is the binary with its
+ * callsites.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -20,6 +22,7 @@
 #include "pylttng.h"
 #include "pylttng-compat.h"
 #include "pylttng-layout.h"
+#include "pylttng-source.h"
 
 #define PYL_UP_TSDL_IP	"\t\tinteger { size = %u; align = 8; signed = 0; encoding = none; base = 16; } _ip;\n"
 
@@ -82,7 +85,8 @@ static void pyl_up_site_unregister(struct pyl_uprobe_site *site)
 }
 
 /* The binary must be a regular file: uprobes live in its page cache. */
-int pyl_uprobe_enabler_init(struct pyl_enabler *en, int fd)
+static int pyl_up_enabler_init(struct pyl_enabler *en,
+			       const struct pyl_abi_event *param)
 {
 	struct pyl_uprobe *up;
 	struct inode *inode;
@@ -90,7 +94,7 @@ int pyl_uprobe_enabler_init(struct pyl_enabler *en, int fd)
 
 	if (en->glob)
 		return -EINVAL;
-	file = fget(fd);
+	file = fget(param->u.uprobe.fd);
 	if (!file)
 		return -EBADF;
 	inode = S_ISREG(file_inode(file)->i_mode) ? igrab(file_inode(file)) : NULL;
@@ -104,18 +108,16 @@ int pyl_uprobe_enabler_init(struct pyl_enabler *en, int fd)
 	}
 	up->inode = inode;
 	INIT_LIST_HEAD(&up->sites);
-	en->uprobe = up;
+	en->priv = up;
 	return 0;
 }
 
 /* Channel teardown: the event is freed and disarmed already. */
-void pyl_uprobe_enabler_free(struct pyl_enabler *en)
+static void pyl_up_enabler_free(struct pyl_enabler *en)
 {
-	struct pyl_uprobe *up = en->uprobe;
+	struct pyl_uprobe *up = en->priv;
 	struct pyl_uprobe_site *site, *next;
 
-	if (!up)
-		return;
 	list_for_each_entry_safe(site, next, &up->sites, node) {
 		pyl_up_site_unregister(site);
 		list_del(&site->node);
@@ -123,7 +125,6 @@ void pyl_uprobe_enabler_free(struct pyl_enabler *en)
 	}
 	iput(up->inode);
 	kfree(up);
-	en->uprobe = NULL;
 }
 
 static struct pyl_layout *pyl_up_layout(void)
@@ -141,43 +142,24 @@ static struct pyl_layout *pyl_up_layout(void)
 }
 
 /* The event of a new UPROBE enabler.  Caller holds pyl_mutex. */
-void pyl_uprobes_instantiate(struct pyl_enabler *en)
+static void pyl_up_enabler_add(struct pyl_enabler *en)
 {
-	struct pyl_channel *chan = en->chan;
-	struct pyl_event *ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+	struct pyl_uprobe *up = en->priv;
 
-	if (!ev)
-		return;
-	ev->chan = chan;
-	ev->kind = PYL_EV_UPROBE;
-	ev->owner = en;
-	ev->probe = en->uprobe;
-	ev->sc_nr = -1;
-	ev->name = kstrdup(en->name, GFP_KERNEL);
-	ev->layout = pyl_up_layout();
-	if (!ev->name || !ev->layout) {
-		pyl_layout_free(ev->layout);
-		kfree(ev->name);
-		kfree(ev);
-		return;
-	}
-	en->uprobe->ev = ev;
-	pyl_channel_add_event(chan, ev);
+	up->ev = pyl_event_add(en->chan, &pyl_uprobe_source,
+			       kstrdup(en->name, GFP_KERNEL), pyl_up_layout(), up);
 }
 
 /* ADD_CALLSITE on the event fd: registered now if the event is armed. */
-long pyl_uprobe_add_callsite(struct pyl_enabler *en, void __user *arg)
+static long pyl_up_add_callsite(struct pyl_enabler *en, void __user *arg)
 {
+	struct pyl_uprobe *up = en->priv;
 	struct pyl_abi_event_callsite cs;
 	struct pyl_uprobe_site *site;
-	struct pyl_uprobe *up;
 	long ret = 0;
 
-	if (en->instrumentation != PYL_ABI_UPROBE || !en->uprobe)
-		return -EINVAL;
 	if (copy_from_user(&cs, arg, sizeof(cs)))
 		return -EFAULT;
-	up = en->uprobe;
 	if (cs.u.uprobe.offset >= (u64)i_size_read(up->inode))
 		return -EINVAL;
 	site = kzalloc(sizeof(*site), GFP_KERNEL);
@@ -196,9 +178,15 @@ long pyl_uprobe_add_callsite(struct pyl_enabler *en, void __user *arg)
 	return ret;
 }
 
-void pyl_uprobe_arm(struct pyl_event *ev)
+/* Only its own enabler selects the event. */
+static bool pyl_up_matches(const struct pyl_enabler *en, const struct pyl_event *ev)
 {
-	struct pyl_uprobe *up = ev->probe;
+	return en->priv == ev->priv;
+}
+
+static void pyl_up_arm(struct pyl_event *ev)
+{
+	struct pyl_uprobe *up = ev->priv;
 	struct pyl_uprobe_site *site;
 
 	list_for_each_entry(site, &up->sites, node)
@@ -210,9 +198,9 @@ void pyl_uprobe_arm(struct pyl_event *ev)
 }
 
 /* Unregistering waits for running handlers. */
-void pyl_uprobe_disarm(struct pyl_event *ev)
+static void pyl_up_disarm(struct pyl_event *ev)
 {
-	struct pyl_uprobe *up = ev->probe;
+	struct pyl_uprobe *up = ev->priv;
 	struct pyl_uprobe_site *site;
 
 	WRITE_ONCE(ev->armed, false);
@@ -221,11 +209,22 @@ void pyl_uprobe_disarm(struct pyl_event *ev)
 		pyl_up_site_unregister(site);
 }
 
-void pyl_uprobe_event_free(struct pyl_event *ev)
+/* Channel teardown: the event is disarmed; the binary is its enabler's. */
+static void pyl_up_free(struct pyl_event *ev)
 {
-	struct pyl_uprobe *up = ev->probe;
+	struct pyl_uprobe *up = ev->priv;
 
-	if (up)
-		up->ev = NULL;
-	ev->probe = NULL;
+	up->ev = NULL;
 }
+
+const struct pyl_event_source_ops pyl_uprobe_source = {
+	.enablers = BIT(PYL_ABI_UPROBE),
+	.enabler_init = pyl_up_enabler_init,
+	.enabler_free = pyl_up_enabler_free,
+	.add_callsite = pyl_up_add_callsite,
+	.enabler_add = pyl_up_enabler_add,
+	.matches = pyl_up_matches,
+	.arm = pyl_up_arm,
+	.disarm = pyl_up_disarm,
+	.free = pyl_up_free,
+};

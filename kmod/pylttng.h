@@ -41,8 +41,7 @@ extern struct list_head pyl_sessions;
 
 struct pyl_layout;
 struct pyl_sc_chan;
-struct pyl_uprobe;
-struct pyl_cpu_perf;
+struct pyl_event_source_ops;
 
 /* Text of the session's TSDL, shared with its metadata streams. */
 struct pyl_metadata_cache {
@@ -114,21 +113,8 @@ struct pyl_enabler {
 	bool glob;
 	bool enabled;
 	u32 instrumentation;		/* enum pyl_abi_instrumentation */
-	u8 sc_entryexit;		/* SYSCALL: enum pyl_abi_syscall_entryexit */
-	u8 sc_abi;			/* SYSCALL: enum pyl_abi_syscall_abi */
-	struct pyl_abi_kprobe kprobe;	/* KPROBE, KRETPROBE: where */
-	struct pyl_uprobe *uprobe;	/* UPROBE: the binary, its callsites */
-};
-
-/* The source an event instance records from. */
-enum pyl_event_kind {
-	PYL_EV_TRACEPOINT = 0,
-	PYL_EV_SYSCALL_ENTRY,
-	PYL_EV_SYSCALL_EXIT,
-	PYL_EV_KPROBE,
-	PYL_EV_KRETPROBE_ENTRY,
-	PYL_EV_KRETPROBE_EXIT,
-	PYL_EV_UPROBE,
+	const struct pyl_event_source_ops *src;	/* owning source */
+	void *priv;			/* the source's: what, where */
 };
 
 /* One instantiated event of a channel. */
@@ -138,19 +124,11 @@ struct pyl_event {
 	struct pyl_channel *chan;
 	char *name;
 	u32 id;
-	int ftrace_id;			/* core-kernel tracepoints: perf's id, else 0 */
 	bool metadata_dumped;
 	bool armed;			/* read by the probe */
-	u8 kind;			/* enum pyl_event_kind */
-	bool compat;			/* syscalls: 32-bit compat ABI */
-	int sc_nr;			/* syscalls: number, -1 for "unknown" */
-	const char *sc_name;		/* syscalls: name without prefix */
-	struct pyl_enabler *owner;	/* dynamic probes: their enabler */
-	void *probe;			/* dynamic probes: kprobe/uprobe state */
-	bool refused;			/* perf refused it: told once */
 	struct pyl_layout *layout;
-	struct pyl_cpu_perf *tp;	/* tracepoints: perf events, while armed */
-	struct pyl_direct_probe *direct; /* or its direct probe, while armed */
+	const struct pyl_event_source_ops *src;	/* pylttng-source.h */
+	void *priv;			/* the source's per-event state */
 };
 
 /* pylttng-main.c */
@@ -178,49 +156,14 @@ void pyl_cpu_perf_exit(void);
 /* pylttng-stream.c */
 int pyl_stream_open(struct pyl_channel *chan);
 
-/* pylttng-events.c */
+/* pylttng-events.c (what it offers the sources: pylttng-source.h) */
 int pyl_enabler_create(struct file *chan_file, struct pyl_channel *chan,
 		       const struct pyl_abi_event *param);
 void pyl_session_instantiate(struct pyl_session *session);
 void pyl_session_sync(struct pyl_session *session);
 void pyl_channel_free_events(struct pyl_channel *chan);
-struct pyl_event *pyl_event_find(struct pyl_channel *chan, const char *name);
-void pyl_channel_add_event(struct pyl_channel *chan, struct pyl_event *ev);
-bool pyl_enabler_matches(const struct pyl_enabler *en, const char *name);
-u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
-		      struct pyl_rb_ctx *rctx);
-void pyl_event_record_raw(struct pyl_event *ev, const u8 *rec, u32 rec_size);
 int pyl_events_init(void);
 void pyl_events_exit(void);
-
-/* pylttng-syscalls.c */
-int pyl_syscalls_init(void);
-void pyl_syscalls_exit(void);
-void pyl_syscalls_instantiate(struct pyl_channel *chan);
-bool pyl_syscall_matches(const struct pyl_enabler *en, const struct pyl_event *ev);
-void pyl_syscall_arm(struct pyl_event *ev);
-void pyl_syscall_disarm(struct pyl_event *ev);
-void pyl_syscalls_chan_free(struct pyl_channel *chan);
-
-/* pylttng-sched-probes.c */
-int pyl_sched_probe_arm(struct pyl_event *ev);
-void pyl_sched_probe_disarm(struct pyl_event *ev);
-
-/* pylttng-kprobes.c */
-int pyl_kprobe_enabler_init(struct pyl_enabler *en);
-void pyl_kprobes_instantiate(struct pyl_enabler *en);
-void pyl_kprobe_arm(struct pyl_event *ev);
-void pyl_kprobe_disarm(struct pyl_event *ev);
-void pyl_kprobe_event_free(struct pyl_event *ev);
-
-/* pylttng-uprobes.c */
-int pyl_uprobe_enabler_init(struct pyl_enabler *en, int fd);
-void pyl_uprobe_enabler_free(struct pyl_enabler *en);
-void pyl_uprobes_instantiate(struct pyl_enabler *en);
-long pyl_uprobe_add_callsite(struct pyl_enabler *en, void __user *arg);
-void pyl_uprobe_arm(struct pyl_event *ev);
-void pyl_uprobe_disarm(struct pyl_event *ev);
-void pyl_uprobe_event_free(struct pyl_event *ev);
 
 /* pylttng-metadata.c */
 void pyl_metadata_init(void);
@@ -233,15 +176,12 @@ bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out);
 
 /* pylttng-statedump.c */
 struct trace_event_call;
-bool pyl_statedump_is_event(const char *name);
 int pyl_statedump_for_each(int (*fn)(struct trace_event_call *call,
 				     const char *name, void *arg), void *arg);
-struct pyl_layout *pyl_statedump_layout(const char *name);
 int pyl_statedump_run(struct pyl_session *session);
 
 /* pylttng-tracepoints.c */
 int pyl_tracepoint_list_open(void);
-bool pyl_glob_match(const char *pattern, const char *name);
 
 /* pylttng-syscall-list.c */
 int pyl_syscall_list_open(void);
