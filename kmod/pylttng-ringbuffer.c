@@ -86,6 +86,7 @@
 #include <linux/cpu.h>
 #include <linux/timekeeping.h>
 #include <linux/string.h>
+#include <linux/poll.h>
 
 #include "pylttng-compat.h"
 #include "pylttng-ringbuffer.h"
@@ -441,17 +442,58 @@ void pyl_rb_finalize(struct pyl_rb *rb)
 
 /* ---------------------------------------------------------------- reader */
 
+/* One reader (stream fd) per buffer: false when it has one already. */
+bool pyl_rb_open_reader(struct pyl_rb *rb)
+{
+	return !atomic_cmpxchg(&rb->opened, 0, 1);
+}
+
+/* A reader gone while holding a packet: the next one rereads it. */
+void pyl_rb_close_reader(struct pyl_rb *rb)
+{
+	mutex_lock(&rb->read_lock);
+	rb->held = false;
+	mutex_unlock(&rb->read_lock);
+	atomic_set(&rb->opened, 0);
+}
+
+/* Serializes the reader's commands, pyl_rb_readable() excepted. */
+void pyl_rb_read_lock(struct pyl_rb *rb)
+{
+	mutex_lock(&rb->read_lock);
+}
+
+void pyl_rb_read_unlock(struct pyl_rb *rb)
+{
+	mutex_unlock(&rb->read_lock);
+}
+
 bool pyl_rb_readable(struct pyl_rb *rb)
 {
 	return pyl_subbuf_complete(rb, READ_ONCE(rb->consumed));
 }
 
-void *pyl_rb_subbuf_addr(struct pyl_rb *rb, unsigned long pos)
+/* Finalized, and the buffer's state read after it is the final one. */
+bool pyl_rb_finalized(struct pyl_rb *rb)
 {
-	return pyl_rb_addr(rb, pos);
+	bool finalized = READ_ONCE(rb->finalized);
+
+	smp_rmb();	/* finalized before data state; pairs with finalize */
+	return finalized;
 }
 
-void pyl_rb_hold(struct pyl_rb *rb, unsigned long pos, unsigned long len)
+void pyl_rb_wake_reader(struct pyl_rb *rb)
+{
+	wake_up_interruptible(&rb->read_wait);
+}
+
+void pyl_rb_poll_wait(struct pyl_rb *rb, struct file *file,
+		      struct poll_table_struct *wait)
+{
+	poll_wait(file, &rb->read_wait, wait);
+}
+
+static void pyl_rb_hold(struct pyl_rb *rb, unsigned long pos, unsigned long len)
 {
 	rb->read_pos = pos;
 	rb->read_len = len;
@@ -463,10 +505,39 @@ unsigned long pyl_rb_mmap_len(const struct pyl_rb *rb)
 	return rb->size + (rb->overwrite ? rb->subbuf_size : 0);
 }
 
+bool pyl_rb_holds_packet(struct pyl_rb *rb)
+{
+	return rb->held;
+}
+
 /* Where the held packet's bytes are: in the ring, or in the spare. */
 void *pyl_rb_held_addr(struct pyl_rb *rb)
 {
+	if (!rb->held)
+		return NULL;
 	return rb->spare ?: pyl_rb_addr(rb, rb->read_pos);
+}
+
+/* Bytes of content in the held packet; 0 when none is held. */
+unsigned long pyl_rb_held_len(struct pyl_rb *rb)
+{
+	return rb->held ? rb->read_len : 0;
+}
+
+/* The packet context of the held data packet. */
+int pyl_rb_held_packet_info(struct pyl_rb *rb, struct pyl_rb_packet_info *info)
+{
+	const struct pyl_packet_header *h = pyl_rb_held_addr(rb);
+
+	if (!h)
+		return -EINVAL;
+	info->timestamp_begin = h->timestamp_begin;
+	info->timestamp_end = h->timestamp_end;
+	info->events_discarded = h->events_discarded;
+	info->content_size = h->content_size;
+	info->packet_size = h->packet_size;
+	info->seq_num = h->packet_seq_num;
+	return 0;
 }
 
 /* GET_MMAP_READ_OFFSET: the held packet in the mmap area. */
@@ -549,7 +620,7 @@ int pyl_rb_get(struct pyl_rb *rb, unsigned long pos)
 }
 
 /* Move "consumed" forward to pos, unless a writer pushed it further. */
-void pyl_rb_advance(struct pyl_rb *rb, unsigned long pos)
+static void pyl_rb_advance(struct pyl_rb *rb, unsigned long pos)
 {
 	unsigned long cur = READ_ONCE(rb->consumed), prev;
 
@@ -561,6 +632,7 @@ void pyl_rb_advance(struct pyl_rb *rb, unsigned long pos)
 	}
 }
 
+/* PUT_NEXT_SUBBUF: release the held packet and consume it. */
 int pyl_rb_put(struct pyl_rb *rb)
 {
 	if (!rb->held)
@@ -568,6 +640,28 @@ int pyl_rb_put(struct pyl_rb *rb)
 	rb->held = false;
 	smp_mb();	/* done reading before the writer may reuse it */
 	pyl_rb_advance(rb, rb->read_pos + rb->subbuf_size);
+	return 0;
+}
+
+/* PUT_SUBBUF: release the held packet without consuming it. */
+void pyl_rb_release(struct pyl_rb *rb)
+{
+	rb->held = false;
+}
+
+/*
+ * CLEAR (lttng clear, rotations): close the current packet and drop
+ * everything not consumed yet, as lib_ring_buffer_clear() does.
+ */
+int pyl_rb_clear(struct pyl_rb *rb)
+{
+	unsigned long produced;
+
+	pyl_rb_flush(rb, false);
+	produced = local_read(&rb->offset) & ~(rb->subbuf_size - 1);
+	if (rb->held)
+		return -EBUSY;
+	pyl_rb_advance(rb, produced);
 	return 0;
 }
 
@@ -580,7 +674,7 @@ void pyl_rb_count_packet(struct pyl_rb *rb)
 {
 	struct pyl_packet_header *h = pyl_rb_held_addr(rb);
 
-	if (!rb->held)
+	if (!h)
 		return;
 	if (rb->counted && (long)(rb->read_pos - rb->read_next) > 0)
 		WRITE_ONCE(rb->lost_packets, rb->lost_packets +
@@ -588,6 +682,13 @@ void pyl_rb_count_packet(struct pyl_rb *rb)
 	rb->read_next = rb->read_pos + rb->subbuf_size;
 	rb->counted = true;
 	WRITE_ONCE(rb->read_discarded, h->events_discarded);
+}
+
+/* Any context: the statistics of the packets consumed so far. */
+void pyl_rb_read_stats(struct pyl_rb *rb, struct pyl_rb_stats *stats)
+{
+	stats->events_discarded = READ_ONCE(rb->read_discarded);
+	stats->lost_packets = READ_ONCE(rb->lost_packets);
 }
 
 int pyl_rb_snapshot(struct pyl_rb *rb, bool sample_only)
@@ -609,10 +710,77 @@ int pyl_rb_snapshot(struct pyl_rb *rb, bool sample_only)
 	return 0;
 }
 
+unsigned long pyl_rb_snapshot_consumed(struct pyl_rb *rb)
+{
+	return rb->cons_snapshot;
+}
+
+unsigned long pyl_rb_snapshot_produced(struct pyl_rb *rb)
+{
+	return rb->prod_snapshot;
+}
+
+unsigned long pyl_rb_subbuf_size(const struct pyl_rb *rb)
+{
+	return rb->subbuf_size;
+}
+
+int pyl_rb_cpu(const struct pyl_rb *rb)
+{
+	return rb->cpu;
+}
+
 int pyl_rb_mmap(struct pyl_rb *rb, struct vm_area_struct *vma)
 {
 	if (vma->vm_flags & VM_WRITE)
 		return -EPERM;
 	pyl_vma_forbid_write(vma);
 	return remap_vmalloc_range(vma, rb->mem, vma->vm_pgoff);
+}
+
+/* ------------------------------------------------------------- metadata */
+
+/*
+ * A metadata buffer has no writer: its reader builds each packet when it
+ * takes it, from the session's TSDL text, in the sub-buffer at "consumed".
+ * Write header then text there, zero the padding up to the page, and hold
+ * the packet for the reader.  The caller fits both in a sub-buffer
+ * (pyl_rb_subbuf_size()).  Read lock held.
+ */
+int pyl_rb_write_metadata_packet(struct pyl_rb *rb, const void *header,
+				 size_t header_len, const void *text,
+				 size_t text_len)
+{
+	size_t len = header_len + text_len;
+	u8 *p;
+
+	if (rb->held)
+		return -EBUSY;
+	if (WARN_ON_ONCE(len > rb->subbuf_size))
+		return -EINVAL;
+	p = pyl_rb_addr(rb, rb->consumed);
+	memcpy(p, header, header_len);
+	memcpy(p + header_len, text, text_len);
+	memset(p + len, 0, PAGE_ALIGN(len) - len);
+	pyl_rb_hold(rb, rb->consumed, len);
+	return 0;
+}
+
+/*
+ * Positions of a metadata buffer, as lttng-modules shows them: text enters
+ * it only when the reader takes a packet, so "produced" is one packet past
+ * "consumed" while one is held, and equal otherwise (-EAGAIN: nothing to
+ * read; lttng-consumerd then sees the stream as caught up, e.g. ready for
+ * a rotation).
+ */
+int pyl_rb_metadata_snapshot(struct pyl_rb *rb, bool sample_only)
+{
+	unsigned long produced = rb->consumed + (rb->held ? rb->subbuf_size : 0);
+	bool finalized = READ_ONCE(rb->finalized);
+
+	if (!sample_only && produced == rb->consumed)
+		return finalized ? -ENODATA : -EAGAIN;
+	rb->cons_snapshot = rb->consumed;
+	rb->prod_snapshot = produced;
+	return 0;
 }
