@@ -73,10 +73,35 @@
  * packet it also notes the packet's events_discarded and any gap in the
  * sequence numbers: per-stream statistics equal to what lttng-consumerd
  * computes from the same packets, summed per channel for `lttng list`.
- * Writers never wake
- * readers (a tracepoint may hold the runqueue lock): the channel read timer
- * polls pyl_rb_readable() instead.  A flush closes the current sub-buffer
- * on its owning CPU, through an IPI.
+ * Writers never wake readers (a tracepoint may hold the runqueue lock):
+ * the channel read timer polls pyl_rb_readable() instead.  A flush closes
+ * the current sub-buffer on its owning CPU, through an IPI.
+ *
+ * The metadata channel's buffer has no writer.  Its reader builds each
+ * packet when it takes it (pyl_rb_write_metadata_packet(): the TSDL text
+ * of pylttng-metadata.c in the sub-buffer at "consumed"), and consumes it
+ * as a data packet.
+ *
+ * struct pyl_rb is private to this file; pylttng-ringbuffer.h has the API:
+ *
+ *  - writer: pyl_rb_reserve() / pyl_rb_commit() per record (out of line,
+ *    called straight from the probes' pyl_event_reserve() and the direct
+ *    recorders; struct pyl_rb_ctx is public only to live on their stack),
+ *    pyl_rb_flush(), pyl_rb_flush_dead() and pyl_rb_finalize() for the
+ *    channel, pyl_rb_create() / pyl_rb_destroy().
+ *
+ *  - reader, one per buffer (pyl_rb_open_reader() / pyl_rb_close_reader()),
+ *    its commands serialized by pyl_rb_read_lock(): pyl_rb_get_next() or
+ *    pyl_rb_get() to take a packet, pyl_rb_put() to consume it (after
+ *    pyl_rb_count_packet() for data) or pyl_rb_release() to give it back
+ *    as is, pyl_rb_clear(); the held packet through pyl_rb_held_addr(),
+ *    pyl_rb_held_len() and pyl_rb_held_packet_info(), or through the mmap
+ *    (pyl_rb_mmap(), pyl_rb_read_offset()) or splice(2)
+ *    (pyl_rb_splice_read(), in pylttng-splice.c, on top of the held
+ *    address); positions with pyl_rb_snapshot() (pyl_rb_metadata_snapshot()
+ *    for metadata); waiting with pyl_rb_readable(), pyl_rb_poll_wait(),
+ *    pyl_rb_wake_reader() and pyl_rb_finalized(); per-stream statistics
+ *    with pyl_rb_read_stats().
  */
 #include <linux/mm.h>
 #include <linux/vmalloc.h>
@@ -86,10 +111,70 @@
 #include <linux/cpu.h>
 #include <linux/timekeeping.h>
 #include <linux/string.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
 #include <linux/poll.h>
+#include <asm/local.h>
 
 #include "pylttng-compat.h"
 #include "pylttng-ringbuffer.h"
+
+#define PYL_CTF_MAGIC		0xC1FC1FC1U
+
+/* CTF trace packet.header followed by stream packet.context. */
+struct pyl_packet_header {
+	u32 magic;
+	u8  uuid[16];
+	u32 stream_id;
+	u64 stream_instance_id;
+	/* packet.context */
+	u64 timestamp_begin;
+	u64 timestamp_end;
+	u64 content_size;		/* bits */
+	u64 packet_size;		/* bits */
+	u64 packet_seq_num;
+	u64 events_discarded;		/* "unsigned long": 64 bits */
+	u32 cpu_id;
+} __packed;
+
+#define PYL_PACKET_HEADER_LEN	sizeof(struct pyl_packet_header)
+
+struct pyl_rb {
+	/* Writer side: touched only from the owning CPU (any context). */
+	local_t offset;			/* free-running write position */
+	local_t lost;			/* events discarded, cumulative */
+	u64 last_ts;			/* timestamp of a recent record */
+	local_t *commit;		/* per sub-buffer cumulative commits */
+
+	/* Reader side, serialized by read_lock. */
+	struct mutex read_lock;
+	unsigned long consumed;		/* first byte not yet consumed; pushed
+					 * by writers in overwrite mode */
+	unsigned long read_pos;		/* held sub-buffer, if held */
+	unsigned long read_len;		/* bytes of content in it */
+	unsigned long cons_snapshot;
+	unsigned long prod_snapshot;
+	bool held;
+	bool finalized;
+	bool counted;			/* a packet was consumed already */
+	unsigned long read_next;	/* position after the last one consumed */
+	u64 read_discarded;		/* its events_discarded */
+	u64 lost_packets;		/* sequence gaps between consumed packets */
+	atomic_t opened;		/* one stream fd at a time */
+	wait_queue_head_t read_wait;
+
+	/* Constant after creation. */
+	void *mem;
+	void *spare;			/* overwrite: the reader's sub-buffer */
+	unsigned long size;		/* num_subbuf * subbuf_size */
+	unsigned long subbuf_size;
+	unsigned int subbuf_order;
+	unsigned int buf_order;
+	int cpu;
+	bool overwrite;			/* flight-recorder mode */
+	u32 stream_id;
+	u8 uuid[16];
+};
 
 #define PYL_COMPACT_ID_MAX	31U	/* ids 0..30 fit; 31 = extended */
 #define PYL_LARGE_ID_MAX	65535U
@@ -344,7 +429,6 @@ void *pyl_rb_reserve(struct pyl_rb *rb, enum pyl_header_type htype, u32 id,
 	ctx->begin = begin;
 	ctx->len = hlen + payload_len;
 	ctx->ts = ts;
-	ctx->close_end = !pyl_subbuf_off(rb, end);
 	return pyl_rb_addr(rb, begin + hlen);
 
 drop:
@@ -356,7 +440,8 @@ void pyl_rb_commit(const struct pyl_rb_ctx *ctx)
 {
 	struct pyl_rb *rb = ctx->rb;
 
-	if (ctx->close_end)
+	/* A record ending its sub-buffer closes it. */
+	if (!pyl_subbuf_off(rb, ctx->begin + ctx->len))
 		pyl_end_fields(rb, ctx->begin & ~(rb->subbuf_size - 1),
 			       rb->subbuf_size, ctx->ts);
 	pyl_commit_bytes(rb, ctx->begin, ctx->len);

@@ -2,16 +2,13 @@
 /*
  * pylttng-ringbuffer.h - per-CPU CTF packet ring buffer.
  *
- * The rest of the module goes through the writer and reader functions
- * below, not through struct pyl_rb's fields.
+ * struct pyl_rb is private to pylttng-ringbuffer.c: the rest of the module
+ * goes through the writer and reader functions below.
  */
 #ifndef _PYLTTNG_RINGBUFFER_H
 #define _PYLTTNG_RINGBUFFER_H
 
 #include <linux/types.h>
-#include <linux/mutex.h>
-#include <linux/wait.h>
-#include <asm/local.h>
 
 /* Event header flavours, as named in the TSDL. */
 enum pyl_header_type {
@@ -20,75 +17,22 @@ enum pyl_header_type {
 	PYL_HEADER_LARGE	= 2,	/* 16-bit id, 32-bit timestamp */
 };
 
-#define PYL_CTF_MAGIC		0xC1FC1FC1U
-
-/* CTF trace packet.header followed by stream packet.context. */
-struct pyl_packet_header {
-	u32 magic;
-	u8  uuid[16];
-	u32 stream_id;
-	u64 stream_instance_id;
-	/* packet.context */
-	u64 timestamp_begin;
-	u64 timestamp_end;
-	u64 content_size;		/* bits */
-	u64 packet_size;		/* bits */
-	u64 packet_seq_num;
-	u64 events_discarded;		/* "unsigned long": 64 bits */
-	u32 cpu_id;
-} __packed;
-
-#define PYL_PACKET_HEADER_LEN	sizeof(struct pyl_packet_header)
-
-struct pyl_rb {
-	/* Writer side: touched only from the owning CPU (any context). */
-	local_t offset;			/* free-running write position */
-	local_t lost;			/* events discarded, cumulative */
-	u64 last_ts;			/* timestamp of a recent record */
-	local_t *commit;		/* per sub-buffer cumulative commits */
-
-	/* Reader side, serialized by read_lock. */
-	struct mutex read_lock;
-	unsigned long consumed;		/* first byte not yet consumed; pushed
-					 * by writers in overwrite mode */
-	unsigned long read_pos;		/* held sub-buffer, if held */
-	unsigned long read_len;		/* bytes of content in it */
-	unsigned long cons_snapshot;
-	unsigned long prod_snapshot;
-	bool held;
-	bool finalized;
-	bool counted;			/* a packet was consumed already */
-	unsigned long read_next;	/* position after the last one consumed */
-	u64 read_discarded;		/* its events_discarded */
-	u64 lost_packets;		/* sequence gaps between consumed packets */
-	atomic_t opened;		/* one stream fd at a time */
-	wait_queue_head_t read_wait;
-
-	/* Constant after creation. */
-	void *mem;
-	void *spare;			/* overwrite: the reader's sub-buffer */
-	unsigned long size;		/* num_subbuf * subbuf_size */
-	unsigned long subbuf_size;
-	unsigned int subbuf_order;
-	unsigned int buf_order;
-	int cpu;
-	bool overwrite;			/* flight-recorder mode */
-	u32 stream_id;
-	u8 uuid[16];
-};
-
+struct pyl_rb;
 struct file;
 struct pipe_inode_info;
 struct poll_table_struct;
 struct vm_area_struct;
 
-/* A reservation in progress, from pyl_rb_reserve() to pyl_rb_commit(). */
+/*
+ * A reservation in progress, from pyl_rb_reserve() to pyl_rb_commit().
+ * Public only so that probes can keep it on their stack: its fields belong
+ * to pylttng-ringbuffer.c.
+ */
 struct pyl_rb_ctx {
 	struct pyl_rb *rb;
 	unsigned long begin;		/* position of the event header */
 	unsigned long len;		/* header + payload */
 	u64 ts;
-	bool close_end;			/* record ends its sub-buffer */
 };
 
 /* Reader statistics of one stream, as lttng-consumerd computes them. */
