@@ -841,12 +841,13 @@ int pyl_rb_write_metadata_packet(struct pyl_rb *rb, const void *header,
 
 	if (rb->held)
 		return -EBUSY;
-	if (WARN_ON_ONCE(len > rb->subbuf_size))
-		return -EINVAL;
+	if (len > rb->subbuf_size)
+		return -EINVAL;	/* sub-buffers smaller than the header */
 	p = pyl_rb_addr(rb, rb->consumed);
 	memcpy(p, header, header_len);
 	memcpy(p + header_len, text, text_len);
-	memset(p + len, 0, PAGE_ALIGN(len) - len);
+	/* Within the sub-buffer: PAGE_ALIGN(len) is, unless it is below a page. */
+	memset(p + len, 0, min_t(size_t, PAGE_ALIGN(len), rb->subbuf_size) - len);
 	pyl_rb_hold(rb, rb->consumed, len);
 	return 0;
 }
