@@ -73,7 +73,7 @@ static void pyl_read_timer_fn(struct timer_list *t)
 		struct pyl_rb *rb = chan->rbs[i];
 
 		if (rb && pyl_rb_readable(rb))
-			wake_up_interruptible(&rb->read_wait);
+			pyl_rb_wake_reader(rb);
 	}
 	if (!READ_ONCE(chan->finalized))
 		mod_timer(&chan->read_timer,
@@ -141,7 +141,7 @@ void pyl_channel_flush(struct pyl_channel *chan)
 		if (!chan->rbs[i])
 			continue;
 		pyl_rb_flush(chan->rbs[i], false);
-		wake_up_interruptible(&chan->rbs[i]->read_wait);
+		pyl_rb_wake_reader(chan->rbs[i]);
 	}
 }
 
@@ -167,12 +167,13 @@ static int pyl_channel_stats(struct pyl_channel *chan, unsigned long arg)
 	unsigned int i;
 
 	for (i = 0; i < chan->nr_rbs; i++) {
-		struct pyl_rb *rb = chan->rbs[i];
+		struct pyl_rb_stats rb_stats;
 
-		if (!rb)
+		if (!chan->rbs[i])
 			continue;
-		stats.discarded_events += READ_ONCE(rb->read_discarded);
-		stats.lost_packets += READ_ONCE(rb->lost_packets);
+		pyl_rb_read_stats(chan->rbs[i], &rb_stats);
+		stats.discarded_events += rb_stats.events_discarded;
+		stats.lost_packets += rb_stats.lost_packets;
 	}
 	if (copy_to_user((void __user *)arg, &stats, sizeof(stats)))
 		return -EFAULT;

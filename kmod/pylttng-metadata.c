@@ -324,44 +324,43 @@ bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out)
 }
 
 /*
- * Wrap the text from offset out on in a metadata packet in the sub-buffer
- * at the reader's position and hand it to the reader; *held is the length
- * of text it carries, consumed only when the reader puts it with
- * PUT_NEXT_SUBBUF.  rb->read_lock held.
+ * Wrap the text from offset out on in a metadata packet and hand it to the
+ * reader of the metadata buffer rb; *held is the length of text it carries,
+ * consumed only when the reader puts it with PUT_NEXT_SUBBUF.  The buffer's
+ * read lock held.
  */
 int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
 			  size_t out, size_t *held, bool *coherent)
 {
-	struct pyl_metadata_packet_header *h;
-	size_t hlen = sizeof(*h), avail, len;
+	struct pyl_metadata_packet_header h;
+	size_t avail, len;
 	bool finalized;
-	u8 *p;
+	int ret;
 
-	if (rb->held)
+	if (pyl_rb_holds_packet(rb))
 		return -EBUSY;
-	finalized = READ_ONCE(rb->finalized);
+	finalized = pyl_rb_finalized(rb);
 	mutex_lock(&cache->lock);
 	if (out >= cache->len) {
 		mutex_unlock(&cache->lock);
 		return finalized ? -ENODATA : -EAGAIN;
 	}
-	avail = min_t(size_t, cache->len - out, rb->subbuf_size - hlen);
-	len = hlen + avail;
-	p = pyl_rb_subbuf_addr(rb, rb->consumed);
-	h = (struct pyl_metadata_packet_header *)p;
-	*h = (struct pyl_metadata_packet_header) {
+	avail = min_t(size_t, cache->len - out, pyl_rb_subbuf_size(rb) - sizeof(h));
+	len = sizeof(h) + avail;
+	h = (struct pyl_metadata_packet_header) {
 		.magic = PYL_METADATA_MAGIC,
 		.content_size = len * BITS_PER_BYTE,
 		.packet_size = PAGE_ALIGN(len) * BITS_PER_BYTE,
 		.major = 1,
 		.minor = 8,
 	};
-	memcpy(h->uuid, cache->uuid, sizeof(h->uuid));
-	memcpy(p + hlen, cache->data + out, avail);
-	memset(p + len, 0, PAGE_ALIGN(len) - len);
-	*held = avail;
-	*coherent = out + avail == cache->len;
+	memcpy(h.uuid, cache->uuid, sizeof(h.uuid));
+	ret = pyl_rb_write_metadata_packet(rb, &h, sizeof(h), cache->data + out,
+					   avail);
+	if (!ret) {
+		*held = avail;
+		*coherent = out + avail == cache->len;
+	}
 	mutex_unlock(&cache->lock);
-	pyl_rb_hold(rb, rb->consumed, len);
-	return 0;
+	return ret;
 }

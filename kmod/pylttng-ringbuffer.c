@@ -73,10 +73,35 @@
  * packet it also notes the packet's events_discarded and any gap in the
  * sequence numbers: per-stream statistics equal to what lttng-consumerd
  * computes from the same packets, summed per channel for `lttng list`.
- * Writers never wake
- * readers (a tracepoint may hold the runqueue lock): the channel read timer
- * polls pyl_rb_readable() instead.  A flush closes the current sub-buffer
- * on its owning CPU, through an IPI.
+ * Writers never wake readers (a tracepoint may hold the runqueue lock):
+ * the channel read timer polls pyl_rb_readable() instead.  A flush closes
+ * the current sub-buffer on its owning CPU, through an IPI.
+ *
+ * The metadata channel's buffer has no writer.  Its reader builds each
+ * packet when it takes it (pyl_rb_write_metadata_packet(): the TSDL text
+ * of pylttng-metadata.c in the sub-buffer at "consumed"), and consumes it
+ * as a data packet.
+ *
+ * struct pyl_rb is private to this file; pylttng-ringbuffer.h has the API:
+ *
+ *  - writer: pyl_rb_reserve() / pyl_rb_commit() per record (out of line,
+ *    called straight from the probes' pyl_event_reserve() and the direct
+ *    recorders; struct pyl_rb_ctx is public only to live on their stack),
+ *    pyl_rb_flush(), pyl_rb_flush_dead() and pyl_rb_finalize() for the
+ *    channel, pyl_rb_create() / pyl_rb_destroy().
+ *
+ *  - reader, one per buffer (pyl_rb_open_reader() / pyl_rb_close_reader()),
+ *    its commands serialized by pyl_rb_read_lock(): pyl_rb_get_next() or
+ *    pyl_rb_get() to take a packet, pyl_rb_put() to consume it (after
+ *    pyl_rb_count_packet() for data) or pyl_rb_release() to give it back
+ *    as is, pyl_rb_clear(); the held packet through pyl_rb_held_addr(),
+ *    pyl_rb_held_len() and pyl_rb_held_packet_info(), or through the mmap
+ *    (pyl_rb_mmap(), pyl_rb_read_offset()) or splice(2)
+ *    (pyl_rb_splice_read(), in pylttng-splice.c, on top of the held
+ *    address); positions with pyl_rb_snapshot() (pyl_rb_metadata_snapshot()
+ *    for metadata); waiting with pyl_rb_readable(), pyl_rb_poll_wait(),
+ *    pyl_rb_wake_reader() and pyl_rb_finalized(); per-stream statistics
+ *    with pyl_rb_read_stats().
  */
 #include <linux/mm.h>
 #include <linux/vmalloc.h>
@@ -86,9 +111,70 @@
 #include <linux/cpu.h>
 #include <linux/timekeeping.h>
 #include <linux/string.h>
+#include <linux/mutex.h>
+#include <linux/wait.h>
+#include <linux/poll.h>
+#include <asm/local.h>
 
 #include "pylttng-compat.h"
 #include "pylttng-ringbuffer.h"
+
+#define PYL_CTF_MAGIC		0xC1FC1FC1U
+
+/* CTF trace packet.header followed by stream packet.context. */
+struct pyl_packet_header {
+	u32 magic;
+	u8  uuid[16];
+	u32 stream_id;
+	u64 stream_instance_id;
+	/* packet.context */
+	u64 timestamp_begin;
+	u64 timestamp_end;
+	u64 content_size;		/* bits */
+	u64 packet_size;		/* bits */
+	u64 packet_seq_num;
+	u64 events_discarded;		/* "unsigned long": 64 bits */
+	u32 cpu_id;
+} __packed;
+
+#define PYL_PACKET_HEADER_LEN	sizeof(struct pyl_packet_header)
+
+struct pyl_rb {
+	/* Writer side: touched only from the owning CPU (any context). */
+	local_t offset;			/* free-running write position */
+	local_t lost;			/* events discarded, cumulative */
+	u64 last_ts;			/* timestamp of a recent record */
+	local_t *commit;		/* per sub-buffer cumulative commits */
+
+	/* Reader side, serialized by read_lock. */
+	struct mutex read_lock;
+	unsigned long consumed;		/* first byte not yet consumed; pushed
+					 * by writers in overwrite mode */
+	unsigned long read_pos;		/* held sub-buffer, if held */
+	unsigned long read_len;		/* bytes of content in it */
+	unsigned long cons_snapshot;
+	unsigned long prod_snapshot;
+	bool held;
+	bool finalized;
+	bool counted;			/* a packet was consumed already */
+	unsigned long read_next;	/* position after the last one consumed */
+	u64 read_discarded;		/* its events_discarded */
+	u64 lost_packets;		/* sequence gaps between consumed packets */
+	atomic_t opened;		/* one stream fd at a time */
+	wait_queue_head_t read_wait;
+
+	/* Constant after creation. */
+	void *mem;
+	void *spare;			/* overwrite: the reader's sub-buffer */
+	unsigned long size;		/* num_subbuf * subbuf_size */
+	unsigned long subbuf_size;
+	unsigned int subbuf_order;
+	unsigned int buf_order;
+	int cpu;
+	bool overwrite;			/* flight-recorder mode */
+	u32 stream_id;
+	u8 uuid[16];
+};
 
 #define PYL_COMPACT_ID_MAX	31U	/* ids 0..30 fit; 31 = extended */
 #define PYL_LARGE_ID_MAX	65535U
@@ -343,7 +429,6 @@ void *pyl_rb_reserve(struct pyl_rb *rb, enum pyl_header_type htype, u32 id,
 	ctx->begin = begin;
 	ctx->len = hlen + payload_len;
 	ctx->ts = ts;
-	ctx->close_end = !pyl_subbuf_off(rb, end);
 	return pyl_rb_addr(rb, begin + hlen);
 
 drop:
@@ -355,7 +440,8 @@ void pyl_rb_commit(const struct pyl_rb_ctx *ctx)
 {
 	struct pyl_rb *rb = ctx->rb;
 
-	if (ctx->close_end)
+	/* A record ending its sub-buffer closes it. */
+	if (!pyl_subbuf_off(rb, ctx->begin + ctx->len))
 		pyl_end_fields(rb, ctx->begin & ~(rb->subbuf_size - 1),
 			       rb->subbuf_size, ctx->ts);
 	pyl_commit_bytes(rb, ctx->begin, ctx->len);
@@ -441,17 +527,58 @@ void pyl_rb_finalize(struct pyl_rb *rb)
 
 /* ---------------------------------------------------------------- reader */
 
+/* One reader (stream fd) per buffer: false when it has one already. */
+bool pyl_rb_open_reader(struct pyl_rb *rb)
+{
+	return !atomic_cmpxchg(&rb->opened, 0, 1);
+}
+
+/* A reader gone while holding a packet: the next one rereads it. */
+void pyl_rb_close_reader(struct pyl_rb *rb)
+{
+	mutex_lock(&rb->read_lock);
+	rb->held = false;
+	mutex_unlock(&rb->read_lock);
+	atomic_set(&rb->opened, 0);
+}
+
+/* Serializes the reader's commands, pyl_rb_readable() excepted. */
+void pyl_rb_read_lock(struct pyl_rb *rb)
+{
+	mutex_lock(&rb->read_lock);
+}
+
+void pyl_rb_read_unlock(struct pyl_rb *rb)
+{
+	mutex_unlock(&rb->read_lock);
+}
+
 bool pyl_rb_readable(struct pyl_rb *rb)
 {
 	return pyl_subbuf_complete(rb, READ_ONCE(rb->consumed));
 }
 
-void *pyl_rb_subbuf_addr(struct pyl_rb *rb, unsigned long pos)
+/* Finalized, and the buffer's state read after it is the final one. */
+bool pyl_rb_finalized(struct pyl_rb *rb)
 {
-	return pyl_rb_addr(rb, pos);
+	bool finalized = READ_ONCE(rb->finalized);
+
+	smp_rmb();	/* finalized before data state; pairs with finalize */
+	return finalized;
 }
 
-void pyl_rb_hold(struct pyl_rb *rb, unsigned long pos, unsigned long len)
+void pyl_rb_wake_reader(struct pyl_rb *rb)
+{
+	wake_up_interruptible(&rb->read_wait);
+}
+
+void pyl_rb_poll_wait(struct pyl_rb *rb, struct file *file,
+		      struct poll_table_struct *wait)
+{
+	poll_wait(file, &rb->read_wait, wait);
+}
+
+static void pyl_rb_hold(struct pyl_rb *rb, unsigned long pos, unsigned long len)
 {
 	rb->read_pos = pos;
 	rb->read_len = len;
@@ -463,10 +590,39 @@ unsigned long pyl_rb_mmap_len(const struct pyl_rb *rb)
 	return rb->size + (rb->overwrite ? rb->subbuf_size : 0);
 }
 
+bool pyl_rb_holds_packet(struct pyl_rb *rb)
+{
+	return rb->held;
+}
+
 /* Where the held packet's bytes are: in the ring, or in the spare. */
 void *pyl_rb_held_addr(struct pyl_rb *rb)
 {
+	if (!rb->held)
+		return NULL;
 	return rb->spare ?: pyl_rb_addr(rb, rb->read_pos);
+}
+
+/* Bytes of content in the held packet; 0 when none is held. */
+unsigned long pyl_rb_held_len(struct pyl_rb *rb)
+{
+	return rb->held ? rb->read_len : 0;
+}
+
+/* The packet context of the held data packet. */
+int pyl_rb_held_packet_info(struct pyl_rb *rb, struct pyl_rb_packet_info *info)
+{
+	const struct pyl_packet_header *h = pyl_rb_held_addr(rb);
+
+	if (!h)
+		return -EINVAL;
+	info->timestamp_begin = h->timestamp_begin;
+	info->timestamp_end = h->timestamp_end;
+	info->events_discarded = h->events_discarded;
+	info->content_size = h->content_size;
+	info->packet_size = h->packet_size;
+	info->seq_num = h->packet_seq_num;
+	return 0;
 }
 
 /* GET_MMAP_READ_OFFSET: the held packet in the mmap area. */
@@ -549,7 +705,7 @@ int pyl_rb_get(struct pyl_rb *rb, unsigned long pos)
 }
 
 /* Move "consumed" forward to pos, unless a writer pushed it further. */
-void pyl_rb_advance(struct pyl_rb *rb, unsigned long pos)
+static void pyl_rb_advance(struct pyl_rb *rb, unsigned long pos)
 {
 	unsigned long cur = READ_ONCE(rb->consumed), prev;
 
@@ -561,6 +717,7 @@ void pyl_rb_advance(struct pyl_rb *rb, unsigned long pos)
 	}
 }
 
+/* PUT_NEXT_SUBBUF: release the held packet and consume it. */
 int pyl_rb_put(struct pyl_rb *rb)
 {
 	if (!rb->held)
@@ -568,6 +725,28 @@ int pyl_rb_put(struct pyl_rb *rb)
 	rb->held = false;
 	smp_mb();	/* done reading before the writer may reuse it */
 	pyl_rb_advance(rb, rb->read_pos + rb->subbuf_size);
+	return 0;
+}
+
+/* PUT_SUBBUF: release the held packet without consuming it. */
+void pyl_rb_release(struct pyl_rb *rb)
+{
+	rb->held = false;
+}
+
+/*
+ * CLEAR (lttng clear, rotations): close the current packet and drop
+ * everything not consumed yet, as lib_ring_buffer_clear() does.
+ */
+int pyl_rb_clear(struct pyl_rb *rb)
+{
+	unsigned long produced;
+
+	pyl_rb_flush(rb, false);
+	produced = local_read(&rb->offset) & ~(rb->subbuf_size - 1);
+	if (rb->held)
+		return -EBUSY;
+	pyl_rb_advance(rb, produced);
 	return 0;
 }
 
@@ -580,7 +759,7 @@ void pyl_rb_count_packet(struct pyl_rb *rb)
 {
 	struct pyl_packet_header *h = pyl_rb_held_addr(rb);
 
-	if (!rb->held)
+	if (!h)
 		return;
 	if (rb->counted && (long)(rb->read_pos - rb->read_next) > 0)
 		WRITE_ONCE(rb->lost_packets, rb->lost_packets +
@@ -588,6 +767,13 @@ void pyl_rb_count_packet(struct pyl_rb *rb)
 	rb->read_next = rb->read_pos + rb->subbuf_size;
 	rb->counted = true;
 	WRITE_ONCE(rb->read_discarded, h->events_discarded);
+}
+
+/* Any context: the statistics of the packets consumed so far. */
+void pyl_rb_read_stats(struct pyl_rb *rb, struct pyl_rb_stats *stats)
+{
+	stats->events_discarded = READ_ONCE(rb->read_discarded);
+	stats->lost_packets = READ_ONCE(rb->lost_packets);
 }
 
 int pyl_rb_snapshot(struct pyl_rb *rb, bool sample_only)
@@ -609,10 +795,78 @@ int pyl_rb_snapshot(struct pyl_rb *rb, bool sample_only)
 	return 0;
 }
 
+unsigned long pyl_rb_snapshot_consumed(struct pyl_rb *rb)
+{
+	return rb->cons_snapshot;
+}
+
+unsigned long pyl_rb_snapshot_produced(struct pyl_rb *rb)
+{
+	return rb->prod_snapshot;
+}
+
+unsigned long pyl_rb_subbuf_size(const struct pyl_rb *rb)
+{
+	return rb->subbuf_size;
+}
+
+int pyl_rb_cpu(const struct pyl_rb *rb)
+{
+	return rb->cpu;
+}
+
 int pyl_rb_mmap(struct pyl_rb *rb, struct vm_area_struct *vma)
 {
 	if (vma->vm_flags & VM_WRITE)
 		return -EPERM;
 	pyl_vma_forbid_write(vma);
 	return remap_vmalloc_range(vma, rb->mem, vma->vm_pgoff);
+}
+
+/* ------------------------------------------------------------- metadata */
+
+/*
+ * A metadata buffer has no writer: its reader builds each packet when it
+ * takes it, from the session's TSDL text, in the sub-buffer at "consumed".
+ * Write header then text there, zero the padding up to the page, and hold
+ * the packet for the reader.  The caller fits both in a sub-buffer
+ * (pyl_rb_subbuf_size()).  Read lock held.
+ */
+int pyl_rb_write_metadata_packet(struct pyl_rb *rb, const void *header,
+				 size_t header_len, const void *text,
+				 size_t text_len)
+{
+	size_t len = header_len + text_len;
+	u8 *p;
+
+	if (rb->held)
+		return -EBUSY;
+	if (len > rb->subbuf_size)
+		return -EINVAL;	/* sub-buffers smaller than the header */
+	p = pyl_rb_addr(rb, rb->consumed);
+	memcpy(p, header, header_len);
+	memcpy(p + header_len, text, text_len);
+	/* Within the sub-buffer: PAGE_ALIGN(len) is, unless it is below a page. */
+	memset(p + len, 0, min_t(size_t, PAGE_ALIGN(len), rb->subbuf_size) - len);
+	pyl_rb_hold(rb, rb->consumed, len);
+	return 0;
+}
+
+/*
+ * Positions of a metadata buffer, as lttng-modules shows them: text enters
+ * it only when the reader takes a packet, so "produced" is one packet past
+ * "consumed" while one is held, and equal otherwise (-EAGAIN: nothing to
+ * read; lttng-consumerd then sees the stream as caught up, e.g. ready for
+ * a rotation).
+ */
+int pyl_rb_metadata_snapshot(struct pyl_rb *rb, bool sample_only)
+{
+	unsigned long produced = rb->consumed + (rb->held ? rb->subbuf_size : 0);
+	bool finalized = READ_ONCE(rb->finalized);
+
+	if (!sample_only && produced == rb->consumed)
+		return finalized ? -ENODATA : -EAGAIN;
+	rb->cons_snapshot = rb->consumed;
+	rb->prod_snapshot = produced;
+	return 0;
 }

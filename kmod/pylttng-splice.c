@@ -52,7 +52,7 @@ static unsigned int pyl_splice_pages(const struct pipe_inode_info *pipe,
 	return clamp_t(size_t, need, 1, max_t(unsigned int, room, 1));
 }
 
-/* Caller holds rb->read_lock. */
+/* Caller holds the buffer's read lock. */
 ssize_t pyl_rb_splice_read(struct pyl_rb *rb, loff_t *ppos,
 			   struct pipe_inode_info *pipe, size_t len)
 {
@@ -65,18 +65,18 @@ ssize_t pyl_rb_splice_read(struct pyl_rb *rb, loff_t *ppos,
 		.ops = &pyl_pipe_buf_ops,
 		.spd_release = pyl_spd_release,
 	};
+	unsigned long off, size = pyl_rb_subbuf_size(rb);
+	char *addr = pyl_rb_held_addr(rb);
 	unsigned int nr;
-	unsigned long off;
 	ssize_t moved;
-	char *addr;
 
-	if (!rb->held)
+	if (!addr)
 		return -EINVAL;		/* no GET_SUBBUF before */
-	if (*ppos < 0 || *ppos >= rb->subbuf_size)
+	if (*ppos < 0 || *ppos >= size)
 		return 0;
 	off = *ppos;
-	len = min_t(size_t, len, rb->subbuf_size - off);
-	addr = pyl_rb_held_addr(rb) + off;
+	len = min_t(size_t, len, size - off);
+	addr += off;
 	nr = pyl_splice_pages(pipe, (unsigned long)addr, len);
 	if (nr > PIPE_DEF_BUFFERS) {
 		spd.pages = kmalloc_array(nr, sizeof(*spd.pages), GFP_KERNEL);

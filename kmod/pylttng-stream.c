@@ -42,38 +42,38 @@ static int pyl_put_u64(u64 val, unsigned long arg)
 static long pyl_stream_packet_ioctl(struct pyl_stream *stream, unsigned int cmd,
 				    unsigned long arg)
 {
-	struct pyl_rb *rb = stream->rb;
-	struct pyl_packet_header *h;
+	struct pyl_rb_packet_info info;
+	int ret;
 
 	switch (cmd) {
 	case PYL_RB_GET_STREAM_ID:
 		return pyl_put_u64(stream->chan->id, arg);
 	case PYL_RB_INSTANCE_ID:
-		return pyl_put_u64(rb->cpu, arg);
+		return pyl_put_u64(pyl_rb_cpu(stream->rb), arg);
 	case PYL_RB_GET_CURRENT_TIMESTAMP:
 		return pyl_put_u64(pyl_clock_read(), arg);
 	}
-	if (!rb->held)
-		return -EINVAL;
-	h = pyl_rb_held_addr(rb);
+	ret = pyl_rb_held_packet_info(stream->rb, &info);
+	if (ret)
+		return ret;
 	switch (cmd) {
 	case PYL_RB_GET_TIMESTAMP_BEGIN:
-		return pyl_put_u64(h->timestamp_begin, arg);
+		return pyl_put_u64(info.timestamp_begin, arg);
 	case PYL_RB_GET_TIMESTAMP_END:
-		return pyl_put_u64(h->timestamp_end, arg);
+		return pyl_put_u64(info.timestamp_end, arg);
 	case PYL_RB_GET_EVENTS_DISCARDED:
-		return pyl_put_u64(h->events_discarded, arg);
+		return pyl_put_u64(info.events_discarded, arg);
 	case PYL_RB_GET_CONTENT_SIZE:
-		return pyl_put_u64(h->content_size, arg);
+		return pyl_put_u64(info.content_size, arg);
 	case PYL_RB_GET_PACKET_SIZE:
-		return pyl_put_u64(h->packet_size, arg);
+		return pyl_put_u64(info.packet_size, arg);
 	case PYL_RB_GET_SEQ_NUM:
-		return pyl_put_u64(h->packet_seq_num, arg);
+		return pyl_put_u64(info.seq_num, arg);
 	}
 	return -ENOIOCTLCMD;
 }
 
-/* Commands shared by data and metadata streams; rb->read_lock held. */
+/* Commands shared by data and metadata streams; read lock held. */
 static long pyl_stream_common_ioctl(struct pyl_stream *stream, unsigned int cmd,
 				    unsigned long arg)
 {
@@ -81,16 +81,16 @@ static long pyl_stream_common_ioctl(struct pyl_stream *stream, unsigned int cmd,
 
 	switch (cmd) {
 	case PYL_RB_PUT_SUBBUF:
-		rb->held = false;	/* released, not consumed */
+		pyl_rb_release(rb);	/* released, not consumed */
 		return 0;
 	case PYL_RB_PUT_NEXT_SUBBUF:
 		return pyl_rb_put(rb);
 	case PYL_RB_GET_SUBBUF_SIZE:
-		return pyl_put_ulong(rb->held ? rb->read_len : 0, arg);
+		return pyl_put_ulong(pyl_rb_held_len(rb), arg);
 	case PYL_RB_GET_PADDED_SUBBUF_SIZE:
-		return pyl_put_ulong(rb->held ? PAGE_ALIGN(rb->read_len) : 0, arg);
+		return pyl_put_ulong(PAGE_ALIGN(pyl_rb_held_len(rb)), arg);
 	case PYL_RB_GET_MAX_SUBBUF_SIZE:
-		return pyl_put_ulong(rb->subbuf_size, arg);
+		return pyl_put_ulong(pyl_rb_subbuf_size(rb), arg);
 	case PYL_RB_GET_MMAP_LEN:
 		return pyl_put_ulong(pyl_rb_mmap_len(rb), arg);
 	case PYL_RB_GET_MMAP_READ_OFFSET:
@@ -100,28 +100,12 @@ static long pyl_stream_common_ioctl(struct pyl_stream *stream, unsigned int cmd,
 	case PYL_RB_SNAPSHOT_SAMPLE_POSITIONS:
 		return pyl_rb_snapshot(rb, true);
 	case PYL_RB_SNAPSHOT_GET_CONSUMED:
-		return pyl_put_ulong(rb->cons_snapshot, arg);
+		return pyl_put_ulong(pyl_rb_snapshot_consumed(rb), arg);
 	case PYL_RB_SNAPSHOT_GET_PRODUCED:
-		return pyl_put_ulong(rb->prod_snapshot, arg);
+		return pyl_put_ulong(pyl_rb_snapshot_produced(rb), arg);
 	default:
 		return -ENOIOCTLCMD;
 	}
-}
-
-/*
- * CLEAR (lttng clear, rotations): close the current packet and drop
- * everything not consumed yet, as lib_ring_buffer_clear() does.
- */
-static int pyl_stream_clear(struct pyl_rb *rb)
-{
-	unsigned long produced;
-
-	pyl_rb_flush(rb, false);
-	produced = local_read(&rb->offset) & ~(rb->subbuf_size - 1);
-	if (rb->held)
-		return -EBUSY;
-	pyl_rb_advance(rb, produced);
-	return 0;
 }
 
 static long pyl_data_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
@@ -142,7 +126,7 @@ static long pyl_data_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 		pyl_rb_flush(rb, cmd == PYL_RB_FLUSH_EMPTY);
 		return 0;
 	case PYL_RB_CLEAR:
-		return pyl_stream_clear(rb);
+		return pyl_rb_clear(rb);
 	case PYL_RB_PUT_NEXT_SUBBUF:
 		pyl_rb_count_packet(rb);
 		return pyl_rb_put(rb);
@@ -151,25 +135,6 @@ static long pyl_data_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 	default:
 		return pyl_stream_common_ioctl(stream, cmd, arg);
 	}
-}
-
-/*
- * Positions of a metadata stream, as lttng-modules shows them: text enters
- * its buffer only when the reader takes a packet, so "produced" is one
- * packet past "consumed" while one is held, and equal otherwise (-EAGAIN:
- * nothing to read; lttng-consumerd then sees the stream as caught up,
- * e.g. ready for a rotation).
- */
-static int pyl_meta_snapshot(struct pyl_rb *rb, bool sample_only)
-{
-	unsigned long produced = rb->consumed + (rb->held ? rb->subbuf_size : 0);
-	bool finalized = READ_ONCE(rb->finalized);
-
-	if (!sample_only && produced == rb->consumed)
-		return finalized ? -ENODATA : -EAGAIN;
-	rb->cons_snapshot = rb->consumed;
-	rb->prod_snapshot = produced;
-	return 0;
 }
 
 static long pyl_meta_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
@@ -196,14 +161,14 @@ static long pyl_meta_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 		stream->meta_held = 0;
 		return ret;
 	case PYL_RB_PUT_SUBBUF:
-		stream->rb->held = false;	/* handed out again next time */
+		pyl_rb_release(stream->rb);	/* handed out again next time */
 		stream->meta_held = 0;
 		return 0;
 	case PYL_RB_GET_SUBBUF:
 		return -ENOSYS;		/* no random access to metadata */
 	case PYL_RB_SNAPSHOT:
 	case PYL_RB_SNAPSHOT_SAMPLE_POSITIONS:
-		return pyl_meta_snapshot(stream->rb, cmd != PYL_RB_SNAPSHOT);
+		return pyl_rb_metadata_snapshot(stream->rb, cmd != PYL_RB_SNAPSHOT);
 	case PYL_RB_FLUSH:
 	case PYL_RB_FLUSH_EMPTY:
 	case PYL_RB_CLEAR:
@@ -212,7 +177,7 @@ static long pyl_meta_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 		return pyl_put_u64(READ_ONCE(cache->version), arg);
 	case PYL_RB_METADATA_CACHE_DUMP:
 		/* As lttng-modules: only once everything handed out is consumed. */
-		if (stream->rb->held)
+		if (pyl_rb_holds_packet(stream->rb))
 			return -EBUSY;
 		stream->meta_out = 0;
 		wake_up_interruptible(&cache->wait);
@@ -228,12 +193,12 @@ static long pyl_stream_ioctl(struct file *file, unsigned int cmd,
 	struct pyl_stream *stream = file->private_data;
 	long ret;
 
-	mutex_lock(&stream->rb->read_lock);
+	pyl_rb_read_lock(stream->rb);
 	if (stream->chan->is_metadata)
 		ret = pyl_meta_stream_cmd(stream, cmd, arg);
 	else
 		ret = pyl_data_stream_cmd(stream, cmd, arg);
-	mutex_unlock(&stream->rb->read_lock);
+	pyl_rb_read_unlock(stream->rb);
 	return ret;
 }
 
@@ -244,11 +209,10 @@ static __poll_t pyl_stream_poll(struct file *file, poll_table *wait)
 	struct pyl_metadata_cache *cache = stream->chan->session->meta;
 	bool finalized;
 
-	poll_wait(file, &rb->read_wait, wait);
+	pyl_rb_poll_wait(rb, file, wait);
 	if (stream->chan->is_metadata)
 		poll_wait(file, &cache->wait, wait);
-	finalized = READ_ONCE(rb->finalized);
-	smp_rmb();	/* finalized before data state */
+	finalized = pyl_rb_finalized(rb);	/* before data state */
 	if (stream->chan->is_metadata) {
 		if (pyl_metadata_pending(cache, READ_ONCE(stream->meta_out)))
 			return EPOLLIN | EPOLLRDNORM;
@@ -272,22 +236,18 @@ static ssize_t pyl_stream_splice_read(struct file *file, loff_t *ppos,
 	struct pyl_stream *stream = file->private_data;
 	ssize_t ret;
 
-	mutex_lock(&stream->rb->read_lock);
+	pyl_rb_read_lock(stream->rb);
 	ret = pyl_rb_splice_read(stream->rb, ppos, pipe, len);
-	mutex_unlock(&stream->rb->read_lock);
+	pyl_rb_read_unlock(stream->rb);
 	return ret;
 }
 
 static int pyl_stream_release(struct inode *inode, struct file *file)
 {
 	struct pyl_stream *stream = file->private_data;
-	struct pyl_rb *rb = stream->rb;
 
 	/* A reader killed while holding a sub-buffer: the next one rereads it. */
-	mutex_lock(&rb->read_lock);
-	rb->held = false;
-	mutex_unlock(&rb->read_lock);
-	atomic_set(&rb->opened, 0);
+	pyl_rb_close_reader(stream->rb);
 	pyl_channel_put(stream->chan);
 	kfree(stream);
 	return 0;
@@ -314,7 +274,7 @@ int pyl_stream_open(struct pyl_channel *chan)
 	int fd;
 
 	for (i = 0; i < chan->nr_rbs; i++) {
-		if (chan->rbs[i] && !atomic_cmpxchg(&chan->rbs[i]->opened, 0, 1)) {
+		if (chan->rbs[i] && pyl_rb_open_reader(chan->rbs[i])) {
 			rb = chan->rbs[i];
 			break;
 		}
@@ -323,7 +283,7 @@ int pyl_stream_open(struct pyl_channel *chan)
 		return -ENOENT;
 	stream = kzalloc(sizeof(*stream), GFP_KERNEL);
 	if (!stream) {
-		atomic_set(&rb->opened, 0);
+		pyl_rb_close_reader(rb);
 		return -ENOMEM;
 	}
 	stream->chan = chan;
@@ -331,7 +291,7 @@ int pyl_stream_open(struct pyl_channel *chan)
 	fd = pyl_anon_fd(chan->is_metadata ? "[lttng_metadata_stream]" :
 			 "[lttng_stream]", &pyl_stream_fops, stream, &file);
 	if (fd < 0) {
-		atomic_set(&rb->opened, 0);
+		pyl_rb_close_reader(rb);
 		kfree(stream);
 		return fd;
 	}
