@@ -113,9 +113,12 @@ static inline const void *pyl_perf_raw(struct perf_sample_data *data, u32 *size)
 	return raw->frag.data;
 }
 
+/* del_timer*() became timer_delete*() in v6.2. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define pyl_timer_delete(t)		timer_delete(t)
 #define pyl_timer_delete_sync(t)	timer_delete_sync(t)
 #else
+#define pyl_timer_delete(t)		del_timer(t)
 #define pyl_timer_delete_sync(t)	del_timer_sync(t)
 #endif
 
@@ -136,11 +139,6 @@ static inline const void *pyl_perf_raw(struct perf_sample_data *data, u32 *size)
 #define pyl_srcu_gp_work(ssp)		(&(ssp)->srcu_sup->work)
 #else
 #define pyl_srcu_gp_work(ssp)		(&(ssp)->work)
-#endif
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
-#define pyl_timer_delete(t)		timer_delete(t)
-#else
-#define pyl_timer_delete(t)		del_timer(t)
 #endif
 
 static inline void pyl_srcu_run_delayed_works(struct srcu_struct *ssp)
