@@ -54,7 +54,7 @@ def total_instructions(out: Path) -> int:
 
 
 def count_requests(ops: int, work: Path) -> int:
-    from pylttng.consumerd.link import ConsumerLink
+    from pylttng.sessiond.consumer_link import ConsumerLink
 
     sock = str(work / f"consumerd-{ops}.sock")
     out = work / f"request-{ops}.out"

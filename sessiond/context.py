@@ -1,10 +1,11 @@
-"""What every command handler works with: the sessions and the kernel domain."""
+"""What every command handler works with: the sessions, the kernel tracer, the consumer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .kernel_domain import KernelDomain
+from .consumer import Consumer
+from .modprobe import TracerLoader
 from .session import SessionRegistry
 
 
@@ -20,7 +21,8 @@ class Credentials:
 @dataclass
 class DaemonContext:
     sessions: SessionRegistry
-    kernel: KernelDomain
+    tracer: TracerLoader
+    consumer: Consumer
 
     def can_access(self, creds: Credentials, uid: int) -> bool:
         # session_access_ok(): root reaches every session, others only their own.

@@ -73,6 +73,7 @@ class Session:
     live_timer: int = 0
     active: bool = False
     has_been_started: bool = False
+    shm_path: str = ""  # lttng create --shm-path: user-space buffers only
     kernel: KernelSession | None = None
 
     @property

@@ -21,11 +21,11 @@ import msgpack
 import pytest
 import trio
 from pylttng.consumerd import daemon
-from pylttng.consumerd.link import ConsumerError, ConsumerLink
-from pylttng.consumerd.supervisor import ConsumerdProcess, run_consumerd
 from pylttng.consumerd.wire import connect_unix
 from pylttng.protocol.consumer import DataPending, encode_request, parse_reply
 from pylttng.protocol.consumer import Frame as FrameEvent
+from pylttng.sessiond.consumer_link import ConsumerError, ConsumerLink
+from pylttng.sessiond.consumer_supervisor import ConsumerdProcess, run_consumerd
 from test_consumer_fakering import FakeKernel, page_align
 
 DAEMON = [sys.executable, "-m", "pylttng.consumerd"]

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import trio
-from pylttng.protocol import kernel_abi as abi
 from pylttng.protocol.client import reader, writer
 from pylttng.protocol.client.constants import (
     BufferType,
@@ -26,14 +25,14 @@ from pylttng.protocol.client.messages import Channel, Domain, Event, Reply, Sess
 from pylttng.sessiond.client_server import bind_client_socket, serve_clients
 from pylttng.sessiond.context import DaemonContext
 from pylttng.sessiond.dispatch import Dispatcher
-from pylttng.sessiond.kernel_domain import KernelDomain
+from pylttng.sessiond.modprobe import TracerLoader
 from pylttng.sessiond.session import SessionRegistry
 
 KERNEL = Domain(type=DomainType.KERNEL, buf_type=BufferType.GLOBAL)
 
 
 class FakeTracer:
-    """Records the ioctl-level calls; hands out real fds (of /dev/null) as the module would."""
+    """Records the tracer-layer calls; hands out real fds (of /dev/null) as the module would."""
 
     def __init__(self, ncpus: int = 2) -> None:
         self.calls: list[tuple[Any, ...]] = []
@@ -46,7 +45,7 @@ class FakeTracer:
     def _fd(self) -> int:
         return os.open(os.devnull, os.O_RDONLY)
 
-    def create_session(self) -> int:
+    async def create_session(self) -> int:
         self.calls.append(("SESSION",))
         return self._fd()
 
@@ -56,12 +55,13 @@ class FakeTracer:
     def session_set_creation_time(self, fd: int, ts: int) -> None:
         self.calls.append(("SESSION_SET_CREATION_TIME",))
 
-    def create_channel(self, fd: int, raw: bytes) -> int:
-        chan = abi.Channel.parse(raw)
-        self.calls.append(("CHANNEL", chan.subbuf_size, chan.num_subbuf, chan.overwrite))
+    async def create_channel(
+        self, fd: int, *, subbuf_size: int, num_subbuf: int, overwrite: bool, **_: object
+    ) -> int:
+        self.calls.append(("CHANNEL", subbuf_size, num_subbuf, int(overwrite)))
         return self._fd()
 
-    def open_metadata(self, fd: int, raw: bytes) -> int:
+    async def open_metadata(self, fd: int, **_: object) -> int:
         self.calls.append(("METADATA",))
         return self._fd()
 
@@ -74,37 +74,40 @@ class FakeTracer:
         self.calls.append(("STREAM",))
         return self._fd()
 
-    def create_event(self, fd: int, raw: bytes) -> int:
-        ev = abi.Event.parse(raw)
-        name = bytes(ev.name).rstrip(b"\0").decode()
-        self.calls.append(("EVENT", name, int(ev.instrumentation)))
+    async def create_event(self, fd: int, name: str, instrumentation: int, **_: object) -> int:
+        self.calls.append(("EVENT", name, int(instrumentation)))
         return self._fd()
 
-    def enable(self, fd: int) -> None:
+    async def enable(self, fd: int) -> None:
         self.calls.append(("ENABLE",))
 
-    def disable(self, fd: int) -> None:
+    async def disable(self, fd: int) -> None:
         self.calls.append(("DISABLE",))
 
-    def start_session(self, fd: int) -> None:
+    async def start_session(self, fd: int) -> None:
         self.calls.append(("SESSION_START",))
 
-    def stop_session(self, fd: int) -> None:
+    async def stop_session(self, fd: int) -> None:
         self.calls.append(("SESSION_STOP",))
 
-    def destroy_session(self, fd: int) -> None:
+    async def destroy_session(self, fd: int) -> None:
         """Closes the fd; with a gate, first waits (at most 5 s) until the test opens it,
         as pylttng.ko's teardown waits for its tracepoints to be unhooked."""
         self.calls.append(("SESSION_CLOSE",))
         if self.destroy_gate is not None:
-            self.destroy_entered.set()
-            self.destroy_gate_timed_out = not self.destroy_gate.wait(5)
+            gate = self.destroy_gate
+
+            def wait() -> bool:
+                self.destroy_entered.set()
+                return gate.wait(5)
+
+            self.destroy_gate_timed_out = not await trio.to_thread.run_sync(wait)
         os.close(fd)
 
-    def wait_quiescent(self) -> None:
+    async def wait_quiescent(self) -> None:
         pass
 
-    def flush_buffer(self, fd: int) -> None:
+    async def flush_buffer(self, fd: int) -> None:
         self.calls.append(("FLUSH",))
 
 
@@ -209,8 +212,10 @@ async def daemon(tmp_path: pathlib.Path) -> AsyncIterator[Harness]:
     path = str(tmp_path / "client-lttng-sessiond")
     tracer = FakeTracer()
     consumer = FakeConsumer()
-    kernel = KernelDomain(consumer, no_kernel=False, tracer=tracer)  # type: ignore[arg-type]
-    ctx = DaemonContext(sessions=SessionRegistry(), kernel=kernel)
+    loader = TracerLoader(no_kernel=False, tracer=tracer)  # type: ignore[arg-type]
+    ctx = DaemonContext(
+        sessions=SessionRegistry(), tracer=loader, consumer=consumer  # type: ignore[arg-type]
+    )
     listener = await bind_client_socket(path)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(serve_clients, listener, Dispatcher(ctx, is_root=True), nursery)

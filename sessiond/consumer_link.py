@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 
 import trio
+from pylttng.consumerd.wire import ConnectionClosed, FramedSocket, connect_unix
 from pylttng.protocol.consumer import (
     AddStream,
     BadFrame,
@@ -22,8 +23,6 @@ from pylttng.protocol.consumer import (
     encode_request,
     parse_reply,
 )
-
-from .wire import ConnectionClosed, FramedSocket, connect_unix
 
 CONNECT_TIMEOUT_S = 120.0
 _CONNECT_RETRY_S = 0.05

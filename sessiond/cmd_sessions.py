@@ -1,20 +1,30 @@
-"""Session life-cycle commands: create, start, stop, data pending, destroy (cmd.c)."""
+"""Session life-cycle commands: create, start, stop, data pending, destroy, and the
+session's shm path (cmd.c of lttng-sessiond 2.13)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
+from pylttng.protocol.client import commands as c
+from pylttng.protocol.client import replies as r
 from pylttng.protocol.client.constants import (
     ErrorCode,
     SessionDescriptorOutputType,
     SessionDescriptorType,
     UriDstType,
 )
-from pylttng.protocol.client.messages import CreateSessionArgs, SessionDescriptor, Uri
+from pylttng.protocol.client.messages import Uri
 
 from .context import Credentials, DaemonContext
 from .errors import CommandError
+from .kernel_session import (
+    destroy_kernel_session,
+    kernel_data_pending,
+    start_kernel_session,
+    stop_kernel_session,
+)
 from .paths import home_dir
 from .session import Session
 
@@ -27,10 +37,9 @@ def _datetime(timestamp: int) -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.localtime(timestamp))
 
 
-def create_session(
-    ctx: DaemonContext, args: CreateSessionArgs, creds: Credentials
-) -> SessionDescriptor:
+async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credentials) -> r.Answer:
     """cmd_create_session(): register the session, return the completed descriptor."""
+    args = cmd.args
     desc = args.descriptor
     now = int(time.time())
     auto_named = desc.name is None
@@ -44,6 +53,8 @@ def create_session(
     ):
         # Streaming to lttng-relayd is the consumer daemon's business; not offered yet.
         raise CommandError(ErrorCode.NOT_SUPPORTED, "network output")
+    if desc.type == SessionDescriptorType.SNAPSHOT:
+        raise CommandError(ErrorCode.NOT_SUPPORTED, "snapshot sessions are not available yet")
     uris: tuple[Uri, ...] = ()
     output_path = ""
     if desc.output_type == SessionDescriptorOutputType.LOCAL:
@@ -55,28 +66,20 @@ def create_session(
             leaf = name if auto_named else f"{name}-{_datetime(now)}"
             output_path = os.path.join(base, leaf)
         uris = (Uri(dtype=UriDstType.PATH, dst=output_path),)
-    snapshot = desc.type == SessionDescriptorType.SNAPSHOT
     session = Session(
         id=ctx.sessions.next_id(),
         name=name,
-        output_path="" if snapshot else output_path,
+        output_path=output_path,
         creation_time=now,
         uid=creds.uid,
         gid=creds.gid,
         auto_named=auto_named,
-        snapshot_mode=snapshot,
     )
     ctx.sessions.add(session)
-    return SessionDescriptor(
-        type=desc.type,
-        output_type=desc.output_type,
-        name=name,
-        uris=uris,
-        live_timer_us=desc.live_timer_us,
-    )
+    return r.SessionCreated(dataclasses.replace(desc, name=name, uris=uris))
 
 
-async def start_trace(ctx: DaemonContext, session: Session) -> None:
+async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) -> r.Answer:
     """cmd_start_trace()."""
     if session.active:
         raise CommandError(ErrorCode.TRACE_ALREADY_STARTED)
@@ -91,33 +94,56 @@ async def start_trace(ctx: DaemonContext, session: Session) -> None:
     session.active = True
     try:
         if session.kernel is not None:
-            await ctx.kernel.start(session)
+            await start_kernel_session(ctx, session)
     except CommandError:
         session.active = False
         raise
     session.has_been_started = True
+    return r.Done()
 
 
 async def stop_trace(ctx: DaemonContext, session: Session) -> None:
     """cmd_stop_trace()."""
     if not session.active:
         raise CommandError(ErrorCode.TRACE_ALREADY_STOPPED)
-    await ctx.kernel.stop(session)
+    await stop_kernel_session(ctx, session)
     session.active = False
 
 
-async def data_pending(ctx: DaemonContext, session: Session) -> bool:
+async def handle_stop(ctx: DaemonContext, cmd: c.StopTrace, session: Session) -> r.Answer:
+    await stop_trace(ctx, session)
+    return r.Done()
+
+
+async def handle_data_pending(
+    ctx: DaemonContext, cmd: c.DataPending, session: Session
+) -> r.Answer:
     """cmd_data_pending(): only meaningful once stopped."""
     if session.active:
         raise CommandError(ErrorCode.SESSION_STARTED)
     if not session.has_been_started:
-        return False
-    return await ctx.kernel.data_pending(session)
+        return r.DataPendingAnswer(False)
+    return r.DataPendingAnswer(await kernel_data_pending(ctx, session))
 
 
 async def destroy_session(ctx: DaemonContext, session: Session) -> None:
     """cmd_destroy_session(): stop if needed, tear the kernel side down, forget it."""
     if session.active:
         await stop_trace(ctx, session)
-    await ctx.kernel.destroy(session)
+    await destroy_kernel_session(ctx, session)
     ctx.sessions.remove(session)
+
+
+async def handle_destroy(ctx: DaemonContext, cmd: c.DestroySession, session: Session) -> r.Answer:
+    await destroy_session(ctx, session)
+    return r.SessionDestroyed()
+
+
+async def handle_set_shm_path(
+    ctx: DaemonContext, cmd: c.SetSessionShmPath, session: Session
+) -> r.Answer:
+    """cmd_set_session_shm_path(): kept for user-space buffers, which kernel sessions lack."""
+    if session.has_been_started:
+        raise CommandError(ErrorCode.SESSION_STARTED)
+    session.shm_path = cmd.shm_path
+    return r.Done()
