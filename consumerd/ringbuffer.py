@@ -117,6 +117,34 @@ class KernelStream:
     def flush(self) -> None:
         _ioctl_none(self._fd, abi.RING_BUFFER_FLUSH)
 
+    # --- snapshots (lttng_kconsumer_snapshot_channel()) ---
+    def snapshot(self) -> bool:
+        """Sample the consumed and produced positions; False if there is nothing (EAGAIN)."""
+        try:
+            _ioctl_none(self._fd, abi.RING_BUFFER_SNAPSHOT)
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return False
+            raise
+        return True
+
+    def snapshot_consumed(self) -> int:
+        return self._read_ulong(abi.RING_BUFFER_SNAPSHOT_GET_CONSUMED)
+
+    def snapshot_produced(self) -> int:
+        return self._read_ulong(abi.RING_BUFFER_SNAPSHOT_GET_PRODUCED)
+
+    def get_subbuf(self, position: int) -> bool:
+        """Hold the sub-buffer at ``position``; False if the writer has overwritten it."""
+        self._ulong[0] = position
+        try:
+            fcntl.ioctl(self._fd, abi.RING_BUFFER_GET_SUBBUF, self._ulong, True)
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return False
+            raise
+        return True
+
     def flush_empty(self) -> None:
         _ioctl_none(self._fd, abi.RING_BUFFER_FLUSH_EMPTY)
 

@@ -21,11 +21,14 @@ from pylttng.protocol.consumer import (
     ProtocolError,
     Reply,
     Request,
+    SnapshotStream,
     encode_reply,
     parse_request,
+    request_fd_count,
 )
 
 from .session import Registry, RequestError
+from .snapshot import record_snapshot
 from .wire import ConnectionClosed, FramedSocket
 
 log = logging.getLogger("pylttng.consumerd")
@@ -125,8 +128,13 @@ class Connection:
 
     async def _dispatch(self, request: Request) -> Reply:
         # One request at a time: every fd queued now came with this request.
-        fd = self._link.take_fd() if isinstance(request, AddStream) else None
+        fd = self._link.take_fd() if request_fd_count(request) else None
         self._link.discard_fds()
+        if isinstance(request, SnapshotStream):
+            if fd is None:
+                return Reply.failure("snapshot_stream: no file descriptor came with the request")
+            result = await trio.to_thread.run_sync(record_snapshot, request, fd)
+            return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets)
         if isinstance(request, AddStream):
             if fd is None:
                 return Reply.failure("add_stream: no file descriptor came with the request")

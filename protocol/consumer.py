@@ -58,7 +58,21 @@ class CloseSession:
     cmd: Literal["close_session"] = field(default="close_session", init=False)
 
 
-Request: TypeAlias = AddStream | DataPending | CloseSession
+@dataclass(frozen=True, slots=True)
+class SnapshotStream:
+    """Copy what a stream's buffer holds now (its fd comes beside the frame) into
+    ``trace_dir/file_name``: the newest ``max_packets`` packets (0: all), or for a
+    metadata stream all of it. The consumerd closes its copy of the fd when done."""
+
+    session_id: int
+    trace_dir: str
+    file_name: str
+    metadata: bool
+    max_packets: int = 0
+    cmd: Literal["snapshot_stream"] = field(default="snapshot_stream", init=False)
+
+
+Request: TypeAlias = AddStream | DataPending | CloseSession | SnapshotStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +206,13 @@ def _nonempty(msg: Mapping[str, Any], name: str, cmd: str) -> str:
     return value
 
 
+def _file_name(msg: Mapping[str, Any], cmd: str) -> str:
+    file_name = _nonempty(msg, "file_name", cmd)
+    if "/" in file_name or file_name in (".", ".."):
+        raise ProtocolError(f"{cmd}: file_name {file_name!r} must be a plain name")
+    return file_name
+
+
 def parse_request(payload: bytes) -> Request:
     """Decode one request payload; raises ProtocolError with a message fit for a reply."""
     msg = _unpack_map(payload)
@@ -199,9 +220,7 @@ def parse_request(payload: bytes) -> Request:
     if not isinstance(cmd, str):
         raise ProtocolError("request has no 'cmd' string")
     if cmd == "add_stream":
-        file_name = _nonempty(msg, "file_name", cmd)
-        if "/" in file_name or file_name in (".", ".."):
-            raise ProtocolError(f"add_stream: file_name {file_name!r} must be a plain name")
+        file_name = _file_name(msg, cmd)
         output = msg.get("output", "mmap")
         if output not in OUTPUTS:
             raise ProtocolError(f"add_stream: output must be 'mmap' or 'splice', not {output!r}")
@@ -211,6 +230,17 @@ def parse_request(payload: bytes) -> Request:
             file_name=file_name,
             metadata=_field(msg, "metadata", bool, cmd),
             output=output,
+        )
+    if cmd == "snapshot_stream":
+        max_packets: int = _field(msg, "max_packets", int, cmd)
+        if max_packets < 0:
+            raise ProtocolError("snapshot_stream: max_packets must be >= 0")
+        return SnapshotStream(
+            session_id=_session_id(msg, cmd),
+            trace_dir=_nonempty(msg, "trace_dir", cmd),
+            file_name=_file_name(msg, cmd),
+            metadata=_field(msg, "metadata", bool, cmd),
+            max_packets=max_packets,
         )
     if cmd == "data_pending":
         return DataPending(_session_id(msg, cmd))
@@ -229,12 +259,19 @@ def encode_request(req: Request) -> bytes:
             metadata=req.metadata,
             output=req.output,
         )
+    elif isinstance(req, SnapshotStream):
+        msg.update(
+            trace_dir=req.trace_dir,
+            file_name=req.file_name,
+            metadata=req.metadata,
+            max_packets=req.max_packets,
+        )
     return _pack(msg)
 
 
 def request_fd_count(req: Request) -> int:
     """How many fds travel beside this request's frame."""
-    return 1 if isinstance(req, AddStream) else 0
+    return 1 if isinstance(req, AddStream | SnapshotStream) else 0
 
 
 def encode_reply(reply: Reply) -> bytes:

@@ -17,6 +17,7 @@ from pylttng.protocol.client.constants import (
 )
 from pylttng.protocol.client.messages import Uri
 
+from .cmd_snapshots import add_snapshot_output
 from .context import Credentials, DaemonContext
 from .errors import CommandError
 from .kernel_session import (
@@ -53,8 +54,6 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
     ):
         # Streaming to lttng-relayd is the consumer daemon's business; not offered yet.
         raise CommandError(ErrorCode.NOT_SUPPORTED, "network output")
-    if desc.type == SessionDescriptorType.SNAPSHOT:
-        raise CommandError(ErrorCode.NOT_SUPPORTED, "snapshot sessions are not available yet")
     uris: tuple[Uri, ...] = ()
     output_path = ""
     if desc.output_type == SessionDescriptorOutputType.LOCAL:
@@ -66,15 +65,21 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
             leaf = name if auto_named else f"{name}-{_datetime(now)}"
             output_path = os.path.join(base, leaf)
         uris = (Uri(dtype=UriDstType.PATH, dst=output_path),)
+    snapshot = desc.type == SessionDescriptorType.SNAPSHOT
     session = Session(
         id=ctx.sessions.next_id(),
         name=name,
-        output_path=output_path,
+        # A snapshot session writes nothing as it runs: its output is its first snapshot
+        # output (cmd_create_session_from_descriptor()).
+        output_path="" if snapshot else output_path,
         creation_time=now,
         uid=creds.uid,
         gid=creds.gid,
         auto_named=auto_named,
+        snapshot_mode=snapshot,
     )
+    if snapshot and output_path:
+        add_snapshot_output(session, name="", max_size=0, path=output_path)
     ctx.sessions.add(session)
     return r.SessionCreated(dataclasses.replace(desc, name=name, uris=uris))
 

@@ -20,6 +20,7 @@ from pylttng.protocol.consumer import (
     ProtocolError,
     Reply,
     Request,
+    SnapshotStream,
     encode_request,
     parse_reply,
 )
@@ -84,6 +85,29 @@ class ConsumerLink:
             output=output,
         )
         await self._call(req, (fd,))
+
+    async def snapshot_stream(
+        self,
+        *,
+        session_id: int,
+        fd: int,
+        trace_dir: str,
+        file_name: str,
+        metadata: bool,
+        max_packets: int = 0,
+    ) -> int:
+        """Have the consumerd copy a stream's buffer to a file; returns the packets lost
+        (overwritten while they were read). ``fd`` stays ours."""
+        req = SnapshotStream(
+            session_id=session_id,
+            trace_dir=trace_dir,
+            file_name=file_name,
+            metadata=metadata,
+            max_packets=max_packets,
+        )
+        reply = await self._call(req, (fd,))
+        lost = reply.values.get("lost_packets", 0)
+        return lost if isinstance(lost, int) else 0
 
     async def data_pending(self, session_id: int) -> bool:
         reply = await self._call(DataPending(session_id))

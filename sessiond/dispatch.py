@@ -28,6 +28,7 @@ from . import (
     cmd_listing,
     cmd_regenerate,
     cmd_sessions,
+    cmd_snapshots,
     cmd_trackers,
     cmd_unavailable,
 )
@@ -92,11 +93,12 @@ ROUTES: dict[type[c.ClientCommand], Route] = {
     # regenerate
     c.RegenerateStatedump: _session(cmd_regenerate.handle_statedump, domain=False),
     c.RegenerateMetadata: _session(_REFUSE, domain=False),
-    # snapshots, rotation, clear, save, triggers: not yet
-    c.SnapshotAddOutput: _session(_REFUSE, domain=False),
-    c.SnapshotDelOutput: _session(_REFUSE, domain=False),
-    c.SnapshotListOutput: _session(_REFUSE, domain=False),
-    c.SnapshotRecord: _session(_REFUSE, domain=False),
+    # snapshots
+    c.SnapshotAddOutput: _session(cmd_snapshots.handle_add_output, domain=False),
+    c.SnapshotDelOutput: _session(cmd_snapshots.handle_del_output, domain=False),
+    c.SnapshotListOutput: _session(cmd_snapshots.handle_list_outputs, domain=False),
+    c.SnapshotRecord: _session(cmd_snapshots.handle_record, domain=False),
+    # rotation, clear, save, triggers: not yet
     c.RotateSession: _session(_REFUSE, domain=False),
     c.RotationGetInfo: _session(_REFUSE, domain=False),
     c.RotationSetSchedule: _session(_REFUSE, domain=False),

@@ -59,6 +59,16 @@ class KernelSession:
 
 
 @dataclass
+class SnapshotOutput:
+    """A snapshot output of a session (snapshot.h struct snapshot_output), local only."""
+
+    id: int
+    name: str
+    max_size: int  # bytes for all streams together; 0: unlimited
+    path: str  # the folder each snapshot's <name>-<date>-<n> folder goes into
+
+
+@dataclass
 class Session:
     """A recording session (session.h struct ltt_session), kernel domain only."""
 
@@ -74,6 +84,9 @@ class Session:
     active: bool = False
     has_been_started: bool = False
     shm_path: str = ""  # lttng create --shm-path: user-space buffers only
+    snapshot_outputs: list[SnapshotOutput] = field(default_factory=list)
+    last_snapshot_output_id: int = 0
+    snapshots_taken: int = 0
     kernel: KernelSession | None = None
 
     @property

@@ -20,6 +20,7 @@ from pylttng.protocol.client.constants import (
     ErrorCode,
     EventType,
     SessionDescriptorOutputType,
+    SessionDescriptorType,
 )
 from pylttng.protocol.client.messages import Channel, Domain, Event, Reply, SessionDescriptor
 from pylttng.sessiond.client_server import bind_client_socket, serve_clients
@@ -59,18 +60,21 @@ class FakeTracer:
         self, fd: int, *, subbuf_size: int, num_subbuf: int, overwrite: bool, **_: object
     ) -> int:
         self.calls.append(("CHANNEL", subbuf_size, num_subbuf, int(overwrite)))
-        return self._fd()
+        return self._new_buffer(self.ncpus)
 
     async def open_metadata(self, fd: int, **_: object) -> int:
         self.calls.append(("METADATA",))
-        return self._fd()
+        return self._new_buffer(1)
+
+    def _new_buffer(self, streams: int) -> int:
+        fd = self._fd()
+        self._streams[fd] = streams  # fd numbers are reused: reset the count
+        return fd
 
     def create_stream(self, fd: int) -> int | None:
-        n = self._streams.get(fd, 0)
-        limit = 1 if ("METADATA",) == self.calls[-1] else self.ncpus
-        if n >= limit:
+        if not self._streams.get(fd):
             return None
-        self._streams[fd] = n + 1
+        self._streams[fd] -= 1
         self.calls.append(("STREAM",))
         return self._fd()
 
@@ -114,6 +118,7 @@ class FakeTracer:
 class FakeLink:
     def __init__(self) -> None:
         self.streams: list[tuple[str, str, bool]] = []
+        self.snapshots: list[tuple[str, str, int]] = []
         self.closed = 0
 
     async def add_stream(
@@ -127,6 +132,19 @@ class FakeLink:
         output: str = "mmap",
     ) -> None:
         self.streams.append((trace_dir, file_name, metadata))
+
+    async def snapshot_stream(
+        self,
+        *,
+        session_id: int,
+        fd: int,
+        trace_dir: str,
+        file_name: str,
+        metadata: bool,
+        max_packets: int = 0,
+    ) -> int:
+        self.snapshots.append((trace_dir, file_name, max_packets))
+        return 0
 
     async def data_pending(self, session_id: int) -> bool:
         return False
@@ -180,11 +198,12 @@ class Harness:
         raw = await self.raw(writer.encode_request(cmd, session, domain, union, payload))
         return reader.parse_reply(raw)
 
-    async def create(self, name: str, out: str) -> Reply:
+    async def create(self, name: str, out: str, *, snapshot: bool = False) -> Reply:
         from pylttng.protocol.client.messages import Uri
 
         desc = writer.encode_session_descriptor(
             SessionDescriptor(
+                type=SessionDescriptorType.SNAPSHOT if snapshot else SessionDescriptorType.REGULAR,
                 output_type=SessionDescriptorOutputType.LOCAL,
                 name=name,
                 uris=(Uri(dtype=3, dst=out),),
