@@ -72,6 +72,7 @@ class Stream:
         self._area: memoryview | None = None
         self._pipe: SplicePipe | None = None
         self._held: Transfer | None = None
+        self._metadata_version: int | None = None
         self.closed = False
         self.bytes_written = 0
         self.write_error: str | None = None  # set while a held sub-buffer cannot be written
@@ -99,12 +100,27 @@ class Stream:
                     return Step.AGAIN
                 if got is Next.NODATA:
                     return Step.DONE
+                if self.metadata:
+                    self._follow_metadata_version()
                 self._held = self._describe_held()
             return self._write_held()
         except OSError as exc:
             self.fatal_error = f"stream {self.path}: ring-buffer operation failed: {exc}"
             log.error("%s", self.fatal_error)
             return Step.DONE
+
+    def _follow_metadata_version(self) -> None:
+        """`lttng regenerate metadata` makes the tracer write the whole text again under a
+        new version: start the file over, as lttng-consumerd does (kernel-consumer.c,
+        metadata_stream_check_version())."""
+        version = self.reader.metadata_version()
+        if version != self._metadata_version:
+            if self._metadata_version is not None:
+                os.ftruncate(self._out_fd, 0)
+                os.lseek(self._out_fd, 0, os.SEEK_SET)
+                log.info("metadata of %s regenerated (version %d): file started over",
+                         self.path, version)
+            self._metadata_version = version
 
     def _describe_held(self) -> Transfer:
         # lttng-consumerd writes the padded size to local files, for data *and* metadata

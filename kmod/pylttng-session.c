@@ -115,6 +115,16 @@ static int pyl_session_set_creation_time(struct pyl_session *session,
 	return 0;
 }
 
+static int pyl_session_regenerate_metadata(struct pyl_session *session)
+{
+	int ret;
+
+	mutex_lock(&pyl_mutex);
+	ret = pyl_metadata_regenerate(session);
+	mutex_unlock(&pyl_mutex);
+	return ret;
+}
+
 static long pyl_session_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -142,7 +152,7 @@ static long pyl_session_ioctl(struct file *file, unsigned int cmd,
 	case PYL_ABI_SESSION_STATEDUMP:
 		return pyl_session_statedump(session);
 	case PYL_ABI_SESSION_METADATA_REGEN:
-		return -ENOSYS;
+		return pyl_session_regenerate_metadata(session);
 	default:
 		return -ENOIOCTLCMD;
 	}

@@ -55,6 +55,13 @@ struct pyl_metadata_cache {
 	wait_queue_head_t wait;		/* metadata readers */
 };
 
+/* Where one metadata stream is in the text: reset when the text is regenerated. */
+struct pyl_metadata_reader {
+	size_t out;			/* text consumed */
+	size_t held;			/* text in the held metadata packet */
+	u64 version;			/* of the text that out counts in */
+};
+
 struct pyl_session {
 	struct kref ref;
 	struct list_head node;		/* in pyl_sessions */
@@ -170,9 +177,11 @@ void pyl_metadata_init(void);
 struct pyl_metadata_cache *pyl_metadata_cache_create(const u8 *uuid);
 void pyl_metadata_cache_put(struct pyl_metadata_cache *cache);
 int pyl_metadata_dump(struct pyl_session *session);
+int pyl_metadata_regenerate(struct pyl_session *session);
 int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
-			  size_t out, size_t *held, bool *coherent);
-bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out);
+			  struct pyl_metadata_reader *reader, bool *coherent);
+bool pyl_metadata_pending(struct pyl_metadata_cache *cache,
+			  const struct pyl_metadata_reader *reader);
 
 /* pylttng-statedump.c */
 struct trace_event_call;

@@ -92,7 +92,7 @@ ROUTES: dict[type[c.ClientCommand], Route] = {
     c.TrackerChangeValue: _session(cmd_trackers.handle_change),
     # regenerate
     c.RegenerateStatedump: _session(cmd_regenerate.handle_statedump, domain=False),
-    c.RegenerateMetadata: _session(_REFUSE, domain=False),
+    c.RegenerateMetadata: _session(cmd_regenerate.handle_metadata, domain=False),
     # snapshots
     c.SnapshotAddOutput: _session(cmd_snapshots.handle_add_output, domain=False),
     c.SnapshotDelOutput: _session(cmd_snapshots.handle_del_output, domain=False),

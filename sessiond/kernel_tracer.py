@@ -171,6 +171,9 @@ class KernelTracer:
     async def statedump(self, session_fd: int) -> None:
         await _off_loop(_ioctl, session_fd, abi.SESSION_STATEDUMP)
 
+    async def regenerate_metadata(self, session_fd: int) -> None:
+        await _off_loop(_ioctl, session_fd, abi.SESSION_METADATA_REGEN)
+
     async def destroy_session(self, session_fd: int) -> None:
         """Close the session fd once every channel and event fd is closed: the module tears
         the session down, which waits for its tracepoints to be unhooked."""

@@ -48,6 +48,7 @@ class FakeRing:
         self._next_slot = 0
         self._partial: bytes = b""
         self.finalized = False
+        self.version = 0  # of the metadata text (regenerate metadata bumps it)
         self.flushes = 0
         self.puts = 0
         self.consumed: list[bytes] = []  # content of every PUT sub-buffer, in order
@@ -134,6 +135,9 @@ class FakeRing:
 
     def max_subbuf_size(self) -> int:
         return self.sb_size
+
+    def metadata_version(self) -> int:
+        return self.version
 
     def mmap_read_offset(self) -> int:
         assert self._held is not None

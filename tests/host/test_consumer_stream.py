@@ -188,6 +188,24 @@ async def test_metadata_stream_is_not_flushed(ring: FakeRing, tmp_path: Path) ->
     s.close()
 
 
+@pytest.mark.parametrize("mode", ["mmap", "splice"])
+async def test_regenerated_metadata_starts_the_file_over(
+    ring: FakeRing, tmp_path: Path, mode: str
+) -> None:
+    s = make_stream(ring, tmp_path, mode, metadata=True)
+    old = [packet(0, 5000), packet(1, 100)]
+    for p in old:
+        ring.produce(p)
+    assert [s.step(), s.step(), s.step()] == [Step.WROTE, Step.WROTE, Step.AGAIN]
+    assert Path(s.path).read_bytes() == on_disk(*old)
+    ring.version += 1  # `lttng regenerate metadata`: the whole text again
+    new = packet(2, 7000)
+    ring.produce(new)
+    assert s.step() is Step.WROTE
+    assert Path(s.path).read_bytes() == on_disk(new)
+    s.close()
+
+
 async def test_cancelled_stream_closes_its_fds(ring: FakeRing, tmp_path: Path) -> None:
     s = make_stream(ring, tmp_path)
     async with trio.open_nursery() as nursery:
