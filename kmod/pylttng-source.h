@@ -21,7 +21,8 @@
  * The ops are control operations, called with pyl_mutex held.  Recording
  * does not go through them: a source's probe finds its event by itself and
  * records with pyl_event_reserve() + pyl_rb_commit() or with
- * pyl_event_record_raw(), checking ev->armed.
+ * pyl_event_record_raw(), checking ev->armed.  Every record is reserved by
+ * pyl_event_reserve().
  */
 #ifndef _PYLTTNG_SOURCE_H
 #define _PYLTTNG_SOURCE_H
