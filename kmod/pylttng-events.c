@@ -15,7 +15,9 @@
  * channel enabled and an enabled enabler selects it, and disarmed
  * otherwise.  This file knows the sources only through their ops; it also
  * gives their probes the common recording steps: reserve an event with the
- * channel's contexts, or serialize a raw ftrace record with a layout.
+ * channel's contexts, or serialize a raw ftrace record with a layout.  The
+ * reservation is where every source's event meets the session's trackers
+ * (pylttng-tracker.c): a task they do not take records nothing.
  */
 #include <linux/anon_inodes.h>
 #include <linux/module.h>
@@ -173,11 +175,19 @@ static bool pyl_event_wanted(const struct pyl_event *ev)
 
 /* ----------------------------------------------------------- recording */
 
+/* The session's trackers take the current task; preemption is off. */
+static bool pyl_session_traces_current(const struct pyl_session *session)
+{
+	const struct pyl_trackers *t = rcu_dereference_sched(session->trackers);
+
+	return likely(!t) || pyl_trackers_match(t);
+}
+
 /*
  * Reserve an event of ev with payload_len bytes on this CPU's buffer, the
  * channel's context fields already written before the payload; returns
- * where the payload goes, or NULL (dropped).  Every source records
- * through here; preemption is off.
+ * where the payload goes, or NULL (dropped, or not for this session).
+ * Every source records through here; preemption is off.
  */
 u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
 		      struct pyl_rb_ctx *rctx)
@@ -189,6 +199,8 @@ u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
 
 	/* A direct probe also fires on a CPU whose buffer is not there yet. */
 	if (cpu >= chan->nr_rbs || !chan->rbs[cpu])
+		return NULL;
+	if (!pyl_session_traces_current(chan->session))
 		return NULL;
 	if (chan->ctx.nr) {
 		scratch = pyl_ctx_scratch_get();
