@@ -25,7 +25,9 @@
  */
 #include <linux/kernel.h>
 #include <linux/overflow.h>
+#include <linux/pid.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -43,7 +45,7 @@ struct pyl_trackers {
 
 /* How each tracker reads its attribute and prints its values. */
 static const struct {
-	u32 ctx;			/* enum pyl_abi_context_type */
+	u32 ctx;			/* the context reading it (but vpid) */
 	const char *what;
 	const char *attr;
 } pyl_tracker_descs[PYL_TRACKER_NR] = {
@@ -98,6 +100,16 @@ static bool pyl_ids_contain(const int *ids, unsigned int nr, int id)
 	return pos < nr && ids[pos] == id;
 }
 
+/* The current task's value of the attribute, as LTTng-modules reads it. */
+static int pyl_tracker_attr(unsigned int type)
+{
+	/* Unlike the vpid context, also once an exiting task lost its nsproxy. */
+	if (type == PYL_TRACKER_VPID)
+		return task_tgid_vnr(current);
+	/* uid and gid compared as ints, as LTTng-modules does. */
+	return pyl_ctx_int(pyl_tracker_descs[type].ctx);
+}
+
 /* Recording side, preemption off: does the current task pass them all? */
 bool pyl_trackers_match(const struct pyl_trackers *t)
 {
@@ -108,8 +120,7 @@ bool pyl_trackers_match(const struct pyl_trackers *t)
 		if (pyl_tracks_all(t, type))
 			continue;
 		ids = pyl_tracker_ids(t, type, &nr);
-		/* As LTTng-modules: uid and gid as ints. */
-		if (!pyl_ids_contain(ids, nr, (int)pyl_ctx_int(pyl_tracker_descs[type].ctx)))
+		if (!pyl_ids_contain(ids, nr, pyl_tracker_attr(type)))
 			return false;
 	}
 	return true;
