@@ -14,9 +14,7 @@ import errno
 import fcntl
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,11 +65,9 @@ STOCK = pytest.mark.parametrize("daemon", ["stock"], indirect=True)
 
 @pytest.fixture(scope="module")
 def worker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The worker, where a worker of any uid can run it."""
-    built = build_c_program(request, tmp_path_factory.mktemp("worker"), "worker", WORKER, "-O2")
-    where = Path(tempfile.mkdtemp(prefix="pyl-trackers-"))
-    where.chmod(0o755)
-    return Path(shutil.copy(built, where))
+    """The worker, in the runner's output folder: any uid may run it there, and, unlike
+    the guest's overlay /tmp, the inode it runs from is the one a uprobe is put on."""
+    return build_c_program(request, tmp_path_factory.mktemp("worker"), "worker", WORKER, "-O2")
 
 
 @dataclass
