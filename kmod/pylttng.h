@@ -42,6 +42,7 @@ extern struct list_head pyl_sessions;
 struct pyl_layout;
 struct pyl_sc_chan;
 struct pyl_event_source_ops;
+struct pyl_trackers;
 
 /* Text of the session's TSDL, shared with its metadata streams. */
 struct pyl_metadata_cache {
@@ -67,6 +68,8 @@ struct pyl_session {
 	struct list_head node;		/* in pyl_sessions */
 	struct list_head chans;
 	struct pyl_metadata_cache *meta;
+	/* Process attribute trackers; NULL: every task is traced. */
+	struct pyl_trackers __rcu *trackers;
 	bool active;
 	bool been_active;
 	bool destroyed;
@@ -146,6 +149,12 @@ int pylttng_stub_attach(void);		/* stubs/pylttng-stub.h */
 /* pylttng-session.c */
 int pyl_session_create(void);
 void pyl_session_put(struct pyl_session *session);
+
+/* pylttng-tracker.c */
+long pyl_tracker_ioctl(struct pyl_session *session, unsigned int cmd,
+		       unsigned long arg);
+bool pyl_trackers_match(const struct pyl_trackers *trackers);
+void pyl_trackers_free(struct pyl_session *session);
 
 /* pylttng-channel.c */
 int pyl_channel_create(struct file *session_file, struct pyl_session *session,
