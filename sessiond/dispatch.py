@@ -87,9 +87,9 @@ ROUTES: dict[type[c.ClientCommand], Route] = {
     c.ListSyscalls: _global(cmd_listing.handle_list_syscalls),
     # trackers
     c.TrackerGetPolicy: _session(cmd_trackers.handle_get_policy),
-    c.TrackerSetPolicy: _session(cmd_trackers.handle_change),
+    c.TrackerSetPolicy: _session(cmd_trackers.handle_set_policy),
     c.TrackerGetInclusionSet: _session(cmd_trackers.handle_get_inclusion_set),
-    c.TrackerChangeValue: _session(cmd_trackers.handle_change),
+    c.TrackerChangeValue: _session(cmd_trackers.handle_change_value),
     # regenerate
     c.RegenerateStatedump: _session(cmd_regenerate.handle_statedump, domain=False),
     c.RegenerateMetadata: _session(cmd_regenerate.handle_metadata, domain=False),

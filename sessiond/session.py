@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from pylttng.protocol.client.constants import ProcessAttr, TrackingPolicy
 from pylttng.protocol.client.messages import Channel, Event, EventContext
 
 
@@ -41,6 +42,20 @@ class KernelChannel:
 
 
 @dataclass
+class ProcessAttrTracker:
+    """One process attribute tracker of a kernel session (tracker.c): its policy, and the
+    values of its inclusion set as the user gave them, in the order given."""
+
+    attr: ProcessAttr
+    policy: TrackingPolicy = TrackingPolicy.INCLUDE_ALL
+    values: list[tuple[int, int | str]] = field(default_factory=list)
+
+
+def _all_trackers() -> dict[ProcessAttr, ProcessAttrTracker]:
+    return {attr: ProcessAttrTracker(attr) for attr in ProcessAttr}
+
+
+@dataclass
 class KernelSession:
     """The kernel domain of a session (trace-kernel.h struct ltt_kernel_session)."""
 
@@ -51,6 +66,7 @@ class KernelSession:
     has_non_default_channel: bool = False
     active: bool = False
     streams_sent: bool = False
+    trackers: dict[ProcessAttr, ProcessAttrTracker] = field(default_factory=_all_trackers)
 
     def channel(self, name: str) -> KernelChannel | None:
         # trace_kernel_get_channel_by_name(): "" means the default channel.

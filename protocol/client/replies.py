@@ -67,10 +67,9 @@ class TrackingPolicyAnswer:
 
 @dataclass(frozen=True)
 class InclusionSet:
-    """A tracker's values: ids, or user/group names (process_attr_values serialize)."""
+    """A tracker's values, each (enum lttng_process_attr_value_type, id or name)."""
 
-    value_type: int
-    values: list[int | str]
+    values: list[tuple[int, int | str]]
 
 
 @dataclass(frozen=True)

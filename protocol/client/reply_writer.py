@@ -68,8 +68,8 @@ def encode_answer(answer: r.Answer) -> Encoded:
             return encode_list_header(len(events)), body, ()
         case r.TrackingPolicyAnswer(policy):
             return b"", policy.to_bytes(4, "little", signed=True), ()
-        case r.InclusionSet(value_type, values):
-            body = b"".join(_tracker_value(value_type, v) for v in values)
+        case r.InclusionSet(values):
+            body = b"".join(_tracker_value(kind, v) for kind, v in values)
             return b"", len(values).to_bytes(4, "little") + body, ()
         case r.RotationSchedules(periodic, size):
             return b"", encode_rotation_schedules(periodic, size), ()

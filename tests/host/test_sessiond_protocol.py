@@ -26,6 +26,7 @@ from pylttng.protocol.client.messages import Channel, Domain, Event, Reply, Sess
 from pylttng.sessiond.client_server import bind_client_socket, serve_clients
 from pylttng.sessiond.context import DaemonContext
 from pylttng.sessiond.dispatch import Dispatcher
+from pylttng.sessiond.kernel_tracer import KernelTracerError
 from pylttng.sessiond.modprobe import TracerLoader
 from pylttng.sessiond.session import SessionRegistry
 
@@ -42,6 +43,7 @@ class FakeTracer:
         self.destroy_gate: threading.Event | None = None
         self.destroy_entered = threading.Event()
         self.destroy_gate_timed_out = False
+        self.refuse_tracking: int | None = None  # an errno for the tracker ioctls
 
     def _fd(self) -> int:
         return os.open(os.devnull, os.O_RDONLY)
@@ -107,6 +109,11 @@ class FakeTracer:
 
             self.destroy_gate_timed_out = not await trio.to_thread.run_sync(wait)
         os.close(fd)
+
+    async def set_tracked(self, fd: int, tracker: int, id_: int, *, tracked: bool) -> None:
+        if self.refuse_tracking is not None:
+            raise KernelTracerError(self.refuse_tracking, os.strerror(self.refuse_tracking))
+        self.calls.append(("TRACK" if tracked else "UNTRACK", int(tracker), id_))
 
     async def wait_quiescent(self) -> None:
         pass

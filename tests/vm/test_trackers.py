@@ -1,5 +1,6 @@
-"""Process attribute trackers: `lttng track -k` through the stock lttng-sessiond and
-lttng-consumerd driving pylttng.ko, and the session fd's tracker ioctls driven directly.
+"""Process attribute trackers: `lttng track -k` through pylttng's daemons and
+through the stock lttng-sessiond and lttng-consumerd driving pylttng.ko, and the session
+fd's tracker ioctls driven directly.
 
 Two copies of a tiny C worker wait for a line on stdin, then each make CALLS getppid()
 calls and CALLS calls of a noinline function; only one of them is tracked.  babeltrace2
@@ -23,6 +24,8 @@ import pytest
 from conftest import Lttng, build_c_program, read_trace, run
 from pylttng.protocol import kernel_abi as abi
 from test_contexts import context_of
+
+from bench.tracers import pids_of
 
 CALLS = 50
 WORK = "pyl_tracked_work"
@@ -60,7 +63,6 @@ CONTEXTS = ("pid", "vpid", "uid", "vuid", "gid", "vgid")
 # The x86-64 system call getppid() enters through; kprobed on every kernel we boot.
 GETPPID_FN = "__x64_sys_getppid"
 TRACKED_ID = 12345
-STOCK = pytest.mark.parametrize("daemon", ["stock"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -141,14 +143,14 @@ def trace_of_workers(lttng: Lttng, session: str, *workers: Worker) -> list[Recor
 
 
 def sessiond_pid() -> int:
-    [pid] = run("pgrep", "-x", "lttng-sessiond").out.split()
+    """The running session daemon's pid, pylttng's or the stock one."""
+    [pid] = pids_of("pylttng-sessiond") or pids_of("lttng-sessiond", comm=True)
     return int(pid)
 
 
-# ------------------------------------------- the stock daemons drive the trackers
+# ------------------------------------------------ both daemon pairs drive the trackers
 
 
-@STOCK
 def test_pid_tracker_filters_every_source(daemon: Lttng, worker: Path) -> None:
     lttng = daemon
     tracked, other = start_worker(worker), start_worker(worker)
@@ -175,7 +177,6 @@ def test_pid_tracker_filters_every_source(daemon: Lttng, worker: Path) -> None:
         assert count(everyone, "syscall_entry_getppid", w.pid) == CALLS
 
 
-@STOCK
 def test_statedump_follows_the_session_daemon_pid(daemon: Lttng) -> None:
     lttng = daemon
     sessiond = sessiond_pid()
@@ -187,7 +188,6 @@ def test_statedump_follows_the_session_daemon_pid(daemon: Lttng) -> None:
         ["lttng_statedump_start", "lttng_statedump_end"]
 
 
-@STOCK
 def test_vpid_tracker_in_a_pid_namespace(daemon: Lttng, worker: Path) -> None:
     lttng = daemon
     tracked = start_worker(worker, "unshare", "--pid", "--fork")
@@ -203,7 +203,6 @@ def test_vpid_tracker_in_a_pid_namespace(daemon: Lttng, worker: Path) -> None:
     assert not [e for e in events if e.ctx["pid"] == other.pid]
 
 
-@STOCK
 @pytest.mark.parametrize("attribute", ["uid", "vuid", "gid", "vgid"])
 def test_user_and_group_trackers(daemon: Lttng, worker: Path, attribute: str) -> None:
     lttng = daemon
@@ -216,7 +215,6 @@ def test_user_and_group_trackers(daemon: Lttng, worker: Path, attribute: str) ->
     assert not [e for e in events if e.ctx["pid"] == other.pid]
 
 
-@STOCK
 def test_untrack_all_records_nothing(daemon: Lttng, worker: Path) -> None:
     lttng = daemon
     workers = start_worker(worker), start_worker(worker)
@@ -226,7 +224,6 @@ def test_untrack_all_records_nothing(daemon: Lttng, worker: Path) -> None:
     assert trace_of_workers(lttng, "none", *workers) == []
 
 
-@STOCK
 def test_track_all_after_a_set(daemon: Lttng, worker: Path) -> None:
     lttng = daemon
     workers = start_worker(worker), start_worker(worker)
