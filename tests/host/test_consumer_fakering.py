@@ -34,10 +34,16 @@ CTF_PACKET_HEADER = struct.Struct("=I16sIQQQQQQQI")
 
 
 def ctf_packet(
-    seq: int, size: int, *, stream_id: int = 2, cpu: int = 1, discarded: int = 0
+    seq: int,
+    size: int,
+    *,
+    stream_id: int = 2,
+    cpu: int = 1,
+    discarded: int = 0,
+    body: bytes = b"",
 ) -> bytes:
-    """Packet number ``seq`` of a stream, ``size`` bytes of content; its timestamps are
-    1000 + 10 * seq and 5 more."""
+    """Packet number ``seq`` of a stream, ``size`` bytes of content: the header, then
+    ``body``, then filler; its timestamps are 1000 + 10 * seq and 5 more."""
     header = CTF_PACKET_HEADER.pack(
         0xC1FC1FC1,
         b"u" * 16,
@@ -51,7 +57,7 @@ def ctf_packet(
         discarded,
         cpu,
     )
-    return header + bytes([seq % 256]) * (size - len(header))
+    return header + body + bytes([seq % 256]) * (size - len(header) - len(body))
 
 
 @dataclass

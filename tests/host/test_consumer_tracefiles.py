@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import struct
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -241,3 +243,84 @@ def test_file_names() -> None:
     assert tracefiles.stream_file_name("c_0", 0, 0) == "c_0"
     assert tracefiles.stream_file_name("c_0", 0, 0, ".idx") == "c_0.idx"
     assert tracefiles.stream_file_name("c_0", 65536, 12, ".idx") == "c_0_12.idx"
+
+
+# A CTF 1.8 description of ctf_packet()'s packets (pylttng.ko's packet header and context)
+# holding "tick" events: id, timestamp, n.
+METADATA = """/* CTF 1.8 */
+typealias integer { size = 8; align = 8; signed = false; } := uint8_t;
+typealias integer { size = 32; align = 8; signed = false; } := uint32_t;
+typealias integer { size = 64; align = 8; signed = false; } := uint64_t;
+trace {
+    major = 1; minor = 8;
+    uuid = "75757575-7575-7575-7575-757575757575";
+    byte_order = le;
+    packet.header := struct {
+        uint32_t magic; uint8_t uuid[16]; uint32_t stream_id; uint64_t stream_instance_id;
+    };
+};
+clock { name = "monotonic"; freq = 1000000000; offset = 0; };
+typealias integer {
+    size = 64; align = 8; signed = false; map = clock.monotonic.value;
+} := uint64_clock_t;
+stream {
+    id = 2;
+    event.header := struct { uint32_t id; uint64_clock_t timestamp; };
+    packet.context := struct {
+        uint64_clock_t timestamp_begin; uint64_clock_t timestamp_end;
+        uint64_t content_size; uint64_t packet_size; uint64_t packet_seq_num;
+        uint64_t events_discarded; uint32_t cpu_id;
+    };
+};
+event { name = "tick"; id = 0; stream_id = 2; fields := struct { uint32_t n; }; };
+"""
+TICK = struct.Struct("<IQI")
+TICKS_PER_PACKET = 3
+
+
+def ticking_packet(seq: int) -> bytes:
+    """Packet ``seq`` with its events, timestamped within the packet's bounds."""
+    body = b"".join(
+        TICK.pack(0, 1000 + 10 * seq + i + 1, 10 * seq + i) for i in range(TICKS_PER_PACKET)
+    )
+    size = 84 + len(body)  # pylttng.ko's header and context, then the events
+    return ctf_packet(seq, size, body=body)
+
+
+@pytest.mark.skipif(shutil.which("babeltrace2") is None, reason="needs babeltrace2")
+async def test_babeltrace2_reads_recycled_files_through_their_index(
+    ring: FakeRing, tmp_path: Path
+) -> None:
+    """The oracle: babeltrace2 checks each index against its data file (offsets, sizes,
+    time bounds) and warns when one does not match; here it reads the three files left
+    after the ring went round, through their index, without a word."""
+    (tmp_path / "metadata").write_text(METADATA)
+    s = make_stream(ring, tmp_path, size=2 * PAGE, count=3)
+    write_packets(ring, s, [ticking_packet(seq) for seq in range(9)])
+    s.close()
+    assert names(tmp_path) == ["chan_1_0", "chan_1_1", "chan_1_2", "metadata"]
+
+    def babeltrace2(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["babeltrace2", *options, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    read = babeltrace2()
+    assert read.returncode == 0 and read.stderr == "", read.stderr
+    # Packets 4 to 8 are left (test_count_recycles_the_oldest_file), in time order.
+    ns = [int(line.rsplit("n = ", 1)[1].rstrip(" }")) for line in read.stdout.splitlines()]
+    assert ns == [10 * seq + i for seq in range(4, 9) for i in range(TICKS_PER_PACKET)]
+    used = babeltrace2("--log-level=INFO").stderr
+    for n in range(3):
+        assert f"Building index from .idx file of stream file {tmp_path}/chan_1_{n}" in used
+
+    # The control: an index that no longer matches its file is noticed.
+    index_file = tmp_path / "index" / "chan_1_2.idx"
+    data = bytearray(index_file.read_bytes())
+    struct.pack_into(">Q", data, INDEX_HEADER.size, 2 * PAGE)  # packet 4 after packet 5
+    index_file.write_bytes(bytes(data))
+    assert "Invalid, non-monotonic, packet offset" in babeltrace2().stderr
