@@ -5,6 +5,9 @@ step with no checkpoint inside, so the drain task and request handlers (data_pen
 close) can all call it without a lock: trio never switches tasks in the middle of a step.
 A sub-buffer whose write fails (full disk ...) stays held (not PUT, so the kernel keeps it)
 and the step resumes that same sub-buffer next time.
+
+A step writes the packet to the stream's current file (tracefiles.py picks it: trace file
+size and count), then its entry to the index file (index.py), then releases it.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from collections.abc import Callable
 import trio
 from pylttng.protocol.consumer import Output
 
+from . import index
 from .output import SplicePipe, Transfer, splice_to_file, write_from_mmap
 from .ringbuffer import Next, SubbufReader
+from .tracefiles import StreamFiles
 
 log = logging.getLogger("pylttng.consumerd")
 
@@ -56,23 +61,26 @@ class Stream:
         reader: SubbufReader,
         *,
         stream_fd: int,
-        out_fd: int,
-        path: str,
+        files: StreamFiles,
         metadata: bool,
         output: Output,
         max_subbuf_size: int,
     ) -> None:
         self.reader = reader
-        self.path = path
+        self.files = files
         self.metadata = metadata
         self.output = output
         self._stream_fd = stream_fd
-        self._out_fd = out_fd
         self._map: mmap.mmap | None = None
         self._area: memoryview | None = None
         self._pipe: SplicePipe | None = None
         self._held: Transfer | None = None
         self._metadata_version: int | None = None
+        # The held packet's index entry, and how much of it is written: allocated once,
+        # for `make bench` counts the consumer's instructions per packet.
+        self._entry = bytearray(index.ENTRY.size)
+        self._entry_view = memoryview(self._entry)
+        self._entry_progress = Transfer(offset=0, size=index.ENTRY.size)
         self.closed = False
         self.bytes_written = 0
         self.write_error: str | None = None  # set while a held sub-buffer cannot be written
@@ -86,6 +94,11 @@ class Stream:
             self._pipe = SplicePipe(max_subbuf_size)
         self._wakeup = select.epoll()
         self._wakeup.register(reader.fd, WAKE_EVENTS)
+
+    @property
+    def path(self) -> str:
+        """The file written now."""
+        return self.files.path
 
     # --- one step -----------------------------------------------------------------------
 
@@ -116,8 +129,7 @@ class Stream:
         version = self.reader.metadata_version()
         if version != self._metadata_version:
             if self._metadata_version is not None:
-                os.ftruncate(self._out_fd, 0)
-                os.lseek(self._out_fd, 0, os.SEEK_SET)
+                self.files.start_over()
                 log.info("metadata of %s regenerated (version %d): file started over",
                          self.path, version)
             self._metadata_version = version
@@ -134,26 +146,32 @@ class Stream:
         held = self._held
         assert held is not None
         before = held.done
+        files = self.files
         try:
+            if held.file_offset < 0:
+                held.file_offset = files.place(held.size)
             if self._area is not None:
-                write_from_mmap(self._out_fd, self._area, held)
+                write_from_mmap(files.data_fd, self._area, held)
             else:
                 assert self._pipe is not None
-                splice_to_file(self.reader.splice_source(), self._pipe, self._out_fd, held)
+                splice_to_file(self.reader.splice_source(), self._pipe, files.data_fd, held)
+            if files.index_fd is not None:
+                self._write_entry(files.index_fd, held)
         except OSError as exc:
             self.bytes_written += held.done - before
+            where = exc.filename or self.path
             if self.write_error is None:
                 log.error(
                     "cannot write %s: %s; keeping the sub-buffer (%d of %d bytes written) "
                     "and retrying every %.0f s",
-                    self.path,
+                    where,
                     exc.strerror or exc,
                     held.done,
                     held.size,
                     WRITE_RETRY_S,
                 )
             self.write_error = (
-                f"cannot write {self.path}: {exc.strerror or exc} "
+                f"cannot write {where}: {exc.strerror or exc} "
                 f"({held.size - held.done} bytes of a sub-buffer waiting)"
             )
             return Step.STUCK
@@ -164,6 +182,20 @@ class Stream:
         self._held = None
         self.reader.put_next_subbuf()
         return Step.WROTE
+
+    def _write_entry(self, index_fd: int, held: Transfer) -> None:
+        """Append the held packet's index entry, once the packet is in the file and while
+        it is still held (the mmap shows it); resumable, as the packet itself is.  A retry
+        builds the same bytes again and writes what is left of them."""
+        if self._area is not None:
+            index.fill_entry(self._entry, self._area, held.offset, held.file_offset)
+        else:
+            # Spliced: the header is only in the file now; one small read of it there.
+            header = os.pread(self.files.data_fd, index.PACKET_HEADER.size, held.file_offset)
+            index.fill_entry(self._entry, header, 0, held.file_offset)
+        progress = self._entry_progress
+        write_from_mmap(index_fd, self._entry_view, progress)
+        progress.done = 0  # ready for the next packet
 
     # --- queries used by requests -------------------------------------------------------
 
@@ -278,4 +310,4 @@ class Stream:
         self._wakeup.close()
         trio.lowlevel.notify_closing(self._stream_fd)
         os.close(self._stream_fd)
-        os.close(self._out_fd)
+        self.files.close()

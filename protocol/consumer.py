@@ -22,6 +22,8 @@ import msgpack
 HEADER: Final = struct.Struct(">I")
 # Requests are a few paths and integers; a bigger frame is a bug or garbage.
 MAX_PAYLOAD: Final = 1 << 20
+# lttng_channel_attr's tracefile_size and tracefile_count are uint64_t.
+U64_MAX: Final = (1 << 64) - 1
 
 Output: TypeAlias = Literal["mmap", "splice"]
 OUTPUTS: Final[tuple[Output, ...]] = ("mmap", "splice")
@@ -36,13 +38,20 @@ class ProtocolError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AddStream:
-    """Adopt a ring-buffer stream (its fd comes beside the frame) and drain it to a file."""
+    """Adopt a ring-buffer stream (its fd comes beside the frame) and drain it to a file.
+
+    ``tracefile_size`` / ``tracefile_count`` are the channel's --tracefile-size and
+    --tracefile-count (0: unlimited), which lttng-sessiond sends with the channel
+    (kernel-consumer.c: kernel_consumer_add_channel()); here they come with each stream.
+    """
 
     session_id: int
     trace_dir: str
     file_name: str
     metadata: bool
     output: Output = "mmap"
+    tracefile_size: int = 0
+    tracefile_count: int = 0
     cmd: Literal["add_stream"] = field(default="add_stream", init=False)
 
 
@@ -199,6 +208,16 @@ def _session_id(msg: Mapping[str, Any], cmd: str) -> int:
     return sid
 
 
+def _optional_u64(msg: Mapping[str, Any], name: str, cmd: str) -> int:
+    """An optional unsigned 64-bit field (absent: 0)."""
+    if name not in msg:
+        return 0
+    value: int = _field(msg, name, int, cmd)
+    if not 0 <= value <= U64_MAX:
+        raise ProtocolError(f"{cmd}: field {name!r} must be within [0, 2**64 - 1]")
+    return value
+
+
 def _nonempty(msg: Mapping[str, Any], name: str, cmd: str) -> str:
     value: str = _field(msg, name, str, cmd)
     if not value or "\0" in value:
@@ -224,12 +243,21 @@ def parse_request(payload: bytes) -> Request:
         output = msg.get("output", "mmap")
         if output not in OUTPUTS:
             raise ProtocolError(f"add_stream: output must be 'mmap' or 'splice', not {output!r}")
+        metadata: bool = _field(msg, "metadata", bool, cmd)
+        tracefile_size = _optional_u64(msg, "tracefile_size", cmd)
+        tracefile_count = _optional_u64(msg, "tracefile_count", cmd)
+        if metadata and (tracefile_size or tracefile_count):
+            # lttng-sessiond gives the metadata channel neither (channel.c defaults): a
+            # metadata file split in pieces would be unreadable.
+            raise ProtocolError("add_stream: a metadata stream has no trace file size or count")
         return AddStream(
             session_id=_session_id(msg, cmd),
             trace_dir=_nonempty(msg, "trace_dir", cmd),
             file_name=file_name,
-            metadata=_field(msg, "metadata", bool, cmd),
+            metadata=metadata,
             output=output,
+            tracefile_size=tracefile_size,
+            tracefile_count=tracefile_count,
         )
     if cmd == "snapshot_stream":
         max_packets: int = _field(msg, "max_packets", int, cmd)
@@ -258,6 +286,8 @@ def encode_request(req: Request) -> bytes:
             file_name=req.file_name,
             metadata=req.metadata,
             output=req.output,
+            tracefile_size=req.tracefile_size,
+            tracefile_count=req.tracefile_count,
         )
     elif isinstance(req, SnapshotStream):
         msg.update(

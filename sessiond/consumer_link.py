@@ -75,6 +75,8 @@ class ConsumerLink:
         file_name: str,
         metadata: bool,
         output: Output = "mmap",
+        tracefile_size: int = 0,
+        tracefile_count: int = 0,
     ) -> None:
         """Hand a stream fd to the consumerd (which gets its own copy; ``fd`` stays ours)."""
         req = AddStream(
@@ -83,6 +85,8 @@ class ConsumerLink:
             file_name=file_name,
             metadata=metadata,
             output=output,
+            tracefile_size=tracefile_size,
+            tracefile_count=tracefile_count,
         )
         await self._call(req, (fd,))
 

@@ -12,6 +12,7 @@ import trio
 from pylttng.consumerd import output, stream
 from pylttng.consumerd.output import create_trace_file
 from pylttng.consumerd.stream import Step, Stream
+from pylttng.consumerd.tracefiles import StreamFiles
 from test_consumer_fakering import FakeRing, page_align
 
 
@@ -25,12 +26,10 @@ def ring() -> Iterator[FakeRing]:
 def make_stream(
     ring: FakeRing, tmp_path: Path, mode: str = "mmap", metadata: bool = False
 ) -> Stream:
-    path, out_fd = create_trace_file(str(tmp_path / "kernel"), "chan_0")
     return Stream(
         ring,
         stream_fd=os.dup(ring.fd),
-        out_fd=out_fd,
-        path=path,
+        files=StreamFiles(str(tmp_path / "kernel"), "chan_0", indexed=not metadata),
         metadata=metadata,
         output=mode,  # type: ignore[arg-type]
         max_subbuf_size=ring.max_subbuf_size(),
@@ -125,7 +124,8 @@ async def test_short_writes_are_completed(
     s = make_stream(ring, tmp_path)
     ring.produce(packet(0, 9000))
     assert s.step() is Step.WROTE
-    assert calls == 13  # 12288 padded bytes, 1000 at a time
+    # 12288 padded bytes, 1000 at a time; the index file's header and the packet's entry.
+    assert calls == 13 + 2
     assert ring.puts == 1
     assert Path(s.path).read_bytes() == on_disk(packet(0, 9000))
     s.close()
