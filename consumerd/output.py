@@ -26,15 +26,27 @@ FILE_MODE = 0o660
 SPLICE_FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_MORE
 
 
-def create_trace_file(trace_dir: str, file_name: str) -> tuple[str, int]:
-    """mkdir -p ``trace_dir`` and create (truncate) a trace file; returns (path, fd).
+def open_trace_dir(path: str) -> int:
+    """mkdir -p ``path`` and return an O_PATH fd of it.  Files are created relative to that
+    fd, as lttng-consumerd creates them through directory handles: the session daemon
+    renames a trace chunk's folder while its streams still write there (rotations)."""
+    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def create_trace_file(dir_fd: int, file_name: str) -> int:
+    """Create (truncate) ``file_name`` in the folder ``dir_fd``, and its parent (index/).
 
     Open for reading too: the index entry of a spliced packet is read back from its header
     in the file (stream.py)."""
-    os.makedirs(trace_dir, mode=DIR_MODE, exist_ok=True)
-    path = os.path.join(trace_dir, file_name)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
-    return path, fd
+    parent = os.path.dirname(file_name)
+    if parent:
+        try:
+            os.mkdir(parent, DIR_MODE, dir_fd=dir_fd)
+        except FileExistsError:
+            pass
+    flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    return os.open(file_name, flags, FILE_MODE, dir_fd=dir_fd)
 
 
 @dataclass(slots=True)

@@ -107,6 +107,45 @@ class Registry:
                 f"add_stream: cannot set up {req.output} output for {path}: {exc.strerror or exc}"
             ) from None
 
+    def rotate_session(self, session_id: int, trace_dir: str) -> None:
+        """Start a rotation in every stream of the session (rotation.py); the streams
+        already caught up move to ``trace_dir`` now, the others once they are."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise RequestError(f"rotate_session: no session {session_id}")
+        failed = []
+        for s in session.streams:
+            try:
+                s.begin_rotation(trace_dir)
+            except OSError as exc:
+                failed.append(f"{s.path}: {exc.strerror or exc}")
+        if failed:
+            raise RequestError("rotate_session: " + "; ".join(failed))
+        _raise_errors(session)
+
+    def rotation_pending(self, session_id: int) -> bool:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return False
+        _raise_errors(session)
+        return any(s.rotation is not None for s in session.streams if not s.closed)
+
+    def clear_session(self, session_id: int) -> None:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        for s in session.streams:
+            try:
+                s.clear()
+            except OSError as exc:
+                raise RequestError(f"clear_session: {s.path}: {exc.strerror or exc}") from None
+
+    def consumed_size(self, session_id: int) -> int:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return 0
+        return sum(s.bytes_written for s in session.streams if not s.metadata)
+
     def data_pending(self, session_id: int) -> bool:
         session = self._sessions.get(session_id)
         if session is None:

@@ -7,7 +7,9 @@ A sub-buffer whose write fails (full disk ...) stays held (not PUT, so the kerne
 and the step resumes that same sub-buffer next time.
 
 A step writes the packet to the stream's current file (tracefiles.py picks it: trace file
-size and count), then its entry to the index file (index.py), then releases it.
+size and count), then its entry to the index file (index.py), then releases it.  While a
+session rotation is pending, each step then checks whether the stream has consumed its
+old chunk and moves to the new chunk's files (rotation.py).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import trio
 from pylttng.protocol.consumer import Output
 
 from . import index
-from .output import SplicePipe, Transfer, splice_to_file, write_from_mmap
+from .output import SplicePipe, Transfer, open_trace_dir, splice_to_file, write_from_mmap
 from .ringbuffer import Next, SubbufReader
+from .rotation import PendingRotation, consumed_position, plan_rotation, reached
 from .tracefiles import StreamFiles
 
 log = logging.getLogger("pylttng.consumerd")
@@ -81,6 +84,7 @@ class Stream:
         self._entry = bytearray(index.ENTRY.size)
         self._entry_view = memoryview(self._entry)
         self._entry_progress = Transfer(offset=0, size=index.ENTRY.size)
+        self.rotation: PendingRotation | None = None
         self.closed = False
         self.bytes_written = 0
         self.write_error: str | None = None  # set while a held sub-buffer cannot be written
@@ -106,6 +110,8 @@ class Stream:
         """Consume at most one sub-buffer.  Never awaits."""
         if self.closed or self.fatal_error is not None:
             return Step.DONE
+        if self.files.data_fd < 0:
+            return Step.AGAIN  # rotated while stopped: no trace chunk until the next start
         try:
             if self._held is None:
                 got = self.reader.get_next_subbuf()
@@ -181,6 +187,8 @@ class Stream:
             self.write_error = None
         self._held = None
         self.reader.put_next_subbuf()
+        if self.rotation is not None:
+            self._rotate_if_due()
         return Step.WROTE
 
     def _write_entry(self, index_fd: int, held: Transfer) -> None:
@@ -196,6 +204,70 @@ class Stream:
         progress = self._entry_progress
         write_from_mmap(index_fd, self._entry_view, progress)
         progress.done = 0  # ready for the next packet
+
+    # --- session rotation and clear (rotation.py) ---------------------------------------
+
+    def begin_rotation(self, trace_dir: str) -> None:
+        """Sample where the current trace chunk ends and move to ``trace_dir`` (none: "")
+        once consumed up to there, right now if it already is.  Raises OSError."""
+        if self.closed or self.fatal_error is not None:
+            return
+        if self.rotation is not None:
+            self.rotation.release()  # superseded (the session daemon never overlaps them)
+            self.rotation = None
+        if not self.files.is_open:
+            # No chunk since a rotation while stopped: nothing to close, nothing to flush
+            # (lttng_consumer_rotate_channel(): "rotating from a NULL trace chunk").
+            dir_fd = open_trace_dir(trace_dir) if trace_dir else None
+            self.rotation = PendingRotation(position=0, dir_fd=dir_fd, trace_dir=trace_dir)
+            self._switch_chunk()
+            return
+        if self.metadata:
+            while self.step() is Step.WROTE:
+                pass  # all the metadata handed out so far belongs to the old chunk too
+        self.rotation = plan_rotation(self.reader, trace_dir, metadata=self.metadata)
+        if trace_dir and not self.metadata:
+            self.reader.flush_empty()  # open a packet in the new chunk at the rotation
+        if self._held is None:
+            self._rotate_if_due()
+
+    def _rotate_if_due(self) -> None:
+        rotation = self.rotation
+        assert rotation is not None
+        try:
+            due = reached(consumed_position(self.reader), rotation.position)
+        except OSError as exc:
+            self._rotation_failed(exc)
+            return
+        if due:
+            self._switch_chunk()
+
+    def _switch_chunk(self) -> None:
+        rotation = self.rotation
+        assert rotation is not None
+        self.rotation = None
+        dir_fd, rotation.dir_fd = rotation.dir_fd, None
+        try:
+            self.files.move_to(rotation.trace_dir, dir_fd)
+            if self.metadata and dir_fd is not None:
+                self.reader.metadata_cache_dump()  # the whole metadata again, in the new file
+        except OSError as exc:
+            self._rotation_failed(exc)
+            return
+        log.info("%s: now in trace chunk %s", self.files.base_path, rotation.trace_dir or "(none)")
+
+    def _rotation_failed(self, exc: OSError) -> None:
+        self.fatal_error = f"stream {self.path}: rotation failed: {exc.strerror or exc}"
+        log.error("%s", self.fatal_error)
+
+    def clear(self) -> None:
+        """Close the current packet, then drop every packet not consumed yet (data only:
+        metadata is never cleared, consumer.c: lttng_consumer_clear_channel()).
+        Raises OSError."""
+        if self.closed or self.fatal_error is not None or self.metadata:
+            return
+        self.reader.flush()
+        self.reader.clear()
 
     # --- queries used by requests -------------------------------------------------------
 
@@ -306,6 +378,8 @@ class Stream:
             self._map.close()
         if self._pipe is not None:
             self._pipe.close()
+        if self.rotation is not None:
+            self.rotation.release()
         trio.lowlevel.notify_closing(self._wakeup.fileno())
         self._wakeup.close()
         trio.lowlevel.notify_closing(self._stream_fd)

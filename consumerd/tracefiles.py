@@ -14,6 +14,11 @@
 - With a count too (``--tracefile-count``), n goes round modulo the count: the oldest
   file and its index are truncated and written again (consumer-stream.c:
   consumer_stream_rotate_output_files(), consumer_stream_create_output_files()).
+
+Files are created relative to the folder's fd (output.py: open_trace_dir()), which the
+files own: the session daemon may rename the folder (trace chunks) while they are in use.
+A session rotation gives the stream a new StreamFiles in the new chunk, counting from 0
+again (consumer.c: rotate_local_stream()).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import os
 
 from . import index
-from .output import Transfer, create_trace_file, write_from_mmap
+from .output import Transfer, create_trace_file, open_trace_dir, write_from_mmap
 
 
 def stream_file_name(name: str, tracefile_size: int, n: int, suffix: str = "") -> str:
@@ -34,6 +39,7 @@ class StreamFiles:
 
     __slots__ = (
         "_count",
+        "_dir_fd",
         "_indexed",
         "_n",
         "_name",
@@ -53,8 +59,16 @@ class StreamFiles:
         indexed: bool,
         tracefile_size: int = 0,
         tracefile_count: int = 0,
+        dir_fd: int | None = None,
     ) -> None:
-        """Create the first file(s); raises OSError."""
+        """Create the first file(s) in ``trace_dir``, or in the folder ``dir_fd`` (then
+        owned here; ``trace_dir`` only names it); raises OSError (``dir_fd`` closed)."""
+        try:
+            self._dir_fd = open_trace_dir(trace_dir) if dir_fd is None else dir_fd
+        except BaseException:
+            if dir_fd is not None:
+                os.close(dir_fd)
+            raise
         self._trace_dir = trace_dir
         self._name = name
         self._indexed = indexed
@@ -65,7 +79,11 @@ class StreamFiles:
         self.index_fd: int | None = None
         self.path = os.path.join(trace_dir, stream_file_name(name, tracefile_size, 0))
         self.used = 0  # bytes of packets placed in the current file
-        self._open(0)
+        try:
+            self._open(0)
+        except BaseException:
+            os.close(self._dir_fd)
+            raise
 
     @property
     def base_path(self) -> str:
@@ -82,6 +100,20 @@ class StreamFiles:
         self.used += size
         return start
 
+    def move_to(self, trace_dir: str, dir_fd: int | None) -> None:
+        """Close the current files and folder; with a folder (owned from now on), start over
+        there at file 0 (a session rotation: rotate_local_stream()), else stay closed with
+        no file until the next move.  Raises OSError: then closed too."""
+        self.close()
+        if dir_fd is None:
+            return
+        self._dir_fd, self._trace_dir = dir_fd, trace_dir
+        self._open(0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.data_fd >= 0
+
     def start_over(self) -> None:
         """Empty the current file (regenerated metadata: never split nor indexed)."""
         os.ftruncate(self.data_fd, 0)
@@ -90,9 +122,8 @@ class StreamFiles:
 
     def _open(self, n: int) -> None:
         """Create (truncate) file ``n`` and its index, then switch to them."""
-        path, data_fd = create_trace_file(
-            self._trace_dir, stream_file_name(self._name, self._size, n)
-        )
+        name = stream_file_name(self._name, self._size, n)
+        data_fd = create_trace_file(self._dir_fd, name)
         index_fd = None
         try:
             if self._indexed:
@@ -100,14 +131,13 @@ class StreamFiles:
         except BaseException:
             os.close(data_fd)
             raise
-        self.close()
+        self._close_files()
+        path = os.path.join(self._trace_dir, name)
         self.data_fd, self.index_fd, self.path, self._n, self.used = data_fd, index_fd, path, n, 0
 
     def _create_index(self, n: int) -> int:
-        _, fd = create_trace_file(
-            os.path.join(self._trace_dir, index.INDEX_DIR),
-            stream_file_name(self._name, self._size, n, index.INDEX_SUFFIX),
-        )
+        name = stream_file_name(self._name, self._size, n, index.INDEX_SUFFIX)
+        fd = create_trace_file(self._dir_fd, os.path.join(index.INDEX_DIR, name))
         try:
             header = index.FILE_HEADER
             write_from_mmap(fd, memoryview(header), Transfer(offset=0, size=len(header)))
@@ -117,7 +147,13 @@ class StreamFiles:
         return fd
 
     def close(self) -> None:
-        """Close the current files (idempotent)."""
+        """Close the current files and the folder (idempotent)."""
+        self._close_files()
+        if self._dir_fd >= 0:
+            os.close(self._dir_fd)
+            self._dir_fd = -1
+
+    def _close_files(self) -> None:
         if self.data_fd >= 0:
             os.close(self.data_fd)
             self.data_fd = -1

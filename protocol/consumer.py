@@ -13,7 +13,7 @@ next frame starts, so a frame whose payload is garbage (or too big) is reported 
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
@@ -81,7 +81,53 @@ class SnapshotStream:
     cmd: Literal["snapshot_stream"] = field(default="snapshot_stream", init=False)
 
 
-Request: TypeAlias = AddStream | DataPending | CloseSession | SnapshotStream
+@dataclass(frozen=True, slots=True)
+class RotateSession:
+    """End the session's current trace chunk in every stream at the position of now and go
+    on in ``trace_dir`` (each stream's folder of the new chunk), or in no chunk when it is
+    empty (a rotation while stopped): lttng-sessiond's ROTATE_CHANNEL of each channel."""
+
+    session_id: int
+    trace_dir: str
+    cmd: Literal["rotate_session"] = field(default="rotate_session", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RotationPending:
+    """Whether a stream still writes the chunk being rotated away from (reply ``pending``):
+    lttng-sessiond's TRACE_CHUNK_EXISTS on the chunk being archived."""
+
+    session_id: int
+    cmd: Literal["rotation_pending"] = field(default="rotation_pending", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ClearSession:
+    """Drop what the session's data streams hold and have not consumed (CLEAR_CHANNEL)."""
+
+    session_id: int
+    cmd: Literal["clear_session"] = field(default="clear_session", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumedSize:
+    """Bytes the session's data streams have written since they were added (reply
+    ``bytes``): what lttng-consumerd's monitor timer reports for size-based rotations."""
+
+    session_id: int
+    cmd: Literal["consumed_size"] = field(default="consumed_size", init=False)
+
+
+Request: TypeAlias = (
+    AddStream
+    | DataPending
+    | CloseSession
+    | SnapshotStream
+    | RotateSession
+    | RotationPending
+    | ClearSession
+    | ConsumedSize
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,11 +316,25 @@ def parse_request(payload: bytes) -> Request:
             metadata=_field(msg, "metadata", bool, cmd),
             max_packets=max_packets,
         )
-    if cmd == "data_pending":
-        return DataPending(_session_id(msg, cmd))
-    if cmd == "close_session":
-        return CloseSession(_session_id(msg, cmd))
+    if cmd == "rotate_session":
+        trace_dir: str = _field(msg, "trace_dir", str, cmd)
+        if "\0" in trace_dir:
+            raise ProtocolError("rotate_session: field 'trace_dir' must be a path without NUL")
+        return RotateSession(_session_id(msg, cmd), trace_dir)
+    plain = _SESSION_REQUESTS.get(cmd)
+    if plain is not None:
+        return plain(_session_id(msg, cmd))
     raise ProtocolError(f"unknown command {cmd!r}")
+
+
+# Requests that carry nothing but the session id.
+_SESSION_REQUESTS: Final[dict[str, Callable[[int], Request]]] = {
+    "data_pending": DataPending,
+    "close_session": CloseSession,
+    "rotation_pending": RotationPending,
+    "clear_session": ClearSession,
+    "consumed_size": ConsumedSize,
+}
 
 
 def encode_request(req: Request) -> bytes:
@@ -296,6 +356,8 @@ def encode_request(req: Request) -> bytes:
             metadata=req.metadata,
             max_packets=req.max_packets,
         )
+    elif isinstance(req, RotateSession):
+        msg.update(trace_dir=req.trace_dir)
     return _pack(msg)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import trio
 from pylttng.consumerd import output, stream
-from pylttng.consumerd.output import create_trace_file
+from pylttng.consumerd.output import create_trace_file, open_trace_dir
 from pylttng.consumerd.stream import Step, Stream
 from pylttng.consumerd.tracefiles import StreamFiles
 from test_consumer_fakering import FakeRing, page_align
@@ -102,12 +102,14 @@ async def test_idle_stream_is_not_woken(
 def test_trace_file_modes(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
-        path, fd = create_trace_file(str(tmp_path / "a" / "b"), "metadata")
-        os.close(fd)
+        dir_fd = open_trace_dir(str(tmp_path / "a" / "b"))
+        os.close(create_trace_file(dir_fd, "index/metadata"))
+        os.close(dir_fd)
     finally:
         os.umask(old)
     assert os.stat(tmp_path / "a" / "b").st_mode & 0o777 == 0o770
-    assert os.stat(path).st_mode & 0o777 == 0o660
+    assert os.stat(tmp_path / "a" / "b" / "index").st_mode & 0o777 == 0o770
+    assert os.stat(tmp_path / "a" / "b" / "index" / "metadata").st_mode & 0o777 == 0o660
 
 
 async def test_short_writes_are_completed(

@@ -184,12 +184,12 @@ async def test_failed_rotation_is_retried_without_loss(
     real_create = tracefiles.create_trace_file
     failures = 0
 
-    def failing_index(trace_dir: str, file_name: str) -> tuple[str, int]:
+    def failing_index(dir_fd: int, file_name: str) -> int:
         nonlocal failures
         if file_name.endswith(".idx"):  # the data file is created, its index is not
             failures += 1
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), file_name)
-        return real_create(trace_dir, file_name)
+        return real_create(dir_fd, file_name)
 
     monkeypatch.setattr(tracefiles, "create_trace_file", failing_index)
     ring.produce(ctf_packet(1, 100))
