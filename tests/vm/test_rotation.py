@@ -164,7 +164,7 @@ def clear_scenario(work: Workload) -> object:
         t("stop")
         t("clear")  # stopped: the same, and it stays stopped
         t("clear")  # a second clear after a stop: no effect
-        t("rotate")  # refused after a stop and a clear
+        t("rotate")  # refused after a stop and a clear (a rotation while stopped)
         t("start")
         work(t, 5)
         t("rotate")
