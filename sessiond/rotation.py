@@ -160,6 +160,15 @@ async def _rotate_kernel(
 
 async def _watch_pending_rotation(ctx: DaemonContext, session: Session, chunk: TraceChunk) -> None:
     """check_session_rotation_pending(), every DEFAULT_ROTATE_PENDING_TIMER."""
+    try:
+        await _poll_pending_rotation(ctx, session, chunk)
+    except Exception:  # a bug must not take the daemon down, nor leave waiters waiting
+        log.exception("session %s: rotation pending check failed", session.name)
+        if session.rotation.chunk_being_archived is chunk:
+            _end_rotation(session, RotationState.ERROR)
+
+
+async def _poll_pending_rotation(ctx: DaemonContext, session: Session, chunk: TraceChunk) -> None:
     rot = session.rotation
     ksess = session.kernel
     while rot.chunk_being_archived is chunk:
@@ -228,6 +237,8 @@ async def _scheduled_rotation(ctx: DaemonContext, session: Session, why: str) ->
             await rotate_session(ctx, session, command=CloseCommand.MOVE_TO_COMPLETED)
         except CommandError as exc:
             log.info("session %s: %s rotation skipped: %s", session.name, why, exc)
+        except Exception:  # a bug must not take the daemon down
+            log.exception("session %s: %s rotation failed", session.name, why)
 
 
 async def _periodic_rotations(ctx: DaemonContext, session: Session, period_us: int,
