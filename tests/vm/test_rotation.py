@@ -189,13 +189,14 @@ def test_clear_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
 def schedule_scenario(work: Workload) -> object:
     def scenario(t: Transcript) -> None:
         t("create", "sch", "-o", str(t.scratch / "sch"))
-        # Small sub-buffers closed by a switch timer: packets are consumed as they come.
+        # Small sub-buffers closed by a switch timer: packets are consumed as they come,
+        # and the workload alone crosses the size threshold every few seconds.
         t("enable-channel", "-k", "small", "--subbuf-size", "4096", "--num-subbuf", "8",
           "--switch-timer", "100000")
-        t("enable-event", "-k", "-c", "small", f"{WORKLOAD_EVENTS},sched_switch")
+        t("enable-event", "-k", "-c", "small", WORKLOAD_EVENTS)
         t("enable-rotation", "--timer", "2s")
         t("enable-rotation", "--timer", "3s")  # one of each type
-        t("enable-rotation", "--size", "32k")
+        t("enable-rotation", "--size", "16k")
         t("list", "sch")
         t("start")
         deadline = time.monotonic() + 8
