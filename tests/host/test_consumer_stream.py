@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,28 @@ from pylttng.consumerd.tracefiles import StreamFiles
 from test_consumer_fakering import FakeRing, page_align
 
 
-@pytest.fixture
-def ring() -> Iterator[FakeRing]:
-    r = FakeRing(n_subbufs=4, subbuf_size=4 * 4096)
-    yield r
-    r.close()
-
-
 def make_stream(
-    ring: FakeRing, tmp_path: Path, mode: str = "mmap", metadata: bool = False
+    ring: FakeRing,
+    tmp_path: Path,
+    mode: str = "mmap",
+    metadata: bool = False,
+    *,
+    size: int = 0,
+    count: int = 0,
 ) -> Stream:
+    """A stream of ``ring`` written to tmp_path/kernel/chan_0 (trace file size and count:
+    ``size``, ``count``)."""
+    files = StreamFiles(
+        str(tmp_path / "kernel"),
+        "chan_0",
+        indexed=not metadata,
+        tracefile_size=size,
+        tracefile_count=count,
+    )
     return Stream(
         ring,
         stream_fd=os.dup(ring.fd),
-        files=StreamFiles(str(tmp_path / "kernel"), "chan_0", indexed=not metadata),
+        files=files,
         metadata=metadata,
         output=mode,  # type: ignore[arg-type]
         max_subbuf_size=ring.max_subbuf_size(),

@@ -1,11 +1,10 @@
 """Trace file size and count, and CTF index files, against a fake ring buffer.
 
-(Tests that close a Stream are async: closing notifies trio.)
-
 What lttng-consumerd 2.13 leaves on disk: ``<stream>`` or ``<stream>_<n>`` files, a packet
 never split, ``index/<same name>.idx`` with one big-endian entry per packet
 (lttng-tools: src/common/index/ctf-index.h, consumer.c, consumer-stream.c, utils.c).
 The index files are read here with their own struct layouts, not consumerd/index.py's.
+(Tests that close a Stream are async: closing notifies trio.)
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import os
 import shutil
 import struct
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,32 +21,10 @@ from pylttng.consumerd import output, tracefiles
 from pylttng.consumerd.stream import Step, Stream
 from pylttng.consumerd.tracefiles import StreamFiles
 from test_consumer_fakering import PAGE, FakeRing, ctf_packet, page_align
+from test_consumer_stream import make_stream
 
 INDEX_HEADER = struct.Struct(">IIII")
 INDEX_ENTRY = struct.Struct(">QQQQQQQQQ")
-
-
-@pytest.fixture
-def ring() -> Iterator[FakeRing]:
-    r = FakeRing(n_subbufs=4, subbuf_size=4 * PAGE)
-    yield r
-    r.close()
-
-
-def make_stream(
-    ring: FakeRing, trace: Path, mode: str = "mmap", *, size: int = 0, count: int = 0
-) -> Stream:
-    files = StreamFiles(
-        str(trace), "chan_1", indexed=True, tracefile_size=size, tracefile_count=count
-    )
-    return Stream(
-        ring,
-        stream_fd=os.dup(ring.fd),
-        files=files,
-        metadata=False,
-        output=mode,  # type: ignore[arg-type]
-        max_subbuf_size=ring.max_subbuf_size(),
-    )
 
 
 def write_packets(ring: FakeRing, stream: Stream, packets: list[bytes]) -> None:
@@ -88,23 +64,24 @@ def names(folder: Path) -> list[str]:
 @pytest.mark.parametrize("mode", ["mmap", "splice"])
 async def test_one_file_and_its_index(ring: FakeRing, tmp_path: Path, mode: str) -> None:
     s = make_stream(ring, tmp_path, mode)
+    trace = tmp_path / "kernel"
     sizes = [100, 5000, 4 * PAGE]
     write_packets(ring, s, [ctf_packet(i, n, discarded=i) for i, n in enumerate(sizes)])
     s.close()
-    assert names(tmp_path) == ["chan_1"]
-    assert names(tmp_path / "index") == ["chan_1.idx"]
+    assert names(trace) == ["chan_0"]
+    assert names(trace / "index") == ["chan_0.idx"]
     offsets = [0, PAGE, 3 * PAGE]
-    assert read_index(tmp_path / "index" / "chan_1.idx") == [
+    assert read_index(trace / "index" / "chan_0.idx") == [
         expected_entry(off, i, n, discarded=i)
         for i, (off, n) in enumerate(zip(offsets, sizes, strict=True))
     ]
-    assert (tmp_path / "chan_1").stat().st_size == 7 * PAGE
+    assert (trace / "chan_0").stat().st_size == 7 * PAGE
 
 
 def check_files(trace: Path, n: int, packets: dict[int, list[tuple[int, int]]]) -> None:
-    """File ``chan_1_<n>`` holds the packets (seq, size) given, in order, and its index says
+    """File ``chan_0_<n>`` holds the packets (seq, size) given, in order, and its index says
     where each one is."""
-    data = (trace / f"chan_1_{n}").read_bytes()
+    data = (trace / f"chan_0_{n}").read_bytes()
     entries, offset = [], 0
     for seq, size in packets[n]:
         pkt = ctf_packet(seq, size)
@@ -112,18 +89,19 @@ def check_files(trace: Path, n: int, packets: dict[int, list[tuple[int, int]]]) 
         entries.append(expected_entry(offset, seq, size))
         offset += page_align(size)
     assert len(data) == offset
-    assert read_index(trace / "index" / f"chan_1_{n}.idx") == entries
+    assert read_index(trace / "index" / f"chan_0_{n}.idx") == entries
 
 
 @pytest.mark.parametrize("mode", ["mmap", "splice"])
 async def test_files_split_at_packet_boundaries(ring: FakeRing, tmp_path: Path, mode: str) -> None:
     """Size 3 pages, no count: a file takes packets while they fit, then the next one."""
     s = make_stream(ring, tmp_path, mode, size=3 * PAGE)
+    trace = tmp_path / "kernel"
     sizes = [100, 5000, 200, 3 * PAGE, 300, 400, 500]  # padded: 1, 2, 1, 3, 1, 1, 1 pages
     write_packets(ring, s, [ctf_packet(i, n) for i, n in enumerate(sizes)])
     s.close()
-    assert names(tmp_path) == ["chan_1_0", "chan_1_1", "chan_1_2", "chan_1_3"]
-    assert names(tmp_path / "index") == [f"chan_1_{n}.idx" for n in range(4)]
+    assert names(trace) == ["chan_0_0", "chan_0_1", "chan_0_2", "chan_0_3"]
+    assert names(trace / "index") == [f"chan_0_{n}.idx" for n in range(4)]
     layout = {
         0: [(0, 100), (1, 5000)],
         1: [(2, 200)],
@@ -131,21 +109,22 @@ async def test_files_split_at_packet_boundaries(ring: FakeRing, tmp_path: Path, 
         3: [(4, 300), (5, 400), (6, 500)],
     }
     for n in layout:
-        check_files(tmp_path, n, layout)
+        check_files(trace, n, layout)
 
 
 async def test_count_recycles_the_oldest_file(ring: FakeRing, tmp_path: Path) -> None:
     """Size 2 pages, count 3: files 0, 1, 2, then 0 again, truncated, with its index."""
     s = make_stream(ring, tmp_path, size=2 * PAGE, count=3)
+    trace = tmp_path / "kernel"
     write_packets(ring, s, [ctf_packet(i, 3000) for i in range(9)])
-    assert names(tmp_path) == ["chan_1_0", "chan_1_1", "chan_1_2"]
-    assert names(tmp_path / "index") == ["chan_1_0.idx", "chan_1_1.idx", "chan_1_2.idx"]
+    assert names(trace) == ["chan_0_0", "chan_0_1", "chan_0_2"]
+    assert names(trace / "index") == ["chan_0_0.idx", "chan_0_1.idx", "chan_0_2.idx"]
     # Packets 0-5 went to files 0, 1, 2 two by two; 6-7 replaced file 0; 8 is in file 1,
     # which now holds packet 8 only.
     layout = {0: [(6, 3000), (7, 3000)], 1: [(8, 3000)], 2: [(4, 3000), (5, 3000)]}
     for n in layout:
-        check_files(tmp_path, n, layout)
-    assert s.path == str(tmp_path / "chan_1_1")
+        check_files(trace, n, layout)
+    assert s.path == str(trace / "chan_0_1")
     s.close()
 
 
@@ -156,13 +135,14 @@ async def test_packet_larger_than_the_size_gets_a_file_of_its_own(
     stays empty and every packet gets its own file (the `lttng` CLI prevents it by
     rounding the size up to the sub-buffer size)."""
     s = make_stream(ring, tmp_path, size=PAGE)
+    trace = tmp_path / "kernel"
     write_packets(ring, s, [ctf_packet(i, 2 * PAGE) for i in range(2)])
     s.close()
-    assert (tmp_path / "chan_1_0").stat().st_size == 0
-    assert read_index(tmp_path / "index" / "chan_1_0.idx") == []
+    assert (trace / "chan_0_0").stat().st_size == 0
+    assert read_index(trace / "index" / "chan_0_0.idx") == []
     layout = {1: [(0, 2 * PAGE)], 2: [(1, 2 * PAGE)]}
     for n in layout:
-        check_files(tmp_path, n, layout)
+        check_files(trace, n, layout)
 
 
 def test_metadata_has_no_index(tmp_path: Path) -> None:
@@ -180,6 +160,7 @@ async def test_failed_rotation_is_retried_without_loss(
     """Opening the next file fails (a full disk): the packet stays held, the stream keeps
     its current files, and the next try moves on as if nothing happened."""
     s = make_stream(ring, tmp_path, size=2 * PAGE)
+    trace = tmp_path / "kernel"
     write_packets(ring, s, [ctf_packet(0, 5000)])
     real_create = tracefiles.create_trace_file
     failures = 0
@@ -196,15 +177,15 @@ async def test_failed_rotation_is_retried_without_loss(
     assert s.step() is Step.STUCK
     assert s.step() is Step.STUCK
     assert failures == 2 and ring.puts == 1
-    assert s.write_error is not None and "chan_1_1.idx: No space left" in s.write_error
-    assert s.path == str(tmp_path / "chan_1_0")
+    assert s.write_error is not None and "chan_0_1.idx: No space left" in s.write_error
+    assert s.path == str(trace / "chan_0_0")
     monkeypatch.setattr(tracefiles, "create_trace_file", real_create)
     assert s.step() is Step.WROTE
     assert s.write_error is None
     s.close()
     layout = {0: [(0, 5000)], 1: [(1, 100)]}
     for n in layout:
-        check_files(tmp_path, n, layout)
+        check_files(trace, n, layout)
 
 
 @pytest.mark.parametrize("mode", ["mmap", "splice"])
@@ -214,6 +195,7 @@ async def test_failed_index_write_is_resumed(
     """The packet is in the file, its entry half-written when the disk fills up: the
     sub-buffer stays held and the entry is finished later, written once."""
     s = make_stream(ring, tmp_path, mode)
+    trace = tmp_path / "kernel"
     index_fd = s.files.index_fd
     full = True
 
@@ -233,7 +215,7 @@ async def test_failed_index_write_is_resumed(
     assert s.step() is Step.WROTE
     write_packets(ring, s, [ctf_packet(1, 300)])
     s.close()
-    assert read_index(tmp_path / "index" / "chan_1.idx") == [
+    assert read_index(trace / "index" / "chan_0.idx") == [
         expected_entry(0, 0, 300),
         expected_entry(PAGE, 1, 300),
     ]
@@ -294,15 +276,16 @@ async def test_babeltrace2_reads_recycled_files_through_their_index(
     """The oracle: babeltrace2 checks each index against its data file (offsets, sizes,
     time bounds) and warns when one does not match; here it reads the three files left
     after the ring went round, through their index, without a word."""
-    (tmp_path / "metadata").write_text(METADATA)
     s = make_stream(ring, tmp_path, size=2 * PAGE, count=3)
+    trace = tmp_path / "kernel"
+    (trace / "metadata").write_text(METADATA)
     write_packets(ring, s, [ticking_packet(seq) for seq in range(9)])
     s.close()
-    assert names(tmp_path) == ["chan_1_0", "chan_1_1", "chan_1_2", "metadata"]
+    assert names(trace) == ["chan_0_0", "chan_0_1", "chan_0_2", "metadata"]
 
     def babeltrace2(*options: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["babeltrace2", *options, str(tmp_path)],
+            ["babeltrace2", *options, str(trace)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -316,10 +299,10 @@ async def test_babeltrace2_reads_recycled_files_through_their_index(
     assert ns == [10 * seq + i for seq in range(4, 9) for i in range(TICKS_PER_PACKET)]
     used = babeltrace2("--log-level=INFO").stderr
     for n in range(3):
-        assert f"Building index from .idx file of stream file {tmp_path}/chan_1_{n}" in used
+        assert f"Building index from .idx file of stream file {trace}/chan_0_{n}" in used
 
     # The control: an index that no longer matches its file is noticed.
-    index_file = tmp_path / "index" / "chan_1_2.idx"
+    index_file = trace / "index" / "chan_0_2.idx"
     data = bytearray(index_file.read_bytes())
     struct.pack_into(">Q", data, INDEX_HEADER.size, 2 * PAGE)  # packet 4 after packet 5
     index_file.write_bytes(bytes(data))
