@@ -19,10 +19,13 @@ from bench.tracers import stop_daemons
 
 _DATE = re.compile(r"\d{8}-\d{6}")
 _ISO_DATE = re.compile(r"\d{8}T\d{6}[+-]\d{4}")
-# The CLI prints one dot per poll while it waits (data pending, a rotation): how many
+# The CLI prints one dot per poll while it waits (data pending, a rotation, a clear): how many
 # depends on timing, not on the daemon.  `destroy` prints "Destroying session X", its dots
 # and a line break only once a poll found it still busy, so all of that goes.
-_WAIT_DOTS = re.compile(r"(Waiting for data availability|Waiting for rotation to complete)\.*")
+_WAIT_DOTS = re.compile(
+    r"(Waiting for data availability|Waiting for rotation to complete"
+    r'|Waiting for clear of session "[^"]+")\.*'
+)
 _DESTROYING = re.compile(r"^Destroying session [^\s.]+\.*\n?", re.MULTILINE)
 _BLANK_BEFORE_DESTROYED = re.compile(r"\n\n(?=Session \S+ destroyed)")
 # The CLI spawns pylttng-sessiond itself (LTTNG_SESSIOND_PATH); the stock one is started
