@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import trio
 from pylttng.protocol.client import commands as c
 from pylttng.protocol.client import replies as r
 from pylttng.protocol.client.command_reader import read_command
@@ -27,6 +28,7 @@ from . import (
     cmd_events,
     cmd_listing,
     cmd_regenerate,
+    cmd_rotation,
     cmd_sessions,
     cmd_snapshots,
     cmd_trackers,
@@ -98,12 +100,13 @@ ROUTES: dict[type[c.ClientCommand], Route] = {
     c.SnapshotDelOutput: _session(cmd_snapshots.handle_del_output, domain=False),
     c.SnapshotListOutput: _session(cmd_snapshots.handle_list_outputs, domain=False),
     c.SnapshotRecord: _session(cmd_snapshots.handle_record, domain=False),
-    # rotation, clear, save, triggers: not yet
-    c.RotateSession: _session(_REFUSE, domain=False),
-    c.RotationGetInfo: _session(_REFUSE, domain=False),
-    c.RotationSetSchedule: _session(_REFUSE, domain=False),
-    c.ListRotationSchedules: _session(cmd_unavailable.list_no_schedules, domain=False),
-    c.ClearSession: _session(_REFUSE, domain=False),
+    # rotation and clear
+    c.RotateSession: _session(cmd_rotation.handle_rotate, domain=False),
+    c.RotationGetInfo: _session(cmd_rotation.handle_get_info, domain=False),
+    c.RotationSetSchedule: _session(cmd_rotation.handle_set_schedule, domain=False),
+    c.ListRotationSchedules: _session(cmd_rotation.handle_list_schedules, domain=False),
+    c.ClearSession: _session(cmd_rotation.handle_clear, domain=False),
+    # save, triggers: not yet
     c.SaveSession: _global(_REFUSE, domain=False),
     c.TriggerCommand: _global(_REFUSE, domain=False),
 }
@@ -120,6 +123,10 @@ class Dispatcher:
     def __init__(self, ctx: DaemonContext, *, is_root: bool) -> None:
         self._ctx = ctx
         self._is_root = is_root
+
+    @property
+    def command_lock(self) -> trio.Lock:
+        return self._ctx.command_lock
 
     async def handle(self, request: Request, creds: Credentials) -> Reply:
         """Answer one request; never raises for bad input."""

@@ -240,6 +240,12 @@ class KernelTracer:
         """kernctl_buffer_flush(): close the stream's current packet, making it readable."""
         await _off_loop(_ioctl, stream_fd, ringbuffer_abi.RING_BUFFER_FLUSH)
 
+    async def clear_buffer(self, stream_fd: int) -> None:
+        """consumer_clear_stream(): close the current packet, then drop every packet not
+        consumed (kernctl_buffer_clear())."""
+        await _off_loop(_ioctl, stream_fd, ringbuffer_abi.RING_BUFFER_FLUSH)
+        await _off_loop(_ioctl, stream_fd, ringbuffer_abi.RING_BUFFER_CLEAR)
+
     # --- event fd ----------------------------------------------------------------------
     async def add_callsite(self, event_fd: int, offset: int) -> None:
         await _off_loop(_ioctl, event_fd, abi.ADD_CALLSITE, abi.build_callsite(offset))

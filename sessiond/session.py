@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from pylttng.protocol.client.constants import ProcessAttr, TrackingPolicy
+import trio
+from pylttng.protocol.client.constants import ProcessAttr, RotationState, TrackingPolicy
 from pylttng.protocol.client.messages import Channel, Event, EventContext
+
+from .trace_chunk import TraceChunk
 
 
 @dataclass
@@ -85,6 +88,26 @@ class SnapshotOutput:
 
 
 @dataclass
+class Rotation:
+    """A session's trace chunks, rotations and rotation schedules (struct ltt_session)."""
+
+    current_chunk: TraceChunk | None = None
+    chunk_being_archived: TraceChunk | None = None
+    most_recent_chunk_id: int | None = None
+    last_archived_chunk_id: int | None = None
+    last_archived_chunk_name: str = ""
+    state: RotationState = RotationState.NO_ROTATION
+    rotated: bool = False  # a chunk was ever archived (MOVE_TO_COMPLETED)
+    rotated_after_last_stop: bool = False
+    cleared_after_last_stop: bool = False
+    ended: trio.Event = field(default_factory=trio.Event)  # the ongoing rotation is over
+    timer_period_us: int = 0  # 0: no periodic schedule
+    size_bytes: int = 0  # 0: no size schedule
+    timer: trio.CancelScope | None = None  # the periodic schedule's task, while it runs
+    size_watch: trio.CancelScope | None = None  # the size schedule's task
+
+
+@dataclass
 class Session:
     """A recording session (session.h struct ltt_session), kernel domain only."""
 
@@ -104,6 +127,7 @@ class Session:
     last_snapshot_output_id: int = 0
     snapshots_taken: int = 0
     kernel: KernelSession | None = None
+    rotation: Rotation = field(default_factory=Rotation)
 
     @property
     def output_traces(self) -> bool:
@@ -111,7 +135,9 @@ class Session:
 
     @property
     def kernel_trace_dir(self) -> str:
-        return f"{self.output_path}/kernel"
+        """The kernel folder of the current trace chunk."""
+        chunk = self.rotation.current_chunk
+        return chunk.kernel_dir(self.output_path) if chunk else f"{self.output_path}/kernel"
 
 
 class SessionRegistry:

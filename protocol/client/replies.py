@@ -21,7 +21,24 @@ class SessionCreated:
 
 @dataclass(frozen=True)
 class SessionDestroyed:
+    """The destroy reply: the state of the rotation destroy did, and the archive it made
+    once completed (cmd_destroy_session_reply())."""
+
     rotation_state: int = 0  # LTTNG_ROTATION_STATE_NO_ROTATION
+    archive_path: str = ""
+
+
+@dataclass(frozen=True)
+class RotationStarted:
+    rotation_id: int
+
+
+@dataclass(frozen=True)
+class RotationInfo:
+    """ROTATION_GET_INFO: a rotation's state, and its archive's path once completed."""
+
+    state: int
+    archive_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,8 @@ Answer = (
     Done
     | SessionCreated
     | SessionDestroyed
+    | RotationStarted
+    | RotationInfo
     | DataPendingAnswer
     | SessionList
     | DomainList

@@ -19,6 +19,18 @@ from bench.tracers import stop_daemons
 
 _DATE = re.compile(r"\d{8}-\d{6}")
 _ISO_DATE = re.compile(r"\d{8}T\d{6}[+-]\d{4}")
+# The CLI prints one dot per poll while it waits (data pending, a rotation, a clear): how many
+# depends on timing, not on the daemon.  `destroy` prints "Destroying session X", its dots
+# and a line break only once a poll found it still busy, so all of that goes.
+_WAIT_DOTS = re.compile(
+    r"(Waiting for data availability|Waiting for rotation to complete"
+    r'|Waiting for clear of session "[^"]+")\.*'
+)
+_DESTROYING = re.compile(r"^Destroying session [^\s.]+\.*\n?", re.MULTILINE)
+_BLANK_BEFORE_DESTROYED = re.compile(r"\n\n(?=Session \S+ destroyed)")
+# The CLI spawns pylttng-sessiond itself (LTTNG_SESSIOND_PATH); the stock one is started
+# beforehand.
+_SPAWNING = re.compile(r"^Spawning a session daemon\n", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,8 @@ class Transcript:
 
     def normalise(self, text: str) -> str:
         text = text.replace(str(self.scratch), "$SCRATCH").replace(str(self.lttng.home), "$HOME")
+        text = _DESTROYING.sub("", _WAIT_DOTS.sub(r"\1", _SPAWNING.sub("", text)))
+        text = _BLANK_BEFORE_DESTROYED.sub("\n", text)
         return normalise_dates(text)
 
 
