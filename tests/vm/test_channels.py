@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import Lttng, read_trace
+from conftest import Lttng, fork_exec_workload, read_trace
+from differential import Transcript, assert_same_transcripts, run_on_both
 
 
 def stream_bytes(lttng: Lttng, session: str, channel: str) -> int:
@@ -35,3 +36,31 @@ def test_switch_timer_delivers_packets_without_flush(daemon: Lttng) -> None:
     assert untimed == 0, "a channel without switch timer got a packet before stop"
     lines = read_trace(lttng, "sw")
     assert sum(" sched_switch: " in line for line in lines) > 10
+
+
+def channel_options(t: Transcript) -> None:
+    """Every enable-channel -k option a user types, accepted or refused, then listed with
+    the statistics of a run (nothing discarded, nothing lost on an idle guest)."""
+    t("create", "opts", "-o", str(t.scratch / "opts"))
+    t("enable-channel", "-k", "mon", "--monitor-timer", "250000", "--read-timer", "100000")
+    t("enable-channel", "-k", "nomon", "--monitor-timer", "0")
+    t("enable-channel", "-k", "files", "--subbuf-size", "8k", "--tracefile-size", "65536",
+      "--tracefile-count", "4")
+    t("enable-channel", "-k", "one", "--subbuf-size", "4k", "--num-subbuf", "1", "--discard")
+    t("enable-channel", "-k", "ow1", "--subbuf-size", "4k", "--num-subbuf", "1", "--overwrite")
+    t("enable-channel", "-k", "blk", "--blocking-timeout", "100")
+    t("enable-channel", "-k", "buf", "--buffers-pid")
+    t("enable-channel", "-k", "mmap", "--output", "mmap", "--switch-timer", "50000")
+    t("enable-event", "-k", "-c", "mon", "sched_switch")
+    t("enable-event", "-k", "-c", "one", "sched_process_fork")
+    t("list", "opts")
+    t("start")
+    fork_exec_workload(5)
+    t("stop")
+    t("list", "opts")
+    t("--mi", "xml", "list", "opts")
+    t("destroy")
+
+
+def test_channel_options_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
+    assert_same_transcripts(*run_on_both(lttng, tmp_path, channel_options))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Lttng, build_c_program, read_trace, run
+from differential import Transcript, assert_same_transcripts, run_on_both
 from pylttng.protocol import kernel_abi as abi
 from test_contexts import context_of
 
@@ -231,6 +232,31 @@ def test_track_all_after_a_set(daemon: Lttng, worker: Path) -> None:
     events = trace_of_workers(lttng, "again", *workers)
     for w in workers:
         assert count(events, "syscall_entry_getppid", w.pid) == CALLS
+
+
+def tracker_commands(t: Transcript) -> None:
+    """track/untrack/list-trackers as a user types them, errors included."""
+    t("create", "trk", "-o", str(t.scratch / "trk"))
+    t("list", "trk")
+    t("track", "-k", "--pid", "1,2,3")
+    t("track", "-k", "--pid", "2")  # already tracked
+    t("untrack", "-k", "--pid", "2")
+    t("untrack", "-k", "--pid", "2")  # not tracked
+    t("track", "-k", "--vpid", "7", "--uid", "0", "--vuid", "root", "--gid", "0,4",
+      "--vgid", "root")
+    t("track", "-k", "--uid", "no-such-user-here")
+    t("untrack", "-k", "--gid", "--all")
+    t("--mi", "xml", "list", "trk")
+    t("list", "trk")
+    t("untrack", "-k", "--pid", "--all")
+    t("track", "-k", "--vuid", "--all")
+    t("list", "trk")
+    t("--mi", "xml", "track", "-k", "--vpid", "8")
+    t("destroy", "trk")
+
+
+def test_tracker_commands_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
+    assert_same_transcripts(*run_on_both(lttng, tmp_path, tracker_commands))
 
 
 # ------------------------------------------------- the ioctls, driven directly
