@@ -8,11 +8,10 @@ import pathlib
 import socket
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import trio
-from pylttng.protocol import kernel_abi as abi
+from fake_kernel import FakeConsumer, FakeTracer, start_daemon
 from pylttng.protocol.client import reader, writer
 from pylttng.protocol.client.constants import (
     BufferType,
@@ -23,124 +22,8 @@ from pylttng.protocol.client.constants import (
     SessionDescriptorOutputType,
 )
 from pylttng.protocol.client.messages import Channel, Domain, Event, Reply, SessionDescriptor
-from pylttng.sessiond.client_server import bind_client_socket, serve_clients
-from pylttng.sessiond.context import DaemonContext
-from pylttng.sessiond.dispatch import Dispatcher
-from pylttng.sessiond.kernel_domain import KernelDomain
-from pylttng.sessiond.session import SessionRegistry
 
 KERNEL = Domain(type=DomainType.KERNEL, buf_type=BufferType.GLOBAL)
-
-
-class FakeTracer:
-    """Records the ioctl-level calls; hands out real fds (of /dev/null) as the module would."""
-
-    def __init__(self, ncpus: int = 2) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        self._streams: dict[int, int] = {}
-        self.ncpus = ncpus
-        self.destroy_gate: threading.Event | None = None
-        self.destroy_entered = threading.Event()
-        self.destroy_gate_timed_out = False
-
-    def _fd(self) -> int:
-        return os.open(os.devnull, os.O_RDONLY)
-
-    def create_session(self) -> int:
-        self.calls.append(("SESSION",))
-        return self._fd()
-
-    def session_set_name(self, fd: int, name: str) -> None:
-        self.calls.append(("SESSION_SET_NAME", name))
-
-    def session_set_creation_time(self, fd: int, ts: int) -> None:
-        self.calls.append(("SESSION_SET_CREATION_TIME",))
-
-    def create_channel(self, fd: int, raw: bytes) -> int:
-        chan = abi.Channel.parse(raw)
-        self.calls.append(("CHANNEL", chan.subbuf_size, chan.num_subbuf, chan.overwrite))
-        return self._fd()
-
-    def open_metadata(self, fd: int, raw: bytes) -> int:
-        self.calls.append(("METADATA",))
-        return self._fd()
-
-    def create_stream(self, fd: int) -> int | None:
-        n = self._streams.get(fd, 0)
-        limit = 1 if ("METADATA",) == self.calls[-1] else self.ncpus
-        if n >= limit:
-            return None
-        self._streams[fd] = n + 1
-        self.calls.append(("STREAM",))
-        return self._fd()
-
-    def create_event(self, fd: int, raw: bytes) -> int:
-        ev = abi.Event.parse(raw)
-        name = bytes(ev.name).rstrip(b"\0").decode()
-        self.calls.append(("EVENT", name, int(ev.instrumentation)))
-        return self._fd()
-
-    def enable(self, fd: int) -> None:
-        self.calls.append(("ENABLE",))
-
-    def disable(self, fd: int) -> None:
-        self.calls.append(("DISABLE",))
-
-    def start_session(self, fd: int) -> None:
-        self.calls.append(("SESSION_START",))
-
-    def stop_session(self, fd: int) -> None:
-        self.calls.append(("SESSION_STOP",))
-
-    def destroy_session(self, fd: int) -> None:
-        """Closes the fd; with a gate, first waits (at most 5 s) until the test opens it,
-        as pylttng.ko's teardown waits for its tracepoints to be unhooked."""
-        self.calls.append(("SESSION_CLOSE",))
-        if self.destroy_gate is not None:
-            self.destroy_entered.set()
-            self.destroy_gate_timed_out = not self.destroy_gate.wait(5)
-        os.close(fd)
-
-    def wait_quiescent(self) -> None:
-        pass
-
-    def flush_buffer(self, fd: int) -> None:
-        self.calls.append(("FLUSH",))
-
-
-class FakeLink:
-    def __init__(self) -> None:
-        self.streams: list[tuple[str, str, bool]] = []
-        self.closed = 0
-
-    async def add_stream(
-        self,
-        *,
-        session_id: int,
-        fd: int,
-        trace_dir: str,
-        file_name: str,
-        metadata: bool,
-        output: str = "mmap",
-    ) -> None:
-        self.streams.append((trace_dir, file_name, metadata))
-
-    async def data_pending(self, session_id: int) -> bool:
-        return False
-
-    async def close_session(self, session_id: int) -> None:
-        self.closed += 1
-
-
-class FakeConsumer:
-    def __init__(self) -> None:
-        self.the_link = FakeLink()
-
-    async def link(self) -> FakeLink:
-        return self.the_link
-
-    def start_soon(self) -> None:
-        pass
 
 
 class Harness:
@@ -207,13 +90,9 @@ class Harness:
 @pytest.fixture
 async def daemon(tmp_path: pathlib.Path) -> AsyncIterator[Harness]:
     path = str(tmp_path / "client-lttng-sessiond")
-    tracer = FakeTracer()
-    consumer = FakeConsumer()
-    kernel = KernelDomain(consumer, no_kernel=False, tracer=tracer)  # type: ignore[arg-type]
-    ctx = DaemonContext(sessions=SessionRegistry(), kernel=kernel)
-    listener = await bind_client_socket(path)
+    tracer, consumer = FakeTracer(), FakeConsumer()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(serve_clients, listener, Dispatcher(ctx, is_root=True), nursery)
+        await start_daemon(nursery, path, tracer, consumer)
         yield Harness(path, tracer, consumer)
         nursery.cancel_scope.cancel()
 
