@@ -176,6 +176,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    os.makedirs(os.path.dirname(argv[1]), exist_ok=True)
     trio.run(_serve_forever, argv[1])
     return 0
 
