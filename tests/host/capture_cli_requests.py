@@ -8,8 +8,10 @@ relays every connection, fds included, to a daemon that answers for real, record
 the CLI sends: the stock lttng-sessiond for the session, user-space and trigger commands
 (it implements them all), pylttng-sessiond over the fake kernel tracer (fake_kernel.py)
 for the kernel-domain ones (the host has no LTTng kernel tracer, and the CLI asks more
-once the first answers succeed). Everything runs in a private mount namespace with its
-own /tmp and /run, as the fuzz test does; the CLI's home is cli_corpus.CAPTURE_HOME.
+once the first answers succeed). Everything runs in the fuzz test's sandbox (a private
+mount namespace, its own /tmp and /run, all else read-only); the CLI's home is
+cli_corpus.CAPTURE_HOME. The requests vary a little from one recording to the next
+(dates in --shm-path, the order the CLI lists channels in).
 Needs root (the namespace, the root client socket), lttng-tools 2.13 and gcc.
 """
 
@@ -426,7 +428,7 @@ def main() -> int:
     partial = args.out.with_suffix(".partial")
     with partial.open("w") as out:
         me = [sys.executable, str(pathlib.Path(__file__).resolve()), "--inner"]
-        rc = subprocess.run(sandboxed(me, read_only=False), stdout=out, check=False).returncode
+        rc = subprocess.run(sandboxed(me, read_only=True), stdout=out, check=False).returncode
     if rc == 0:
         partial.rename(args.out)
         print(f"written to {args.out}", file=sys.stderr)
