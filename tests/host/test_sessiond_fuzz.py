@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import errno
 import functools
 import os
 import pathlib
@@ -366,11 +367,27 @@ class Daemon:
                 try:
                     if (await self.ask(LIST_SESSIONS.data))[0]:
                         break
-                except OSError:
+                except (OSError, trio.TooSlowError):
                     pass
                 await trio.sleep(0.05)
         # The requests' paths live under the CLI's home: make it, empty, in the sandbox.
         os.makedirs(str(self.root) + CAPTURE_HOME, exist_ok=True)
+
+    async def connect(self, timeout: float = REPLY_TIMEOUT_S) -> trio.socket.SocketType:
+        """A connected socket, retried while the daemon's backlog is full (AF_UNIX's
+        connect() says EAGAIN then, which trio takes for EINPROGRESS and returns)."""
+        with trio.fail_after(timeout):
+            while True:
+                sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    await sock.connect(self.socket)
+                    sock.getpeername()
+                    return sock
+                except OSError as exc:
+                    sock.close()
+                    if exc.errno != errno.ENOTCONN:
+                        raise
+                await trio.sleep(0.01)
 
     async def ask(
         self,
@@ -382,8 +399,7 @@ class Daemon:
         """Send one request, read the reply to EOF: (reply bytes, whether it came in time).
 
         With `stall`, the connection stays open (no EOF sent) until the event is set."""
-        with trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            await sock.connect(self.socket)
+        with await self.connect() as sock:
             opened = [(at, [_open(p) for p in paths]) for at, paths in fd_paths]
             try:
                 end = len(data)
@@ -447,8 +463,8 @@ class Fuzzer:
             return
         try:
             raw, in_time = await self.daemon.ask(bytes(m.data), m.fds, stall=stall)
-        except OSError as exc:
-            self.note("refused", m, str(exc))
+        except (OSError, trio.TooSlowError) as exc:
+            self.note("refused", m, repr(exc))
             return
         self.sent += bool(m.ops)
         if not in_time:
@@ -476,7 +492,7 @@ class Fuzzer:
             reply = reader.parse_reply(raw)
             reader.decode_session_list(reply.payload)
             ok = in_time and reply.ret_code == ErrorCode.OK
-        except (OSError, ProtocolError):
+        except (OSError, ProtocolError, trio.TooSlowError):
             ok = False
         if not ok:
             if self.daemon.alive():
@@ -493,20 +509,11 @@ class Fuzzer:
         socks: list[trio.socket.SocketType] = []
         try:
             while len(socks) < count:
-                sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 try:
-                    await sock.connect(self.daemon.socket)
-                    await sock.send(LIST_SESSIONS.data[:100])
-                    socks.append(sock)
-                    failures = 0
-                except OSError:
-                    # Its backlog is full (trio's connect() then "succeeds" and send()
-                    # fails): the daemon accepts slower than we connect, or no more.
-                    sock.close()
-                    failures += 1
-                    if failures > 100:
-                        break
-                    await trio.sleep(0.01)
+                    socks.append(await self.daemon.connect(timeout=1))
+                    await socks[-1].send(LIST_SESSIONS.data[:100])
+                except (OSError, trio.TooSlowError):
+                    break  # it accepts no more for now
             await trio.sleep(0.5)
         finally:
             for sock in socks:
@@ -571,6 +578,16 @@ def summary(fuzzer: Fuzzer, fds: tuple[int, int | None]) -> str:
     return "\n".join(lines)
 
 
+async def settled_fd_count(daemon: Daemon, baseline: int) -> int | None:
+    """The daemon's fds once back to `baseline` (it closes a connection's fds after
+    replying), or after 3 s; None if it is dead."""
+    count = None
+    with trio.move_on_after(3):
+        while daemon.alive() and (count := daemon.fd_count()) > baseline:
+            await trio.sleep(0.1)
+    return count if daemon.alive() else None
+
+
 @pytest.fixture(params=sorted(DAEMONS))
 def daemon(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[Daemon]:
     d = Daemon(request.param, tmp_path / f"{request.param}.log")
@@ -593,13 +610,10 @@ async def test_fuzz_client_socket(daemon: Daemon) -> None:
         if not await fuzzer.healthy(f"batch {n}"):
             break
     if not fuzzer.broken:
-        await fuzzer.flood(DAEMON_FD_LIMIT + 64)
-    if not fuzzer.broken:
         await fuzzer.destroy_all()
-    fds_after: int | None = None
-    with trio.move_on_after(3):  # the daemon closes a connection's fds after replying
-        while daemon.alive() and (fds_after := daemon.fd_count()) > fds_before:
-            await trio.sleep(0.1)
+    fds_after = await settled_fd_count(daemon, fds_before)
+    if not fuzzer.broken:  # last: it may kill the daemon, whose fds are counted now
+        await fuzzer.flood(DAEMON_FD_LIMIT + 64)
     report = summary(fuzzer, (fds_before, fds_after))
     print(report)
     assert not fuzzer.findings and fds_after is not None and fds_after <= fds_before, report
