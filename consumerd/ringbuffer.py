@@ -40,8 +40,16 @@ class SubbufReader(Protocol):
     def padded_subbuf_size(self) -> int: ...
     def max_subbuf_size(self) -> int: ...
     def mmap_read_offset(self) -> int: ...
+    def metadata_version(self) -> int: ...
     def flush(self) -> None: ...
     def map(self) -> mmap.mmap: ...
+    # rotation and clear (rotation.py)
+    def sample_positions(self) -> None: ...
+    def snapshot_consumed(self) -> int: ...
+    def snapshot_produced(self) -> int: ...
+    def flush_empty(self) -> None: ...
+    def clear(self) -> None: ...
+    def metadata_cache_dump(self) -> None: ...
     def splice_source(self) -> int: ...
 
 
@@ -117,8 +125,48 @@ class KernelStream:
     def flush(self) -> None:
         _ioctl_none(self._fd, abi.RING_BUFFER_FLUSH)
 
+    # --- snapshots (lttng_kconsumer_snapshot_channel()) ---
+    def snapshot(self) -> bool:
+        """Sample the consumed and produced positions; False if there is nothing (EAGAIN)."""
+        try:
+            _ioctl_none(self._fd, abi.RING_BUFFER_SNAPSHOT)
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return False
+            raise
+        return True
+
+    def snapshot_consumed(self) -> int:
+        return self._read_ulong(abi.RING_BUFFER_SNAPSHOT_GET_CONSUMED)
+
+    def snapshot_produced(self) -> int:
+        return self._read_ulong(abi.RING_BUFFER_SNAPSHOT_GET_PRODUCED)
+
+    def get_subbuf(self, position: int) -> bool:
+        """Hold the sub-buffer at ``position``; False if the writer has overwritten it."""
+        self._ulong[0] = position
+        try:
+            fcntl.ioctl(self._fd, abi.RING_BUFFER_GET_SUBBUF, self._ulong, True)
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return False
+            raise
+        return True
+
     def flush_empty(self) -> None:
         _ioctl_none(self._fd, abi.RING_BUFFER_FLUSH_EMPTY)
+
+    # --- rotation and clear (lttng_consumer_rotate_channel(), consumer_clear_buffer()) ---
+    def sample_positions(self) -> None:
+        """Sample consumed and produced as they are, even with nothing ready (no EAGAIN)."""
+        _ioctl_none(self._fd, abi.RING_BUFFER_SNAPSHOT_SAMPLE_POSITIONS)
+
+    def clear(self) -> None:
+        _ioctl_none(self._fd, abi.RING_BUFFER_CLEAR)
+
+    def metadata_cache_dump(self) -> None:
+        """Have the tracer hand out the whole metadata again (a new trace chunk's file)."""
+        _ioctl_none(self._fd, abi.RING_BUFFER_METADATA_CACHE_DUMP)
 
     def map(self) -> mmap.mmap:
         # The whole buffer, read-only and private as lttng-consumerd maps it: never written,

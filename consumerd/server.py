@@ -16,16 +16,23 @@ import trio
 from pylttng.protocol.consumer import (
     AddStream,
     BadFrame,
+    ClearSession,
     CloseSession,
+    ConsumedSize,
     DataPending,
     ProtocolError,
     Reply,
     Request,
+    RotateSession,
+    RotationPending,
+    SnapshotStream,
     encode_reply,
     parse_request,
+    request_fd_count,
 )
 
 from .session import Registry, RequestError
+from .snapshot import record_snapshot
 from .wire import ConnectionClosed, FramedSocket
 
 log = logging.getLogger("pylttng.consumerd")
@@ -125,8 +132,13 @@ class Connection:
 
     async def _dispatch(self, request: Request) -> Reply:
         # One request at a time: every fd queued now came with this request.
-        fd = self._link.take_fd() if isinstance(request, AddStream) else None
+        fd = self._link.take_fd() if request_fd_count(request) else None
         self._link.discard_fds()
+        if isinstance(request, SnapshotStream):
+            if fd is None:
+                return Reply.failure("snapshot_stream: no file descriptor came with the request")
+            result = await trio.to_thread.run_sync(record_snapshot, request, fd)
+            return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets)
         if isinstance(request, AddStream):
             if fd is None:
                 return Reply.failure("add_stream: no file descriptor came with the request")
@@ -137,4 +149,14 @@ class Connection:
         if isinstance(request, CloseSession):
             await self._registry.close_session(request.session_id)
             return Reply.success()
+        if isinstance(request, RotateSession):
+            self._registry.rotate_session(request.session_id, request.trace_dir)
+            return Reply.success()
+        if isinstance(request, RotationPending):
+            return Reply.success(pending=self._registry.rotation_pending(request.session_id))
+        if isinstance(request, ClearSession):
+            self._registry.clear_session(request.session_id)
+            return Reply.success()
+        if isinstance(request, ConsumedSize):
+            return Reply.success(bytes=self._registry.consumed_size(request.session_id))
         raise AssertionError(f"unhandled request {request!r}")

@@ -9,10 +9,10 @@ import time
 from collections.abc import Sequence
 
 import trio
-from pylttng.consumerd.link import ConsumerError, ConsumerLink
-from pylttng.consumerd.supervisor import run_consumerd
 from pylttng.protocol.client.constants import ErrorCode
 
+from .consumer_link import ConsumerError, ConsumerLink
+from .consumer_supervisor import run_consumerd
 from .errors import CommandError
 
 log = logging.getLogger("pylttng.sessiond.consumer")

@@ -1,10 +1,14 @@
-"""What every command handler works with: the sessions and the kernel domain."""
+"""What every command handler works with: the sessions, the kernel tracer, the consumer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
-from .kernel_domain import KernelDomain
+import trio
+
+from .consumer import Consumer
+from .modprobe import TracerLoader
 from .session import SessionRegistry
 
 
@@ -20,7 +24,17 @@ class Credentials:
 @dataclass
 class DaemonContext:
     sessions: SessionRegistry
-    kernel: KernelDomain
+    tracer: TracerLoader
+    consumer: Consumer
+    # Background work (rotations completing, rotation schedules), and the lock that runs
+    # client commands one at a time, which that work takes too (client_server.py).
+    nursery: trio.Nursery | None = None
+    command_lock: trio.Lock = field(default_factory=trio.Lock)
+
+    def start_soon(self, fn: Callable[..., Awaitable[object]], *args: object) -> None:
+        if self.nursery is None:
+            raise RuntimeError("this daemon context runs no background task")
+        self.nursery.start_soon(fn, *args)
 
     def can_access(self, creds: Credentials, uid: int) -> bool:
         # session_access_ok(): root reaches every session, others only their own.

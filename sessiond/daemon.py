@@ -10,15 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import trio
-from pylttng.consumerd.link import ConsumerError
 
 from .client_server import bind_client_socket, serve_clients
 from .consumer import Consumer
+from .consumer_link import ConsumerError
 from .context import DaemonContext
 from .daemonize import Readiness
 from .dispatch import Dispatcher
 from .errors import CommandError
-from .kernel_domain import KernelDomain
+from .kernel_session import destroy_kernel_session, stop_kernel_session
+from .modprobe import TracerLoader
 from .paths import RunPaths
 from .session import SessionRegistry
 
@@ -78,8 +79,10 @@ async def run(config: Config, readiness: Readiness) -> None:
                 os.chown(paths.client_socket, 0, gid)
         async with trio.open_nursery() as nursery:
             consumer = Consumer(nursery, paths.consumerd_socket, config.consumerd_cmd)
-            kernel = KernelDomain(consumer, no_kernel=config.no_kernel)
-            ctx = DaemonContext(sessions=SessionRegistry(), kernel=kernel)
+            tracer = TracerLoader(no_kernel=config.no_kernel)
+            ctx = DaemonContext(
+                sessions=SessionRegistry(), tracer=tracer, consumer=consumer, nursery=nursery
+            )
             dispatcher = Dispatcher(ctx, is_root=os.geteuid() == 0)
             nursery.start_soon(_exit_on_signals, nursery.cancel_scope)
             nursery.start_soon(serve_clients, listener, dispatcher, nursery)
@@ -94,7 +97,7 @@ async def run(config: Config, readiness: Readiness) -> None:
                 await trio.sleep_forever()
             finally:
                 with trio.CancelScope(shield=True):
-                    await _teardown(ctx, consumer)
+                    await _teardown(ctx)
     finally:
         for path in (paths.client_socket, paths.pid_file):
             try:
@@ -104,14 +107,14 @@ async def run(config: Config, readiness: Readiness) -> None:
         os.close(lock_fd)
 
 
-async def _teardown(ctx: DaemonContext, consumer: Consumer) -> None:
+async def _teardown(ctx: DaemonContext) -> None:
     """Destroy every session (stop tracing, drain the consumer) before exiting."""
     with trio.move_on_after(10):
         for session in ctx.sessions.all():
             try:
                 if session.active:
-                    await ctx.kernel.stop(session)
-                await ctx.kernel.destroy(session)
+                    await stop_kernel_session(ctx, session)
+                await destroy_kernel_session(ctx, session)
             except (CommandError, ConsumerError, OSError) as exc:  # tear the others down
                 log.error("teardown of session %s failed: %s", session.name, exc)
-        await consumer.aclose()
+        await ctx.consumer.aclose()

@@ -1,198 +1,115 @@
-"""Route one client request to its handler, with lttng-sessiond's preamble checks.
+"""Route one typed command to its handler, after lttng-sessiond's preamble checks.
 
 Follows process_client_msg() of src/bin/lttng-sessiond/client.c (2.13): command validity,
-session lookup, kernel tracer / kernel session / consumer set-up for kernel-domain
-commands, then the command itself. Every failure becomes an error reply.
+session lookup, kernel tracer and kernel session set-up for kernel-domain commands,
+access, then the handler. Every failure becomes an error reply; a request that cannot be
+decoded gets LTTNG_ERR_INVALID_PROTOCOL.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import NamedTuple
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
-from pylttng.protocol.client import reader, writer
-from pylttng.protocol.client.constants import COMMAND_MAX, Command, DomainType, ErrorCode
+import trio
+from pylttng.protocol.client import commands as c
+from pylttng.protocol.client import replies as r
+from pylttng.protocol.client.command_reader import read_command
+from pylttng.protocol.client.constants import Command, DomainType, ErrorCode
 from pylttng.protocol.client.errors import ProtocolError
 from pylttng.protocol.client.messages import Reply, Request
+from pylttng.protocol.client.reply_writer import encode_answer
 
-from . import cmd_catalogue, cmd_list, cmd_session
+from . import (
+    cmd_channels,
+    cmd_events,
+    cmd_listing,
+    cmd_regenerate,
+    cmd_rotation,
+    cmd_sessions,
+    cmd_snapshots,
+    cmd_trackers,
+    cmd_unavailable,
+)
 from .context import Credentials, DaemonContext
 from .errors import CommandError
+from .kernel_session import ensure_kernel_session
 from .session import Session
 
 log = logging.getLogger("pylttng.sessiond.dispatch")
 
-
-class Answer(NamedTuple):
-    """What a command sends back: lttcomm_lttng_msg's command header and payload, and
-    the fds that follow them (SCM_RIGHTS), which stay owned by the session."""
-
-    cmd_header: bytes = b""
-    payload: bytes = b""
-    fds: tuple[int, ...] = ()
+# A handler of a command that acts on a session gets it; the others get the credentials.
+SessionHandler = Callable[[DaemonContext, Any, Session], Awaitable[r.Answer]]
+GlobalHandler = Callable[[DaemonContext, Any, Credentials], Awaitable[r.Answer]]
 
 
-# Commands that take no domain (client.c: need_domain = false).
-_NO_DOMAIN = {
-    Command.CREATE_SESSION_EXT,
-    Command.DESTROY_SESSION,
-    Command.LIST_SESSIONS,
-    Command.LIST_DOMAINS,
-    Command.START_TRACE,
-    Command.STOP_TRACE,
-    Command.DATA_PENDING,
-    Command.SNAPSHOT_ADD_OUTPUT,
-    Command.SNAPSHOT_DEL_OUTPUT,
-    Command.SNAPSHOT_LIST_OUTPUT,
-    Command.SNAPSHOT_RECORD,
-    Command.SAVE_SESSION,
-    Command.SET_SESSION_SHM_PATH,
-    Command.REGENERATE_METADATA,
-    Command.REGENERATE_STATEDUMP,
-    Command.ROTATE_SESSION,
-    Command.ROTATION_GET_INFO,
-    Command.ROTATION_SET_SCHEDULE,
-    Command.SESSION_LIST_ROTATION_SCHEDULES,
-    Command.CLEAR_SESSION,
-    Command.LIST_TRIGGERS,
-    Command.EXECUTE_ERROR_QUERY,
+@dataclass(frozen=True)
+class Route:
+    handler: SessionHandler | GlobalHandler
+    needs_session: bool = True  # client.c: need_tracing_session
+    needs_domain: bool = True  # client.c: need_domain
+
+
+def _session(handler: SessionHandler, *, domain: bool = True) -> Route:
+    return Route(handler, needs_session=True, needs_domain=domain)
+
+
+def _global(handler: GlobalHandler, *, domain: bool = True) -> Route:
+    return Route(handler, needs_session=False, needs_domain=domain)
+
+
+_REFUSE = cmd_unavailable.refuse
+
+ROUTES: dict[type[c.ClientCommand], Route] = {
+    # sessions
+    c.CreateSession: _global(cmd_sessions.handle_create, domain=False),
+    c.DestroySession: _session(cmd_sessions.handle_destroy, domain=False),
+    c.StartTrace: _session(cmd_sessions.handle_start, domain=False),
+    c.StopTrace: _session(cmd_sessions.handle_stop, domain=False),
+    c.DataPending: _session(cmd_sessions.handle_data_pending, domain=False),
+    c.SetSessionShmPath: _session(cmd_sessions.handle_set_shm_path, domain=False),
+    c.SetConsumerUri: _session(_REFUSE),
+    c.RegisterConsumer: _session(_REFUSE),
+    # channels, events, contexts
+    c.EnableChannel: _session(cmd_channels.handle_enable_channel),
+    c.DisableChannel: _session(cmd_channels.handle_disable_channel),
+    c.AddContext: _session(cmd_channels.handle_add_context),
+    c.EnableEvent: _session(cmd_events.handle_enable_event),
+    c.DisableEvent: _session(cmd_events.handle_disable_event),
+    # listing
+    c.ListSessions: _global(cmd_listing.handle_list_sessions, domain=False),
+    c.ListDomains: _session(cmd_listing.handle_list_domains, domain=False),
+    c.ListChannels: _session(cmd_listing.handle_list_channels),
+    c.ListEvents: _session(cmd_listing.handle_list_events),
+    c.ListTracepoints: _global(cmd_listing.handle_list_tracepoints),
+    c.ListTracepointFields: _global(cmd_listing.handle_list_tracepoint_fields),
+    c.ListSyscalls: _global(cmd_listing.handle_list_syscalls),
+    # trackers
+    c.TrackerGetPolicy: _session(cmd_trackers.handle_get_policy),
+    c.TrackerSetPolicy: _session(cmd_trackers.handle_set_policy),
+    c.TrackerGetInclusionSet: _session(cmd_trackers.handle_get_inclusion_set),
+    c.TrackerChangeValue: _session(cmd_trackers.handle_change_value),
+    # regenerate
+    c.RegenerateStatedump: _session(cmd_regenerate.handle_statedump, domain=False),
+    c.RegenerateMetadata: _session(cmd_regenerate.handle_metadata, domain=False),
+    # snapshots
+    c.SnapshotAddOutput: _session(cmd_snapshots.handle_add_output, domain=False),
+    c.SnapshotDelOutput: _session(cmd_snapshots.handle_del_output, domain=False),
+    c.SnapshotListOutput: _session(cmd_snapshots.handle_list_outputs, domain=False),
+    c.SnapshotRecord: _session(cmd_snapshots.handle_record, domain=False),
+    # rotation and clear
+    c.RotateSession: _session(cmd_rotation.handle_rotate, domain=False),
+    c.RotationGetInfo: _session(cmd_rotation.handle_get_info, domain=False),
+    c.RotationSetSchedule: _session(cmd_rotation.handle_set_schedule, domain=False),
+    c.ListRotationSchedules: _session(cmd_rotation.handle_list_schedules, domain=False),
+    c.ClearSession: _session(cmd_rotation.handle_clear, domain=False),
+    # save, triggers: not yet
+    c.SaveSession: _global(_REFUSE, domain=False),
+    c.TriggerCommand: _global(_REFUSE, domain=False),
 }
-
-# Commands that do not act on a recording session (client.c: need_tracing_session).
-_NO_SESSION = {
-    Command.CREATE_SESSION_EXT,
-    Command.LIST_SESSIONS,
-    Command.LIST_TRACEPOINTS,
-    Command.LIST_SYSCALLS,
-    Command.LIST_TRACEPOINT_FIELDS,
-    Command.SAVE_SESSION,
-    Command.REGISTER_TRIGGER,
-    Command.UNREGISTER_TRIGGER,
-    Command.LIST_TRIGGERS,
-    Command.EXECUTE_ERROR_QUERY,
-}
-
-
-class Dispatcher:
-    def __init__(self, ctx: DaemonContext, *, is_root: bool) -> None:
-        self._ctx = ctx
-        self._is_root = is_root
-
-    async def handle(self, request: Request, creds: Credentials) -> Reply:
-        """Answer one request; never raises for bad input."""
-        cmd = request.cmd_type
-        started = time.monotonic()
-        try:
-            answer = await self._process(request, creds)
-            log.info("command %s done in %.3f s", _cmd_name(cmd), time.monotonic() - started)
-            return Reply(cmd, ErrorCode.OK, request.domain.pid, *answer)
-        except CommandError as exc:
-            log.info("command %s failed: %s", _cmd_name(cmd), exc)
-            return Reply(cmd, exc.code, request.domain.pid)
-        except ProtocolError as exc:
-            log.warning("malformed %s request: %s", _cmd_name(cmd), exc)
-            return Reply(cmd, ErrorCode.INVALID_PROTOCOL, request.domain.pid)
-
-    async def _process(self, request: Request, creds: Credentials) -> Answer:
-        if not 0 <= request.cmd_type < COMMAND_MAX or request.cmd_type not in set(Command):
-            raise CommandError(ErrorCode.UND, f"unknown command {request.cmd_type}")
-        cmd = Command(request.cmd_type)
-        domain = request.domain.type
-        need_domain = cmd not in _NO_DOMAIN
-        session: Session | None = None
-        if cmd not in _NO_SESSION:
-            session = self._ctx.sessions.get(request.session_name)
-            if session is None:
-                raise CommandError(ErrorCode.SESS_NOT_FOUND)
-        if cmd in (Command.DISABLE_CHANNEL, Command.DISABLE_EVENT):
-            assert session is not None
-            if domain == DomainType.KERNEL and session.kernel is None:
-                raise CommandError(ErrorCode.NO_CHANNEL)
-        if need_domain:
-            await self._domain_preamble(cmd, domain, session)
-        if session is not None and not self._ctx.can_access(creds, session.uid):
-            raise CommandError(ErrorCode.EPERM)
-        return await self._run(cmd, request, session, creds)
-
-    async def _domain_preamble(self, cmd: Command, domain: int, session: Session | None) -> None:
-        if domain == DomainType.KERNEL:
-            if not self._is_root:
-                raise CommandError(ErrorCode.NEED_ROOT_SESSIOND)
-            await self._ctx.kernel.tracer()
-            if session is not None:
-                await self._ctx.kernel.ensure_session(session)
-        elif domain in (DomainType.UST, DomainType.JUL, DomainType.LOG4J, DomainType.PYTHON):
-            raise CommandError(ErrorCode.NO_UST, "only the kernel domain is provided")
-        elif cmd not in (Command.LIST_SYSCALLS,):
-            raise CommandError(ErrorCode.UNKNOWN_DOMAIN)
-
-    async def _run(
-        self, cmd: Command, request: Request, session: Session | None, creds: Credentials
-    ) -> Answer:
-        ctx = self._ctx
-        if cmd == Command.CREATE_SESSION_EXT:
-            args = reader.decode_create_session(request)
-            desc = cmd_session.create_session(ctx, args, creds)
-            return Answer(b"", writer.encode_session_descriptor(desc))
-        if cmd == Command.LIST_SESSIONS:
-            return Answer(b"", cmd_list.list_sessions(ctx, creds))
-        if cmd == Command.LIST_SYSCALLS:
-            return Answer(*cmd_list.list_syscalls(await ctx.kernel.list_syscalls()))
-        if cmd == Command.LIST_TRACEPOINTS:
-            tracer = await ctx.kernel.tracer()
-            return Answer(*cmd_catalogue.list_tracepoints(cmd_catalogue.read_tracepoint_list(tracer)))
-        assert session is not None, cmd
-        if cmd == Command.START_TRACE:
-            await cmd_session.start_trace(ctx, session)
-        elif cmd == Command.STOP_TRACE:
-            await cmd_session.stop_trace(ctx, session)
-        elif cmd == Command.DATA_PENDING:
-            pending = await cmd_session.data_pending(ctx, session)
-            return Answer(b"", bytes([int(pending)]))
-        elif cmd == Command.DESTROY_SESSION:
-            await cmd_session.destroy_session(ctx, session)
-            return Answer(writer.encode_destroy_header(), b"")
-        elif cmd == Command.LIST_DOMAINS:
-            return Answer(b"", cmd_list.list_domains(session))
-        elif cmd == Command.LIST_CHANNELS:
-            return Answer(*cmd_list.list_channels(session, request.domain.type, ctx.kernel.channel_stats))
-        elif cmd == Command.LIST_EVENTS:
-            channel_name = reader.union_channel_name(request)
-            payload, fds = cmd_list.list_events(session, request.domain.type, channel_name)
-            return Answer(b"", payload, fds)
-        elif cmd == Command.REGENERATE_STATEDUMP:
-            cmd_catalogue.regenerate_statedump(session)
-        elif cmd == Command.SESSION_LIST_ROTATION_SCHEDULES:
-            return Answer(b"", writer.encode_rotation_schedules())
-        elif cmd == Command.PROCESS_ATTR_TRACKER_GET_POLICY:
-            attr = reader.union_process_attr(request)
-            return Answer(b"", cmd_list.tracker_policy(session, request.domain.type, attr))
-        elif cmd == Command.PROCESS_ATTR_TRACKER_GET_INCLUSION_SET:
-            attr = reader.union_process_attr(request)
-            return Answer(b"", cmd_list.tracker_inclusion_set(session, request.domain.type, attr))
-        elif cmd == Command.ENABLE_CHANNEL:
-            channel, used = reader.decode_channel(request.payload)
-            if used != len(request.payload):
-                raise CommandError(ErrorCode.INVALID)
-            ctx.kernel.enable_channel(session, channel)
-        elif cmd == Command.DISABLE_CHANNEL:
-            ctx.kernel.disable_channel(session, reader.union_channel_name(request))
-        elif cmd in (Command.ENABLE_EVENT, Command.DISABLE_EVENT):
-            event, _ = reader.decode_event(request.payload)
-            channel_name = reader.union_channel_name(request)
-            if cmd == Command.ENABLE_EVENT:
-                ctx.kernel.enable_event(session, channel_name, event, request.fds)
-            else:
-                ctx.kernel.disable_event(session, channel_name, event)
-        elif cmd == Command.ADD_CONTEXT:
-            context, used = reader.decode_context(request.payload)
-            if used != len(request.payload):
-                raise CommandError(ErrorCode.INVALID)
-            ctx.kernel.add_context(session, reader.union_channel_name(request), context)
-        else:
-            raise CommandError(ErrorCode.UND, f"{cmd.name} is not implemented")
-        return Answer(b"", b"")
 
 
 def _cmd_name(cmd: int) -> str:
@@ -200,3 +117,65 @@ def _cmd_name(cmd: int) -> str:
         return Command(cmd).name
     except ValueError:
         return str(cmd)
+
+
+class Dispatcher:
+    def __init__(self, ctx: DaemonContext, *, is_root: bool) -> None:
+        self._ctx = ctx
+        self._is_root = is_root
+
+    @property
+    def command_lock(self) -> trio.Lock:
+        return self._ctx.command_lock
+
+    async def handle(self, request: Request, creds: Credentials) -> Reply:
+        """Answer one request; never raises for bad input."""
+        name = _cmd_name(request.cmd_type)
+        started = time.monotonic()
+        try:
+            cmd = read_command(request)
+            answer = await self._process(cmd, creds)
+        except CommandError as exc:
+            log.info("command %s failed: %s", name, exc)
+            return Reply(request.cmd_type, exc.code, request.domain.pid)
+        except ProtocolError as exc:
+            log.warning("malformed %s request: %s", name, exc)
+            return Reply(request.cmd_type, ErrorCode.INVALID_PROTOCOL, request.domain.pid)
+        log.info("command %s done in %.3f s", name, time.monotonic() - started)
+        header, payload, fds = encode_answer(answer)
+        return Reply(request.cmd_type, ErrorCode.OK, request.domain.pid, header, payload, fds)
+
+    async def _process(self, cmd: c.ClientCommand, creds: Credentials) -> r.Answer:
+        route = ROUTES.get(type(cmd))
+        if route is None:
+            raise CommandError(ErrorCode.UND, f"unknown command {cmd}")
+        if not route.needs_session:
+            if route.needs_domain:
+                await self._domain_preamble(cmd, None)
+            return await route.handler(self._ctx, cmd, creds)  # type: ignore[arg-type]
+        session = self._ctx.sessions.get(cmd.session_name)
+        if session is None:
+            raise CommandError(ErrorCode.SESS_NOT_FOUND)
+        kernel_disable = isinstance(cmd, c.DisableChannel | c.DisableEvent) and (
+            cmd.domain.type == DomainType.KERNEL
+        )
+        if kernel_disable and session.kernel is None:
+            raise CommandError(ErrorCode.NO_CHANNEL)
+        if route.needs_domain:
+            await self._domain_preamble(cmd, session)
+        if not self._ctx.can_access(creds, session.uid):
+            raise CommandError(ErrorCode.EPERM)
+        return await route.handler(self._ctx, cmd, session)  # type: ignore[arg-type]
+
+    async def _domain_preamble(self, cmd: c.ClientCommand, session: Session | None) -> None:
+        domain = cmd.domain.type
+        if domain == DomainType.KERNEL:
+            if not self._is_root:
+                raise CommandError(ErrorCode.NEED_ROOT_SESSIOND)
+            await self._ctx.tracer.get()
+            if session is not None:
+                await ensure_kernel_session(self._ctx, session)
+        elif domain in (DomainType.UST, DomainType.JUL, DomainType.LOG4J, DomainType.PYTHON):
+            raise CommandError(ErrorCode.NO_UST, "only the kernel domain is provided")
+        elif not isinstance(cmd, c.ListSyscalls):
+            raise CommandError(ErrorCode.UNKNOWN_DOMAIN)

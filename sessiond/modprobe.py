@@ -11,6 +11,7 @@ import trio
 from pylttng.protocol import kernel_abi as abi
 from pylttng.protocol.client.constants import ErrorCode
 
+from .errors import CommandError
 from .kernel_tracer import KernelTracer, KernelTracerError
 
 log = logging.getLogger("pylttng.sessiond.modprobe")
@@ -83,3 +84,28 @@ async def load_kernel_tracer(*, no_kernel: bool) -> KernelTracer | KernelUnavail
         )
     log.info("kernel tracer ready (ABI %d.%d)", major, minor)
     return tracer
+
+
+class TracerLoader:
+    """The kernel tracer, loaded on the first kernel command and retried on each one
+    until it works (init_kernel_tracer())."""
+
+    def __init__(self, *, no_kernel: bool, tracer: KernelTracer | None = None) -> None:
+        self._no_kernel = no_kernel
+        self._tracer = tracer  # given by tests
+        self.unavailable: KernelUnavailable | None = None
+
+    @property
+    def loaded(self) -> KernelTracer | None:
+        return self._tracer
+
+    async def get(self) -> KernelTracer:
+        if self._tracer is None:
+            loaded = await load_kernel_tracer(no_kernel=self._no_kernel)
+            if isinstance(loaded, KernelUnavailable):
+                self.unavailable = loaded
+                log.warning("kernel tracer not available: %s", loaded.reason)
+                raise CommandError(loaded.code, loaded.reason)
+            self._tracer = loaded
+            self.unavailable = None
+        return self._tracer

@@ -100,8 +100,39 @@ UnionProcessAttrValue = Struct(  # u.process_attr_tracker_add_remove_include_val
     "integral_value" / Int64ul,
     "name_len" / Int32ul,
 )
+# include/lttng/snapshot-internal.h: struct lttng_snapshot_output (packed).
+SnapshotOutputComm = Struct(
+    "id" / Int32ul,
+    "max_size" / Int64ul,
+    "name" / Bytes(NAME_MAX),
+    "ctrl_url" / Bytes(PATH_MAX),
+    "data_url" / Bytes(PATH_MAX),
+)
+SNAPSHOT_OUTPUT_SIZE: int = SnapshotOutputComm.sizeof()
+UnionSnapshotOutput = Struct("output" / SnapshotOutputComm)  # u.snapshot_output
+UnionSnapshotRecord = Struct("wait" / Int32ul, "output" / SnapshotOutputComm)
+# include/lttng/save-internal.h: struct lttng_save_session_attr (packed), u.save_session.
+UnionSaveSession = Struct(
+    "session_name" / Bytes(NAME_MAX),
+    "configuration_url" / Bytes(PATH_MAX),
+    "overwrite" / Int8ul,
+    "omit_name" / Int8ul,
+    "omit_output" / Int8ul,
+)
+UnionRegisterConsumer = Struct("path" / Bytes(PATH_MAX))  # u.reg
+UnionSetShmPath = Struct("shm_path" / Bytes(PATH_MAX))  # u.set_shm_path
+UnionGetRotationInfo = Struct("rotation_id" / Int64ul)  # u.get_rotation_info
+UnionRotationSetSchedule = Struct(  # u.rotation_set_schedule
+    "type" / Int8ul,
+    "set" / Int8ul,
+    "value" / Int64ul,
+)
 UnionTrigger = Struct("length" / Int32ul, "is_trigger_anonymous" / Int8ul)  # u.trigger
 UnionErrorQuery = Struct("length" / Int32ul)  # u.error_query
+
+# src/common/tracker.c: struct process_attr_tracker_value_comm (packed): the type, then
+# an int64/uint64 id or, for a name, its length (with the NUL) with the name after.
+TrackerValueComm = Struct("type" / Int32sl, "value" / Bytes(8))
 
 # sessiond-comm.h: struct lttcomm_lttng_msg (packed, 24 bytes), the reply header.
 LttngMsg = Struct(
@@ -119,6 +150,29 @@ ListCommandHeader = Struct("count" / Int32ul)
 
 # sessiond-comm.h: struct lttcomm_session_destroy_command_header.
 DestroyCommandHeader = Struct("rotation_state" / Int32sl)
+
+# include/lttng/rotate-internal.h: struct lttng_rotate_session_return (packed).
+RotateSessionReturn = Struct("rotation_id" / Int64ul)
+
+# include/lttng/rotate-internal.h: struct lttng_rotation_get_info_return (packed): the
+# state, the location type, then a union of the local path and the relay location (host
+# name, protocol, two ports, relative path), which is longer by all but its path.
+HOST_NAME_MAX = 256  # include/lttng/constant.h: LTTNG_HOST_NAME_MAX
+RotationGetInfoReturn = Struct(
+    "status" / Int32sl,
+    "location_type" / Int8sl,
+    "absolute_path" / Bytes(PATH_MAX),
+    "_relay_rest" / Bytes(HOST_NAME_MAX + 1 + 2 + 2),
+)
+
+# include/lttng/location-internal.h: struct lttng_trace_archive_location_comm (packed):
+# the type, then a union of the local path's length (with its NUL) and the relay fields
+# (host name length, protocol, two ports, relative path length); the strings follow.
+TraceArchiveLocationComm = Struct(
+    "type" / Int8sl,
+    "absolute_path_len" / Int32ul,
+    "_relay_rest" / Bytes(1 + 2 + 2 + 4),
+)
 
 # include/lttng/rotate-internal.h: struct lttng_session_list_schedules_return (packed).
 ListRotationSchedulesReturn = Struct(

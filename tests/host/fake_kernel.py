@@ -1,9 +1,12 @@
-"""pylttng-sessiond over a recording fake of the /proc/lttng tracer and of the consumer
-daemon, so that the kernel-domain command handlers run on a host without the module.
+"""pylttng-sessiond over a recording fake of the kernel tracer layer (KernelTracer) and of
+the consumer daemon (Consumer, ConsumerLink), so that the kernel-domain command handlers
+run on a host without the module.
 
-Shared by test_sessiond_protocol.py (in-process) and test_sessiond_fuzz.py, which runs it
-as a process (`python fake_kernel.py SOCKET`) in a sandbox: the fuzzed requests name
-arbitrary paths and a root daemon would create them.
+The one fake of the host tests: test_sessiond_protocol.py and the tests built on its
+Harness start the daemon in-process (start_daemon); test_sessiond_fuzz.py and
+capture_cli_requests.py run it as a process (`python fake_kernel.py SOCKET`) in a sandbox,
+because fuzzed requests name arbitrary paths and a root daemon would create them.
+test_sessiond_protocol.py checks that each fake offers the methods of what it stands for.
 """
 
 from __future__ import annotations
@@ -20,12 +23,17 @@ from pylttng.protocol import kernel_abi as abi
 from pylttng.sessiond.client_server import bind_client_socket, serve_clients
 from pylttng.sessiond.context import DaemonContext
 from pylttng.sessiond.dispatch import Dispatcher
-from pylttng.sessiond.kernel_domain import KernelDomain
+from pylttng.sessiond.kernel_tracer import KernelTracerError
+from pylttng.sessiond.modprobe import TracerLoader
 from pylttng.sessiond.session import SessionRegistry
+
+TRACEPOINTS = ["sched_switch", "sched_wakeup", "irq_handler_entry"]
+SYSCALLS = [abi.SyscallListEntry(0, "read", 64), abi.SyscallListEntry(1, "write", 64)]
 
 
 class FakeTracer:
-    """Records the ioctl-level calls; hands out real fds (of /dev/null) as the module would."""
+    """Records the tracer-layer calls; hands out real fds (of /dev/null) as the module would,
+    so the daemon's bookkeeping of fds (closing, passing to the consumer) is exercised."""
 
     def __init__(self, ncpus: int = 2) -> None:
         self.calls: list[tuple[Any, ...]] = []
@@ -34,91 +42,156 @@ class FakeTracer:
         self.destroy_gate: threading.Event | None = None
         self.destroy_entered = threading.Event()
         self.destroy_gate_timed_out = False
-        # The tracer control fd: the handlers that ioctl it directly get ENOTTY.
-        self.fd = self._fd()
+        self.refuse_tracking: int | None = None  # an errno for the tracker ioctls
 
     def _fd(self) -> int:
         return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
 
-    def wait_quiescent(self) -> None:
+    def _new_buffer(self, streams: int) -> int:
+        fd = self._fd()
+        self._streams[fd] = streams  # fd numbers are reused: reset the count
+        return fd
+
+    # --- tracer fd ---------------------------------------------------------------------
+    async def wait_quiescent(self) -> None:
         pass
 
-    def list_syscalls(self) -> list[abi.SyscallListEntry]:
+    async def list_syscalls(self) -> list[abi.SyscallListEntry]:
         self.calls.append(("SYSCALL_LIST",))
-        return [abi.SyscallListEntry(0, "read", 64), abi.SyscallListEntry(1, "write", 64)]
+        return list(SYSCALLS)
 
-    def create_session(self) -> int:
+    async def list_tracepoints(self) -> list[str]:
+        self.calls.append(("TRACEPOINT_LIST",))
+        return list(TRACEPOINTS)
+
+    async def create_session(self) -> int:
         self.calls.append(("SESSION",))
         return self._fd()
 
-    def session_set_name(self, fd: int, name: str) -> None:
+    # --- session fd --------------------------------------------------------------------
+    def session_set_name(self, session_fd: int, name: str) -> None:
         self.calls.append(("SESSION_SET_NAME", name))
 
-    def session_set_creation_time(self, fd: int, ts: int) -> None:
+    def session_set_creation_time(self, session_fd: int, timestamp: int) -> None:
         self.calls.append(("SESSION_SET_CREATION_TIME",))
 
-    def create_channel(self, fd: int, raw: bytes) -> int:
-        chan = abi.Channel.parse(raw)
-        self.calls.append(("CHANNEL", chan.subbuf_size, chan.num_subbuf, chan.overwrite))
-        return self._fd()
+    async def create_channel(
+        self,
+        session_fd: int,
+        *,
+        subbuf_size: int,
+        num_subbuf: int,
+        switch_timer_us: int,
+        read_timer_us: int,
+        mmap_output: bool,
+        overwrite: bool,
+    ) -> int:
+        self.calls.append(("CHANNEL", subbuf_size, num_subbuf, int(overwrite)))
+        return self._new_buffer(self.ncpus)
 
-    def open_metadata(self, fd: int, raw: bytes) -> int:
+    async def open_metadata(self, session_fd: int, *, subbuf_size: int, num_subbuf: int) -> int:
         self.calls.append(("METADATA",))
-        return self._fd()
+        return self._new_buffer(1)
 
-    def create_stream(self, fd: int) -> int | None:
-        n = self._streams.get(fd, 0)
-        limit = 1 if ("METADATA",) == self.calls[-1] else self.ncpus
-        if n >= limit:
-            return None
-        self._streams[fd] = n + 1
-        self.calls.append(("STREAM",))
-        return self._fd()
-
-    def channel_stats(self, fd: int) -> tuple[int, int]:
-        return 0, 0
-
-    def create_event(self, fd: int, raw: bytes) -> int:
-        ev = abi.Event.parse(raw)
-        name = bytes(ev.name).rstrip(b"\0").decode()
-        self.calls.append(("EVENT", name, int(ev.instrumentation)))
-        return self._fd()
-
-    def add_context(self, fd: int, raw: bytes) -> None:
-        self.calls.append(("CONTEXT",))
-
-    def add_callsite(self, fd: int, raw: bytes) -> None:
-        self.calls.append(("ADD_CALLSITE",))
-
-    def enable(self, fd: int) -> None:
-        self.calls.append(("ENABLE",))
-
-    def disable(self, fd: int) -> None:
-        self.calls.append(("DISABLE",))
-
-    def start_session(self, fd: int) -> None:
+    async def start_session(self, session_fd: int) -> None:
         self.calls.append(("SESSION_START",))
 
-    def stop_session(self, fd: int) -> None:
+    async def stop_session(self, session_fd: int) -> None:
         self.calls.append(("SESSION_STOP",))
 
-    def destroy_session(self, fd: int) -> None:
+    async def statedump(self, session_fd: int) -> None:
+        self.calls.append(("SESSION_STATEDUMP",))
+
+    async def set_tracked(
+        self, session_fd: int, tracker: abi.TrackerType, id_: int, *, tracked: bool
+    ) -> None:
+        if self.refuse_tracking is not None:
+            raise KernelTracerError(self.refuse_tracking, os.strerror(self.refuse_tracking))
+        self.calls.append(("TRACK" if tracked else "UNTRACK", int(tracker), id_))
+
+    async def regenerate_metadata(self, session_fd: int) -> None:
+        self.calls.append(("SESSION_METADATA_REGEN",))
+
+    async def destroy_session(self, session_fd: int) -> None:
         """Closes the fd; with a gate, first waits (at most 5 s) until the test opens it,
         as pylttng.ko's teardown waits for its tracepoints to be unhooked."""
         self.calls.append(("SESSION_CLOSE",))
         if self.destroy_gate is not None:
-            self.destroy_entered.set()
-            self.destroy_gate_timed_out = not self.destroy_gate.wait(5)
-        os.close(fd)
+            gate = self.destroy_gate
 
-    def flush_buffer(self, fd: int) -> None:
+            def wait() -> bool:
+                self.destroy_entered.set()
+                return gate.wait(5)
+
+            self.destroy_gate_timed_out = not await trio.to_thread.run_sync(wait)
+        os.close(session_fd)
+
+    # --- channel fd --------------------------------------------------------------------
+    def create_stream(self, channel_fd: int) -> int | None:
+        if not self._streams.get(channel_fd):
+            return None
+        self._streams[channel_fd] -= 1
+        self.calls.append(("STREAM",))
+        return self._fd()
+
+    def channel_stats(self, channel_fd: int) -> tuple[int, int]:
+        return 0, 0
+
+    async def create_event(
+        self,
+        channel_fd: int,
+        name: str,
+        instrumentation: abi.Instrumentation,
+        *,
+        probe: abi.ProbeLocation | None = None,
+        uprobe_fd: int = -1,
+    ) -> int:
+        self.calls.append(("EVENT", name, int(instrumentation)))
+        return self._fd()
+
+    async def add_context(
+        self,
+        channel_fd: int,
+        context: abi.ContextType,
+        *,
+        perf_type: int = 0,
+        perf_config: int = 0,
+        perf_name: str = "",
+    ) -> None:
+        self.calls.append(("CONTEXT", int(context)))
+
+    # --- stream fd ---------------------------------------------------------------------
+    async def flush_buffer(self, stream_fd: int) -> None:
         self.calls.append(("FLUSH",))
+
+    async def clear_buffer(self, stream_fd: int) -> None:
+        self.calls.append(("CLEAR",))
+
+    # --- event fd ----------------------------------------------------------------------
+    async def add_callsite(self, event_fd: int, offset: int) -> None:
+        self.calls.append(("ADD_CALLSITE", offset))
+
+    # --- event / channel / session fd --------------------------------------------------
+    async def enable(self, fd: int) -> None:
+        self.calls.append(("ENABLE",))
+
+    async def disable(self, fd: int) -> None:
+        self.calls.append(("DISABLE",))
 
 
 class FakeLink:
+    """The consumer link: records the streams handed over; a rotation stays pending while
+    `hold` is set; consumed_size answers `consumed`."""
+
     def __init__(self) -> None:
         self.streams: list[tuple[str, str, bool]] = []
+        self.snapshots: list[tuple[str, str, int]] = []
+        self.tracefiles: dict[str, tuple[int, int]] = {}  # file name: size, count
+        self.rotations: list[str] = []
         self.closed = 0
+        self.cleared = 0
+        self.hold = False
+        self.consumed = 0
 
     async def add_stream(
         self,
@@ -129,14 +202,47 @@ class FakeLink:
         file_name: str,
         metadata: bool,
         output: str = "mmap",
+        tracefile_size: int = 0,
+        tracefile_count: int = 0,
     ) -> None:
         self.streams.append((trace_dir, file_name, metadata))
+        self.tracefiles[file_name] = (tracefile_size, tracefile_count)
+
+    async def snapshot_stream(
+        self,
+        *,
+        session_id: int,
+        fd: int,
+        trace_dir: str,
+        file_name: str,
+        metadata: bool,
+        max_packets: int = 0,
+    ) -> int:
+        self.snapshots.append((trace_dir, file_name, max_packets))
+        return 0
 
     async def data_pending(self, session_id: int) -> bool:
         return False
 
     async def close_session(self, session_id: int) -> None:
         self.closed += 1
+
+    async def rotate_session(self, session_id: int, trace_dir: str) -> None:
+        # The sessiond creates the new chunk's folder before it tells the consumer.
+        assert not trace_dir or os.path.isdir(trace_dir), trace_dir
+        self.rotations.append(trace_dir)
+
+    async def rotation_pending(self, session_id: int) -> bool:
+        return self.hold
+
+    async def clear_session(self, session_id: int) -> None:
+        self.cleared += 1
+
+    async def consumed_size(self, session_id: int) -> int:
+        return self.consumed
+
+    async def aclose(self) -> None:
+        pass
 
 
 class FakeConsumer:
@@ -149,6 +255,10 @@ class FakeConsumer:
     def start_soon(self) -> None:
         pass
 
+    @property
+    def started(self) -> bool:
+        return True
+
     async def aclose(self) -> None:
         pass
 
@@ -156,9 +266,15 @@ class FakeConsumer:
 async def start_daemon(
     nursery: trio.Nursery, path: str, tracer: FakeTracer, consumer: FakeConsumer
 ) -> None:
-    """Serve the client socket at `path` as a root daemon would, on the fakes."""
-    kernel = KernelDomain(consumer, no_kernel=False, tracer=tracer)  # type: ignore[arg-type]
-    ctx = DaemonContext(sessions=SessionRegistry(), kernel=kernel)
+    """Serve the client socket at `path` as a root daemon would, on the fakes; background
+    work (rotations) runs in `nursery`."""
+    loader = TracerLoader(no_kernel=False, tracer=tracer)  # type: ignore[arg-type]
+    ctx = DaemonContext(
+        sessions=SessionRegistry(),
+        tracer=loader,
+        consumer=consumer,  # type: ignore[arg-type]
+        nursery=nursery,
+    )
     listener = await bind_client_socket(path)
     nursery.start_soon(serve_clients, listener, Dispatcher(ctx, is_root=True), nursery)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pylttng.protocol.client import writer
+from pylttng.protocol.client import replies, writer
 from pylttng.protocol.client.messages import Event
-from pylttng.sessiond.cmd_catalogue import list_tracepoints, parse_tracepoint_list
+from pylttng.protocol.client.reply_writer import encode_answer
+from pylttng.sessiond.kernel_tracer import parse_tracepoint_list
 
 
 def test_parse_stops_at_the_first_bad_line() -> None:
@@ -16,8 +17,9 @@ def test_parse_stops_at_the_first_bad_line() -> None:
 
 
 def test_reply_is_one_zeroed_event_per_name() -> None:
-    header, body = list_tracepoints(["a", "b"])
-    assert header == writer.encode_list_header(2)
-    one = writer.encode_event(Event(name="a", loglevel_type=0, loglevel=0, enabled=-1))
+    zeroed = [Event(name=n, loglevel_type=0, loglevel=0, enabled=-1) for n in ("a", "b")]
+    header, body, fds = encode_answer(replies.CatalogueList(zeroed))
+    assert header == writer.encode_list_header(2) and fds == ()
+    one = writer.encode_event(zeroed[0])
     assert body.startswith(one)
     assert len(body) == 2 * len(one)

@@ -3,6 +3,7 @@ the kernel-domain logic over a recording fake of the /proc/lttng tracer."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import pathlib
 import socket
@@ -11,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import trio
-from fake_kernel import FakeConsumer, FakeTracer, start_daemon
+from fake_kernel import FakeConsumer, FakeLink, FakeTracer, start_daemon
 from pylttng.protocol.client import reader, writer
 from pylttng.protocol.client.constants import (
     BufferType,
@@ -20,8 +21,12 @@ from pylttng.protocol.client.constants import (
     ErrorCode,
     EventType,
     SessionDescriptorOutputType,
+    SessionDescriptorType,
 )
 from pylttng.protocol.client.messages import Channel, Domain, Event, Reply, SessionDescriptor
+from pylttng.sessiond.consumer import Consumer
+from pylttng.sessiond.consumer_link import ConsumerLink
+from pylttng.sessiond.kernel_tracer import KernelTracer
 
 KERNEL = Domain(type=DomainType.KERNEL, buf_type=BufferType.GLOBAL)
 
@@ -60,11 +65,12 @@ class Harness:
         raw = await self.raw(writer.encode_request(cmd, session, domain, union, payload))
         return reader.parse_reply(raw)
 
-    async def create(self, name: str, out: str) -> Reply:
+    async def create(self, name: str, out: str, *, snapshot: bool = False) -> Reply:
         from pylttng.protocol.client.messages import Uri
 
         desc = writer.encode_session_descriptor(
             SessionDescriptor(
+                type=SessionDescriptorType.SNAPSHOT if snapshot else SessionDescriptorType.REGULAR,
                 output_type=SessionDescriptorOutputType.LOCAL,
                 name=name,
                 uris=(Uri(dtype=3, dst=out),),
@@ -238,3 +244,60 @@ async def test_named_channel_rules(daemon: Harness, tmp_path: pathlib.Path) -> N
     # With a named channel, events need an explicit channel name.
     assert (await daemon.enable_event("s", "x")).ret_code == ErrorCode.NEED_CHANNEL_NAME
     assert (await daemon.enable_event("s", "x", channel="c2")).ret_code == ErrorCode.OK
+
+
+async def test_trace_file_size_and_count_go_to_the_consumer(
+    daemon: Harness, tmp_path: pathlib.Path
+) -> None:
+    """Accepted as lttng-sessiond accepts them for the kernel domain (even below the
+    sub-buffer size: the CLI rounds that up), and sent with each stream of the channel."""
+    await daemon.create("tf", str(tmp_path / "t"))
+    chan = Channel(
+        name="c", subbuf_size=16384, num_subbuf=4, tracefile_size=65536, tracefile_count=3
+    )
+    assert (await daemon.enable_channel("tf", chan)).ret_code == ErrorCode.OK
+    small = Channel(name="d", subbuf_size=16384, num_subbuf=4, tracefile_size=4096)
+    assert (await daemon.enable_channel("tf", small)).ret_code == ErrorCode.OK
+    assert (await daemon.enable_event("tf", "x", channel="c")).ret_code == ErrorCode.OK
+    assert (await daemon.ask(Command.START_TRACE, "tf")).ret_code == ErrorCode.OK
+    assert daemon.consumer.the_link.tracefiles == {
+        "metadata": (0, 0),
+        "c_0": (65536, 3),
+        "c_1": (65536, 3),
+        "d_0": (4096, 0),
+        "d_1": (4096, 0),
+    }
+
+
+Shape = tuple[bool, list[tuple[str, object, object]]]
+
+
+def _methods(cls: type) -> dict[str, Shape]:
+    """Public methods: whether async, and each parameter's name, kind and default."""
+    out: dict[str, Shape] = {}
+    for name, member in inspect.getmembers(cls):
+        if name.startswith("_") or not callable(member):
+            continue
+        params = inspect.signature(member).parameters.values()
+        out[name] = (
+            inspect.iscoroutinefunction(member),
+            [(p.name, p.kind, p.default) for p in params],
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("fake", "real", "not_faked"),
+    [
+        # The loader opens, checks and closes a real tracer; a fake one is handed over.
+        (FakeTracer, KernelTracer, {"open", "close", "abi_version", "tracer_version"}),
+        (FakeLink, ConsumerLink, {"connect"}),
+        (FakeConsumer, Consumer, set()),
+    ],
+)
+def test_the_fakes_offer_what_they_stand_for(fake: type, real: type, not_faked: set[str]) -> None:
+    """A handler calling a method the fake lacks, or calling it differently, would fail
+    only against the fake (or only against the module): the fuzzer would report FATALs."""
+    want = {k: v for k, v in _methods(real).items() if k not in not_faked}
+    got = _methods(fake)
+    assert {k: got.get(k) for k in want} == want

@@ -10,20 +10,24 @@ from __future__ import annotations
 import errno
 
 import trio
+from pylttng.consumerd.wire import ConnectionClosed, FramedSocket, connect_unix
 from pylttng.protocol.consumer import (
     AddStream,
     BadFrame,
+    ClearSession,
     CloseSession,
+    ConsumedSize,
     DataPending,
     Output,
     ProtocolError,
     Reply,
     Request,
+    RotateSession,
+    RotationPending,
+    SnapshotStream,
     encode_request,
     parse_reply,
 )
-
-from .wire import ConnectionClosed, FramedSocket, connect_unix
 
 CONNECT_TIMEOUT_S = 120.0
 _CONNECT_RETRY_S = 0.05
@@ -75,6 +79,8 @@ class ConsumerLink:
         file_name: str,
         metadata: bool,
         output: Output = "mmap",
+        tracefile_size: int = 0,
+        tracefile_count: int = 0,
     ) -> None:
         """Hand a stream fd to the consumerd (which gets its own copy; ``fd`` stays ours)."""
         req = AddStream(
@@ -83,18 +89,62 @@ class ConsumerLink:
             file_name=file_name,
             metadata=metadata,
             output=output,
+            tracefile_size=tracefile_size,
+            tracefile_count=tracefile_count,
         )
         await self._call(req, (fd,))
 
+    async def snapshot_stream(
+        self,
+        *,
+        session_id: int,
+        fd: int,
+        trace_dir: str,
+        file_name: str,
+        metadata: bool,
+        max_packets: int = 0,
+    ) -> int:
+        """Have the consumerd copy a stream's buffer to a file; returns the packets lost
+        (overwritten while they were read). ``fd`` stays ours."""
+        req = SnapshotStream(
+            session_id=session_id,
+            trace_dir=trace_dir,
+            file_name=file_name,
+            metadata=metadata,
+            max_packets=max_packets,
+        )
+        reply = await self._call(req, (fd,))
+        lost = reply.values.get("lost_packets", 0)
+        return lost if isinstance(lost, int) else 0
+
     async def data_pending(self, session_id: int) -> bool:
-        reply = await self._call(DataPending(session_id))
-        pending = reply.values.get("pending")
-        if not isinstance(pending, bool):
-            raise ConsumerError("data_pending reply has no boolean 'pending'")
-        return pending
+        return self._flag(await self._call(DataPending(session_id)), "pending")
 
     async def close_session(self, session_id: int) -> None:
         await self._call(CloseSession(session_id))
+
+    async def rotate_session(self, session_id: int, trace_dir: str) -> None:
+        """Rotate every stream of the session to ``trace_dir`` ("": to no chunk)."""
+        await self._call(RotateSession(session_id, trace_dir))
+
+    async def rotation_pending(self, session_id: int) -> bool:
+        return self._flag(await self._call(RotationPending(session_id)), "pending")
+
+    async def clear_session(self, session_id: int) -> None:
+        await self._call(ClearSession(session_id))
+
+    async def consumed_size(self, session_id: int) -> int:
+        size = (await self._call(ConsumedSize(session_id))).values.get("bytes")
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise ConsumerError("consumed_size reply has no integer 'bytes'")
+        return size
+
+    @staticmethod
+    def _flag(reply: Reply, name: str) -> bool:
+        value = reply.values.get(name)
+        if not isinstance(value, bool):
+            raise ConsumerError(f"reply has no boolean {name!r}")
+        return value
 
     async def aclose(self) -> None:
         async with self._lock:

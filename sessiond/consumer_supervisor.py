@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import trio
+from pylttng.consumerd.daemon import SHUTDOWN_DRAIN_S
 
-from .daemon import SHUTDOWN_DRAIN_S
-from .link import ConsumerError
+from .consumer_link import ConsumerError
 
-log = logging.getLogger("pylttng.consumerd.supervisor")
+log = logging.getLogger("pylttng.sessiond.consumer_supervisor")
 
 # Generous: Python starts ~3x slower in the emulated test VM.
 START_TIMEOUT_S = 120.0
