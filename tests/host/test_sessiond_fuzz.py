@@ -16,10 +16,12 @@ of which stall halfway; at the end, more idle connections than the daemon may ha
 Invariants: no reply says LTTNG_ERR_FATAL (an unhandled exception in the daemon), every
 reply parses, the daemon neither dies nor stops answering (a well-formed LIST_SESSIONS
 succeeds after every batch), and it holds no more fds at the end than at the start.
+Flooded, it uses up its fds yet stays up, answers a connection it accepted before, logs
+the shortage once, and accepts new connections once the flood is closed.
 A failure prints every finding grouped by command, with the daemon's tracebacks.
 
 PYLTTNG_FUZZ_SEED picks the mutations (printed; default fixed), PYLTTNG_FUZZ_COUNT how
-many mutants each daemon gets.
+many mutants the two daemons get between them (SHARE).
 """
 
 from __future__ import annotations
@@ -65,12 +67,16 @@ import pylttng
 pytestmark = pytest.mark.skipif(not sandbox_available(), reason="needs root and unshare")
 
 SEED = int(os.environ.get("PYLTTNG_FUZZ_SEED", "2013"))
-MUTANTS_PER_DAEMON = int(os.environ.get("PYLTTNG_FUZZ_COUNT", "10000"))
+MUTANTS = int(os.environ.get("PYLTTNG_FUZZ_COUNT", "10000"))
+# Each daemon's share: the fake kernel's runs the kernel-domain handlers, where the other
+# answers KERN_NA; both run the rest of the command path.
+SHARE = {"fake-kernel": 0.7, "no-kernel": 0.3}
 BATCH = 200
 CONCURRENT = 16  # mutants sent at once at the end of each batch
 STALLED = 8  # connections that send half a request and wait, meanwhile
 REPLY_TIMEOUT_S = 10.0  # well under the daemon's own 30 s receive timeout
 DAEMON_FD_LIMIT = 256  # its RLIMIT_NOFILE (soft), for the flood of idle connections
+FD_SHORTAGE = "cannot accept connections"  # what the daemon logs when it is out of fds
 
 SOCKET = "/run/lttng/client-lttng-sessiond"  # the root daemon's, in the sandbox
 FAKE_KERNEL = pathlib.Path(__file__).parent / "fake_kernel.py"
@@ -298,7 +304,7 @@ def as_recorded(base: CapturedRequest) -> Mutant:
 
 @dataclasses.dataclass
 class Finding:
-    kind: str  # FATAL, bad reply, no reply, refused, died
+    kind: str  # FATAL, bad reply, no reply, refused, died, flood
     cmd: str  # the command the request claimed to be, or "-"
     mutation: str
     detail: str = ""
@@ -504,21 +510,55 @@ class Fuzzer:
         return ok
 
     async def flood(self, count: int) -> None:
-        """More idle connections than the daemon may have fds, then all closed: it may
-        refuse some meanwhile, but it must still answer afterwards."""
+        """More idle connections than the daemon may have fds, then all closed. Meanwhile
+        it stays up, serves a connection it accepted before, and logs the shortage once;
+        afterwards it accepts new connections again."""
+        after = f"{count} idle connections"
         socks: list[trio.socket.SocketType] = []
+        early = await self.daemon.connect()
         try:
+            await early.send(LIST_SESSIONS.data[:100])
             while len(socks) < count:
                 try:
                     socks.append(await self.daemon.connect(timeout=1))
                     await socks[-1].send(LIST_SESSIONS.data[:100])
                 except (OSError, trio.TooSlowError):
-                    break  # it accepts no more for now
+                    break  # its backlog is full
             await trio.sleep(0.5)
+            if not self.daemon.alive():
+                return  # healthy() below says why
+            fds = self.daemon.fd_count()
+            if fds < DAEMON_FD_LIMIT:
+                self.findings.append(Finding("flood", "-", after, f"only {fds} fds used"))
+            await self._finish_early(early, after)
         finally:
+            early.close()
             for sock in socks:
                 sock.close()
-        await self.healthy(f"{len(socks)} idle connections")
+        if await self.healthy(f"{after}, closed"):
+            logged = self.daemon.log_path.read_text(errors="replace").count(FD_SHORTAGE)
+            if logged != 1:
+                detail = f"{FD_SHORTAGE!r} logged {logged} times, not once"
+                self.findings.append(Finding("flood", "-", after, detail))
+
+    async def _finish_early(self, early: trio.socket.SocketType, after: str) -> None:
+        """The rest of the request of a connection accepted before the flood: answered."""
+        reply = bytearray()
+        with trio.move_on_after(REPLY_TIMEOUT_S):
+            try:
+                await send_stream(early, LIST_SESSIONS.data[100:])
+                early.shutdown(socket.SHUT_WR)
+                while chunk := await early.recv(65536):
+                    reply += chunk
+            except OSError:
+                pass
+        try:
+            ok = reader.parse_reply(bytes(reply)).ret_code == ErrorCode.OK
+        except ProtocolError:
+            ok = False
+        if not ok:
+            detail = f"a connection accepted before got {bytes(reply[:32]).hex() or 'nothing'}"
+            self.findings.append(Finding("flood", "LIST_SESSIONS", after, detail))
 
     async def destroy_all(self) -> None:
         raw, _ = await self.daemon.ask(LIST_SESSIONS.data)
@@ -605,16 +645,16 @@ async def test_fuzz_client_socket(daemon: Daemon) -> None:
     for base in corpus:
         await fuzzer.send(as_recorded(base))
     await fuzzer.healthy("the corpus as recorded")
-    for n in range(-(-MUTANTS_PER_DAEMON // BATCH)):
+    mutants = round(MUTANTS * SHARE[daemon.name])
+    for n in range(-(-mutants // BATCH)):
         await fuzzer.batch(BATCH)
         if not await fuzzer.healthy(f"batch {n}"):
             break
     if not fuzzer.broken:
         await fuzzer.destroy_all()
-    fds_after = await settled_fd_count(daemon, fds_before)
-    if not fuzzer.broken:  # last: it may kill the daemon, whose fds are counted now
         await fuzzer.flood(DAEMON_FD_LIMIT + 64)
+    fds_after = await settled_fd_count(daemon, fds_before)
     report = summary(fuzzer, (fds_before, fds_after))
     print(report)
     assert not fuzzer.findings and fds_after is not None and fds_after <= fds_before, report
-    assert fuzzer.sent >= MUTANTS_PER_DAEMON
+    assert fuzzer.sent >= mutants
