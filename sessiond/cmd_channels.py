@@ -102,8 +102,6 @@ def _validate(attr: Channel) -> None:
         raise CommandError(ErrorCode.INVALID)
     if attr.blocking_timeout:
         raise CommandError(ErrorCode.INVALID)
-    if attr.monitor_timer_interval not in (0, DEFAULT_KERNEL_MONITOR_TIMER):
-        raise CommandError(ErrorCode.NOT_SUPPORTED, "the monitor timer is not available yet")
 
 
 async def _create_channel(

@@ -9,11 +9,13 @@ stream still writes that chunk; once none does, the chunk's close command runs
 (trace_chunk.py: archived, deleted or left) and the rotation is COMPLETED.
 
 Rotation schedules: a periodic one rotates from a timer while the session runs; a size
-one asks the consumer every DEFAULT_KERNEL_CHANNEL_MONITOR_TIMER how many bytes the
-session's streams have written and rotates past each threshold.  lttng-consumerd pushes
-that figure from its channel monitor timer to lttng-sessiond's notification thread,
-whose trigger wakes the rotation thread; here the session daemon pulls it at the same
-period (the same threshold logic: rotation-thread.c, handle_condition()).
+one asks the consumer how many bytes the session's streams have written and rotates past
+each threshold.  lttng-consumerd pushes that figure from each channel's monitor timer to
+lttng-sessiond's notification thread, whose trigger wakes the rotation thread; here the
+session daemon pulls it at the shortest monitor timer period of the session's channels,
+and never when no channel has a monitor timer (no sample ever reaches the stock
+notification thread then), with the same threshold logic (rotation-thread.c,
+handle_condition()).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from .trace_chunk import (
 log = logging.getLogger("pylttng.sessiond.rotation")
 
 ROTATE_PENDING_CHECK_S = 0.5  # DEFAULT_ROTATE_PENDING_TIMER (500000 us)
-MONITOR_PERIOD_S = 1.0  # DEFAULT_KERNEL_CHANNEL_MONITOR_TIMER (1000000 us)
+IDLE_POLL_S = 1.0  # how often a session with no monitored channel is looked at again
 _ARCHIVES = "archives"
 
 
@@ -249,14 +251,23 @@ async def _periodic_rotations(ctx: DaemonContext, session: Session, period_us: i
             await _scheduled_rotation(ctx, session, "periodic")
 
 
+def monitor_period_s(session: Session) -> float | None:
+    """The shortest monitor timer period of the session's kernel channels (--monitor-timer,
+    in µs; 0 turns a channel's monitor off), or None when no channel is monitored."""
+    periods = [c.attr.monitor_timer_interval for c in session.kernel.channels
+               if c.attr.monitor_timer_interval] if session.kernel else []
+    return min(periods) / 1e6 if periods else None
+
+
 async def _size_rotations(ctx: DaemonContext, session: Session, size: int,
                           scope: trio.CancelScope) -> None:
     threshold = size
     with scope:
         while True:
-            await trio.sleep(MONITOR_PERIOD_S)
+            period = monitor_period_s(session)
+            await trio.sleep(IDLE_POLL_S if period is None else period)
             ksess = session.kernel
-            if ksess is None or not ksess.streams_sent:
+            if period is None or ksess is None or not ksess.streams_sent:
                 continue
             try:
                 consumed = await (await ctx.consumer.link()).consumed_size(session.id)

@@ -14,7 +14,7 @@ import trio
 from fake_kernel import FakeLink
 from pylttng.protocol.client import structs
 from pylttng.protocol.client.constants import Command, ErrorCode, RotationState
-from pylttng.protocol.client.messages import Reply
+from pylttng.protocol.client.messages import Channel, Reply
 from pylttng.sessiond import rotation
 from test_sessiond_protocol import Harness, daemon  # noqa: F401  (the fixture)
 
@@ -24,9 +24,9 @@ PERIODIC, SIZE = 1, 0
 
 @pytest.fixture
 def harness(daemon: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:  # noqa: F811
-    """The daemon of test_sessiond_protocol, its rotations checked and monitored often."""
+    """The daemon of test_sessiond_protocol, its rotations and idle sessions checked often."""
     monkeypatch.setattr(rotation, "ROTATE_PENDING_CHECK_S", 0.01)
-    monkeypatch.setattr(rotation, "MONITOR_PERIOD_S", 0.01)
+    monkeypatch.setattr(rotation, "IDLE_POLL_S", 0.01)
     return daemon
 
 
@@ -186,10 +186,17 @@ async def schedules(h: Harness) -> tuple[int, int, int, int]:
     return got.periodic_set, got.periodic_value, got.size_set, got.size_value
 
 
+def monitored(name: str, monitor_us: int) -> Channel:
+    return Channel(name=name, subbuf_size=4096, num_subbuf=4, monitor_timer_interval=monitor_us)
+
+
 async def test_schedules_set_list_and_rotate(harness: Harness, tmp_path: pathlib.Path) -> None:
     h, out = harness, tmp_path / "t"
     assert (await h.create("s", str(out))).ret_code == ErrorCode.OK
-    assert (await h.enable_event("s", "sched_switch")).ret_code == ErrorCode.OK
+    # The consumed size is sampled at the channels' shortest monitor timer period.
+    assert (await h.enable_channel("s", monitored("slow", 60_000_000))).ret_code == ErrorCode.OK
+    assert (await h.enable_channel("s", monitored("channel0", 10_000))).ret_code == ErrorCode.OK
+    assert (await h.enable_event("s", "sched_switch", channel="channel0")).ret_code == ErrorCode.OK
     assert await set_schedule(h, PERIODIC, 20000) == ErrorCode.OK
     assert await set_schedule(h, PERIODIC, 30000) == ErrorCode.ROTATION_SCHEDULE_SET
     assert await set_schedule(h, PERIODIC, 1 << 32) == ErrorCode.INVALID
@@ -223,3 +230,19 @@ async def test_schedules_set_list_and_rotate(harness: Harness, tmp_path: pathlib
     reply = await h.ask(Command.ROTATION_SET_SCHEDULE, "snap", union=union)
     assert reply.ret_code == ErrorCode.ROTATION_NOT_AVAILABLE
     assert (await rotate(h, "snap")).ret_code == ErrorCode.START_SESSION_ONCE
+
+
+async def test_no_size_rotation_without_a_monitor_timer(harness: Harness,
+                                                        tmp_path: pathlib.Path) -> None:
+    """--monitor-timer 0 on every channel: no sample of the consumed size, as the stock
+    notification thread never gets one; the schedule is still set and listed."""
+    h = harness
+    assert (await h.create("s", str(tmp_path / "t"))).ret_code == ErrorCode.OK
+    assert (await h.enable_channel("s", monitored("channel0", 0))).ret_code == ErrorCode.OK
+    assert (await h.enable_event("s", "sched_switch", channel="channel0")).ret_code == ErrorCode.OK
+    assert await set_schedule(h, SIZE, 4096) == ErrorCode.OK
+    assert (await h.ask(Command.START_TRACE, "s")).ret_code == ErrorCode.OK
+    link(h).consumed = 1 << 20
+    await trio.sleep(0.2)
+    assert link(h).rotations == []
+    assert await schedules(h) == (0, 0, 1, 4096)

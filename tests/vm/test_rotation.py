@@ -190,9 +190,10 @@ def schedule_scenario(work: Workload) -> object:
     def scenario(t: Transcript) -> None:
         t("create", "sch", "-o", str(t.scratch / "sch"))
         # Small sub-buffers closed by a switch timer: packets are consumed as they come,
-        # and the workload alone crosses the size threshold every few seconds.
+        # and the workload alone crosses the size threshold every few seconds, seen at the
+        # monitor timer's period.
         t("enable-channel", "-k", "small", "--subbuf-size", "4096", "--num-subbuf", "8",
-          "--switch-timer", "100000")
+          "--switch-timer", "100000", "--monitor-timer", "200000")
         t("enable-event", "-k", "-c", "small", WORKLOAD_EVENTS)
         t("enable-rotation", "--timer", "2s")
         t("enable-rotation", "--timer", "3s")  # one of each type
