@@ -69,8 +69,9 @@ async def handle_add_output(
     if session.snapshot_outputs:
         raise CommandError(ErrorCode.SNAPSHOT_OUTPUT_EXIST)  # one output, as lttng 2.13
     o = cmd.output
-    add_snapshot_output(session, name=o.name, max_size=o.max_size, path=_local_path(o.ctrl_url))
-    return r.Done()
+    added = add_snapshot_output(session, name=o.name, max_size=o.max_size,
+                                path=_local_path(o.ctrl_url))
+    return r.SnapshotOutputAdded(added.id)
 
 
 async def handle_del_output(

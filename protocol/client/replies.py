@@ -96,6 +96,14 @@ class RotationSchedules:
 
 
 @dataclass(frozen=True)
+class SnapshotOutputAdded:
+    """SNAPSHOT_ADD_OUTPUT: the new output's id (struct lttcomm_lttng_output_id), which
+    liblttng-ctl reads back into the caller's output."""
+
+    output_id: int
+
+
+@dataclass(frozen=True)
 class SnapshotOutputList:
     outputs: list[SnapshotOutput]
 
@@ -115,5 +123,6 @@ Answer = (
     | TrackingPolicyAnswer
     | InclusionSet
     | RotationSchedules
+    | SnapshotOutputAdded
     | SnapshotOutputList
 )

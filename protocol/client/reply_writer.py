@@ -74,6 +74,8 @@ def encode_answer(answer: r.Answer) -> Encoded:
             return encode_destroy_header(rotation_state), location, ()
         case r.RotationStarted(rotation_id):
             return b"", bytes(structs.RotateSessionReturn.build({"rotation_id": rotation_id})), ()
+        case r.SnapshotOutputAdded(output_id):
+            return b"", output_id.to_bytes(4, "little"), ()
         case r.RotationInfo(state, archive_path):
             return b"", _rotation_info(state, archive_path), ()
         case r.DataPendingAnswer(pending):

@@ -93,6 +93,13 @@ async def test_snapshot_session_outputs_and_records(
     missing = await daemon.ask(Command.SNAPSHOT_DEL_OUTPUT, "snap", union=output_union("nope"))
     assert missing.ret_code == ErrorCode.INVALID
 
+    # The new output's id comes back as the reply's payload (liblttng-ctl reads it).
+    added = await daemon.ask(Command.SNAPSHOT_ADD_OUTPUT, "snap",
+                             union=output_union("again", url="/y"))
+    assert (added.ret_code, added.payload) == (ErrorCode.OK, (2).to_bytes(4, "little"))
+    assert listed(await daemon.ask(Command.SNAPSHOT_LIST_OUTPUT, "snap")) == [
+        (2, "again", "/y", 0)]
+
 
 async def test_snapshot_commands_need_a_snapshot_session(
     daemon: Harness, tmp_path: pathlib.Path  # noqa: F811

@@ -160,9 +160,9 @@ def clear_scenario(work: Workload) -> object:
         t("start")
         work(t, 5, kept=False)
         t("clear")  # started: what was recorded goes, tracing goes on
-        work(t, 5)
+        work(t, 5, kept=False)
         t("stop")
-        t("clear")  # stopped: the same, and it stays stopped
+        t("clear")  # stopped: what was recorded since goes too, and it stays stopped
         t("clear")  # a second clear after a stop: no effect
         t("rotate")  # refused after a stop and a clear (a rotation while stopped)
         t("start")
@@ -179,6 +179,16 @@ def test_clear_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
     work = Workload()
     run_and_compare("clear", lttng, tmp_path, clear_scenario(work))
     assert layout(tmp_path / "pylttng" / "clr") == layout(tmp_path / "stock" / "clr")
+    # The same events survive under both daemon pairs, and they are the expected ones.
+    counts = {}
+    for daemons in ("pylttng", "stock"):
+        key = str(tmp_path / daemons)
+        kept, dropped = work.pids[key], work.pids[f"{key}:dropped"]
+        counts[daemons] = sorted(
+            (kind, kept.index(pid) if pid in kept else -1 - dropped.index(pid), n)
+            for (kind, pid), n in workload_counts(tmp_path / daemons / "clr",
+                                                  [*kept, *dropped]).items())
+    assert counts["pylttng"] == counts["stock"]
     for daemons in ("pylttng", "stock"):
         key = str(tmp_path / daemons)
         assert_each_once(tmp_path / daemons / "clr", work.pids[key], work.pids[f"{key}:dropped"])
