@@ -31,6 +31,7 @@ from pylttng.protocol.consumer import (
     request_fd_count,
 )
 
+from .accept import accept
 from .session import Registry, RequestError
 from .snapshot import record_snapshot
 from .wire import ConnectionClosed, FramedSocket
@@ -87,7 +88,7 @@ async def serve(
     """
     task_status.started()
     while True:
-        conn, _ = await listener.accept()
+        conn = await accept(listener, log)
         await Connection(FramedSocket(conn), registry).run()
 
 

@@ -14,6 +14,7 @@ import struct
 from collections.abc import Iterable
 
 import trio
+from pylttng.consumerd.accept import accept
 from pylttng.protocol.client import reader as preader
 from pylttng.protocol.client.constants import ErrorCode
 from pylttng.protocol.client.errors import ProtocolError
@@ -162,5 +163,5 @@ async def serve_clients(
     listener: trio.socket.SocketType, dispatcher: Dispatcher, nursery: trio.Nursery
 ) -> None:
     while True:
-        conn, _ = await listener.accept()
+        conn = await accept(listener, log)
         nursery.start_soon(serve_connection, conn, dispatcher, dispatcher.command_lock)

@@ -3,15 +3,16 @@ the kernel-domain logic over a recording fake of the /proc/lttng tracer."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import pathlib
 import socket
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import trio
+from fake_kernel import FakeConsumer, FakeLink, FakeTracer, start_daemon
 from pylttng.protocol.client import reader, writer
 from pylttng.protocol.client.constants import (
     BufferType,
@@ -23,156 +24,11 @@ from pylttng.protocol.client.constants import (
     SessionDescriptorType,
 )
 from pylttng.protocol.client.messages import Channel, Domain, Event, Reply, SessionDescriptor
-from pylttng.sessiond.client_server import bind_client_socket, serve_clients
-from pylttng.sessiond.context import DaemonContext
-from pylttng.sessiond.dispatch import Dispatcher
-from pylttng.sessiond.kernel_tracer import KernelTracerError
-from pylttng.sessiond.modprobe import TracerLoader
-from pylttng.sessiond.session import SessionRegistry
+from pylttng.sessiond.consumer import Consumer
+from pylttng.sessiond.consumer_link import ConsumerLink
+from pylttng.sessiond.kernel_tracer import KernelTracer
 
 KERNEL = Domain(type=DomainType.KERNEL, buf_type=BufferType.GLOBAL)
-
-
-class FakeTracer:
-    """Records the tracer-layer calls; hands out real fds (of /dev/null) as the module would."""
-
-    def __init__(self, ncpus: int = 2) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-        self._streams: dict[int, int] = {}
-        self.ncpus = ncpus
-        self.destroy_gate: threading.Event | None = None
-        self.destroy_entered = threading.Event()
-        self.destroy_gate_timed_out = False
-        self.refuse_tracking: int | None = None  # an errno for the tracker ioctls
-
-    def _fd(self) -> int:
-        return os.open(os.devnull, os.O_RDONLY)
-
-    async def create_session(self) -> int:
-        self.calls.append(("SESSION",))
-        return self._fd()
-
-    def session_set_name(self, fd: int, name: str) -> None:
-        self.calls.append(("SESSION_SET_NAME", name))
-
-    def session_set_creation_time(self, fd: int, ts: int) -> None:
-        self.calls.append(("SESSION_SET_CREATION_TIME",))
-
-    async def create_channel(
-        self, fd: int, *, subbuf_size: int, num_subbuf: int, overwrite: bool, **_: object
-    ) -> int:
-        self.calls.append(("CHANNEL", subbuf_size, num_subbuf, int(overwrite)))
-        return self._new_buffer(self.ncpus)
-
-    async def open_metadata(self, fd: int, **_: object) -> int:
-        self.calls.append(("METADATA",))
-        return self._new_buffer(1)
-
-    def _new_buffer(self, streams: int) -> int:
-        fd = self._fd()
-        self._streams[fd] = streams  # fd numbers are reused: reset the count
-        return fd
-
-    def create_stream(self, fd: int) -> int | None:
-        if not self._streams.get(fd):
-            return None
-        self._streams[fd] -= 1
-        self.calls.append(("STREAM",))
-        return self._fd()
-
-    async def create_event(self, fd: int, name: str, instrumentation: int, **_: object) -> int:
-        self.calls.append(("EVENT", name, int(instrumentation)))
-        return self._fd()
-
-    async def enable(self, fd: int) -> None:
-        self.calls.append(("ENABLE",))
-
-    async def disable(self, fd: int) -> None:
-        self.calls.append(("DISABLE",))
-
-    async def start_session(self, fd: int) -> None:
-        self.calls.append(("SESSION_START",))
-
-    async def stop_session(self, fd: int) -> None:
-        self.calls.append(("SESSION_STOP",))
-
-    async def destroy_session(self, fd: int) -> None:
-        """Closes the fd; with a gate, first waits (at most 5 s) until the test opens it,
-        as pylttng.ko's teardown waits for its tracepoints to be unhooked."""
-        self.calls.append(("SESSION_CLOSE",))
-        if self.destroy_gate is not None:
-            gate = self.destroy_gate
-
-            def wait() -> bool:
-                self.destroy_entered.set()
-                return gate.wait(5)
-
-            self.destroy_gate_timed_out = not await trio.to_thread.run_sync(wait)
-        os.close(fd)
-
-    async def set_tracked(self, fd: int, tracker: int, id_: int, *, tracked: bool) -> None:
-        if self.refuse_tracking is not None:
-            raise KernelTracerError(self.refuse_tracking, os.strerror(self.refuse_tracking))
-        self.calls.append(("TRACK" if tracked else "UNTRACK", int(tracker), id_))
-
-    async def wait_quiescent(self) -> None:
-        pass
-
-    async def flush_buffer(self, fd: int) -> None:
-        self.calls.append(("FLUSH",))
-
-
-class FakeLink:
-    def __init__(self) -> None:
-        self.streams: list[tuple[str, str, bool]] = []
-        self.snapshots: list[tuple[str, str, int]] = []
-        self.tracefiles: dict[str, tuple[int, int]] = {}  # file name: size, count
-        self.closed = 0
-
-    async def add_stream(
-        self,
-        *,
-        session_id: int,
-        fd: int,
-        trace_dir: str,
-        file_name: str,
-        metadata: bool,
-        output: str = "mmap",
-        tracefile_size: int = 0,
-        tracefile_count: int = 0,
-    ) -> None:
-        self.streams.append((trace_dir, file_name, metadata))
-        self.tracefiles[file_name] = (tracefile_size, tracefile_count)
-
-    async def snapshot_stream(
-        self,
-        *,
-        session_id: int,
-        fd: int,
-        trace_dir: str,
-        file_name: str,
-        metadata: bool,
-        max_packets: int = 0,
-    ) -> int:
-        self.snapshots.append((trace_dir, file_name, max_packets))
-        return 0
-
-    async def data_pending(self, session_id: int) -> bool:
-        return False
-
-    async def close_session(self, session_id: int) -> None:
-        self.closed += 1
-
-
-class FakeConsumer:
-    def __init__(self) -> None:
-        self.the_link = FakeLink()
-
-    async def link(self) -> FakeLink:
-        return self.the_link
-
-    def start_soon(self) -> None:
-        pass
 
 
 class Harness:
@@ -240,15 +96,9 @@ class Harness:
 @pytest.fixture
 async def daemon(tmp_path: pathlib.Path) -> AsyncIterator[Harness]:
     path = str(tmp_path / "client-lttng-sessiond")
-    tracer = FakeTracer()
-    consumer = FakeConsumer()
-    loader = TracerLoader(no_kernel=False, tracer=tracer)  # type: ignore[arg-type]
-    ctx = DaemonContext(
-        sessions=SessionRegistry(), tracer=loader, consumer=consumer  # type: ignore[arg-type]
-    )
-    listener = await bind_client_socket(path)
+    tracer, consumer = FakeTracer(), FakeConsumer()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(serve_clients, listener, Dispatcher(ctx, is_root=True), nursery)
+        await start_daemon(nursery, path, tracer, consumer)
         yield Harness(path, tracer, consumer)
         nursery.cancel_scope.cancel()
 
@@ -417,3 +267,37 @@ async def test_trace_file_size_and_count_go_to_the_consumer(
         "d_0": (4096, 0),
         "d_1": (4096, 0),
     }
+
+
+Shape = tuple[bool, list[tuple[str, object, object]]]
+
+
+def _methods(cls: type) -> dict[str, Shape]:
+    """Public methods: whether async, and each parameter's name, kind and default."""
+    out: dict[str, Shape] = {}
+    for name, member in inspect.getmembers(cls):
+        if name.startswith("_") or not callable(member):
+            continue
+        params = inspect.signature(member).parameters.values()
+        out[name] = (
+            inspect.iscoroutinefunction(member),
+            [(p.name, p.kind, p.default) for p in params],
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("fake", "real", "not_faked"),
+    [
+        # The loader opens, checks and closes a real tracer; a fake one is handed over.
+        (FakeTracer, KernelTracer, {"open", "close", "abi_version", "tracer_version"}),
+        (FakeLink, ConsumerLink, {"connect"}),
+        (FakeConsumer, Consumer, set()),
+    ],
+)
+def test_the_fakes_offer_what_they_stand_for(fake: type, real: type, not_faked: set[str]) -> None:
+    """A handler calling a method the fake lacks, or calling it differently, would fail
+    only against the fake (or only against the module): the fuzzer would report FATALs."""
+    want = {k: v for k, v in _methods(real).items() if k not in not_faked}
+    got = _methods(fake)
+    assert {k: got.get(k) for k in want} == want

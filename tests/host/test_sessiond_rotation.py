@@ -1,80 +1,37 @@
-"""Rotation and clear commands of pylttng-sessiond over the fake tracer and a fake consumer
-link that rotates when told: trace chunk folders and names, rotation states, the replies'
-bytes, schedules (lttng-sessiond 2.13: cmd.c, rotate.c, clear.c, trace-chunk.c)."""
+"""Rotation and clear commands of pylttng-sessiond over the fake tracer and the fake consumer
+link of fake_kernel.py, whose rotations stay pending while told: trace chunk folders and
+names, rotation states, the replies' bytes, schedules (lttng-sessiond 2.13: cmd.c,
+rotate.c, clear.c, trace-chunk.c)."""
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 import struct
-from collections.abc import AsyncIterator
 
 import pytest
 import trio
+from fake_kernel import FakeLink
 from pylttng.protocol.client import structs
 from pylttng.protocol.client.constants import Command, ErrorCode, RotationState
 from pylttng.protocol.client.messages import Channel, Reply
 from pylttng.sessiond import rotation
-from pylttng.sessiond.client_server import bind_client_socket, serve_clients
-from pylttng.sessiond.context import DaemonContext
-from pylttng.sessiond.dispatch import Dispatcher
-from pylttng.sessiond.modprobe import TracerLoader
-from pylttng.sessiond.session import SessionRegistry
-from test_sessiond_protocol import FakeConsumer, FakeLink, FakeTracer, Harness
+from test_sessiond_protocol import Harness, daemon  # noqa: F401  (the fixture)
 
 ISO = r"\d{8}T\d{6}[+-]\d{4}"
 PERIODIC, SIZE = 1, 0
 
 
-class RotatingLink(FakeLink):
-    """FakeLink with the rotation requests: a rotation stays pending while ``hold`` is
-    set; consumed_size answers ``consumed``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rotations: list[str] = []
-        self.cleared = 0
-        self.hold = False
-        self.consumed = 0
-
-    async def rotate_session(self, session_id: int, trace_dir: str) -> None:
-        assert not trace_dir or os.path.isdir(trace_dir)  # the new chunk's folder exists
-        self.rotations.append(trace_dir)
-
-    async def rotation_pending(self, session_id: int) -> bool:
-        return self.hold
-
-    async def clear_session(self, session_id: int) -> None:
-        self.cleared += 1
-
-    async def consumed_size(self, session_id: int) -> int:
-        return self.consumed
-
-
 @pytest.fixture
-async def harness(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
-                  ) -> AsyncIterator[Harness]:
+def harness(daemon: Harness, monkeypatch: pytest.MonkeyPatch) -> Harness:  # noqa: F811
+    """The daemon of test_sessiond_protocol, its rotations and idle sessions checked often."""
     monkeypatch.setattr(rotation, "ROTATE_PENDING_CHECK_S", 0.01)
     monkeypatch.setattr(rotation, "IDLE_POLL_S", 0.01)
-    path = str(tmp_path / "client-lttng-sessiond")
-    tracer = FakeTracer()
-    consumer = FakeConsumer()
-    consumer.the_link = RotatingLink()
-    loader = TracerLoader(no_kernel=False, tracer=tracer)  # type: ignore[arg-type]
-    listener = await bind_client_socket(path)
-    async with trio.open_nursery() as nursery:
-        ctx = DaemonContext(sessions=SessionRegistry(), tracer=loader,
-                            consumer=consumer, nursery=nursery)  # type: ignore[arg-type]
-        nursery.start_soon(serve_clients, listener, Dispatcher(ctx, is_root=True), nursery)
-        yield Harness(path, tracer, consumer)
-        nursery.cancel_scope.cancel()
+    return daemon
 
 
-def link(h: Harness) -> RotatingLink:
-    link = h.consumer.the_link
-    assert isinstance(link, RotatingLink)
-    return link
+def link(h: Harness) -> FakeLink:
+    return h.consumer.the_link
 
 
 def tree(folder: pathlib.Path) -> list[str]:
