@@ -27,6 +27,7 @@ from . import (
     cmd_events,
     cmd_listing,
     cmd_regenerate,
+    cmd_save,
     cmd_sessions,
     cmd_snapshots,
     cmd_trackers,
@@ -98,13 +99,13 @@ ROUTES: dict[type[c.ClientCommand], Route] = {
     c.SnapshotDelOutput: _session(cmd_snapshots.handle_del_output, domain=False),
     c.SnapshotListOutput: _session(cmd_snapshots.handle_list_outputs, domain=False),
     c.SnapshotRecord: _session(cmd_snapshots.handle_record, domain=False),
-    # rotation, clear, save, triggers: not yet
+    # rotation, clear, triggers: not yet
     c.RotateSession: _session(_REFUSE, domain=False),
     c.RotationGetInfo: _session(_REFUSE, domain=False),
     c.RotationSetSchedule: _session(_REFUSE, domain=False),
     c.ListRotationSchedules: _session(cmd_unavailable.list_no_schedules, domain=False),
     c.ClearSession: _session(_REFUSE, domain=False),
-    c.SaveSession: _global(_REFUSE, domain=False),
+    c.SaveSession: _global(cmd_save.handle_save, domain=False),
     c.TriggerCommand: _global(_REFUSE, domain=False),
 }
 
