@@ -35,14 +35,18 @@ class Config:
     paths: RunPaths
     no_kernel: bool = False
     consumerd_cmd: Sequence[str] | None = None
+    group: str = "tracing"  # -g/--group: who may use the root daemon's client socket
+    verbose_consumer: bool = False
 
 
-def _tracing_gid() -> int | None:
+def _tracing_gid(group: str) -> int | None:
     import grp
 
     try:
-        return grp.getgrnam("tracing").gr_gid
+        return grp.getgrnam(group).gr_gid
     except KeyError:
+        # set_permissions() of main.c: root alone may then connect.
+        log.warning("no tracing group %r: only root may use the session daemon", group)
         return None
 
 
@@ -74,11 +78,13 @@ async def run(config: Config, readiness: Readiness) -> None:
     try:
         listener = await bind_client_socket(paths.client_socket)
         if os.geteuid() == 0:
-            gid = _tracing_gid()
+            gid = _tracing_gid(config.group)
             if gid is not None:
                 os.chown(paths.client_socket, 0, gid)
         async with trio.open_nursery() as nursery:
-            consumer = Consumer(nursery, paths.consumerd_socket, config.consumerd_cmd)
+            # spawn_consumerd(): --verbose-consumer passes --verbose on.
+            verbosity = ["--verbose"] if config.verbose_consumer else []
+            consumer = Consumer(nursery, paths.consumerd_socket, config.consumerd_cmd, verbosity)
             tracer = TracerLoader(no_kernel=config.no_kernel)
             ctx = DaemonContext(sessions=SessionRegistry(), tracer=tracer, consumer=consumer)
             dispatcher = Dispatcher(ctx, is_root=os.geteuid() == 0)

@@ -1,0 +1,163 @@
+"""Issue 21, `lttng save` and `lttng load`: pylttng-sessiond writes the configuration the
+stock lttng-sessiond 2.13 writes, and the stock CLI's `load` (liblttng-ctl, client side)
+recreates the session from it, with --override-name and --override-url too."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from conftest import (
+    Lttng,
+    build_c_program,
+    read_trace,
+    start_stock_sessiond,
+    stop_daemons,
+)
+from lxml import etree
+from test_probes import SYMBOL, touch_files
+from test_uprobes import FUNCTION, PROGRAM, run_program
+
+XSD = etree.XMLSchema(etree.parse("/usr/share/xml/lttng/session.xsd"))
+# Listings whose order is a list's: `load` recreates channels and events in the saved
+# order, and both daemons keep them newest first, so a round trip reverses them.
+UNORDERED = frozenset({"channels", "events"})
+
+
+@pytest.fixture
+def program(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    return build_c_program(request, tmp_path, "saved", PROGRAM, "-O2")
+
+
+def saved_dir(request: pytest.FixtureRequest, tmp_path: Path, what: str) -> Path:
+    """A folder kept with the run's output when there is one, for a look afterwards."""
+    out = os.environ.get("PYLTTNG_VM_OUT")
+    return Path(out, "saved", request.node.name, what) if out else tmp_path / what
+
+
+def build_session(lttng: Lttng, name: str, program: Path) -> None:
+    """Several channels, every kind of kernel event, a disabled one, contexts."""
+    lttng.ok("create", name)
+    lttng.ok("enable-channel", "-k", "big", "--subbuf-size", "2M", "--num-subbuf", "8",
+             "--switch-timer", "500000", "--overwrite")
+    lttng.ok("enable-channel", "-k", "small", "--output", "mmap", "--read-timer", "100000")
+    lttng.ok("enable-event", "-k", "-c", "big", "sched_switch,sched_process_fork")
+    lttng.ok("disable-event", "-k", "-c", "big", "sched_process_fork")
+    lttng.ok("enable-event", "-k", "-c", "small", "--syscall", "openat,close")
+    lttng.ok("enable-event", "-k", "-c", "small", "--probe", f"{SYMBOL}+0x0", "myprobe")
+    lttng.ok("enable-event", "-k", "-c", "small", "--function", SYMBOL, "myret")
+    lttng.ok("enable-event", "-k", "-c", "small", "--userspace-probe",
+             f"elf:{program}:{FUNCTION}", "myuprobe")
+    lttng.ok("add-context", "-k", "-c", "big", "-t", "pid", "-t", "procname",
+             "-t", "perf:cpu:page-fault")
+    lttng.ok("add-context", "-k", "-t", "tid")  # every channel
+
+
+def canonical(element: etree._Element, unordered: frozenset[str] = UNORDERED
+              ) -> tuple[object, ...]:
+    """An element as (tag, text, children), namespaces dropped, the order of the
+    children of `unordered` elements ignored."""
+    tag = etree.QName(element).localname
+    children = [canonical(child, unordered) for child in element]
+    if tag in unordered:
+        children.sort(key=repr)
+    return (tag, (element.text or "").strip(), tuple(children))
+
+
+def mi_list(lttng: Lttng, session: str) -> tuple[object, ...]:
+    listed = lttng.ok("--mi", "xml", "list", session).out
+    return canonical(etree.fromstring(listed.encode()))
+
+
+def session_path(lttng: Lttng, session: str) -> str:
+    listed = etree.fromstring(lttng.ok("--mi", "xml", "list", session).out.encode())
+    [path] = listed.xpath("//*[local-name()='session']/*[local-name()='path']/text()")
+    return str(path)
+
+
+def replaced(tree: tuple[object, ...], old: str, new: str) -> tuple[object, ...]:
+    tag, text, children = tree
+    return (tag, new if text == old else text,
+            tuple(replaced(child, old, new) for child in children))  # type: ignore[arg-type]
+
+
+def test_save_then_load_recreates_the_session(
+        lttng: Lttng, program: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    build_session(lttng, "sv", program)
+    before = mi_list(lttng, "sv")
+    folder = saved_dir(request, tmp_path, "pylttng")
+    lttng.ok("save", "sv", "-o", str(folder))
+    saved = folder / "sv.lttng"
+    assert XSD.validate(etree.parse(str(saved))), XSD.error_log
+    again = lttng("save", "sv", "-o", str(folder))
+    assert again.rc != 0 and "Session file already exists" in again.text, again.text
+    lttng.ok("save", "sv", "-o", str(folder), "-f")
+    lttng.ok("destroy", "sv")
+
+    lttng.ok("load", "-i", str(folder), "sv")
+    assert mi_list(lttng, "sv") == before
+    lttng.ok("start", "sv")
+    pid = run_program(program, 3)
+    touch_files(3)
+    time.sleep(0.5)
+    lttng.ok("stop", "sv")
+    lttng.ok("destroy", "sv")
+    lines = read_trace(lttng, "sv")
+    assert any(" sched_switch: " in line for line in lines)
+    assert not any(" sched_process_fork: " in line for line in lines)  # saved disabled
+    assert sum(" myuprobe: " in line and f"pid = {pid}" in line for line in lines) == 3
+    assert any(" myprobe: " in line for line in lines)
+    assert any(" syscall_entry_openat: " in line for line in lines)
+
+    lttng.ok("load", "-i", str(folder), "--override-name", "sv2", "sv")
+    assert mi_list(lttng, "sv2") == replaced(before, "sv", "sv2")
+    lttng.ok("destroy", "sv2")
+
+    elsewhere = tmp_path / "elsewhere"
+    lttng.ok("load", "-i", str(folder), "--override-url", f"file://{elsewhere}", "sv")
+    moved = session_path(lttng, "sv")
+    assert moved.rstrip("/") == str(elsewhere)
+    assert mi_list(lttng, "sv") == replaced(before, session_path_of(before), moved)
+    lttng.ok("destroy", "sv")
+
+
+def session_path_of(tree: tuple[object, ...]) -> str:
+    """The <path> of the listed session in a canonical MI listing."""
+    tag, text, children = tree
+    if tag == "path":
+        return str(text)
+    for child in children:
+        found = session_path_of(child)  # type: ignore[arg-type]
+        if found:
+            return found
+    return ""
+
+
+def normalized_file(path: Path) -> str:
+    return re.sub(r"-\d{8}-\d{6}", "-<date>", path.read_text())
+
+
+def test_saved_file_matches_the_stock_daemons(
+        lttng: Lttng, program: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The same session saved by pylttng-sessiond and by the stock lttng-sessiond on
+    pylttng.ko: the same file but for the dates in the trace paths."""
+    files = {}
+    for daemon in ("pylttng", "stock"):
+        if daemon == "stock":
+            stop_daemons()
+            env = {k: v for k, v in lttng.env.items() if k != "LTTNG_SESSIOND_PATH"}
+            start_stock_sessiond(env)
+        build_session(lttng, "cmp", program)
+        folder = saved_dir(request, tmp_path, daemon)
+        lttng.ok("save", "cmp", "-o", str(folder))
+        lttng.ok("destroy", "cmp")
+        files[daemon] = folder / "cmp.lttng"
+    texts = {daemon: normalized_file(path) for daemon, path in files.items()}
+    # Element for element first (the clearer failure), then byte for byte.
+    trees = {daemon: canonical(etree.fromstring(text.encode()), frozenset())
+             for daemon, text in texts.items()}
+    assert trees["pylttng"] == trees["stock"]
+    assert texts["pylttng"] == texts["stock"]
