@@ -128,7 +128,7 @@ class Dispatcher:
         started = time.monotonic()
         try:
             cmd = read_command(request)
-            answer = await self._process(cmd, creds)
+            answer = await self.process(cmd, creds)
         except CommandError as exc:
             log.info("command %s failed: %s", name, exc)
             return Reply(request.cmd_type, exc.code, request.domain.pid)
@@ -139,7 +139,8 @@ class Dispatcher:
         header, payload, fds = encode_answer(answer)
         return Reply(request.cmd_type, ErrorCode.OK, request.domain.pid, header, payload, fds)
 
-    async def _process(self, cmd: c.ClientCommand, creds: Credentials) -> r.Answer:
+    async def process(self, cmd: c.ClientCommand, creds: Credentials) -> r.Answer:
+        """One typed command, from a client or from the daemon's own session loading."""
         route = ROUTES.get(type(cmd))
         if route is None:
             raise CommandError(ErrorCode.UND, f"unknown command {cmd}")

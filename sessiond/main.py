@@ -11,7 +11,7 @@ import sys
 import trio
 
 from . import options
-from .daemon import AlreadyRunning, Config, run
+from .daemon import AlreadyRunning, Config, LoadFailed, run
 from .daemonize import Readiness, daemonize
 from .paths import RunPaths
 
@@ -50,11 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.version:
         print(options.VERSION)  # print_version() of main.c: the version alone
         return 0
-    if args.load:
-        # The session daemon applies no session configuration itself yet.
-        print(f"Error: --load {args.load}: loading session configurations at start is not "
-              "available; run `lttng load` once the daemon is up", file=sys.stderr)
-        return 1
     paths = dataclasses.replace(
         RunPaths.for_current_user(), client_socket_path=args.client_sock,
         pid_file_path=args.pidfile and os.path.abspath(args.pidfile))
@@ -67,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("pylttng.sessiond").info("%s", line)
     consumerd_cmd = shlex.split(args.consumerd_cmd) if args.consumerd_cmd else None
     config = Config(paths=paths, no_kernel=args.no_kernel, consumerd_cmd=consumerd_cmd,
-                    group=args.group or "tracing", verbose_consumer=bool(args.verbose_consumer))
+                    group=args.group or "tracing", verbose_consumer=bool(args.verbose_consumer),
+                    load_path=args.load and os.path.abspath(args.load))
     readiness = Readiness(readiness_fd, parent_pid if args.sig_parent else None)
     try:
         trio.run(run, config, readiness)
@@ -75,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("pylttng.sessiond").error(
             "a session daemon is already running in %s", paths.rundir
         )
+        return 1
+    except LoadFailed as exc:
+        logging.getLogger("pylttng.sessiond").error("session load failed: %s", exc)
         return 1
     except KeyboardInterrupt:
         return 0

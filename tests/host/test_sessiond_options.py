@@ -107,8 +107,6 @@ def test_option_errors(tmp_path: pathlib.Path) -> None:
     missing = sessiond("--config", str(tmp_path / "nope.conf"), "-V", home=tmp_path)
     assert missing.returncode == 1 and "nope.conf" in missing.stderr
     assert missing.stdout == ""  # the configuration is read before --version answers
-    load = sessiond("--load", str(tmp_path), home=tmp_path)
-    assert load.returncode == 1 and "--load" in load.stderr
 
 
 @pytest.mark.skipif(not (OURS and UNSHARE and os.geteuid() == 0),

@@ -14,6 +14,7 @@ from conftest import (
     Lttng,
     build_c_program,
     read_trace,
+    run,
     start_stock_sessiond,
     stop_daemons,
 )
@@ -122,6 +123,27 @@ def test_save_then_load_recreates_the_session(
     assert moved.rstrip("/") == str(elsewhere)
     assert mi_list(lttng, "sv") == replaced(before, session_path_of(before), moved)
     lttng.ok("destroy", "sv")
+
+
+def test_daemon_loads_saved_sessions_at_start(
+        lttng: Lttng, program: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """pylttng-sessiond --load FOLDER applies the files itself, before it is ready."""
+    build_session(lttng, "atstart", program)
+    before = mi_list(lttng, "atstart")
+    folder = saved_dir(request, tmp_path, "load")
+    lttng.ok("save", "atstart", "-o", str(folder))
+    lttng.ok("destroy", "atstart")
+    stop_daemons()
+    sessiond = lttng.env["LTTNG_SESSIOND_PATH"]
+    started = run(sessiond, "--daemonize", "--load", str(folder), env=lttng.env)
+    assert started.rc == 0, started.text
+    assert mi_list(lttng, "atstart") == before
+    lttng.ok("start", "atstart")
+    touch_files(3)
+    time.sleep(0.5)
+    lttng.ok("stop", "atstart")
+    lttng.ok("destroy", "atstart")
+    assert any(" myprobe: " in line for line in read_trace(lttng, "atstart"))
 
 
 def session_path_of(tree: tuple[object, ...]) -> str:
