@@ -50,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.version:
         print(options.VERSION)  # print_version() of main.c: the version alone
         return 0
+    # sessiond_config_resolve_paths(): absolute, since the daemon moves to "/".
     paths = dataclasses.replace(
-        RunPaths.for_current_user(), client_socket_path=args.client_sock,
+        RunPaths.for_current_user(),
+        client_socket_path=args.client_sock and os.path.abspath(args.client_sock),
         pid_file_path=args.pidfile and os.path.abspath(args.pidfile))
     readiness_fd: int | None = None
     parent_pid = os.getppid()
