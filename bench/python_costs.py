@@ -11,7 +11,8 @@ counts are what the consumer daemon's Python adds to `make bench`'s consumer fig
 - ``step``: one 4 KiB sub-buffer consumed by a stream's ``step()`` and the readiness poll
   after it (mmap output), the ring buffer's ioctls stood in for by ioctls on a pipe
   (FIONCLEX for those without an argument, FIONREAD for those reading a value), written
-  to /dev/null: the drain loop's Python and system-call wrappers, without the copy.
+  with its index entry to files in a temporary folder: the drain loop's Python and
+  system-call wrappers.
 
 Each is counted twice, over N and 4N operations: the difference / 3N leaves out start-up
 and shutdown.  Needs valgrind (Debian: valgrind); run from the checkout:
@@ -152,6 +153,7 @@ def run_steps(ops: int) -> None:
 
     from pylttng.consumerd import ringbuffer
     from pylttng.consumerd.stream import Step, Stream
+    from pylttng.consumerd.tracefiles import StreamFiles
 
     class PipeStandIn(ringbuffer.KernelStream):
         """The ring-buffer calls step() makes, each one ioctl of the same kind on a pipe."""
@@ -174,13 +176,14 @@ def run_steps(ops: int) -> None:
             return mmap.mmap(-1, mmap.PAGESIZE)
 
     read_fd, _ = os.pipe()
-    stream = Stream(PipeStandIn(read_fd), stream_fd=os.dup(read_fd),
-                    out_fd=os.open(os.devnull, os.O_WRONLY), path=os.devnull,
-                    metadata=False, output="mmap", max_subbuf_size=mmap.PAGESIZE)
-    for _ in range(ops):
-        if stream.step() is not Step.WROTE:
-            raise RuntimeError("the stand-in sub-buffer was not written")
-        stream._wakeup.poll(0)  # as _drain_counting asks whether more is ready
+    with tempfile.TemporaryDirectory() as trace_dir:
+        stream = Stream(PipeStandIn(read_fd), stream_fd=os.dup(read_fd),
+                        files=StreamFiles(trace_dir, "channel0_0", indexed=True),
+                        metadata=False, output="mmap", max_subbuf_size=mmap.PAGESIZE)
+        for _ in range(ops):
+            if stream.step() is not Step.WROTE:
+                raise RuntimeError("the stand-in sub-buffer was not written")
+            stream._wakeup.poll(0)  # as _drain_counting asks whether more is ready
 
 
 def main() -> int:

@@ -26,12 +26,27 @@ FILE_MODE = 0o660
 SPLICE_FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_MORE
 
 
-def create_trace_file(trace_dir: str, file_name: str) -> tuple[str, int]:
-    """mkdir -p ``trace_dir`` and create (truncate) the stream file; returns (path, fd)."""
-    os.makedirs(trace_dir, mode=DIR_MODE, exist_ok=True)
-    path = os.path.join(trace_dir, file_name)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
-    return path, fd
+def open_trace_dir(path: str) -> int:
+    """mkdir -p ``path`` and return an O_PATH fd of it.  Files are created relative to that
+    fd, as lttng-consumerd creates them through directory handles: the session daemon
+    renames a trace chunk's folder while its streams still write there (rotations)."""
+    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+    return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def create_trace_file(dir_fd: int, file_name: str) -> int:
+    """Create (truncate) ``file_name`` in the folder ``dir_fd``, and its parent (index/).
+
+    Open for reading too: the index entry of a spliced packet is read back from its header
+    in the file (stream.py)."""
+    parent = os.path.dirname(file_name)
+    if parent:
+        try:
+            os.mkdir(parent, DIR_MODE, dir_fd=dir_fd)
+        except FileExistsError:
+            pass
+    flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    return os.open(file_name, flags, FILE_MODE, dir_fd=dir_fd)
 
 
 @dataclass(slots=True)
@@ -42,6 +57,7 @@ class Transfer:
     size: int  # bytes to put in the file
     done: int = 0  # bytes already in the file
     in_pipe: int = 0  # splice only: bytes moved into the pipe, not yet into the file
+    file_offset: int = -1  # where it starts in the stream file; -1: no file chosen yet
 
     @property
     def complete(self) -> bool:
@@ -53,15 +69,16 @@ _write = os.write
 
 
 def write_from_mmap(out_fd: int, area: memoryview, transfer: Transfer) -> None:
-    """write(2) the rest of the sub-buffer from the mapped area; raises OSError on failure."""
-    while not transfer.complete:
-        start = transfer.offset + transfer.done
-        end = transfer.offset + transfer.size
+    """write(2) the rest of the sub-buffer from the mapped area; raises OSError on failure.
+
+    (Also the index entries: the loop runs per packet, so locals rather than attributes.)"""
+    done, size, offset = transfer.done, transfer.size, transfer.offset
+    while done < size:
         # A memoryview slice is a view: no copy of the trace bytes in user space.
-        written = _write(out_fd, area[start:end])
+        written = _write(out_fd, area[offset + done : offset + size])
         if written <= 0:
             raise OSError(errno.EIO, "write returned 0 bytes")
-        transfer.done += written
+        done = transfer.done = done + written
 
 
 class SplicePipe:

@@ -16,11 +16,15 @@ import trio
 from pylttng.protocol.consumer import (
     AddStream,
     BadFrame,
+    ClearSession,
     CloseSession,
+    ConsumedSize,
     DataPending,
     ProtocolError,
     Reply,
     Request,
+    RotateSession,
+    RotationPending,
     SnapshotStream,
     encode_reply,
     parse_request,
@@ -145,4 +149,14 @@ class Connection:
         if isinstance(request, CloseSession):
             await self._registry.close_session(request.session_id)
             return Reply.success()
+        if isinstance(request, RotateSession):
+            self._registry.rotate_session(request.session_id, request.trace_dir)
+            return Reply.success()
+        if isinstance(request, RotationPending):
+            return Reply.success(pending=self._registry.rotation_pending(request.session_id))
+        if isinstance(request, ClearSession):
+            self._registry.clear_session(request.session_id)
+            return Reply.success()
+        if isinstance(request, ConsumedSize):
+            return Reply.success(bytes=self._registry.consumed_size(request.session_id))
         raise AssertionError(f"unhandled request {request!r}")

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import trio
 from pylttng.protocol.consumer import AddStream
 
-from .output import create_trace_file
 from .ringbuffer import KernelStream, SubbufReader
 from .stream import Step, Stream
+from .tracefiles import StreamFiles
 
 log = logging.getLogger("pylttng.consumerd")
 
@@ -50,7 +50,12 @@ class Registry:
         self._sessions: dict[int, Session] = {}
 
     def _open_paths(self) -> set[str]:
-        return {s.path for sess in self._sessions.values() for s in sess.streams if not s.closed}
+        return {
+            s.files.base_path
+            for sess in self._sessions.values()
+            for s in sess.streams
+            if not s.closed
+        }
 
     async def add_stream(self, req: AddStream, fd: int) -> None:
         """Adopt ``fd`` (closed here on failure) and start draining it to the trace file."""
@@ -76,24 +81,70 @@ class Registry:
                 f"add_stream: fd is not a ring-buffer stream ({exc.strerror or exc})"
             ) from None
         try:
-            path, out_fd = create_trace_file(req.trace_dir, req.file_name)
+            files = StreamFiles(
+                req.trace_dir,
+                req.file_name,
+                indexed=not req.metadata,  # consumer-stream.c: no index for metadata
+                tracefile_size=req.tracefile_size,
+                tracefile_count=req.tracefile_count,
+            )
         except OSError as exc:
-            raise RequestError(f"add_stream: cannot create {path}: {exc.strerror or exc}") from None
+            raise RequestError(
+                f"add_stream: cannot create {exc.filename or path}: {exc.strerror or exc}"
+            ) from None
         try:
             return Stream(
                 reader,
                 stream_fd=fd,
-                out_fd=out_fd,
-                path=path,
+                files=files,
                 metadata=req.metadata,
                 output=req.output,
                 max_subbuf_size=max_subbuf,
             )
         except OSError as exc:
-            os.close(out_fd)
+            files.close()
             raise RequestError(
                 f"add_stream: cannot set up {req.output} output for {path}: {exc.strerror or exc}"
             ) from None
+
+    def rotate_session(self, session_id: int, trace_dir: str) -> None:
+        """Start a rotation in every stream of the session (rotation.py); the streams
+        already caught up move to ``trace_dir`` now, the others once they are."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise RequestError(f"rotate_session: no session {session_id}")
+        failed = []
+        for s in session.streams:
+            try:
+                s.begin_rotation(trace_dir)
+            except OSError as exc:
+                failed.append(f"{s.path}: {exc.strerror or exc}")
+        if failed:
+            raise RequestError("rotate_session: " + "; ".join(failed))
+        _raise_errors(session)
+
+    def rotation_pending(self, session_id: int) -> bool:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return False
+        _raise_errors(session)
+        return any(s.rotation is not None for s in session.streams if not s.closed)
+
+    def clear_session(self, session_id: int) -> None:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        for s in session.streams:
+            try:
+                s.clear()
+            except OSError as exc:
+                raise RequestError(f"clear_session: {s.path}: {exc.strerror or exc}") from None
+
+    def consumed_size(self, session_id: int) -> int:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return 0
+        return sum(s.bytes_written for s in session.streams if not s.metadata)
 
     def data_pending(self, session_id: int) -> bool:
         session = self._sessions.get(session_id)

@@ -5,6 +5,11 @@ step with no checkpoint inside, so the drain task and request handlers (data_pen
 close) can all call it without a lock: trio never switches tasks in the middle of a step.
 A sub-buffer whose write fails (full disk ...) stays held (not PUT, so the kernel keeps it)
 and the step resumes that same sub-buffer next time.
+
+A step writes the packet to the stream's current file (tracefiles.py picks it: trace file
+size and count), then its entry to the index file (index.py), then releases it.  While a
+session rotation is pending, each step then checks whether the stream has consumed its
+old chunk and moves to the new chunk's files (rotation.py).
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from collections.abc import Callable
 import trio
 from pylttng.protocol.consumer import Output
 
-from .output import SplicePipe, Transfer, splice_to_file, write_from_mmap
+from . import index
+from .output import SplicePipe, Transfer, open_trace_dir, splice_to_file, write_from_mmap
 from .ringbuffer import Next, SubbufReader
+from .rotation import PendingRotation, consumed_position, plan_rotation, reached
+from .tracefiles import StreamFiles
 
 log = logging.getLogger("pylttng.consumerd")
 
@@ -56,22 +64,27 @@ class Stream:
         reader: SubbufReader,
         *,
         stream_fd: int,
-        out_fd: int,
-        path: str,
+        files: StreamFiles,
         metadata: bool,
         output: Output,
         max_subbuf_size: int,
     ) -> None:
         self.reader = reader
-        self.path = path
+        self.files = files
         self.metadata = metadata
         self.output = output
         self._stream_fd = stream_fd
-        self._out_fd = out_fd
         self._map: mmap.mmap | None = None
         self._area: memoryview | None = None
         self._pipe: SplicePipe | None = None
         self._held: Transfer | None = None
+        self._metadata_version: int | None = None
+        # The held packet's index entry, and how much of it is written: allocated once,
+        # for `make bench` counts the consumer's instructions per packet.
+        self._entry = bytearray(index.ENTRY.size)
+        self._entry_view = memoryview(self._entry)
+        self._entry_progress = Transfer(offset=0, size=index.ENTRY.size)
+        self.rotation: PendingRotation | None = None
         self.closed = False
         self.bytes_written = 0
         self.write_error: str | None = None  # set while a held sub-buffer cannot be written
@@ -86,12 +99,19 @@ class Stream:
         self._wakeup = select.epoll()
         self._wakeup.register(reader.fd, WAKE_EVENTS)
 
+    @property
+    def path(self) -> str:
+        """The file written now."""
+        return self.files.path
+
     # --- one step -----------------------------------------------------------------------
 
     def step(self) -> Step:
         """Consume at most one sub-buffer.  Never awaits."""
         if self.closed or self.fatal_error is not None:
             return Step.DONE
+        if self.files.data_fd < 0:
+            return Step.AGAIN  # rotated while stopped: no trace chunk until the next start
         try:
             if self._held is None:
                 got = self.reader.get_next_subbuf()
@@ -99,12 +119,26 @@ class Stream:
                     return Step.AGAIN
                 if got is Next.NODATA:
                     return Step.DONE
+                if self.metadata:
+                    self._follow_metadata_version()
                 self._held = self._describe_held()
             return self._write_held()
         except OSError as exc:
             self.fatal_error = f"stream {self.path}: ring-buffer operation failed: {exc}"
             log.error("%s", self.fatal_error)
             return Step.DONE
+
+    def _follow_metadata_version(self) -> None:
+        """`lttng regenerate metadata` makes the tracer write the whole text again under a
+        new version: start the file over, as lttng-consumerd does (kernel-consumer.c,
+        metadata_stream_check_version())."""
+        version = self.reader.metadata_version()
+        if version != self._metadata_version:
+            if self._metadata_version is not None:
+                self.files.start_over()
+                log.info("metadata of %s regenerated (version %d): file started over",
+                         self.path, version)
+            self._metadata_version = version
 
     def _describe_held(self) -> Transfer:
         # lttng-consumerd writes the padded size to local files, for data *and* metadata
@@ -118,26 +152,32 @@ class Stream:
         held = self._held
         assert held is not None
         before = held.done
+        files = self.files
         try:
+            if held.file_offset < 0:
+                held.file_offset = files.place(held.size)
             if self._area is not None:
-                write_from_mmap(self._out_fd, self._area, held)
+                write_from_mmap(files.data_fd, self._area, held)
             else:
                 assert self._pipe is not None
-                splice_to_file(self.reader.splice_source(), self._pipe, self._out_fd, held)
+                splice_to_file(self.reader.splice_source(), self._pipe, files.data_fd, held)
+            if files.index_fd is not None:
+                self._write_entry(files.index_fd, held)
         except OSError as exc:
             self.bytes_written += held.done - before
+            where = exc.filename or self.path
             if self.write_error is None:
                 log.error(
                     "cannot write %s: %s; keeping the sub-buffer (%d of %d bytes written) "
                     "and retrying every %.0f s",
-                    self.path,
+                    where,
                     exc.strerror or exc,
                     held.done,
                     held.size,
                     WRITE_RETRY_S,
                 )
             self.write_error = (
-                f"cannot write {self.path}: {exc.strerror or exc} "
+                f"cannot write {where}: {exc.strerror or exc} "
                 f"({held.size - held.done} bytes of a sub-buffer waiting)"
             )
             return Step.STUCK
@@ -147,7 +187,87 @@ class Stream:
             self.write_error = None
         self._held = None
         self.reader.put_next_subbuf()
+        if self.rotation is not None:
+            self._rotate_if_due()
         return Step.WROTE
+
+    def _write_entry(self, index_fd: int, held: Transfer) -> None:
+        """Append the held packet's index entry, once the packet is in the file and while
+        it is still held (the mmap shows it); resumable, as the packet itself is.  A retry
+        builds the same bytes again and writes what is left of them."""
+        if self._area is not None:
+            index.fill_entry(self._entry, self._area, held.offset, held.file_offset)
+        else:
+            # Spliced: the header is only in the file now; one small read of it there.
+            header = os.pread(self.files.data_fd, index.PACKET_HEADER.size, held.file_offset)
+            index.fill_entry(self._entry, header, 0, held.file_offset)
+        progress = self._entry_progress
+        write_from_mmap(index_fd, self._entry_view, progress)
+        progress.done = 0  # ready for the next packet
+
+    # --- session rotation and clear (rotation.py) ---------------------------------------
+
+    def begin_rotation(self, trace_dir: str) -> None:
+        """Sample where the current trace chunk ends and move to ``trace_dir`` (none: "")
+        once consumed up to there, right now if it already is.  Raises OSError."""
+        if self.closed or self.fatal_error is not None:
+            return
+        if self.rotation is not None:
+            self.rotation.release()  # superseded (the session daemon never overlaps them)
+            self.rotation = None
+        if not self.files.is_open:
+            # No chunk since a rotation while stopped: nothing to close, nothing to flush
+            # (lttng_consumer_rotate_channel(): "rotating from a NULL trace chunk").
+            dir_fd = open_trace_dir(trace_dir) if trace_dir else None
+            self.rotation = PendingRotation(position=0, dir_fd=dir_fd, trace_dir=trace_dir)
+            self._switch_chunk()
+            return
+        if self.metadata:
+            while self.step() is Step.WROTE:
+                pass  # all the metadata handed out so far belongs to the old chunk too
+        self.rotation = plan_rotation(self.reader, trace_dir, metadata=self.metadata)
+        if trace_dir and not self.metadata:
+            self.reader.flush_empty()  # open a packet in the new chunk at the rotation
+        if self._held is None:
+            self._rotate_if_due()
+
+    def _rotate_if_due(self) -> None:
+        rotation = self.rotation
+        assert rotation is not None
+        try:
+            due = reached(consumed_position(self.reader), rotation.position)
+        except OSError as exc:
+            self._rotation_failed(exc)
+            return
+        if due:
+            self._switch_chunk()
+
+    def _switch_chunk(self) -> None:
+        rotation = self.rotation
+        assert rotation is not None
+        self.rotation = None
+        dir_fd, rotation.dir_fd = rotation.dir_fd, None
+        try:
+            self.files.move_to(rotation.trace_dir, dir_fd)
+            if self.metadata and dir_fd is not None:
+                self.reader.metadata_cache_dump()  # the whole metadata again, in the new file
+        except OSError as exc:
+            self._rotation_failed(exc)
+            return
+        log.info("%s: now in trace chunk %s", self.files.base_path, rotation.trace_dir or "(none)")
+
+    def _rotation_failed(self, exc: OSError) -> None:
+        self.fatal_error = f"stream {self.path}: rotation failed: {exc.strerror or exc}"
+        log.error("%s", self.fatal_error)
+
+    def clear(self) -> None:
+        """Close the current packet, then drop every packet not consumed yet (data only:
+        metadata is never cleared, consumer.c: lttng_consumer_clear_channel()).
+        Raises OSError."""
+        if self.closed or self.fatal_error is not None or self.metadata:
+            return
+        self.reader.flush()
+        self.reader.clear()
 
     # --- queries used by requests -------------------------------------------------------
 
@@ -258,8 +378,10 @@ class Stream:
             self._map.close()
         if self._pipe is not None:
             self._pipe.close()
+        if self.rotation is not None:
+            self.rotation.release()
         trio.lowlevel.notify_closing(self._wakeup.fileno())
         self._wakeup.close()
         trio.lowlevel.notify_closing(self._stream_fd)
         os.close(self._stream_fd)
-        os.close(self._out_fd)
+        self.files.close()

@@ -187,6 +187,23 @@ struct pyl_abi_context {
 	} u;
 } __packed;
 
+/* The process attributes a session's trackers filter on. */
+enum pyl_abi_tracker_type {
+	PYL_TRACKER_PID		= 0,
+	PYL_TRACKER_VPID	= 1,
+	PYL_TRACKER_UID		= 2,
+	PYL_TRACKER_VUID	= 3,
+	PYL_TRACKER_GID		= 4,
+	PYL_TRACKER_VGID	= 5,
+	PYL_TRACKER_NR,
+};
+
+/* id -1: TRACK every value, or UNTRACK them all. */
+struct pyl_abi_tracker_args {
+	__u32 type;			/* enum pyl_abi_tracker_type */
+	__s32 id;
+} __packed;
+
 /*
  * pylttng's own (no LTTng-modules counterpart): a channel's statistics as
  * `lttng list` prints them, summed over its streams from the packets their
@@ -216,12 +233,24 @@ struct pyl_abi_channel_stats {
 	_IOW(PYL_IOC_MAGIC, 0x55, struct pyl_abi_channel)
 #define PYL_ABI_SESSION_START		_IO(PYL_IOC_MAGIC, 0x56)
 #define PYL_ABI_SESSION_STOP		_IO(PYL_IOC_MAGIC, 0x57)
+/* The pid as the argument itself, not a pointer to it. */
+#define PYL_ABI_SESSION_TRACK_PID	_IOW(PYL_IOC_MAGIC, 0x58, __s32)
+#define PYL_ABI_SESSION_UNTRACK_PID	_IOW(PYL_IOC_MAGIC, 0x59, __s32)
+/* Same numbers as the two above, told apart by the direction bits. */
+#define PYL_ABI_SESSION_LIST_TRACKER_PIDS _IO(PYL_IOC_MAGIC, 0x58)
 #define PYL_ABI_SESSION_METADATA_REGEN	_IO(PYL_IOC_MAGIC, 0x59)
 #define PYL_ABI_SESSION_STATEDUMP	_IO(PYL_IOC_MAGIC, 0x5C)
 #define PYL_ABI_SESSION_SET_NAME	\
 	_IOW(PYL_IOC_MAGIC, 0x5D, struct pyl_abi_session_name)
 #define PYL_ABI_SESSION_SET_CREATION_TIME \
 	_IOW(PYL_IOC_MAGIC, 0x5E, struct pyl_abi_session_creation_time)
+
+#define PYL_ABI_SESSION_LIST_TRACKER_IDS \
+	_IOW(PYL_IOC_MAGIC, 0xA0, struct pyl_abi_tracker_args)
+#define PYL_ABI_SESSION_TRACK_ID	\
+	_IOW(PYL_IOC_MAGIC, 0xA1, struct pyl_abi_tracker_args)
+#define PYL_ABI_SESSION_UNTRACK_ID	\
+	_IOW(PYL_IOC_MAGIC, 0xA2, struct pyl_abi_tracker_args)
 
 /* channel fd */
 #define PYL_ABI_STREAM			_IO(PYL_IOC_MAGIC, 0x62)

@@ -270,8 +270,15 @@ static const struct file_operations pyl_metadata_channel_fops = {
 	.llseek = noop_llseek,
 };
 
-static int pyl_channel_check(const struct pyl_abi_channel *p)
+/*
+ * As LTTng-modules: one sub-buffer is enough in discard mode (writers drop
+ * events while the reader has it), overwrite mode needs two.  Metadata is
+ * never overwritten.
+ */
+static int pyl_channel_check(const struct pyl_abi_channel *p, bool metadata)
 {
+	unsigned long min_subbuf = !metadata && p->overwrite ? 2 : 1;
+
 	if (p->output != PYL_ABI_SPLICE && p->output != PYL_ABI_MMAP)
 		return -EINVAL;
 	if (p->overwrite != 0 && p->overwrite != 1)
@@ -279,7 +286,7 @@ static int pyl_channel_check(const struct pyl_abi_channel *p)
 	if (!p->subbuf_size || !is_power_of_2(p->subbuf_size) ||
 	    p->subbuf_size > PYL_MAX_SUBBUF_SIZE)
 		return -EINVAL;
-	if (p->num_subbuf < 2 || !is_power_of_2(p->num_subbuf) ||
+	if (p->num_subbuf < min_subbuf || !is_power_of_2(p->num_subbuf) ||
 	    p->num_subbuf > PYL_MAX_NUM_SUBBUF)
 		return -EINVAL;
 	if (max_t(u64, p->subbuf_size, PAGE_SIZE) * p->num_subbuf > PYL_MAX_BUF_SIZE)
@@ -314,7 +321,7 @@ int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 	struct file *file;
 	int ret, fd;
 
-	ret = pyl_channel_check(param);
+	ret = pyl_channel_check(param, metadata);
 	if (ret)
 		return ret;
 	chan = kzalloc(sizeof(*chan), GFP_KERNEL);

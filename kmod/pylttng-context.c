@@ -199,7 +199,7 @@ static s32 pyl_parent_tgid(bool virt)
 	return pid;
 }
 
-static s64 pyl_ctx_int(u32 type)
+s64 pyl_ctx_int(u32 type)
 {
 	switch (type) {
 	case PYL_CTX_PID:

@@ -43,6 +43,8 @@ void pyl_ctx_free(struct pyl_ctx *ctx);
 u8 *pyl_ctx_scratch_get(void);
 void pyl_ctx_scratch_put(void);
 size_t pyl_ctx_record(const struct pyl_ctx *ctx, u8 *dst);
+/* The current task's value of an integer context (no perf counter, text or stack). */
+s64 pyl_ctx_int(u32 type);
 
 /* pylttng-context-perf.c */
 int pyl_ctx_perf_create(struct pyl_ctx_field *f, const struct pyl_abi_context *param);

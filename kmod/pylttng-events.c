@@ -15,7 +15,9 @@
  * channel enabled and an enabled enabler selects it, and disarmed
  * otherwise.  This file knows the sources only through their ops; it also
  * gives their probes the common recording steps: reserve an event with the
- * channel's contexts, or serialize a raw ftrace record with a layout.
+ * channel's contexts, or serialize a raw ftrace record with a layout.  The
+ * reservation is where every source's event meets the session's trackers
+ * (pylttng-tracker.c): a task they do not take records nothing.
  */
 #include <linux/anon_inodes.h>
 #include <linux/module.h>
@@ -173,35 +175,19 @@ static bool pyl_event_wanted(const struct pyl_event *ev)
 
 /* ----------------------------------------------------------- recording */
 
-/* The channel's contexts go between the event header and the payload. */
-static void pyl_record_with_ctx(struct pyl_event *ev, struct pyl_rb *rb,
-				const u8 *rec, u32 rec_size, size_t len,
-				const struct pyl_layout_env *env)
+/* The session's trackers take the current task; preemption is off. */
+static bool pyl_session_traces_current(const struct pyl_session *session)
 {
-	struct pyl_channel *chan = ev->chan;
-	struct pyl_rb_ctx ctx;
-	size_t ctx_len;
-	u8 *scratch, *dst;
+	const struct pyl_trackers *t = rcu_dereference_sched(session->trackers);
 
-	scratch = pyl_ctx_scratch_get();
-	if (scratch) {
-		ctx_len = pyl_ctx_record(&chan->ctx, scratch);
-		dst = pyl_rb_reserve(rb, chan->header_type, ev->id,
-				     ctx_len + len, &ctx);
-		if (dst) {
-			memcpy(dst, scratch, ctx_len);
-			pyl_layout_write(ev->layout, rec, rec_size, env, dst + ctx_len);
-			pyl_rb_commit(&ctx);
-		}
-	}
-	pyl_ctx_scratch_put();
+	return likely(!t) || pyl_trackers_match(t);
 }
 
 /*
  * Reserve an event of ev with payload_len bytes on this CPU's buffer, the
  * channel's context fields already written before the payload; returns
- * where the payload goes, or NULL (dropped).  For probes that serialize
- * their payload themselves; preemption is off.
+ * where the payload goes, or NULL (dropped, or not for this session).
+ * Every source records through here; preemption is off.
  */
 u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
 		      struct pyl_rb_ctx *rctx)
@@ -211,7 +197,10 @@ u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
 	size_t ctx_len = 0;
 	u8 *scratch = NULL, *dst;
 
+	/* A direct probe also fires on a CPU whose buffer is not there yet. */
 	if (cpu >= chan->nr_rbs || !chan->rbs[cpu])
+		return NULL;
+	if (!pyl_session_traces_current(chan->session))
 		return NULL;
 	if (chan->ctx.nr) {
 		scratch = pyl_ctx_scratch_get();
@@ -237,29 +226,19 @@ u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
  */
 void pyl_event_record_raw(struct pyl_event *ev, const u8 *rec, u32 rec_size)
 {
-	struct pyl_channel *chan = ev->chan;
 	struct pyl_layout_env env;
 	struct pyl_rb_ctx ctx;
 	size_t len;
 	u8 *dst;
-	int cpu;
 
 	if (!READ_ONCE(ev->armed))
 		return;
-	cpu = smp_processor_id();
-	/* A direct probe also fires on a CPU whose buffer is not there yet. */
-	if (cpu >= chan->nr_rbs || !chan->rbs[cpu])
-		return;
 	len = pyl_layout_size(ev->layout, rec, rec_size, &env);
-	if (!chan->ctx.nr) {
-		dst = pyl_rb_reserve(chan->rbs[cpu], chan->header_type, ev->id, len, &ctx);
-		if (!dst)
-			return;
-		pyl_layout_write(ev->layout, rec, rec_size, &env, dst);
-		pyl_rb_commit(&ctx);
+	dst = pyl_event_reserve(ev, len, &ctx);
+	if (!dst)
 		return;
-	}
-	pyl_record_with_ctx(ev, chan->rbs[cpu], rec, rec_size, len, &env);
+	pyl_layout_write(ev->layout, rec, rec_size, &env, dst);
+	pyl_rb_commit(&ctx);
 }
 
 /* -------------------------------------------------------- arm, disarm */

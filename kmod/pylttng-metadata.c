@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/uuid.h>
 #include <linux/utsname.h>
 
@@ -318,22 +319,51 @@ int pyl_metadata_dump(struct pyl_session *session)
 	return ret;
 }
 
-bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out)
+/*
+ * SESSION_METADATA_REGEN (`lttng regenerate metadata`): write the whole text
+ * again, with the clock offset measured now, as lttng-modules does once the
+ * wall clock has been set.  The version tells readers, and through
+ * GET_METADATA_VERSION the consumer, to start over.  pyl_mutex held.
+ */
+int pyl_metadata_regenerate(struct pyl_session *session)
 {
-	return READ_ONCE(cache->len) > out;
+	struct pyl_metadata_cache *c = session->meta;
+	struct pyl_channel *chan;
+	struct pyl_event *ev;
+
+	mutex_lock(&c->lock);
+	WRITE_ONCE(c->len, 0);
+	WRITE_ONCE(c->version, c->version + 1);
+	session->clock_offset = ktime_get_real_ns() - ktime_get_mono_fast_ns();
+	session->metadata_dumped = false;
+	list_for_each_entry(chan, &session->chans, node) {
+		chan->metadata_dumped = false;
+		list_for_each_entry(ev, &chan->events, node)
+			ev->metadata_dumped = false;
+	}
+	mutex_unlock(&c->lock);
+	return pyl_metadata_dump(session);
+}
+
+bool pyl_metadata_pending(struct pyl_metadata_cache *cache,
+			  const struct pyl_metadata_reader *reader)
+{
+	return READ_ONCE(cache->version) != READ_ONCE(reader->version) ||
+	       READ_ONCE(cache->len) > READ_ONCE(reader->out);
 }
 
 /*
- * Wrap the text from offset out on in a metadata packet and hand it to the
- * reader of the metadata buffer rb; *held is the length of text it carries,
- * consumed only when the reader puts it with PUT_NEXT_SUBBUF.  The buffer's
- * read lock held.
+ * Wrap the reader's next slice of the text in a metadata packet and hand it
+ * to the reader of the metadata buffer rb; reader->held is the length of
+ * text it carries, consumed only when the reader puts it with
+ * PUT_NEXT_SUBBUF.  A reader of an older version of the text starts the new
+ * one from its beginning.  The buffer's read lock held.
  */
 int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
-			  size_t out, size_t *held, bool *coherent)
+			  struct pyl_metadata_reader *reader, bool *coherent)
 {
 	struct pyl_metadata_packet_header h;
-	size_t avail, len;
+	size_t avail, len, out;
 	bool finalized;
 	int ret;
 
@@ -341,6 +371,11 @@ int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
 		return -EBUSY;
 	finalized = pyl_rb_finalized(rb);
 	mutex_lock(&cache->lock);
+	if (reader->version != cache->version) {
+		WRITE_ONCE(reader->version, cache->version);
+		WRITE_ONCE(reader->out, 0);
+	}
+	out = reader->out;
 	if (out >= cache->len) {
 		mutex_unlock(&cache->lock);
 		return finalized ? -ENODATA : -EAGAIN;
@@ -358,7 +393,7 @@ int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
 	ret = pyl_rb_write_metadata_packet(rb, &h, sizeof(h), cache->data + out,
 					   avail);
 	if (!ret) {
-		*held = avail;
+		reader->held = avail;
 		*coherent = out + avail == cache->len;
 	}
 	mutex_unlock(&cache->lock);

@@ -35,7 +35,9 @@
  *
  *  - Discard mode: a writer that needs a sub-buffer the reader has not
  *    consumed yet drops its event and counts it in "lost"; the count is
- *    cumulative per stream, as CTF's events_discarded expects.
+ *    cumulative per stream, as CTF's events_discarded expects.  This also
+ *    holds with a single sub-buffer: once closed (full or flushed) it is
+ *    the reader's until consumed, and writers drop meanwhile.
  *
  *  - Overwrite (flight-recorder) mode: a writer that needs a sub-buffer
  *    the reader has not consumed yet takes it anyway and pushes "consumed"
@@ -47,6 +49,8 @@
  *    The lost packets leave gaps in packet_seq_num (the sub-buffer's
  *    global sequence number), from which babeltrace2 and lttng-consumerd
  *    count them; events_discarded keeps counting dropped events only.
+ *    This mode needs two sub-buffers: with one, opening the next packet
+ *    would push the reader past the packet just completed.
  *
  *    The sub-buffer the reader holds must never be written under it.
  *    LTTng-modules swaps it with a spare one through a table of sub-buffer

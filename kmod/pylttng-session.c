@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * pylttng-session.c - the session fd: channels, start/stop, naming.
+ * pylttng-session.c - the session fd: channels, start/stop, naming,
+ * trackers (pylttng-tracker.c).
  */
 #include <linux/kernel.h>
 #include <linux/slab.h>
@@ -16,6 +17,7 @@ static void pyl_session_release_ref(struct kref *ref)
 	struct pyl_session *session = container_of(ref, struct pyl_session, ref);
 
 	pyl_metadata_cache_put(session->meta);
+	pyl_trackers_free(session);
 	kfree(session);
 }
 
@@ -115,6 +117,16 @@ static int pyl_session_set_creation_time(struct pyl_session *session,
 	return 0;
 }
 
+static int pyl_session_regenerate_metadata(struct pyl_session *session)
+{
+	int ret;
+
+	mutex_lock(&pyl_mutex);
+	ret = pyl_metadata_regenerate(session);
+	mutex_unlock(&pyl_mutex);
+	return ret;
+}
+
 static long pyl_session_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -142,7 +154,14 @@ static long pyl_session_ioctl(struct file *file, unsigned int cmd,
 	case PYL_ABI_SESSION_STATEDUMP:
 		return pyl_session_statedump(session);
 	case PYL_ABI_SESSION_METADATA_REGEN:
-		return -ENOSYS;
+		return pyl_session_regenerate_metadata(session);
+	case PYL_ABI_SESSION_TRACK_PID:
+	case PYL_ABI_SESSION_UNTRACK_PID:
+	case PYL_ABI_SESSION_LIST_TRACKER_PIDS:
+	case PYL_ABI_SESSION_TRACK_ID:
+	case PYL_ABI_SESSION_UNTRACK_ID:
+	case PYL_ABI_SESSION_LIST_TRACKER_IDS:
+		return pyl_tracker_ioctl(session, cmd, arg);
 	default:
 		return -ENOIOCTLCMD;
 	}

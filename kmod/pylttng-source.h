@@ -21,7 +21,9 @@
  * The ops are control operations, called with pyl_mutex held.  Recording
  * does not go through them: a source's probe finds its event by itself and
  * records with pyl_event_reserve() + pyl_rb_commit() or with
- * pyl_event_record_raw(), checking ev->armed.
+ * pyl_event_record_raw(), checking ev->armed.  Every record is reserved by
+ * pyl_event_reserve(), which drops those of a task the session's trackers
+ * do not take.
  */
 #ifndef _PYLTTNG_SOURCE_H
 #define _PYLTTNG_SOURCE_H
@@ -109,7 +111,7 @@ struct pyl_event *pyl_event_add(struct pyl_channel *chan,
 				const struct pyl_event_source_ops *src,
 				char *name, struct pyl_layout *layout, void *priv);
 
-/* Recording, preemption off (pylttng-events.c). */
+/* Recording, preemption off (pylttng-events.c); NULL: record nothing. */
 u8 *pyl_event_reserve(struct pyl_event *ev, size_t payload_len,
 		      struct pyl_rb_ctx *rctx);
 void pyl_event_record_raw(struct pyl_event *ev, const u8 *rec, u32 rec_size);

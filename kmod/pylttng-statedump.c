@@ -30,7 +30,6 @@
 
 #include "pylttng.h"
 #include "pylttng-compat.h"
-#include "pylttng-context.h"
 #include "pylttng-ftrace.h"
 #include "pylttng-layout.h"
 #include "pylttng-source.h"
@@ -307,34 +306,22 @@ static void pyl_sd_serialize(const struct pyl_sd_event *sd,
 }
 
 /*
- * One record of ev on this CPU: the channel's contexts (those of the
- * dumping task), then the fields.  Preemption is off.
+ * One record of ev: the channel's contexts (those of the dumping task),
+ * then the fields.
  */
-static void pyl_sd_write(struct pyl_event *ev, struct pyl_rb *rb,
-			 const struct pyl_sd_event *sd,
+static void pyl_sd_write(struct pyl_event *ev, const struct pyl_sd_event *sd,
 			 const struct pyl_sd_val *v, size_t len)
 {
-	struct pyl_channel *chan = ev->chan;
-	size_t ctx_len = 0;
 	struct pyl_rb_ctx ctx;
-	u8 *scratch = NULL, *dst;
+	u8 *dst;
 
-	if (chan->ctx.nr) {
-		scratch = pyl_ctx_scratch_get();
-		if (!scratch)
-			goto out;
-		ctx_len = pyl_ctx_record(&chan->ctx, scratch);
-	}
-	dst = pyl_rb_reserve(rb, chan->header_type, ev->id, ctx_len + len, &ctx);
+	preempt_disable();
+	dst = pyl_event_reserve(ev, len, &ctx);
 	if (dst) {
-		if (ctx_len)
-			memcpy(dst, scratch, ctx_len);
-		pyl_sd_serialize(sd, v, dst + ctx_len);
+		pyl_sd_serialize(sd, v, dst);
 		pyl_rb_commit(&ctx);
 	}
-out:
-	if (chan->ctx.nr)
-		pyl_ctx_scratch_put();
+	preempt_enable();
 }
 
 /* Write one record in every channel where the event is armed. */
@@ -345,16 +332,8 @@ static void pyl_sd_emit(struct pyl_sd_dump *d, enum pyl_sd_id id,
 	size_t len = pyl_sd_size(sd, v);
 	unsigned int t;
 
-	for (t = 0; t < d->nr_targets[id]; t++) {
-		struct pyl_event *ev = d->targets[id][t];
-		struct pyl_channel *chan = ev->chan;
-		unsigned int cpu;
-
-		cpu = get_cpu();
-		if (cpu < chan->nr_rbs && chan->rbs[cpu])
-			pyl_sd_write(ev, chan->rbs[cpu], sd, v, len);
-		put_cpu();
-	}
+	for (t = 0; t < d->nr_targets[id]; t++)
+		pyl_sd_write(d->targets[id][t], sd, v, len);
 }
 
 static bool pyl_sd_wanted(struct pyl_sd_dump *d, enum pyl_sd_id id)

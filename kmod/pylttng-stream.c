@@ -24,8 +24,7 @@
 struct pyl_stream {
 	struct pyl_channel *chan;
 	struct pyl_rb *rb;
-	size_t meta_out;		/* metadata text consumed */
-	size_t meta_held;		/* text in the held metadata packet */
+	struct pyl_metadata_reader meta;	/* metadata streams only */
 };
 
 static int pyl_put_ulong(unsigned long val, unsigned long arg)
@@ -146,23 +145,23 @@ static long pyl_meta_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 
 	switch (cmd) {
 	case PYL_RB_GET_NEXT_SUBBUF:
-		return pyl_metadata_get_next(cache, stream->rb, stream->meta_out,
-					     &stream->meta_held, &coherent);
+		return pyl_metadata_get_next(cache, stream->rb, &stream->meta,
+					     &coherent);
 	case PYL_RB_GET_NEXT_SUBBUF_METADATA_CHECK:
-		ret = pyl_metadata_get_next(cache, stream->rb, stream->meta_out,
-					    &stream->meta_held, &coherent);
+		ret = pyl_metadata_get_next(cache, stream->rb, &stream->meta,
+					    &coherent);
 		if (ret)
 			return ret;
 		return put_user((u32)coherent, (u32 __user *)arg);
 	case PYL_RB_PUT_NEXT_SUBBUF:
 		ret = pyl_rb_put(stream->rb);
 		if (!ret)
-			stream->meta_out += stream->meta_held;
-		stream->meta_held = 0;
+			stream->meta.out += stream->meta.held;
+		stream->meta.held = 0;
 		return ret;
 	case PYL_RB_PUT_SUBBUF:
 		pyl_rb_release(stream->rb);	/* handed out again next time */
-		stream->meta_held = 0;
+		stream->meta.held = 0;
 		return 0;
 	case PYL_RB_GET_SUBBUF:
 		return -ENOSYS;		/* no random access to metadata */
@@ -179,7 +178,7 @@ static long pyl_meta_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 		/* As lttng-modules: only once everything handed out is consumed. */
 		if (pyl_rb_holds_packet(stream->rb))
 			return -EBUSY;
-		stream->meta_out = 0;
+		stream->meta.out = 0;
 		wake_up_interruptible(&cache->wait);
 		return 0;
 	default:
@@ -214,7 +213,7 @@ static __poll_t pyl_stream_poll(struct file *file, poll_table *wait)
 		poll_wait(file, &cache->wait, wait);
 	finalized = pyl_rb_finalized(rb);	/* before data state */
 	if (stream->chan->is_metadata) {
-		if (pyl_metadata_pending(cache, READ_ONCE(stream->meta_out)))
+		if (pyl_metadata_pending(cache, &stream->meta))
 			return EPOLLIN | EPOLLRDNORM;
 	} else if (pyl_rb_readable(rb)) {
 		return EPOLLIN | EPOLLRDNORM;

@@ -42,6 +42,7 @@ extern struct list_head pyl_sessions;
 struct pyl_layout;
 struct pyl_sc_chan;
 struct pyl_event_source_ops;
+struct pyl_trackers;
 
 /* Text of the session's TSDL, shared with its metadata streams. */
 struct pyl_metadata_cache {
@@ -55,11 +56,20 @@ struct pyl_metadata_cache {
 	wait_queue_head_t wait;		/* metadata readers */
 };
 
+/* Where one metadata stream is in the text: reset when the text is regenerated. */
+struct pyl_metadata_reader {
+	size_t out;			/* text consumed */
+	size_t held;			/* text in the held metadata packet */
+	u64 version;			/* of the text that out counts in */
+};
+
 struct pyl_session {
 	struct kref ref;
 	struct list_head node;		/* in pyl_sessions */
 	struct list_head chans;
 	struct pyl_metadata_cache *meta;
+	/* Process attribute trackers; NULL: every task is traced. */
+	struct pyl_trackers __rcu *trackers;
 	bool active;
 	bool been_active;
 	bool destroyed;
@@ -140,6 +150,12 @@ int pylttng_stub_attach(void);		/* stubs/pylttng-stub.h */
 int pyl_session_create(void);
 void pyl_session_put(struct pyl_session *session);
 
+/* pylttng-tracker.c */
+long pyl_tracker_ioctl(struct pyl_session *session, unsigned int cmd,
+		       unsigned long arg);
+bool pyl_trackers_match(const struct pyl_trackers *trackers);
+void pyl_trackers_free(struct pyl_session *session);
+
 /* pylttng-channel.c */
 int pyl_channel_create(struct file *session_file, struct pyl_session *session,
 		       const struct pyl_abi_channel *param, bool metadata);
@@ -170,9 +186,11 @@ void pyl_metadata_init(void);
 struct pyl_metadata_cache *pyl_metadata_cache_create(const u8 *uuid);
 void pyl_metadata_cache_put(struct pyl_metadata_cache *cache);
 int pyl_metadata_dump(struct pyl_session *session);
+int pyl_metadata_regenerate(struct pyl_session *session);
 int pyl_metadata_get_next(struct pyl_metadata_cache *cache, struct pyl_rb *rb,
-			  size_t out, size_t *held, bool *coherent);
-bool pyl_metadata_pending(struct pyl_metadata_cache *cache, size_t out);
+			  struct pyl_metadata_reader *reader, bool *coherent);
+bool pyl_metadata_pending(struct pyl_metadata_cache *cache,
+			  const struct pyl_metadata_reader *reader);
 
 /* pylttng-statedump.c */
 struct trace_event_call;

@@ -13,7 +13,7 @@ next frame starts, so a frame whose payload is garbage (or too big) is reported 
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
@@ -22,6 +22,8 @@ import msgpack
 HEADER: Final = struct.Struct(">I")
 # Requests are a few paths and integers; a bigger frame is a bug or garbage.
 MAX_PAYLOAD: Final = 1 << 20
+# lttng_channel_attr's tracefile_size and tracefile_count are uint64_t.
+U64_MAX: Final = (1 << 64) - 1
 
 Output: TypeAlias = Literal["mmap", "splice"]
 OUTPUTS: Final[tuple[Output, ...]] = ("mmap", "splice")
@@ -36,13 +38,20 @@ class ProtocolError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AddStream:
-    """Adopt a ring-buffer stream (its fd comes beside the frame) and drain it to a file."""
+    """Adopt a ring-buffer stream (its fd comes beside the frame) and drain it to a file.
+
+    ``tracefile_size`` / ``tracefile_count`` are the channel's --tracefile-size and
+    --tracefile-count (0: unlimited), which lttng-sessiond sends with the channel
+    (kernel-consumer.c: kernel_consumer_add_channel()); here they come with each stream.
+    """
 
     session_id: int
     trace_dir: str
     file_name: str
     metadata: bool
     output: Output = "mmap"
+    tracefile_size: int = 0
+    tracefile_count: int = 0
     cmd: Literal["add_stream"] = field(default="add_stream", init=False)
 
 
@@ -72,7 +81,53 @@ class SnapshotStream:
     cmd: Literal["snapshot_stream"] = field(default="snapshot_stream", init=False)
 
 
-Request: TypeAlias = AddStream | DataPending | CloseSession | SnapshotStream
+@dataclass(frozen=True, slots=True)
+class RotateSession:
+    """End the session's current trace chunk in every stream at the position of now and go
+    on in ``trace_dir`` (each stream's folder of the new chunk), or in no chunk when it is
+    empty (a rotation while stopped): lttng-sessiond's ROTATE_CHANNEL of each channel."""
+
+    session_id: int
+    trace_dir: str
+    cmd: Literal["rotate_session"] = field(default="rotate_session", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RotationPending:
+    """Whether a stream still writes the chunk being rotated away from (reply ``pending``):
+    lttng-sessiond's TRACE_CHUNK_EXISTS on the chunk being archived."""
+
+    session_id: int
+    cmd: Literal["rotation_pending"] = field(default="rotation_pending", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ClearSession:
+    """Drop what the session's data streams hold and have not consumed (CLEAR_CHANNEL)."""
+
+    session_id: int
+    cmd: Literal["clear_session"] = field(default="clear_session", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumedSize:
+    """Bytes the session's data streams have written since they were added (reply
+    ``bytes``): what lttng-consumerd's monitor timer reports for size-based rotations."""
+
+    session_id: int
+    cmd: Literal["consumed_size"] = field(default="consumed_size", init=False)
+
+
+Request: TypeAlias = (
+    AddStream
+    | DataPending
+    | CloseSession
+    | SnapshotStream
+    | RotateSession
+    | RotationPending
+    | ClearSession
+    | ConsumedSize
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +254,16 @@ def _session_id(msg: Mapping[str, Any], cmd: str) -> int:
     return sid
 
 
+def _optional_u64(msg: Mapping[str, Any], name: str, cmd: str) -> int:
+    """An optional unsigned 64-bit field (absent: 0)."""
+    if name not in msg:
+        return 0
+    value: int = _field(msg, name, int, cmd)
+    if not 0 <= value <= U64_MAX:
+        raise ProtocolError(f"{cmd}: field {name!r} must be within [0, 2**64 - 1]")
+    return value
+
+
 def _nonempty(msg: Mapping[str, Any], name: str, cmd: str) -> str:
     value: str = _field(msg, name, str, cmd)
     if not value or "\0" in value:
@@ -224,12 +289,21 @@ def parse_request(payload: bytes) -> Request:
         output = msg.get("output", "mmap")
         if output not in OUTPUTS:
             raise ProtocolError(f"add_stream: output must be 'mmap' or 'splice', not {output!r}")
+        metadata: bool = _field(msg, "metadata", bool, cmd)
+        tracefile_size = _optional_u64(msg, "tracefile_size", cmd)
+        tracefile_count = _optional_u64(msg, "tracefile_count", cmd)
+        if metadata and (tracefile_size or tracefile_count):
+            # lttng-sessiond gives the metadata channel neither (channel.c defaults): a
+            # metadata file split in pieces would be unreadable.
+            raise ProtocolError("add_stream: a metadata stream has no trace file size or count")
         return AddStream(
             session_id=_session_id(msg, cmd),
             trace_dir=_nonempty(msg, "trace_dir", cmd),
             file_name=file_name,
-            metadata=_field(msg, "metadata", bool, cmd),
+            metadata=metadata,
             output=output,
+            tracefile_size=tracefile_size,
+            tracefile_count=tracefile_count,
         )
     if cmd == "snapshot_stream":
         max_packets: int = _field(msg, "max_packets", int, cmd)
@@ -242,11 +316,25 @@ def parse_request(payload: bytes) -> Request:
             metadata=_field(msg, "metadata", bool, cmd),
             max_packets=max_packets,
         )
-    if cmd == "data_pending":
-        return DataPending(_session_id(msg, cmd))
-    if cmd == "close_session":
-        return CloseSession(_session_id(msg, cmd))
+    if cmd == "rotate_session":
+        trace_dir: str = _field(msg, "trace_dir", str, cmd)
+        if "\0" in trace_dir:
+            raise ProtocolError("rotate_session: field 'trace_dir' must be a path without NUL")
+        return RotateSession(_session_id(msg, cmd), trace_dir)
+    plain = _SESSION_REQUESTS.get(cmd)
+    if plain is not None:
+        return plain(_session_id(msg, cmd))
     raise ProtocolError(f"unknown command {cmd!r}")
+
+
+# Requests that carry nothing but the session id.
+_SESSION_REQUESTS: Final[dict[str, Callable[[int], Request]]] = {
+    "data_pending": DataPending,
+    "close_session": CloseSession,
+    "rotation_pending": RotationPending,
+    "clear_session": ClearSession,
+    "consumed_size": ConsumedSize,
+}
 
 
 def encode_request(req: Request) -> bytes:
@@ -258,6 +346,8 @@ def encode_request(req: Request) -> bytes:
             file_name=req.file_name,
             metadata=req.metadata,
             output=req.output,
+            tracefile_size=req.tracefile_size,
+            tracefile_count=req.tracefile_count,
         )
     elif isinstance(req, SnapshotStream):
         msg.update(
@@ -266,6 +356,8 @@ def encode_request(req: Request) -> bytes:
             metadata=req.metadata,
             max_packets=req.max_packets,
         )
+    elif isinstance(req, RotateSession):
+        msg.update(trace_dir=req.trace_dir)
     return _pack(msg)
 
 

@@ -86,6 +86,21 @@ class SyscallAbi(enum.IntEnum):
     COMPAT = 2
 
 
+class TrackerType(enum.IntEnum):
+    """enum lttng_kernel_abi_tracker_type: the process attribute a tracker filters on."""
+
+    PID = 0
+    VPID = 1
+    UID = 2
+    VUID = 3
+    GID = 4
+    VGID = 5
+
+
+# The id of TRACK (track every value) and of UNTRACK (track none).
+TRACKER_ALL_IDS: Final = -1
+
+
 # struct lttng_kernel_abi_tracer_version (packed)
 TracerVersion = Struct("major" / Int32ul, "minor" / Int32ul, "patchlevel" / Int32ul)
 # struct lttng_kernel_abi_tracer_abi_version (packed)
@@ -94,6 +109,8 @@ TracerAbiVersion = Struct("major" / Int32ul, "minor" / Int32ul)
 SessionName = Struct("name" / Bytes(SESSION_NAME_LEN))
 # struct lttng_kernel_abi_session_creation_time (packed)
 SessionCreationTime = Struct("iso8601" / Bytes(SESSION_CREATION_TIME_ISO8601_LEN))
+# struct lttng_kernel_abi_tracker_args
+TrackerArgs = Struct("type" / Int32ul, "id" / Int32sl)
 
 # struct lttng_kernel_abi_channel (packed, 320 bytes)
 Channel = Struct(
@@ -148,6 +165,7 @@ Event = Struct(
 
 TRACER_VERSION_SIZE: Final[int] = TracerVersion.sizeof()
 TRACER_ABI_VERSION_SIZE: Final[int] = TracerAbiVersion.sizeof()
+TRACKER_ARGS_SIZE: Final[int] = TrackerArgs.sizeof()
 CHANNEL_SIZE: Final[int] = Channel.sizeof()
 EVENT_SIZE: Final[int] = Event.sizeof()
 
@@ -164,10 +182,20 @@ METADATA: Final = _iow(0xF6, 0x54, CHANNEL_SIZE)
 CHANNEL: Final = _iow(0xF6, 0x55, CHANNEL_SIZE)
 SESSION_START: Final = _io(0xF6, 0x56)
 SESSION_STOP: Final = _io(0xF6, 0x57)
+# The pid is the ioctl's argument itself, not a pointer to it.
+SESSION_TRACK_PID: Final = _iow(0xF6, 0x58, 4)
+SESSION_UNTRACK_PID: Final = _iow(0xF6, 0x59, 4)
+# Same numbers as the two above, told apart by the direction bits.
+SESSION_LIST_TRACKER_PIDS: Final = _io(0xF6, 0x58)
 SESSION_METADATA_REGEN: Final = _io(0xF6, 0x59)
 SESSION_STATEDUMP: Final = _io(0xF6, 0x5C)
 SESSION_SET_NAME: Final = _iow(0xF6, 0x5D, SESSION_NAME_LEN)
 SESSION_SET_CREATION_TIME: Final = _iow(0xF6, 0x5E, SESSION_CREATION_TIME_ISO8601_LEN)
+
+# session fd: trackers of any process attribute (struct lttng_kernel_abi_tracker_args)
+SESSION_LIST_TRACKER_IDS: Final = _iow(0xF6, 0xA0, TRACKER_ARGS_SIZE)
+SESSION_TRACK_ID: Final = _iow(0xF6, 0xA1, TRACKER_ARGS_SIZE)
+SESSION_UNTRACK_ID: Final = _iow(0xF6, 0xA2, TRACKER_ARGS_SIZE)
 
 # channel fd ioctls
 STREAM: Final = _io(0xF6, 0x62)
@@ -303,6 +331,36 @@ def parse_syscall_list(text: str) -> list[SyscallListEntry]:
 def build_callsite(offset: int) -> bytes:
     """struct lttng_kernel_abi_event_callsite for a uprobe at this file offset."""
     return bytes(EventCallsite.build({"offset": offset}))
+
+
+def build_tracker_args(tracker: int, id_: int) -> bytes:
+    """struct lttng_kernel_abi_tracker_args of TRACK_ID, UNTRACK_ID and LIST_TRACKER_IDS."""
+    return bytes(TrackerArgs.build({"type": tracker, "id": id_}))
+
+
+# What a LIST_TRACKER_* fd's lines name, by tracker (lttng-modules' id_list_show()).
+_TRACKER_LINE_NAMES: Final = {
+    TrackerType.PID: ("process", "pid"),
+    TrackerType.VPID: ("process", "vpid"),
+    TrackerType.UID: ("user", "uid"),
+    TrackerType.VUID: ("user", "vuid"),
+    TrackerType.GID: ("group", "gid"),
+    TrackerType.VGID: ("group", "vgid"),
+}
+
+
+def parse_tracker_list(tracker: TrackerType, text: str) -> list[int]:
+    """The ids of a LIST_TRACKER_* fd's text, one "process { pid = 42; };" line each;
+    [TRACKER_ALL_IDS] for a tracker of every value, [] for one of none."""
+    what, attr = _TRACKER_LINE_NAMES[tracker]
+    line = re.compile(rf"{what} \{{ {attr} = (-?\d+); \}};")
+    ids = []
+    for raw in text.splitlines():
+        m = line.fullmatch(raw)
+        if m is None:
+            raise ValueError(f"not a {attr} tracker line: {raw!r}")
+        ids.append(int(m[1]))
+    return ids
 
 
 def build_session_name(name: str) -> bytes:

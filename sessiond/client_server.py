@@ -161,7 +161,6 @@ async def _send_reply(conn: trio.socket.SocketType, reply: Reply) -> None:
 async def serve_clients(
     listener: trio.socket.SocketType, dispatcher: Dispatcher, nursery: trio.Nursery
 ) -> None:
-    lock = trio.Lock()
     while True:
         conn, _ = await listener.accept()
-        nursery.start_soon(serve_connection, conn, dispatcher, lock)
+        nursery.start_soon(serve_connection, conn, dispatcher, dispatcher.command_lock)

@@ -94,15 +94,14 @@ async def enable_channel(ctx: DaemonContext, session: Session, attr: Channel) ->
 
 
 def _validate(attr: Channel) -> None:
-    """channel_validate() / channel_validate_kernel(), and what pylttng does not apply."""
+    """channel_validate() / channel_validate_kernel(), and what pylttng does not apply.
+
+    Like lttng-sessiond, no check of the trace file size against the sub-buffer size for
+    the kernel domain (the `lttng` CLI rounds it up; consumerd/tracefiles.py)."""
     if attr.overwrite and attr.num_subbuf < 2:
         raise CommandError(ErrorCode.INVALID)
     if attr.blocking_timeout:
         raise CommandError(ErrorCode.INVALID)
-    if attr.tracefile_size or attr.tracefile_count:
-        raise CommandError(ErrorCode.NOT_SUPPORTED, "trace file rotation is not available yet")
-    if attr.monitor_timer_interval not in (0, DEFAULT_KERNEL_MONITOR_TIMER):
-        raise CommandError(ErrorCode.NOT_SUPPORTED, "the monitor timer is not available yet")
 
 
 async def _create_channel(

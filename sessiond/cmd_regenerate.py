@@ -31,3 +31,22 @@ async def handle_statedump(
                 else ErrorCode.REGEN_STATEDUMP_FAIL)
         raise CommandError(code, f"kernel statedump: {exc}") from None
     return r.Done()
+
+
+async def handle_metadata(
+    ctx: DaemonContext, cmd: c.RegenerateMetadata, session: Session
+) -> r.Answer:
+    """The kernel writes the session's TSDL again (with the clock offset of now); the
+    consumer daemon starts the metadata file over (check_regenerate_metadata_support())."""
+    if session.live_timer:
+        raise CommandError(ErrorCode.LIVE_SESSION)
+    if not session.active:
+        raise CommandError(ErrorCode.SESSION_NOT_STARTED)
+    if session.kernel is None or session.kernel.fd is None:
+        return r.Done()
+    tracer = await ctx.tracer.get()
+    try:
+        await tracer.regenerate_metadata(session.kernel.fd)
+    except KernelTracerError as exc:
+        raise CommandError(ErrorCode.UNK, f"kernel metadata regeneration: {exc}") from None
+    return r.Done()

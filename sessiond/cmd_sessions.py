@@ -11,12 +11,14 @@ from pylttng.protocol.client import commands as c
 from pylttng.protocol.client import replies as r
 from pylttng.protocol.client.constants import (
     ErrorCode,
+    RotationState,
     SessionDescriptorOutputType,
     SessionDescriptorType,
     UriDstType,
 )
 from pylttng.protocol.client.messages import Uri
 
+from . import rotation
 from .cmd_snapshots import add_snapshot_output
 from .context import Credentials, DaemonContext
 from .errors import CommandError
@@ -28,6 +30,7 @@ from .kernel_session import (
 )
 from .paths import home_dir
 from .session import Session
+from .trace_chunk import CloseCommand
 
 DEFAULT_SESSION_NAME = "auto"
 DEFAULT_TRACE_DIR_NAME = "lttng-traces"
@@ -85,25 +88,31 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
 
 
 async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) -> r.Answer:
-    """cmd_start_trace()."""
+    """cmd_start_trace(): the first start creates the first trace chunk; a start after a
+    rotation while stopped rotates quietly from no chunk to a new one."""
+    rot = session.rotation
     if session.active:
         raise CommandError(ErrorCode.TRACE_ALREADY_STARTED)
+    if rot.state == RotationState.ONGOING and rot.current_chunk is None:
+        raise CommandError(ErrorCode.ROTATION_PENDING)
     nb_channels = len(session.kernel.channels) if session.kernel else 0
     if not nb_channels:
         raise CommandError(ErrorCode.NO_CHANNEL)
-    if session.output_traces:
-        try:
-            os.makedirs(session.kernel_trace_dir, mode=0o770, exist_ok=True)
-        except OSError as exc:
-            raise CommandError(ErrorCode.CREATE_DIR_FAIL, str(exc)) from None
     session.active = True
+    rot.rotated_after_last_stop = rot.cleared_after_last_stop = False
     try:
+        if session.output_traces and rot.current_chunk is None:
+            if not session.has_been_started:
+                rotation.start_first_chunk(session)
+            else:
+                await rotation.rotate_session(ctx, session, command=CloseCommand.NO_OPERATION)
         if session.kernel is not None:
             await start_kernel_session(ctx, session)
     except CommandError:
         session.active = False
         raise
     session.has_been_started = True
+    rotation.start_timer(ctx, session)
     return r.Done()
 
 
@@ -128,20 +137,40 @@ async def handle_data_pending(
         raise CommandError(ErrorCode.SESSION_STARTED)
     if not session.has_been_started:
         return r.DataPendingAnswer(False)
+    if session.rotation.state == RotationState.ONGOING:
+        return r.DataPendingAnswer(True)  # a rotation is still pending: wait for it
     return r.DataPendingAnswer(await kernel_data_pending(ctx, session))
 
 
-async def destroy_session(ctx: DaemonContext, session: Session) -> None:
-    """cmd_destroy_session(): stop if needed, tear the kernel side down, forget it."""
+async def destroy_session(ctx: DaemonContext, session: Session) -> r.SessionDestroyed:
+    """cmd_destroy_session(): stop if needed, end the rotation schedules; a session that
+    was rotated has its last chunk archived too, and the reply waits for that (the
+    destroy notifier runs once the session is released); then tear the kernel side down
+    and forget it."""
     if session.active:
         await stop_trace(ctx, session)
+    rotation.stop_timer(session)
+    rotation.stop_size_watch(session)
+    rot = session.rotation
+    implicit = rot.rotated and rot.current_chunk is not None and session.output_traces
+    failure = None
+    if implicit:
+        try:
+            await rotation.rotate_session(ctx, session, command=CloseCommand.MOVE_TO_COMPLETED)
+        except CommandError as exc:
+            failure = exc
+    await rotation.wait_rotation(session)
     await destroy_kernel_session(ctx, session)
     ctx.sessions.remove(session)
+    if failure is not None:
+        raise failure
+    if not implicit:
+        return r.SessionDestroyed()
+    return r.SessionDestroyed(rot.state, rotation.archive_path(session))
 
 
 async def handle_destroy(ctx: DaemonContext, cmd: c.DestroySession, session: Session) -> r.Answer:
-    await destroy_session(ctx, session)
-    return r.SessionDestroyed()
+    return await destroy_session(ctx, session)
 
 
 async def handle_set_shm_path(

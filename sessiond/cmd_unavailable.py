@@ -19,8 +19,3 @@ async def refuse(ctx: DaemonContext, cmd: c.ClientCommand, _: object) -> r.Answe
     what = type(cmd).__name__
     log.warning("refused %s: not available in pylttng-sessiond yet", what)
     raise CommandError(ErrorCode.NOT_SUPPORTED, f"{what} is not available yet")
-
-
-async def list_no_schedules(ctx: DaemonContext, cmd: c.ListRotationSchedules, _: object) -> r.Answer:
-    """No rotation schedule can be set, so none is listed."""
-    return r.RotationSchedules()

@@ -14,12 +14,16 @@ from pylttng.consumerd.wire import ConnectionClosed, FramedSocket, connect_unix
 from pylttng.protocol.consumer import (
     AddStream,
     BadFrame,
+    ClearSession,
     CloseSession,
+    ConsumedSize,
     DataPending,
     Output,
     ProtocolError,
     Reply,
     Request,
+    RotateSession,
+    RotationPending,
     SnapshotStream,
     encode_request,
     parse_reply,
@@ -75,6 +79,8 @@ class ConsumerLink:
         file_name: str,
         metadata: bool,
         output: Output = "mmap",
+        tracefile_size: int = 0,
+        tracefile_count: int = 0,
     ) -> None:
         """Hand a stream fd to the consumerd (which gets its own copy; ``fd`` stays ours)."""
         req = AddStream(
@@ -83,6 +89,8 @@ class ConsumerLink:
             file_name=file_name,
             metadata=metadata,
             output=output,
+            tracefile_size=tracefile_size,
+            tracefile_count=tracefile_count,
         )
         await self._call(req, (fd,))
 
@@ -110,14 +118,33 @@ class ConsumerLink:
         return lost if isinstance(lost, int) else 0
 
     async def data_pending(self, session_id: int) -> bool:
-        reply = await self._call(DataPending(session_id))
-        pending = reply.values.get("pending")
-        if not isinstance(pending, bool):
-            raise ConsumerError("data_pending reply has no boolean 'pending'")
-        return pending
+        return self._flag(await self._call(DataPending(session_id)), "pending")
 
     async def close_session(self, session_id: int) -> None:
         await self._call(CloseSession(session_id))
+
+    async def rotate_session(self, session_id: int, trace_dir: str) -> None:
+        """Rotate every stream of the session to ``trace_dir`` ("": to no chunk)."""
+        await self._call(RotateSession(session_id, trace_dir))
+
+    async def rotation_pending(self, session_id: int) -> bool:
+        return self._flag(await self._call(RotationPending(session_id)), "pending")
+
+    async def clear_session(self, session_id: int) -> None:
+        await self._call(ClearSession(session_id))
+
+    async def consumed_size(self, session_id: int) -> int:
+        size = (await self._call(ConsumedSize(session_id))).values.get("bytes")
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise ConsumerError("consumed_size reply has no integer 'bytes'")
+        return size
+
+    @staticmethod
+    def _flag(reply: Reply, name: str) -> bool:
+        value = reply.values.get(name)
+        if not isinstance(value, bool):
+            raise ConsumerError(f"reply has no boolean {name!r}")
+        return value
 
     async def aclose(self) -> None:
         async with self._lock:

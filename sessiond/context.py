@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import trio
 
 from .consumer import Consumer
 from .modprobe import TracerLoader
@@ -23,6 +26,15 @@ class DaemonContext:
     sessions: SessionRegistry
     tracer: TracerLoader
     consumer: Consumer
+    # Background work (rotations completing, rotation schedules), and the lock that runs
+    # client commands one at a time, which that work takes too (client_server.py).
+    nursery: trio.Nursery | None = None
+    command_lock: trio.Lock = field(default_factory=trio.Lock)
+
+    def start_soon(self, fn: Callable[..., Awaitable[object]], *args: object) -> None:
+        if self.nursery is None:
+            raise RuntimeError("this daemon context runs no background task")
+        self.nursery.start_soon(fn, *args)
 
     def can_access(self, creds: Credentials, uid: int) -> bool:
         # session_access_ok(): root reaches every session, others only their own.

@@ -94,7 +94,9 @@ async def run(config: Config, readiness: Readiness) -> None:
             verbosity = ["--verbose"] if config.verbose_consumer else []
             consumer = Consumer(nursery, paths.consumerd_socket, config.consumerd_cmd, verbosity)
             tracer = TracerLoader(no_kernel=config.no_kernel)
-            ctx = DaemonContext(sessions=SessionRegistry(), tracer=tracer, consumer=consumer)
+            ctx = DaemonContext(
+                sessions=SessionRegistry(), tracer=tracer, consumer=consumer, nursery=nursery
+            )
             dispatcher = Dispatcher(ctx, is_root=os.geteuid() == 0)
             nursery.start_soon(_exit_on_signals, nursery.cancel_scope)
             nursery.start_soon(serve_clients, listener, dispatcher, nursery)

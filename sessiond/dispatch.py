@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import trio
 from pylttng.protocol.client import commands as c
 from pylttng.protocol.client import replies as r
 from pylttng.protocol.client.command_reader import read_command
@@ -27,6 +28,7 @@ from . import (
     cmd_events,
     cmd_listing,
     cmd_regenerate,
+    cmd_rotation,
     cmd_save,
     cmd_sessions,
     cmd_snapshots,
@@ -88,24 +90,25 @@ ROUTES: dict[type[c.ClientCommand], Route] = {
     c.ListSyscalls: _global(cmd_listing.handle_list_syscalls),
     # trackers
     c.TrackerGetPolicy: _session(cmd_trackers.handle_get_policy),
-    c.TrackerSetPolicy: _session(cmd_trackers.handle_change),
+    c.TrackerSetPolicy: _session(cmd_trackers.handle_set_policy),
     c.TrackerGetInclusionSet: _session(cmd_trackers.handle_get_inclusion_set),
-    c.TrackerChangeValue: _session(cmd_trackers.handle_change),
+    c.TrackerChangeValue: _session(cmd_trackers.handle_change_value),
     # regenerate
     c.RegenerateStatedump: _session(cmd_regenerate.handle_statedump, domain=False),
-    c.RegenerateMetadata: _session(_REFUSE, domain=False),
+    c.RegenerateMetadata: _session(cmd_regenerate.handle_metadata, domain=False),
     # snapshots
     c.SnapshotAddOutput: _session(cmd_snapshots.handle_add_output, domain=False),
     c.SnapshotDelOutput: _session(cmd_snapshots.handle_del_output, domain=False),
     c.SnapshotListOutput: _session(cmd_snapshots.handle_list_outputs, domain=False),
     c.SnapshotRecord: _session(cmd_snapshots.handle_record, domain=False),
-    # rotation, clear, triggers: not yet
-    c.RotateSession: _session(_REFUSE, domain=False),
-    c.RotationGetInfo: _session(_REFUSE, domain=False),
-    c.RotationSetSchedule: _session(_REFUSE, domain=False),
-    c.ListRotationSchedules: _session(cmd_unavailable.list_no_schedules, domain=False),
-    c.ClearSession: _session(_REFUSE, domain=False),
+    # rotation and clear
+    c.RotateSession: _session(cmd_rotation.handle_rotate, domain=False),
+    c.RotationGetInfo: _session(cmd_rotation.handle_get_info, domain=False),
+    c.RotationSetSchedule: _session(cmd_rotation.handle_set_schedule, domain=False),
+    c.ListRotationSchedules: _session(cmd_rotation.handle_list_schedules, domain=False),
+    c.ClearSession: _session(cmd_rotation.handle_clear, domain=False),
     c.SaveSession: _global(cmd_save.handle_save, domain=False),
+    # triggers: not yet
     c.TriggerCommand: _global(_REFUSE, domain=False),
 }
 
@@ -121,6 +124,10 @@ class Dispatcher:
     def __init__(self, ctx: DaemonContext, *, is_root: bool) -> None:
         self._ctx = ctx
         self._is_root = is_root
+
+    @property
+    def command_lock(self) -> trio.Lock:
+        return self._ctx.command_lock
 
     async def handle(self, request: Request, creds: Credentials) -> Reply:
         """Answer one request; never raises for bad input."""

@@ -132,6 +132,9 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                     file_name=f"{chan.name}_{cpu}",
                     metadata=False,
                     output=output,
+                    # kernel_consumer_add_channel() sends them with the channel.
+                    tracefile_size=chan.attr.tracefile_size,
+                    tracefile_count=chan.attr.tracefile_count,
                 )
     except (ConsumerError, OSError) as exc:
         raise CommandError(ErrorCode.KERN_CONSUMER_FAIL, str(exc)) from None

@@ -31,10 +31,11 @@ class KernelTracerError(OSError):
     """An ioctl on the tracer failed (errno kept)."""
 
 
-def _ioctl(fd: int, request: int, arg: bytes | None = None) -> int:
+def _ioctl(fd: int, request: int, arg: bytes | int = 0) -> int:
+    """An ioctl whose argument is a value (an int) or points to a struct (bytes)."""
     try:
-        if arg is None:
-            return int(fcntl.ioctl(fd, request, 0))
+        if isinstance(arg, int):
+            return int(fcntl.ioctl(fd, request, arg))
         # A mutable buffer makes fcntl.ioctl return the syscall result (the new fd).
         return int(fcntl.ioctl(fd, request, bytearray(arg), True))
     except OSError as exc:
@@ -50,7 +51,7 @@ def _ioctl_read(fd: int, request: int, size: int) -> bytes:
     return bytes(buf)
 
 
-def _new_fd(fd: int, request: int, arg: bytes | None = None) -> int:
+def _new_fd(fd: int, request: int, arg: bytes | int = 0) -> int:
     # The stock daemon marks every tracer fd FD_CLOEXEC so spawned consumers don't inherit it.
     new = _ioctl(fd, request, arg)
     os.set_inheritable(new, False)
@@ -171,6 +172,21 @@ class KernelTracer:
     async def statedump(self, session_fd: int) -> None:
         await _off_loop(_ioctl, session_fd, abi.SESSION_STATEDUMP)
 
+    async def set_tracked(
+        self, session_fd: int, tracker: abi.TrackerType, id_: int, *, tracked: bool
+    ) -> None:
+        """kernctl_track_pid()/_id(), kernctl_untrack_pid()/_id(): -1 is every id. The pid
+        tracker keeps its pre-2.12 ioctls, whose argument is the pid itself."""
+        if tracker == abi.TrackerType.PID:
+            request = abi.SESSION_TRACK_PID if tracked else abi.SESSION_UNTRACK_PID
+            await _off_loop(_ioctl, session_fd, request, id_)
+        else:
+            request = abi.SESSION_TRACK_ID if tracked else abi.SESSION_UNTRACK_ID
+            await _off_loop(_ioctl, session_fd, request, abi.build_tracker_args(tracker, id_))
+
+    async def regenerate_metadata(self, session_fd: int) -> None:
+        await _off_loop(_ioctl, session_fd, abi.SESSION_METADATA_REGEN)
+
     async def destroy_session(self, session_fd: int) -> None:
         """Close the session fd once every channel and event fd is closed: the module tears
         the session down, which waits for its tracepoints to be unhooked."""
@@ -223,6 +239,12 @@ class KernelTracer:
     async def flush_buffer(self, stream_fd: int) -> None:
         """kernctl_buffer_flush(): close the stream's current packet, making it readable."""
         await _off_loop(_ioctl, stream_fd, ringbuffer_abi.RING_BUFFER_FLUSH)
+
+    async def clear_buffer(self, stream_fd: int) -> None:
+        """consumer_clear_stream(): close the current packet, then drop every packet not
+        consumed (kernctl_buffer_clear())."""
+        await _off_loop(_ioctl, stream_fd, ringbuffer_abi.RING_BUFFER_FLUSH)
+        await _off_loop(_ioctl, stream_fd, ringbuffer_abi.RING_BUFFER_CLEAR)
 
     # --- event fd ----------------------------------------------------------------------
     async def add_callsite(self, event_fd: int, offset: int) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+import trio
+from pylttng.protocol.client.constants import ProcessAttr, RotationState, TrackingPolicy
 from pylttng.protocol.client.messages import Channel, Event, EventContext
+
+from .trace_chunk import TraceChunk
 
 
 @dataclass
@@ -41,6 +45,20 @@ class KernelChannel:
 
 
 @dataclass
+class ProcessAttrTracker:
+    """One process attribute tracker of a kernel session (tracker.c): its policy, and the
+    values of its inclusion set as the user gave them, in the order given."""
+
+    attr: ProcessAttr
+    policy: TrackingPolicy = TrackingPolicy.INCLUDE_ALL
+    values: list[tuple[int, int | str]] = field(default_factory=list)
+
+
+def _all_trackers() -> dict[ProcessAttr, ProcessAttrTracker]:
+    return {attr: ProcessAttrTracker(attr) for attr in ProcessAttr}
+
+
+@dataclass
 class KernelSession:
     """The kernel domain of a session (trace-kernel.h struct ltt_kernel_session)."""
 
@@ -51,6 +69,7 @@ class KernelSession:
     has_non_default_channel: bool = False
     active: bool = False
     streams_sent: bool = False
+    trackers: dict[ProcessAttr, ProcessAttrTracker] = field(default_factory=_all_trackers)
 
     def channel(self, name: str) -> KernelChannel | None:
         # trace_kernel_get_channel_by_name(): "" means the default channel.
@@ -66,6 +85,26 @@ class SnapshotOutput:
     name: str
     max_size: int  # bytes for all streams together; 0: unlimited
     path: str  # the folder each snapshot's <name>-<date>-<n> folder goes into
+
+
+@dataclass
+class Rotation:
+    """A session's trace chunks, rotations and rotation schedules (struct ltt_session)."""
+
+    current_chunk: TraceChunk | None = None
+    chunk_being_archived: TraceChunk | None = None
+    most_recent_chunk_id: int | None = None
+    last_archived_chunk_id: int | None = None
+    last_archived_chunk_name: str = ""
+    state: RotationState = RotationState.NO_ROTATION
+    rotated: bool = False  # a chunk was ever archived (MOVE_TO_COMPLETED)
+    rotated_after_last_stop: bool = False
+    cleared_after_last_stop: bool = False
+    ended: trio.Event = field(default_factory=trio.Event)  # the ongoing rotation is over
+    timer_period_us: int = 0  # 0: no periodic schedule
+    size_bytes: int = 0  # 0: no size schedule
+    timer: trio.CancelScope | None = None  # the periodic schedule's task, while it runs
+    size_watch: trio.CancelScope | None = None  # the size schedule's task
 
 
 @dataclass
@@ -88,6 +127,7 @@ class Session:
     last_snapshot_output_id: int = 0
     snapshots_taken: int = 0
     kernel: KernelSession | None = None
+    rotation: Rotation = field(default_factory=Rotation)
 
     @property
     def output_traces(self) -> bool:
@@ -95,7 +135,9 @@ class Session:
 
     @property
     def kernel_trace_dir(self) -> str:
-        return f"{self.output_path}/kernel"
+        """The kernel folder of the current trace chunk."""
+        chunk = self.rotation.current_chunk
+        return chunk.kernel_dir(self.output_path) if chunk else f"{self.output_path}/kernel"
 
 
 class SessionRegistry:

@@ -371,3 +371,28 @@ class UriDstType(enum.IntEnum):
     IPV4 = 1
     IPV6 = 2
     PATH = 3
+
+
+class RotationState(enum.IntEnum):
+    """include/lttng/rotation.h: enum lttng_rotation_state."""
+
+    ERROR = -1
+    NO_ROTATION = 0
+    ONGOING = 1
+    COMPLETED = 2
+    EXPIRED = 3
+
+
+class RotationScheduleType(enum.IntEnum):
+    """include/lttng/rotation.h: enum lttng_rotation_schedule_type."""
+
+    SIZE_THRESHOLD = 0
+    PERIODIC = 1
+
+
+class TraceArchiveLocationType(enum.IntEnum):
+    """include/lttng/location.h: enum lttng_trace_archive_location_type."""
+
+    UNKNOWN = 0
+    LOCAL = 1
+    RELAY = 2

@@ -21,7 +21,24 @@ class SessionCreated:
 
 @dataclass(frozen=True)
 class SessionDestroyed:
+    """The destroy reply: the state of the rotation destroy did, and the archive it made
+    once completed (cmd_destroy_session_reply())."""
+
     rotation_state: int = 0  # LTTNG_ROTATION_STATE_NO_ROTATION
+    archive_path: str = ""
+
+
+@dataclass(frozen=True)
+class RotationStarted:
+    rotation_id: int
+
+
+@dataclass(frozen=True)
+class RotationInfo:
+    """ROTATION_GET_INFO: a rotation's state, and its archive's path once completed."""
+
+    state: int
+    archive_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,10 +84,9 @@ class TrackingPolicyAnswer:
 
 @dataclass(frozen=True)
 class InclusionSet:
-    """A tracker's values: ids, or user/group names (process_attr_values serialize)."""
+    """A tracker's values, each (enum lttng_process_attr_value_type, id or name)."""
 
-    value_type: int
-    values: list[int | str]
+    values: list[tuple[int, int | str]]
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,8 @@ Answer = (
     Done
     | SessionCreated
     | SessionDestroyed
+    | RotationStarted
+    | RotationInfo
     | DataPendingAnswer
     | SessionList
     | DomainList

@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import replies as r
 from . import structs
 from .commands import SnapshotOutput
-from .constants import NAME_MAX, PATH_MAX
+from .constants import NAME_MAX, PATH_MAX, TraceArchiveLocationType
 from .writer import (
     _cbytes,
     encode_channel,
@@ -42,6 +42,26 @@ def _snapshot_output(o: SnapshotOutput) -> bytes:
     }))
 
 
+def _archive_location(path: str) -> bytes:
+    """lttng_trace_archive_location_serialize() of a local archive."""
+    raw = path.encode() + b"\0"
+    comm = structs.TraceArchiveLocationComm.build({
+        "type": TraceArchiveLocationType.LOCAL,
+        "absolute_path_len": len(raw),
+        "_relay_rest": bytes(structs.TraceArchiveLocationComm.sizeof() - 5),
+    })
+    return bytes(comm) + raw
+
+
+def _rotation_info(state: int, path: str) -> bytes:
+    return bytes(structs.RotationGetInfoReturn.build({
+        "status": state,
+        "location_type": TraceArchiveLocationType.LOCAL if path else 0,
+        "absolute_path": _cbytes(path, PATH_MAX),
+        "_relay_rest": bytes(structs.RotationGetInfoReturn.sizeof() - 5 - PATH_MAX),
+    }))
+
+
 def encode_answer(answer: r.Answer) -> Encoded:
     """The command header, payload and fds of one reply."""
     match answer:
@@ -49,8 +69,13 @@ def encode_answer(answer: r.Answer) -> Encoded:
             return b"", b"", ()
         case r.SessionCreated(descriptor):
             return b"", encode_session_descriptor(descriptor), ()
-        case r.SessionDestroyed(rotation_state):
-            return encode_destroy_header(rotation_state), b"", ()
+        case r.SessionDestroyed(rotation_state, archive_path):
+            location = _archive_location(archive_path) if archive_path else b""
+            return encode_destroy_header(rotation_state), location, ()
+        case r.RotationStarted(rotation_id):
+            return b"", bytes(structs.RotateSessionReturn.build({"rotation_id": rotation_id})), ()
+        case r.RotationInfo(state, archive_path):
+            return b"", _rotation_info(state, archive_path), ()
         case r.DataPendingAnswer(pending):
             return b"", bytes([int(pending)]), ()
         case r.SessionList(sessions):
@@ -68,8 +93,8 @@ def encode_answer(answer: r.Answer) -> Encoded:
             return encode_list_header(len(events)), body, ()
         case r.TrackingPolicyAnswer(policy):
             return b"", policy.to_bytes(4, "little", signed=True), ()
-        case r.InclusionSet(value_type, values):
-            body = b"".join(_tracker_value(value_type, v) for v in values)
+        case r.InclusionSet(values):
+            body = b"".join(_tracker_value(kind, v) for kind, v in values)
             return b"", len(values).to_bytes(4, "little") + body, ()
         case r.RotationSchedules(periodic, size):
             return b"", encode_rotation_schedules(periodic, size), ()

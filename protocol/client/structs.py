@@ -151,6 +151,29 @@ ListCommandHeader = Struct("count" / Int32ul)
 # sessiond-comm.h: struct lttcomm_session_destroy_command_header.
 DestroyCommandHeader = Struct("rotation_state" / Int32sl)
 
+# include/lttng/rotate-internal.h: struct lttng_rotate_session_return (packed).
+RotateSessionReturn = Struct("rotation_id" / Int64ul)
+
+# include/lttng/rotate-internal.h: struct lttng_rotation_get_info_return (packed): the
+# state, the location type, then a union of the local path and the relay location (host
+# name, protocol, two ports, relative path), which is longer by all but its path.
+HOST_NAME_MAX = 256  # include/lttng/constant.h: LTTNG_HOST_NAME_MAX
+RotationGetInfoReturn = Struct(
+    "status" / Int32sl,
+    "location_type" / Int8sl,
+    "absolute_path" / Bytes(PATH_MAX),
+    "_relay_rest" / Bytes(HOST_NAME_MAX + 1 + 2 + 2),
+)
+
+# include/lttng/location-internal.h: struct lttng_trace_archive_location_comm (packed):
+# the type, then a union of the local path's length (with its NUL) and the relay fields
+# (host name length, protocol, two ports, relative path length); the strings follow.
+TraceArchiveLocationComm = Struct(
+    "type" / Int8sl,
+    "absolute_path_len" / Int32ul,
+    "_relay_rest" / Bytes(1 + 2 + 2 + 4),
+)
+
 # include/lttng/rotate-internal.h: struct lttng_session_list_schedules_return (packed).
 ListRotationSchedulesReturn = Struct(
     "periodic_set" / Int8ul,

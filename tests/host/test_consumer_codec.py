@@ -27,6 +27,14 @@ from pylttng.protocol.consumer import (
 REQUESTS: list[Request] = [
     AddStream(session_id=3, trace_dir="/t/kernel", file_name="channel0_1", metadata=False),
     AddStream(session_id=0, trace_dir="/t/k", file_name="metadata", metadata=True, output="splice"),
+    AddStream(
+        session_id=4,
+        trace_dir="/t/k",
+        file_name="c_0",
+        metadata=False,
+        tracefile_size=2**64 - 1,
+        tracefile_count=3,
+    ),
     DataPending(2**63),
     CloseSession(1),
 ]
@@ -53,7 +61,46 @@ def test_request_round_trip(req: Request) -> None:
 
 
 def test_fd_counts() -> None:
-    assert [request_fd_count(r) for r in REQUESTS] == [1, 1, 0, 0]
+    assert [request_fd_count(r) for r in REQUESTS] == [1, 1, 1, 0, 0]
+
+
+def test_trace_file_size_and_count_default_to_unlimited() -> None:
+    """A request without them (an older sessiond) means one file per stream."""
+    req = parse_request(add_stream())
+    assert isinstance(req, AddStream)
+    assert (req.tracefile_size, req.tracefile_count) == (0, 0)
+
+
+def add_stream(**fields: object) -> bytes:
+    return raw(
+        {
+            "cmd": "add_stream",
+            "session_id": 1,
+            "trace_dir": "/t",
+            "file_name": "c_0",
+            "metadata": False,
+            **fields,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"tracefile_size": -1}, r"'tracefile_size' must be within \[0, 2\*\*64 - 1\]"),
+        ({"tracefile_count": -5}, "'tracefile_count' must be within"),
+        ({"tracefile_size": True}, "'tracefile_size' must be int, not bool"),
+        ({"tracefile_count": "3"}, "'tracefile_count' must be int, not str"),
+        ({"tracefile_size": 1.5}, "'tracefile_size' must be int, not float"),
+        (
+            {"file_name": "metadata", "metadata": True, "tracefile_size": 4096},
+            "metadata stream has no trace file size",
+        ),
+    ],
+)
+def test_bad_trace_file_fields(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        parse_request(add_stream(**fields))
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from pylttng.protocol.consumer import DataPending, encode_request, parse_reply
 from pylttng.protocol.consumer import Frame as FrameEvent
 from pylttng.sessiond.consumer_link import ConsumerError, ConsumerLink
 from pylttng.sessiond.consumer_supervisor import ConsumerdProcess, run_consumerd
-from test_consumer_fakering import FakeKernel, page_align
+from test_consumer_fakering import PAGE, FakeKernel, ctf_packet, page_align
 
 DAEMON = [sys.executable, "-m", "pylttng.consumerd"]
 
@@ -216,7 +216,16 @@ async def test_session_lifecycle(sock_path: str, fake_daemon: FakeKernel, tmp_pa
         await link.add_stream(
             session_id=6, fd=chan0.fd, trace_dir=str(trace), file_name="channel0_0", metadata=False
         )
-    assert sorted(p.name for p in trace.iterdir()) == ["channel0_0", "channel0_1", "metadata"]
+    assert sorted(p.name for p in trace.iterdir()) == [
+        "channel0_0",
+        "channel0_1",
+        "index",
+        "metadata",
+    ]
+    assert sorted(p.name for p in (trace / "index").iterdir()) == [
+        "channel0_0.idx",
+        "channel0_1.idx",
+    ]
 
     meta.produce(b"/* CTF 1.8 */" * 10)
     chan0.produce(b"a" * 5000)
@@ -332,3 +341,36 @@ async def test_add_stream_is_answered_once_the_stream_is_drained(
     assert ring.puts == 1
     await link.close_session(7)
     await link.aclose()
+
+
+async def test_trace_file_size_and_count_reach_the_stream(
+    sock_path: str, fake_daemon: FakeKernel, tmp_path: Path
+) -> None:
+    """The sessiond's tracefile_size / tracefile_count, passed with the stream, split and
+    recycle its files (test_consumer_tracefiles.py has the details)."""
+    ring = fake_daemon.ring()
+    trace = tmp_path / "kernel"
+    link = await ConsumerLink.connect(sock_path)
+    await link.add_stream(
+        session_id=8,
+        fd=ring.fd,
+        trace_dir=str(trace),
+        file_name="chan_0",
+        metadata=False,
+        tracefile_size=2 * PAGE,
+        tracefile_count=2,
+    )
+    for seq in range(3):  # one page each: files 0, 0, 1
+        ring.produce(ctf_packet(seq, 100))
+        with trio.fail_after(5):
+            while ring.puts <= seq:
+                await trio.sleep(0.01)
+    await link.close_session(8)
+    await link.aclose()
+    assert sorted(p.name for p in trace.iterdir()) == ["chan_0_0", "chan_0_1", "index"]
+    assert sorted(p.name for p in (trace / "index").iterdir()) == [
+        "chan_0_0.idx",
+        "chan_0_1.idx",
+    ]
+    assert (trace / "chan_0_0").stat().st_size == 2 * PAGE
+    assert (trace / "chan_0_1").read_bytes()[:100] == ctf_packet(2, 100)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+import struct
 import tempfile
 from collections import deque
 from dataclasses import dataclass
@@ -23,6 +24,40 @@ PAGE = mmap.PAGESIZE
 
 def page_align(n: int) -> int:
     return (n + PAGE - 1) // PAGE * PAGE
+
+
+# A data packet's trace packet header and stream packet context as pylttng.ko writes them
+# (kmod/pylttng-ringbuffer.c: struct pyl_packet_header): magic, uuid, stream_id,
+# stream_instance_id, timestamp_begin, timestamp_end, content_size and packet_size (bits),
+# packet_seq_num, events_discarded, cpu_id.
+CTF_PACKET_HEADER = struct.Struct("=I16sIQQQQQQQI")
+
+
+def ctf_packet(
+    seq: int,
+    size: int,
+    *,
+    stream_id: int = 2,
+    cpu: int = 1,
+    discarded: int = 0,
+    body: bytes = b"",
+) -> bytes:
+    """Packet number ``seq`` of a stream, ``size`` bytes of content: the header, then
+    ``body``, then filler; its timestamps are 1000 + 10 * seq and 5 more."""
+    header = CTF_PACKET_HEADER.pack(
+        0xC1FC1FC1,
+        b"u" * 16,
+        stream_id,
+        cpu,
+        1000 + 10 * seq,
+        1005 + 10 * seq,
+        size * 8,
+        page_align(size) * 8,
+        seq,
+        discarded,
+        cpu,
+    )
+    return header + body + bytes([seq % 256]) * (size - len(header) - len(body))
 
 
 @dataclass
@@ -48,6 +83,7 @@ class FakeRing:
         self._next_slot = 0
         self._partial: bytes = b""
         self.finalized = False
+        self.version = 0  # of the metadata text (regenerate metadata bumps it)
         self.flushes = 0
         self.puts = 0
         self.consumed: list[bytes] = []  # content of every PUT sub-buffer, in order
@@ -134,6 +170,9 @@ class FakeRing:
 
     def max_subbuf_size(self) -> int:
         return self.sb_size
+
+    def metadata_version(self) -> int:
+        return self.version
 
     def mmap_read_offset(self) -> int:
         assert self._held is not None

@@ -4,33 +4,39 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import trio
 from pylttng.consumerd import output, stream
-from pylttng.consumerd.output import create_trace_file
+from pylttng.consumerd.output import create_trace_file, open_trace_dir
 from pylttng.consumerd.stream import Step, Stream
+from pylttng.consumerd.tracefiles import StreamFiles
 from test_consumer_fakering import FakeRing, page_align
 
 
-@pytest.fixture
-def ring() -> Iterator[FakeRing]:
-    r = FakeRing(n_subbufs=4, subbuf_size=4 * 4096)
-    yield r
-    r.close()
-
-
 def make_stream(
-    ring: FakeRing, tmp_path: Path, mode: str = "mmap", metadata: bool = False
+    ring: FakeRing,
+    tmp_path: Path,
+    mode: str = "mmap",
+    metadata: bool = False,
+    *,
+    size: int = 0,
+    count: int = 0,
 ) -> Stream:
-    path, out_fd = create_trace_file(str(tmp_path / "kernel"), "chan_0")
+    """A stream of ``ring`` written to tmp_path/kernel/chan_0 (trace file size and count:
+    ``size``, ``count``)."""
+    files = StreamFiles(
+        str(tmp_path / "kernel"),
+        "chan_0",
+        indexed=not metadata,
+        tracefile_size=size,
+        tracefile_count=count,
+    )
     return Stream(
         ring,
         stream_fd=os.dup(ring.fd),
-        out_fd=out_fd,
-        path=path,
+        files=files,
         metadata=metadata,
         output=mode,  # type: ignore[arg-type]
         max_subbuf_size=ring.max_subbuf_size(),
@@ -103,12 +109,14 @@ async def test_idle_stream_is_not_woken(
 def test_trace_file_modes(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
-        path, fd = create_trace_file(str(tmp_path / "a" / "b"), "metadata")
-        os.close(fd)
+        dir_fd = open_trace_dir(str(tmp_path / "a" / "b"))
+        os.close(create_trace_file(dir_fd, "index/metadata"))
+        os.close(dir_fd)
     finally:
         os.umask(old)
     assert os.stat(tmp_path / "a" / "b").st_mode & 0o777 == 0o770
-    assert os.stat(path).st_mode & 0o777 == 0o660
+    assert os.stat(tmp_path / "a" / "b" / "index").st_mode & 0o777 == 0o770
+    assert os.stat(tmp_path / "a" / "b" / "index" / "metadata").st_mode & 0o777 == 0o660
 
 
 async def test_short_writes_are_completed(
@@ -125,7 +133,8 @@ async def test_short_writes_are_completed(
     s = make_stream(ring, tmp_path)
     ring.produce(packet(0, 9000))
     assert s.step() is Step.WROTE
-    assert calls == 13  # 12288 padded bytes, 1000 at a time
+    # 12288 padded bytes, 1000 at a time; the index file's header and the packet's entry.
+    assert calls == 13 + 2
     assert ring.puts == 1
     assert Path(s.path).read_bytes() == on_disk(packet(0, 9000))
     s.close()
@@ -185,6 +194,24 @@ async def test_metadata_stream_is_not_flushed(ring: FakeRing, tmp_path: Path) ->
     s = make_stream(ring, tmp_path, metadata=True)
     s.flush()
     assert ring.flushes == 0
+    s.close()
+
+
+@pytest.mark.parametrize("mode", ["mmap", "splice"])
+async def test_regenerated_metadata_starts_the_file_over(
+    ring: FakeRing, tmp_path: Path, mode: str
+) -> None:
+    s = make_stream(ring, tmp_path, mode, metadata=True)
+    old = [packet(0, 5000), packet(1, 100)]
+    for p in old:
+        ring.produce(p)
+    assert [s.step(), s.step(), s.step()] == [Step.WROTE, Step.WROTE, Step.AGAIN]
+    assert Path(s.path).read_bytes() == on_disk(*old)
+    ring.version += 1  # `lttng regenerate metadata`: the whole text again
+    new = packet(2, 7000)
+    ring.produce(new)
+    assert s.step() is Step.WROTE
+    assert Path(s.path).read_bytes() == on_disk(new)
     s.close()
 
 

@@ -1,7 +1,9 @@
-"""Kernel ABI pieces of event sources: syscall list text, syscall and kprobe EVENT unions."""
+"""Kernel ABI pieces of event sources and trackers: syscall list text, syscall and kprobe EVENT
+unions, tracker ioctls and list text."""
 
 from __future__ import annotations
 
+import pytest
 from pylttng.protocol import kernel_abi as abi
 
 
@@ -39,3 +41,23 @@ def test_kprobe_and_kretprobe_unions() -> None:
     assert len(raw) == abi.EVENT_SIZE
     krp = abi.Kretprobe.parse(abi.Event.parse(raw).u)
     assert (krp.addr, krp.symbol_name[0], krp.entryexit) == (0xFFFFFFFF81000000, 0, 0)
+
+
+def test_tracker_ioctls_and_args() -> None:
+    # lttng-modules include/lttng/abi.h: the pid ones share 0x58/0x59 with _IO commands.
+    assert abi.SESSION_TRACK_PID == 0x4004F658
+    assert abi.SESSION_LIST_TRACKER_PIDS == 0xF658
+    assert abi.SESSION_METADATA_REGEN == 0xF659
+    assert abi.SESSION_TRACK_ID == 0x4008F6A1
+    raw = abi.build_tracker_args(abi.TrackerType.VGID, abi.TRACKER_ALL_IDS)
+    assert raw == bytes([5, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF])
+
+
+def test_parse_tracker_list() -> None:
+    text = "user { vuid = -1; };\n"
+    assert abi.parse_tracker_list(abi.TrackerType.VUID, text) == [abi.TRACKER_ALL_IDS]
+    text = "process { pid = 3; };\nprocess { pid = 42; };\n"
+    assert abi.parse_tracker_list(abi.TrackerType.PID, text) == [3, 42]
+    assert abi.parse_tracker_list(abi.TrackerType.GID, "") == []
+    with pytest.raises(ValueError):
+        abi.parse_tracker_list(abi.TrackerType.VPID, text)

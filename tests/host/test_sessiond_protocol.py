@@ -26,6 +26,7 @@ from pylttng.protocol.client.messages import Channel, Domain, Event, Reply, Sess
 from pylttng.sessiond.client_server import bind_client_socket, serve_clients
 from pylttng.sessiond.context import DaemonContext
 from pylttng.sessiond.dispatch import Dispatcher
+from pylttng.sessiond.kernel_tracer import KernelTracerError
 from pylttng.sessiond.modprobe import TracerLoader
 from pylttng.sessiond.session import SessionRegistry
 
@@ -42,6 +43,7 @@ class FakeTracer:
         self.destroy_gate: threading.Event | None = None
         self.destroy_entered = threading.Event()
         self.destroy_gate_timed_out = False
+        self.refuse_tracking: int | None = None  # an errno for the tracker ioctls
 
     def _fd(self) -> int:
         return os.open(os.devnull, os.O_RDONLY)
@@ -108,6 +110,11 @@ class FakeTracer:
             self.destroy_gate_timed_out = not await trio.to_thread.run_sync(wait)
         os.close(fd)
 
+    async def set_tracked(self, fd: int, tracker: int, id_: int, *, tracked: bool) -> None:
+        if self.refuse_tracking is not None:
+            raise KernelTracerError(self.refuse_tracking, os.strerror(self.refuse_tracking))
+        self.calls.append(("TRACK" if tracked else "UNTRACK", int(tracker), id_))
+
     async def wait_quiescent(self) -> None:
         pass
 
@@ -119,6 +126,7 @@ class FakeLink:
     def __init__(self) -> None:
         self.streams: list[tuple[str, str, bool]] = []
         self.snapshots: list[tuple[str, str, int]] = []
+        self.tracefiles: dict[str, tuple[int, int]] = {}  # file name: size, count
         self.closed = 0
 
     async def add_stream(
@@ -130,8 +138,11 @@ class FakeLink:
         file_name: str,
         metadata: bool,
         output: str = "mmap",
+        tracefile_size: int = 0,
+        tracefile_count: int = 0,
     ) -> None:
         self.streams.append((trace_dir, file_name, metadata))
+        self.tracefiles[file_name] = (tracefile_size, tracefile_count)
 
     async def snapshot_stream(
         self,
@@ -383,3 +394,26 @@ async def test_named_channel_rules(daemon: Harness, tmp_path: pathlib.Path) -> N
     # With a named channel, events need an explicit channel name.
     assert (await daemon.enable_event("s", "x")).ret_code == ErrorCode.NEED_CHANNEL_NAME
     assert (await daemon.enable_event("s", "x", channel="c2")).ret_code == ErrorCode.OK
+
+
+async def test_trace_file_size_and_count_go_to_the_consumer(
+    daemon: Harness, tmp_path: pathlib.Path
+) -> None:
+    """Accepted as lttng-sessiond accepts them for the kernel domain (even below the
+    sub-buffer size: the CLI rounds that up), and sent with each stream of the channel."""
+    await daemon.create("tf", str(tmp_path / "t"))
+    chan = Channel(
+        name="c", subbuf_size=16384, num_subbuf=4, tracefile_size=65536, tracefile_count=3
+    )
+    assert (await daemon.enable_channel("tf", chan)).ret_code == ErrorCode.OK
+    small = Channel(name="d", subbuf_size=16384, num_subbuf=4, tracefile_size=4096)
+    assert (await daemon.enable_channel("tf", small)).ret_code == ErrorCode.OK
+    assert (await daemon.enable_event("tf", "x", channel="c")).ret_code == ErrorCode.OK
+    assert (await daemon.ask(Command.START_TRACE, "tf")).ret_code == ErrorCode.OK
+    assert daemon.consumer.the_link.tracefiles == {
+        "metadata": (0, 0),
+        "c_0": (65536, 3),
+        "c_1": (65536, 3),
+        "d_0": (4096, 0),
+        "d_1": (4096, 0),
+    }

@@ -302,7 +302,6 @@ def test_bad_ioctls(lttng, fds):
     {"subbuf_size": 3000},
     {"subbuf_size": 1 << 40},
     {"num_subbuf": 0},
-    {"num_subbuf": 1},
     {"num_subbuf": 3},
     {"num_subbuf": 1 << 40},
     {"output": 7},
@@ -314,6 +313,16 @@ def test_bad_channel(lttng, fds, kwargs):
         == errno.EINVAL
     assert errno_of(ioctl, session, METADATA, channel_param(**kwargs)) \
         == errno.EINVAL
+
+
+def test_one_subbuffer_channels(lttng, fds):
+    """As LTTng-modules: one sub-buffer in discard mode, two at least to overwrite; the
+    metadata channel is never overwritten."""
+    session = fds.add(ioctl(lttng, SESSION))
+    assert errno_of(ioctl, session, CHANNEL, channel_param(4096, 1, overwrite=1)) \
+        == errno.EINVAL
+    fds.add(ioctl(session, CHANNEL, channel_param(4096, 1)))
+    fds.add(ioctl(session, METADATA, channel_param(4096, 1, overwrite=1)))
 
 
 def test_bad_names(lttng, fds):
@@ -569,13 +578,15 @@ def test_enabler_bound_when_module_loads(lttng, tmp_path):
     assert "[0] = 2, [1] = 17, [2] = 34" in adds[0]
 
 
-def test_stress_small_buffers_discard(lttng, tmp_path):
+@pytest.mark.parametrize("num_subbuf", [2, 1])
+def test_stress_small_buffers_discard(lttng, tmp_path, num_subbuf):
     """Tiny buffers, many events from IRQ and task context, a reader that
     lags: events are discarded and counted, never corrupted."""
     out = tmp_path / "trace"
     out.mkdir()
     session = ioctl(lttng, SESSION)
-    meta, mstream, chan, streams = open_channel(session, channel_param(4096, 2, read_timer=50000))
+    meta, mstream, chan, streams = open_channel(
+        session, channel_param(4096, num_subbuf, read_timer=50000))
     events = [ioctl(chan, EVENT, event_param(n))
               for n in ("sched_*", "irq_*", "softirq_*", "timer_*")]
     for ev in events:

@@ -1,8 +1,8 @@
 """Issue 3, channels: discard and overwrite (flight-recorder) modes under loss, statistics,
 sub-buffer size and count, read timer, mmap and splice output, through both daemons.
 
-Tiny buffers (2 x 4 KiB per CPU) and a getppid() flood from this process make the writers
-lap the consumer.  The trace's packet contexts are then the reference: `lttng list` and
+Tiny buffers (2 x 4 KiB per CPU, or a single 4 KiB sub-buffer in discard mode) and a
+getppid() flood from this process make the writers lap the consumer.  The trace's packet contexts are then the reference: `lttng list` and
 babeltrace2 must agree with the events_discarded and packet_seq_num they carry, and every
 packet is one 4 KiB sub-buffer.
 """
@@ -21,7 +21,7 @@ import pytest
 from conftest import Lttng, Result, babeltrace2
 
 SUBBUF_SIZE = 4096
-TINY = ("--subbuf-size", str(SUBBUF_SIZE), "--num-subbuf", "2", "--read-timer", "50000")
+TINY = ("--subbuf-size", str(SUBBUF_SIZE), "--read-timer", "50000")
 FLOOD_SECONDS = 3.0
 # struct pyl_packet_header: packet_size, packet_seq_num, events_discarded offsets.
 CTF_MAGIC = 0xC1FC1FC1
@@ -104,16 +104,19 @@ def marker() -> int:
     return os.getpid()
 
 
-def setup_channel(lttng: Lttng, session: str, mode: str, output: str) -> str:
-    """The tiny channel in that mode and output; `lttng list` of the session."""
+def setup_channel(lttng: Lttng, session: str, mode: str, output: str,
+                  *options: str, num_subbuf: int = 2) -> str:
+    """The tiny channel in that mode and output (and enable-channel options); `lttng list`
+    of the session."""
     lttng.ok("create", session)
-    lttng.ok("enable-channel", "-k", *TINY, mode, "--output", output, "tiny")
+    lttng.ok("enable-channel", "-k", *TINY, "--num-subbuf", str(num_subbuf), mode,
+             "--output", output, *options, "tiny")
     lttng.ok("enable-event", "-k", "-c", "tiny", "--syscall", "getppid,getpgid")
     listed = lttng.ok("list", session).out
     assert f"Event-loss mode:  {mode.lstrip('-')}" in listed, listed
     assert f"Output mode:      {output}" in listed, listed
     assert f"Sub-buffer size:  {SUBBUF_SIZE} bytes" in listed, listed
-    assert "Sub-buffer count: 2" in listed, listed
+    assert f"Sub-buffer count: {num_subbuf}" in listed, listed
     assert "Read timer:       50000 us" in listed, listed
     return listed
 
@@ -177,3 +180,44 @@ def test_overwrite_mode_keeps_newest_events(daemon: Lttng, output: str) -> None:
     # The stock lttng-consumerd takes each packet through the reader ioctls
     # (GET_NEXT_SUBBUF, GET_MMAP_READ_OFFSET into the spare sub-buffer, packet getters).
     overwrite_scenario(daemon, f"ow{output}", output)
+
+
+@pytest.mark.parametrize("output", ["mmap", "splice"])
+def test_one_subbuffer_discard_channel(daemon: Lttng, output: str) -> None:
+    """A single sub-buffer per CPU: writers drop while the consumer has it, and every
+    event of the flood is either in the trace or counted as discarded."""
+    lttng = daemon
+    # The switch timer hands the consumer the flood's last, partly filled packet, so that
+    # the marker finds the sub-buffer free.
+    setup_channel(lttng, "one", "--discard", output, "--switch-timer", "100000",
+                  num_subbuf=1)
+    lttng.ok("add-context", "-k", "-c", "tiny", "-t", "pid")
+    lttng.ok("start")
+    # On one CPU: its stream's last packet (the marker's) counts every discarded event.
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        calls = flood(FLOOD_SECONDS)
+        time.sleep(0.5)
+        pid = marker()
+    finally:
+        os.sched_setaffinity(0, cpus)
+    lttng.ok("stop")
+    discarded = listed_stat(lttng.ok("list", "one").out, "Discarded events")
+    [trace] = lttng.traces("one")
+    lttng.ok("destroy")
+
+    streams = trace_streams(trace, "tiny")
+    assert discarded == trace_discarded(streams) > 0, (discarded, streams)
+    assert trace_lost_packets(streams) == 0
+    read = babeltrace2(str(trace))
+    assert read.rc == 0, read.err
+    first = sum(s[0].discarded for s in streams)
+    assert bt2_reported(read, "event") == discarded - first, read.err[-2000:]
+    assert bt2_reported(read, "packet") == 0
+    assert re.search(rf"syscall_entry_getpgid: .*\{{ pid = {pid} \}}", read.out), read.out[-3000:]
+    # Nothing else in the guest calls getppid() or getpgid(): the flood's entries and exits
+    # and the marker's 3 calls are each recorded or discarded, exactly once.
+    events = [line for line in read.out.splitlines() if line.strip()]
+    assert all(f"{{ pid = {pid} }}" in line for line in events), events[:5]
+    assert len(events) + discarded == 2 * (calls + 3)
