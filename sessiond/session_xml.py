@@ -12,13 +12,20 @@ from __future__ import annotations
 
 from xml.dom import minidom
 
-from pylttng.protocol.client.constants import ErrorCode, EventContextType, EventOutput, EventType
+from pylttng.protocol.client.constants import (
+    ErrorCode,
+    EventContextType,
+    EventOutput,
+    EventType,
+    ProcessAttr,
+    TrackingPolicy,
+)
 from pylttng.protocol.client.errors import ProtocolError
 from pylttng.protocol.client.messages import Channel, Event, EventContext
 from pylttng.protocol.client.userspace_probe import LocationType, LookupMethod, decode_location
 
 from .errors import CommandError
-from .session import KernelChannel, KernelEvent, Session
+from .session import KernelChannel, KernelEvent, KernelSession, Session
 
 # get_kernel_context_type_string(): the contexts a kernel channel saves by name; the
 # others a kernel channel cannot hold (save.c answers LTTNG_ERR_INVALID).
@@ -52,6 +59,19 @@ _LOOKUP_NAMES = {
 }
 
 
+# save_process_attr_tracker(): each tracker's element and its values' element, written in
+# this order (save_process_attr_trackers(), the kernel domain).
+_TRACKERS = (
+    (ProcessAttr.PROCESS_ID, "pid"),
+    (ProcessAttr.VIRTUAL_PROCESS_ID, "vpid"),
+    (ProcessAttr.USER_ID, "uid"),
+    (ProcessAttr.VIRTUAL_USER_ID, "vuid"),
+    (ProcessAttr.GROUP_ID, "gid"),
+    (ProcessAttr.VIRTUAL_GROUP_ID, "vgid"),
+)
+_UINT_MASK = (1 << 32) - 1  # ids are written as an unsigned int
+
+
 _Parent = minidom.Element | minidom.Document
 
 
@@ -83,12 +103,15 @@ def session_document(session: Session) -> bytes:
         w.text(node, "shared_memory_path", session.shm_path)
     _domains(w, node, session)
     w.boolean(node, "started", session.active)
-    if session.snapshot_mode or session.live_timer:
+    rot = session.rotation
+    if session.snapshot_mode or session.live_timer or rot.timer_period_us or rot.size_bytes:
         attributes = w.open(node, "attributes")
         if session.snapshot_mode:
             w.boolean(attributes, "snapshot_mode", True)
-        else:
+        elif session.live_timer:
             w.text(attributes, "live_timer_interval", session.live_timer)
+        if rot.timer_period_us or rot.size_bytes:
+            _rotation_schedules(w, attributes, session)
     _output(w, node, session)
     return bytes(w.doc.toprettyxml(indent="\t", encoding="UTF-8"))
 
@@ -104,9 +127,38 @@ def _domains(w: _Writer, parent: minidom.Element, session: Session) -> None:
     channels = w.open(domain, "channels")
     for chan in ksess.channels:  # newest first, as the stock daemon's list
         _channel(w, channels, chan)
-    # save_process_attr_trackers(): a tracker whose policy includes all writes nothing,
-    # and every tracker of the session model includes all (cmd_trackers.py).
-    w.open(domain, "process_attr_trackers")
+    _trackers(w, w.open(domain, "process_attr_trackers"), ksess)
+
+
+def _trackers(w: _Writer, parent: minidom.Element, ksess: KernelSession) -> None:
+    """save_process_attr_tracker() of each attribute: a tracker that includes all writes
+    nothing, one that excludes all an empty set (what `lttng load` reads back as such),
+    an inclusion set its values in the order they were added, each an <id> or a <name>
+    as the user gave it."""
+    for attr, value_tag in _TRACKERS:
+        tracker = ksess.trackers[attr]
+        if tracker.policy == TrackingPolicy.INCLUDE_ALL:
+            continue
+        node = w.open(parent, f"{value_tag}_process_attr_tracker")
+        values = w.open(node, "process_attr_values")
+        if tracker.policy != TrackingPolicy.INCLUDE_SET:
+            continue
+        for _, value in tracker.values:
+            target = w.open(values, value_tag)
+            if isinstance(value, str):
+                w.text(target, "name", value)
+            else:
+                w.text(target, "id", value & _UINT_MASK)
+
+
+def _rotation_schedules(w: _Writer, parent: minidom.Element, session: Session) -> None:
+    """save_session_rotation_schedules(): the periodic one, then the size one."""
+    rot = session.rotation
+    schedules = w.open(parent, "rotation_schedules")
+    if rot.timer_period_us:
+        w.text(w.open(schedules, "periodic"), "time_us", rot.timer_period_us)
+    if rot.size_bytes:
+        w.text(w.open(schedules, "size_threshold"), "bytes", rot.size_bytes)
 
 
 def _channel(w: _Writer, parent: minidom.Element, chan: KernelChannel) -> None:

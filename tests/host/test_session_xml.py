@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from pylttng.protocol.client.constants import ErrorCode, EventContextType, EventOutput, EventType
+from pylttng.protocol.client.constants import (
+    ErrorCode,
+    EventContextType,
+    EventOutput,
+    EventType,
+    ProcessAttr,
+    TrackingPolicy,
+)
 from pylttng.protocol.client.messages import Channel, Event, EventContext, ProbeAttr
 from pylttng.protocol.client.userspace_probe import (
     LocationType,
@@ -16,6 +23,7 @@ from pylttng.protocol.client.userspace_probe import (
     decode_location,
     encode_location,
 )
+from pylttng.sessiond.cmd_trackers import VALUE_PID, VALUE_UID, VALUE_USER_NAME
 from pylttng.sessiond.errors import CommandError
 from pylttng.sessiond.session import (
     KernelChannel,
@@ -220,3 +228,71 @@ def test_text_is_escaped(schema: etree.XMLSchema) -> None:
     root = parsed(session_document(session("a&b<c>", "/t/x & y")), schema)
     assert text(root, "session/name") == ["a&b<c>"]
     assert text(root, ".//path") == ["/t/x & y"]
+
+
+def test_process_attr_trackers(schema: etree.XMLSchema) -> None:
+    """save_process_attr_trackers(): pid, vpid, uid, vuid, gid, vgid in that order, those
+    that include everyone left out, an excluding one as an empty set."""
+    s = session()
+    ksess = KernelSession(channels=[channel("c")])
+    s.kernel = ksess
+    trackers = ksess.trackers
+    # Set in another order than the one written.
+    trackers[ProcessAttr.VIRTUAL_GROUP_ID].policy = TrackingPolicy.EXCLUDE_ALL
+    trackers[ProcessAttr.USER_ID].policy = TrackingPolicy.INCLUDE_SET
+    trackers[ProcessAttr.USER_ID].values += [(VALUE_USER_NAME, "root"), (VALUE_UID, 1000)]
+    trackers[ProcessAttr.PROCESS_ID].policy = TrackingPolicy.INCLUDE_SET
+    trackers[ProcessAttr.PROCESS_ID].values += [(VALUE_PID, 42), (VALUE_PID, -1)]
+    trackers[ProcessAttr.GROUP_ID].policy = TrackingPolicy.INCLUDE_SET  # an empty set
+    trackers[ProcessAttr.VIRTUAL_PROCESS_ID].policy = TrackingPolicy.INCLUDE_ALL
+    root = parsed(session_document(s), schema)
+    node = root.find("session/domains/domain/process_attr_trackers")
+    assert node is not None
+    assert [t.tag for t in node] == ["pid_process_attr_tracker", "uid_process_attr_tracker",
+                                     "gid_process_attr_tracker", "vgid_process_attr_tracker"]
+    pid, uid, gid, vgid = node
+    # save.c writes each id as an unsigned int.
+    assert [[(c.tag, c.text) for c in v] for v in pid.find("process_attr_values")] == [
+        [("id", "42")], [("id", str((1 << 32) - 1))]]
+    assert [v.tag for v in pid.find("process_attr_values")] == ["pid", "pid"]
+    uid_values = uid.find("process_attr_values")
+    assert [(v.tag, [(c.tag, c.text) for c in v]) for v in uid_values] == [
+        ("uid", [("name", "root")]), ("uid", [("id", "1000")])]
+    assert [len(t.find("process_attr_values")) for t in (gid, vgid)] == [0, 0]
+    # A session tracking everyone writes an empty <process_attr_trackers/>.
+    for tracker in trackers.values():
+        tracker.policy = TrackingPolicy.INCLUDE_ALL
+    root = parsed(session_document(s), schema)
+    assert len(root.find("session/domains/domain/process_attr_trackers")) == 0
+
+
+def test_rotation_schedules(schema: etree.XMLSchema) -> None:
+    s = session()
+    s.rotation.size_bytes = 1 << 20
+    root = parsed(session_document(s), schema)
+    attributes = root.find("session/attributes")
+    assert attributes is not None and [a.tag for a in attributes] == ["rotation_schedules"]
+    assert [(e.tag, [(c.tag, c.text) for c in e]) for e in attributes[0]] == [
+        ("size_threshold", [("bytes", str(1 << 20))])]
+    s.rotation.timer_period_us = 5_000_000
+    root = parsed(session_document(s), schema)
+    # The periodic schedule first, whatever order they were set in.
+    assert [(e.tag, [(c.tag, c.text) for c in e])
+            for e in root.findall("session/attributes/rotation_schedules/*")] == [
+        ("periodic", [("time_us", "5000000")]), ("size_threshold", [("bytes", str(1 << 20))])]
+    # <attributes> comes between <started> and <output>, as save_session() writes it.
+    assert [e.tag for e in root.find("session")] == ["name", "started", "attributes", "output"]
+    s.rotation.timer_period_us = s.rotation.size_bytes = 0
+    assert parsed(session_document(s), schema).find("session/attributes") is None
+
+
+def test_tracefile_and_monitor_timer(schema: etree.XMLSchema) -> None:
+    s = session()
+    s.kernel = KernelSession(channels=[channel(
+        "c", tracefile_size=1 << 22, tracefile_count=3, monitor_timer_interval=250_000,
+        blocking_timeout=0)])
+    root = parsed(session_document(s), schema)
+    [chan] = root.findall("session/domains/domain/channels/channel")
+    assert [chan.findtext(t) for t in ("tracefile_size", "tracefile_count",
+                                       "monitor_timer_interval")] == [
+        str(1 << 22), "3", "250000"]
