@@ -1,7 +1,7 @@
 """The kernel domain of a session configuration document read back as commands:
-process_domain_node(), process_channel_attr_node(), process_event_node(),
-process_context_node() and process_id_tracker_node() of session-config.c (lttng-tools
-2.13), which `lttng load` and lttng-sessiond --load run. Pure: no I/O.
+process_domain_node(), process_channel_attr_node(), process_event_node() and
+process_context_node() of session-config.c (lttng-tools 2.13), which `lttng load` and
+lttng-sessiond --load run; the trackers are session_load_trackers.py's. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from pylttng.protocol.client.constants import (
     EventOutput,
     EventType,
     LoglevelType,
-    ProcessAttr,
-    TrackingPolicy,
 )
 from pylttng.protocol.client.messages import Domain, Event, EventContext, ProbeAttr
 from pylttng.protocol.client.userspace_probe import (
@@ -30,23 +28,9 @@ from pylttng.protocol.client.userspace_probe import (
 
 from .cmd_channels import default_kernel_channel
 from .config_values import LoadError, boolean, choice, find, integer, text, uint
+from .session_load_trackers import tracker_commands
 
 LOGLEVEL_DEBUG = 14  # lttng_event_create(): the kernel and UST default log level
-# get_tracker_elements(): each tracker's element, its values' element, and its attribute.
-_TRACKERS = {
-    "pid_process_attr_tracker": (ProcessAttr.PROCESS_ID, "pid"),
-    "vpid_process_attr_tracker": (ProcessAttr.VIRTUAL_PROCESS_ID, "vpid"),
-    "uid_process_attr_tracker": (ProcessAttr.USER_ID, "uid"),
-    "vuid_process_attr_tracker": (ProcessAttr.VIRTUAL_USER_ID, "vuid"),
-    "gid_process_attr_tracker": (ProcessAttr.GROUP_ID, "gid"),
-    "vgid_process_attr_tracker": (ProcessAttr.VIRTUAL_GROUP_ID, "vgid"),
-}
-# enum lttng_process_attr_value_type: an id, or (users and groups) a name.
-_ID_VALUE = {ProcessAttr.PROCESS_ID: 0, ProcessAttr.VIRTUAL_PROCESS_ID: 0,
-             ProcessAttr.USER_ID: 1, ProcessAttr.VIRTUAL_USER_ID: 1,
-             ProcessAttr.GROUP_ID: 3, ProcessAttr.VIRTUAL_GROUP_ID: 3}
-_NAME_VALUE = {ProcessAttr.USER_ID: 2, ProcessAttr.VIRTUAL_USER_ID: 2,
-               ProcessAttr.GROUP_ID: 4, ProcessAttr.VIRTUAL_GROUP_ID: 4}
 # get_context_type(): the names a context's <type> may hold.
 _CONTEXT_NAMES: dict[str, int] = {
     t.name: t for t in EventContextType
@@ -69,16 +53,20 @@ def domain_commands(session: str, node: ET.Element) -> list[c.ClientCommand]:
     if text(buffers) not in BufferType.__members__:
         raise LoadError(f"buffer type {text(buffers)!r}")
     domain = Domain(type=DomainType.KERNEL, buf_type=BufferType[text(buffers)])
-    commands: list[c.ClientCommand] = []
     channels = find(node, "channels")
-    for channel in channels if channels is not None else ():
+    if channels is None:
+        return []  # nothing of the domain is read then, its trackers neither
+    commands: list[c.ClientCommand] = []
+    for channel in channels:
         commands += _channel(session, domain, channel)
-    trackers = find(node, "process_attr_trackers")
-    for tracker in trackers if trackers is not None else ():
-        commands += _tracker(session, domain, tracker)
-    if find(node, "trackers") is not None:
-        raise LoadError("legacy (2.11) PID trackers are not read")
+    trackers = [child for child in node if child.tag in ("process_attr_trackers", "trackers")]
+    if len(trackers) > 1:
+        # The walk would read the first alone: refused, as its error message means to.
+        raise LoadError("both <process_attr_trackers> and the legacy <trackers>")
+    for tracker in trackers:
+        commands += tracker_commands(session, domain, tracker)
     return commands
+
 
 def _channel(session: str, domain: Domain, node: ET.Element) -> list[c.ClientCommand]:
     """process_channel_attr_node(), then enable-channel, the events and the contexts."""
@@ -207,28 +195,3 @@ def _context(node: ET.Element) -> EventContext:
                             app_provider=fields_text.get("provider_name", ""),
                             app_name=fields_text.get("ctx_name", ""))
     raise LoadError(f"context <{child.tag}>")
-
-
-def _tracker(session: str, domain: Domain, node: ET.Element) -> list[c.ClientCommand]:
-    """process_id_tracker_node(): no value excludes all, else the set of the values."""
-    if node.tag not in _TRACKERS:
-        raise LoadError(f"tracker <{node.tag}>")
-    attr, value_tag = _TRACKERS[node.tag]
-    values = find(node, "process_attr_values")
-    if values is None:
-        raise LoadError(f"<{node.tag}> without <process_attr_values>", ErrorCode.INVALID)
-    policy = TrackingPolicy.INCLUDE_SET if len(values) else TrackingPolicy.EXCLUDE_ALL
-    commands: list[c.ClientCommand] = [c.TrackerSetPolicy(session, domain, attr, policy)]
-    for value in values:
-        for child in value if value.tag == value_tag else ():
-            if child.tag == "id":
-                add = c.TrackerChangeValue(session, domain, True, attr, _ID_VALUE[attr],
-                                           integer(child))
-            elif child.tag == "name" and attr in _NAME_VALUE:
-                add = c.TrackerChangeValue(session, domain, True, attr, _NAME_VALUE[attr],
-                                           text(child))
-            else:
-                continue
-            commands.append(add)
-    return commands
-
