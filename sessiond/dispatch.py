@@ -179,5 +179,7 @@ class Dispatcher:
                 await ensure_kernel_session(self._ctx, session)
         elif domain in (DomainType.UST, DomainType.JUL, DomainType.LOG4J, DomainType.PYTHON):
             raise CommandError(ErrorCode.NO_UST, "only the kernel domain is provided")
-        elif not isinstance(cmd, c.ListSyscalls):
+        elif not isinstance(cmd, c.ListSyscalls | c.SetConsumerUri):
+            # DOMAIN_NONE means every syscall to the one, the session's own output to the
+            # other (lttng_set_consumer_url(), which `lttng load` sends).
             raise CommandError(ErrorCode.UNKNOWN_DOMAIN)

@@ -23,6 +23,7 @@ from .config_values import LoadError
 from .context import Credentials
 from .dispatch import Dispatcher
 from .errors import CommandError
+from .load_errors import load_error
 from .paths import home_dir
 from .session_load import SessionPlan, parse_document
 
@@ -84,15 +85,19 @@ async def load_sessions(dispatcher: Dispatcher, path: str | None) -> None:
 
 async def _apply(dispatcher: Dispatcher, plan: SessionPlan, creds: Credentials) -> None:
     """process_session_node() with overwrite: destroy a session of that name, then send
-    the commands; a failure after the creation destroys what was made."""
+    the commands; a failure reports the load's error, and destroys the session if the
+    walk would (SessionPlan)."""
     await _destroy(dispatcher, plan.name, creds)
     for index, cmd in enumerate(plan.commands):
         try:
             await _send(dispatcher, cmd, creds)
-        except CommandError:
-            if index >= plan.created:
+        except CommandError as exc:
+            if index in plan.destroys_on_failure:
                 await _destroy(dispatcher, plan.name, creds)
-            raise
+            code = load_error(cmd, exc.code)
+            if code == exc.code:
+                raise
+            raise CommandError(code, str(exc)) from None
 
 
 async def _send(dispatcher: Dispatcher, cmd: c.ClientCommand, creds: Credentials) -> None:

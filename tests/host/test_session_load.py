@@ -3,13 +3,16 @@ dispatcher at start (sessiond/session_autoload.py, lttng-sessiond --load)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import shlex
 import subprocess
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import trio
 from lxml import etree
 from pylttng.protocol.client import commands as c
 from pylttng.protocol.client.constants import (
@@ -19,6 +22,9 @@ from pylttng.protocol.client.constants import (
     EventContextType,
     EventOutput,
     EventType,
+    ProcessAttr,
+    RotationScheduleType,
+    TrackingPolicy,
 )
 from pylttng.protocol.client.messages import (
     Channel,
@@ -30,6 +36,7 @@ from pylttng.protocol.client.messages import (
     SessionDescriptor,
     Uri,
 )
+from pylttng.sessiond.cmd_trackers import VALUE_PID, VALUE_UID, VALUE_USER_NAME
 from pylttng.sessiond.config_values import LoadError
 from pylttng.sessiond.context import Credentials, DaemonContext
 from pylttng.sessiond.dispatch import Dispatcher
@@ -51,11 +58,26 @@ class Tracer(FakeTracer):
         self.calls.append(("CONTEXT", int(kctx)))
 
 
-def dispatcher() -> tuple[Dispatcher, DaemonContext]:
+def dispatcher(nursery: trio.Nursery | None = None) -> tuple[Dispatcher, DaemonContext]:
     loader = TracerLoader(no_kernel=False, tracer=Tracer())  # type: ignore[arg-type]
     ctx = DaemonContext(sessions=SessionRegistry(), tracer=loader,
-                        consumer=FakeConsumer())  # type: ignore[arg-type]
+                        consumer=FakeConsumer(), nursery=nursery)  # type: ignore[arg-type]
     return Dispatcher(ctx, is_root=True), ctx
+
+
+@contextlib.asynccontextmanager
+async def running() -> AsyncIterator[tuple[Dispatcher, DaemonContext]]:
+    """A dispatcher whose context runs background tasks (rotation schedules)."""
+    async with trio.open_nursery() as nursery:
+        yield dispatcher(nursery)
+        nursery.cancel_scope.cancel()
+
+
+async def tracker_calls(ctx: DaemonContext) -> list[tuple[object, ...]]:
+    """What the kernel's trackers were told."""
+    tracer = await ctx.tracer.get()
+    assert isinstance(tracer, Tracer)
+    return [call for call in tracer.calls if call[0] in ("TRACK", "UNTRACK")]
 
 
 def build(tmp: pathlib.Path) -> list[c.ClientCommand]:
@@ -148,21 +170,140 @@ def test_document_to_commands(tmp_path: pathlib.Path) -> None:
     assert isinstance(track, c.TrackerChangeValue) and track.value == 42
 
 
+def session_doc(inner: bytes) -> bytes:
+    return b"<sessions><session><name>x</name>" + inner + b"</session></sessions>"
+
+
 @pytest.mark.parametrize("doc, code", [
     ((b"<sessions><session><name>u</name><domains><domain><type>UST</type>"
       b"<buffer_type>PER_UID</buffer_type></domain></domains></session></sessions>"),
      ErrorCode.NO_UST),
-    ((b"<sessions><session><name>n</name><output><consumer_output><enabled>true</enabled>"
-      b"<destination><net_output><control_uri>tcp://h</control_uri><data_uri>tcp://h"
-      b"</data_uri></net_output></destination></consumer_output></output></session>"
-      b"</sessions>"), ErrorCode.LOAD_INVALID_CONFIG),
     (b"<sessions><session><name>x</name>", ErrorCode.LOAD_IO_FAIL),
     (b"<sessions><session/></sessions>", ErrorCode.LOAD_INVALID_CONFIG),
+    # What session.xsd refuses, `lttng load` refuses before walking the document.
+    (session_doc(b"<colour>red</colour>"), ErrorCode.LOAD_INVALID_CONFIG),
+    (session_doc(b"<attributes><hourly/></attributes>"), ErrorCode.LOAD_INVALID_CONFIG),
+    (session_doc(b"<attributes><rotation_schedules><hourly/></rotation_schedules>"
+                 b"</attributes>"), ErrorCode.LOAD_INVALID_CONFIG),
+    (session_doc(b"<attributes><rotation_schedules><periodic/></rotation_schedules>"
+                 b"</attributes>"), ErrorCode.LOAD_INVALID_CONFIG),
+    (session_doc(b"<attributes><rotation_schedules><periodic><time_us>soon</time_us>"
+                 b"</periodic></rotation_schedules></attributes>"),
+     ErrorCode.LOAD_INVALID_CONFIG),
+    # A live session streams to a relay daemon: one without a network output is invalid.
+    (session_doc(b"<attributes><live_timer_interval>100</live_timer_interval></attributes>"),
+     ErrorCode.LOAD_INVALID_CONFIG),
 ])
 def test_what_cannot_be_loaded(doc: bytes, code: ErrorCode) -> None:
     with pytest.raises(LoadError) as failed:
         parse_document(doc)
     assert failed.value.code == code
+
+
+def kernel_session(body: bytes, trackers: bytes) -> bytes:
+    return (b"<sessions><session><name>k</name><started>false</started><domains><domain>"
+            b"<type>KERNEL</type><buffer_type>GLOBAL</buffer_type>" + body + trackers +
+            b"</domain></domains></session></sessions>")
+
+
+CHANNELS = b"<channels><channel><name>c</name></channel></channels>"
+
+
+@pytest.mark.parametrize("trackers", [
+    b"<process_attr_trackers><cgroup_process_attr_tracker/></process_attr_trackers>",
+    b"<process_attr_trackers><pid_process_attr_tracker/></process_attr_trackers>",
+    (b"<process_attr_trackers><pid_process_attr_tracker><process_attr_values><uid><id>1"
+     b"</id></uid></process_attr_values></pid_process_attr_tracker></process_attr_trackers>"),
+    (b"<process_attr_trackers><vpid_process_attr_tracker><process_attr_values><vpid><name>"
+     b"init</name></vpid></process_attr_values></vpid_process_attr_tracker>"
+     b"</process_attr_trackers>"),
+    (b"<process_attr_trackers><uid_process_attr_tracker><process_attr_values><uid><id>x"
+     b"</id></uid></process_attr_values></uid_process_attr_tracker></process_attr_trackers>"),
+    b"<process_attr_trackers/><trackers/>",
+    b"<trackers><pid_tracker/></trackers>",
+])
+def test_trackers_that_cannot_be_loaded(trackers: bytes) -> None:
+    with pytest.raises(LoadError) as failed:
+        parse_document(kernel_session(CHANNELS, trackers))
+    assert failed.value.code == ErrorCode.LOAD_INVALID_CONFIG
+
+
+def test_trackers_to_commands() -> None:
+    """process_id_tracker_node() and process_legacy_pid_tracker_node(): the policy, then
+    each value, cast as liblttng-ctl casts it; an empty set excludes everyone."""
+    [plan] = parse_document(kernel_session(CHANNELS, (
+        b"<process_attr_trackers>"
+        b"<vgid_process_attr_tracker><process_attr_values/></vgid_process_attr_tracker>"
+        b"<pid_process_attr_tracker><process_attr_values><pid><id>4294967295</id></pid>"
+        b"<pid/><pid><id>42</id></pid></process_attr_values></pid_process_attr_tracker>"
+        b"<uid_process_attr_tracker><process_attr_values><uid><name>root</name></uid>"
+        b"<uid><id>-1</id></uid></process_attr_values></uid_process_attr_tracker>"
+        b"</process_attr_trackers>")))
+    tracking = [cmd for cmd in plan.commands
+                if isinstance(cmd, c.TrackerSetPolicy | c.TrackerChangeValue)]
+    assert [(type(t).__name__, t.process_attr, t.policy if isinstance(t, c.TrackerSetPolicy)
+             else (t.value_type, t.value)) for t in tracking] == [
+        ("TrackerSetPolicy", ProcessAttr.VIRTUAL_GROUP_ID, TrackingPolicy.EXCLUDE_ALL),
+        ("TrackerSetPolicy", ProcessAttr.PROCESS_ID, TrackingPolicy.INCLUDE_SET),
+        ("TrackerChangeValue", ProcessAttr.PROCESS_ID, (VALUE_PID, -1)),  # (pid_t)
+        ("TrackerChangeValue", ProcessAttr.PROCESS_ID, (VALUE_PID, 42)),
+        ("TrackerSetPolicy", ProcessAttr.USER_ID, TrackingPolicy.INCLUDE_SET),
+        ("TrackerChangeValue", ProcessAttr.USER_ID, (VALUE_USER_NAME, "root")),
+        ("TrackerChangeValue", ProcessAttr.USER_ID, (VALUE_UID, (1 << 32) - 1)),  # (uid_t)
+    ]
+    assert all(t.domain == KERNEL and t.session_name == "k" for t in tracking)
+    assert all(t.add for t in tracking if isinstance(t, c.TrackerChangeValue))
+
+    [legacy] = parse_document(kernel_session(CHANNELS, (
+        b"<trackers><pid_tracker><targets><pid_target><pid>7</pid></pid_target>"
+        b"<pid_target><pid>8</pid></pid_target></targets></pid_tracker></trackers>")))
+    assert [(type(t).__name__, t.process_attr) for t in legacy.commands
+            if isinstance(t, c.TrackerSetPolicy | c.TrackerChangeValue)] == [
+        ("TrackerSetPolicy", ProcessAttr.PROCESS_ID),
+        ("TrackerChangeValue", ProcessAttr.PROCESS_ID),
+        ("TrackerChangeValue", ProcessAttr.PROCESS_ID)]
+    assert [t.value for t in legacy.commands if isinstance(t, c.TrackerChangeValue)] == [7, 8]
+    [empty] = parse_document(kernel_session(CHANNELS, (
+        b"<trackers><pid_tracker><targets/></pid_tracker></trackers>")))
+    assert [t.policy for t in empty.commands if isinstance(t, c.TrackerSetPolicy)] == [
+        TrackingPolicy.EXCLUDE_ALL]
+
+    # process_domain_node() reads nothing of a domain without <channels>.
+    [bare] = parse_document(kernel_session(b"", (
+        b"<process_attr_trackers><pid_process_attr_tracker><process_attr_values/>"
+        b"</pid_process_attr_tracker></process_attr_trackers>")))
+    assert [type(cmd).__name__ for cmd in bare.commands] == ["CreateSession"]
+
+
+def test_rotation_schedules_to_commands() -> None:
+    """process_session_rotation_schedules_node(): the last value of each type; the
+    periodic schedule added before the size one, after the domains, before the start."""
+    [plan] = parse_document(
+        b"<sessions><session><name>r</name><attributes><rotation_schedules>"
+        b"<size_threshold><bytes>4096</bytes></size_threshold>"
+        b"<periodic><time_us>7</time_us></periodic><periodic><time_us>9</time_us></periodic>"
+        b"</rotation_schedules></attributes><output><consumer_output><enabled>true</enabled>"
+        b"<destination><path>/t/r</path></destination></consumer_output></output>"
+        b"<domains><domain><type>KERNEL</type><buffer_type>GLOBAL</buffer_type>"
+        b"<channels><channel><name>c</name></channel></channels></domain></domains>"
+        b"</session></sessions>")
+    assert [type(cmd).__name__ for cmd in plan.commands] == [
+        "CreateSession", "EnableChannel", "RotationSetSchedule", "RotationSetSchedule",
+        "StartTrace"]
+    periodic, size = plan.commands[2:4]
+    assert isinstance(periodic, c.RotationSetSchedule)
+    assert isinstance(size, c.RotationSetSchedule)
+    assert (periodic.schedule_type, periodic.set, periodic.value) == (
+        RotationScheduleType.PERIODIC, True, 9)
+    assert (size.schedule_type, size.set, size.value) == (
+        RotationScheduleType.SIZE_THRESHOLD, True, 4096)
+    # A failed schedule leaves the session; a failed channel or start destroys it.
+    assert plan.destroys_on_failure == {1, 4}
+    [zero] = parse_document(
+        b"<sessions><session><name>z</name><attributes><rotation_schedules><periodic>"
+        b"<time_us>0</time_us></periodic></rotation_schedules></attributes></session>"
+        b"</sessions>")
+    assert [type(cmd).__name__ for cmd in zero.commands] == ["CreateSession", "StartTrace"]
 
 
 async def test_a_failed_load_destroys_the_session(tmp_path: pathlib.Path) -> None:
@@ -181,6 +322,50 @@ async def test_a_failed_load_destroys_the_session(tmp_path: pathlib.Path) -> Non
     with pytest.raises(LoadError) as missing:
         await load_sessions(d, str(tmp_path / "nowhere"))
     assert missing.value.code == ErrorCode.INVALID
+
+
+STOPPED = b"<started>false</started>"
+NET = (b"<consumer_output><enabled>true</enabled><destination><net_output><control_uri>"
+       b"tcp://relay:5342</control_uri><data_uri>tcp://relay:5343</data_uri></net_output>"
+       b"</destination></consumer_output>")
+
+
+def tracked(values: bytes) -> bytes:
+    return kernel_session(CHANNELS, b"<process_attr_trackers><uid_process_attr_tracker>"
+                          b"<process_attr_values>" + values + b"</process_attr_values>"
+                          b"</uid_process_attr_tracker></process_attr_trackers>")
+
+
+@pytest.mark.parametrize("doc, code, left", [
+    # Streaming to a relay daemon: SET_CONSUMER_URI is refused after the creation, which
+    # stays (create_session() fails, process_session_node() does not destroy).
+    (b"<sessions><session><name>k</name>" + STOPPED + b"<output>" + NET + b"</output>"
+     b"</session></sessions>", ErrorCode.NOT_SUPPORTED, True),
+    (b"<sessions><session><name>k</name>" + STOPPED + b"<attributes><live_timer_interval>"
+     b"1000000</live_timer_interval></attributes><output>" + NET + b"</output></session>"
+     b"</sessions>", ErrorCode.NOT_SUPPORTED, False),
+    (b"<sessions><session><name>k</name>" + STOPPED + b"<attributes><snapshot_mode>true"
+     b"</snapshot_mode></attributes><output><snapshot_outputs><output><name>n</name>"
+     b"<max_size>0</max_size>" + NET + b"</output></snapshot_outputs></output></session>"
+     b"</sessions>", ErrorCode.NOT_SUPPORTED, True),
+    # A snapshot session rotates nothing: ROTATION_NOT_AVAILABLE, which
+    # add_periodic_rotation() reports as UNK, leaving the session.
+    (b"<sessions><session><name>k</name>" + STOPPED + b"<attributes><snapshot_mode>true"
+     b"</snapshot_mode><rotation_schedules><periodic><time_us>1000000</time_us></periodic>"
+     b"</rotation_schedules></attributes></session></sessions>", ErrorCode.UNK, True),
+    # Tracker values: failures of the domain destroy the session.
+    (tracked(b"<uid><id>5</id></uid><uid><id>5</id></uid>"),
+     ErrorCode.PROCESS_ATTR_EXISTS, False),
+    (tracked(b"<uid><name>no-such-user-xyz</name></uid>"), ErrorCode.UNK, False),
+])
+async def test_what_the_daemon_refuses_to_load(tmp_path: pathlib.Path, doc: bytes,
+                                               code: ErrorCode, left: bool) -> None:
+    (tmp_path / "k.lttng").write_bytes(doc)
+    async with running() as (d, ctx):
+        with pytest.raises(CommandError) as failed:
+            await load_sessions(d, str(tmp_path / "k.lttng"))
+        assert failed.value.code == code, failed.value
+        assert (ctx.sessions.get("k") is not None) == left
 
 
 async def test_autoload_folder(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
