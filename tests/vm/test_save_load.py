@@ -1,6 +1,8 @@
 """Issue 21, `lttng save` and `lttng load`: pylttng-sessiond writes the configuration the
 stock lttng-sessiond 2.13 writes, and the stock CLI's `load` (liblttng-ctl, client side)
-recreates the session from it, with --override-name and --override-url too."""
+recreates the session from it, with --override-name and --override-url too; trackers,
+trace file limits, the monitor timer and rotation schedules included. What pylttng does
+not carry out (streaming to a relay daemon, live sessions) fails the load."""
 
 from __future__ import annotations
 
@@ -183,3 +185,122 @@ def test_saved_file_matches_the_stock_daemons(
              for daemon, text in texts.items()}
     assert trees["pylttng"] == trees["stock"]
     assert texts["pylttng"] == texts["stock"]
+
+
+# --- trackers, trace file limits, monitor timer, rotation schedules ---------------------
+
+TRACKED_VALUES = {  # the values of each saved tracker, as the stock daemon keeps them too
+    "pid": [("id", "42"), ("id", "7")],
+    "vpid": [],  # untrack --all: excludes everyone, saved as an empty set
+    "vuid": [("name", "root"), ("id", "1000")],
+    "gid": [("id", "5")],  # 0 untracked again
+}
+
+
+def build_tracked_session(lttng: Lttng, name: str, output: Path) -> None:
+    """Trackers of every policy, with ids and a user name; a channel writing at most 3
+    trace files of 1 MiB each, monitored every 250 ms; a periodic and a size rotation."""
+    lttng.ok("create", name, "-o", str(output))
+    lttng.ok("enable-channel", "-k", "-s", name, "files", "--subbuf-size", "64k",
+             "--num-subbuf", "4", "--tracefile-size", "1M", "--tracefile-count", "3",
+             "--monitor-timer", "250000")
+    lttng.ok("enable-event", "-k", "-s", name, "-c", "files", "sched_switch")
+    lttng.ok("track", "-k", "-s", name, "--pid=42,7")
+    lttng.ok("track", "-k", "-s", name, "--vuid=root,1000")
+    lttng.ok("track", "-k", "-s", name, "--gid=0,5")
+    lttng.ok("untrack", "-k", "-s", name, "--gid=0")
+    lttng.ok("untrack", "-k", "-s", name, "--all", "--vpid")
+    lttng.ok("enable-rotation", "-s", name, "--timer", "5s")
+    lttng.ok("enable-rotation", "-s", name, "--size", "16M")
+
+
+def saved_trackers(root: etree._Element) -> dict[str, list[tuple[str, str]]]:
+    trackers = root.find("session/domains/domain/process_attr_trackers")
+    assert trackers is not None
+    saved = {}
+    for tracker in trackers:
+        kind = tracker.tag.removesuffix("_process_attr_tracker")
+        values = tracker.find("process_attr_values")
+        assert values is not None and all(v.tag == kind for v in values)
+        saved[kind] = [(c.tag, c.text or "") for v in values for c in v]
+    return saved
+
+
+def test_trackers_and_rotation_schedules_saved_and_loaded(
+        lttng: Lttng, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    build_tracked_session(lttng, "trk", tmp_path / "trk-out")
+    before = mi_list(lttng, "trk")
+    listed = lttng.ok("list", "trk").out
+    folder = saved_dir(request, tmp_path, "trackers")
+    lttng.ok("save", "trk", "-o", str(folder))
+    root = etree.parse(str(folder / "trk.lttng")).getroot()
+    assert XSD.validate(root), XSD.error_log
+    assert saved_trackers(root) == TRACKED_VALUES  # pid, vpid, vuid, gid: save.c's order
+    [chan] = root.findall("session/domains/domain/channels/channel")
+    assert [chan.findtext(t) for t in ("tracefile_size", "tracefile_count",
+                                       "monitor_timer_interval")] == [
+        str(1 << 20), "3", "250000"]
+    assert [(e.tag, e[0].tag, e[0].text)
+            for e in root.findall("session/attributes/rotation_schedules/*")] == [
+        ("periodic", "time_us", "5000000"), ("size_threshold", "bytes", str(16 << 20))]
+    lttng.ok("destroy", "trk")
+
+    # The stock CLI's load sends `lttng track` and `enable-rotation`'s commands.
+    lttng.ok("load", "-i", str(folder), "trk")
+    assert mi_list(lttng, "trk") == before
+    assert lttng.ok("list", "trk").out == listed
+    lttng.ok("destroy", "trk")
+
+    # pylttng-sessiond --load runs the same walk and the same handlers itself.
+    stop_daemons()
+    started = run(lttng.env["LTTNG_SESSIOND_PATH"], "--daemonize", "--load",
+                  str(folder / "trk.lttng"), env=lttng.env)
+    assert started.rc == 0, started.text
+    assert mi_list(lttng, "trk") == before
+    lttng.ok("destroy", "trk")
+
+
+def test_tracked_session_saved_as_the_stock_daemon_saves_it(
+        lttng: Lttng, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The same file from both daemons, element for element; the stock daemon writes an
+    inclusion set in its hash table's order, so the values are compared as a set."""
+    trees = {}
+    for daemon in ("pylttng", "stock"):
+        if daemon == "stock":
+            stop_daemons()
+            env = {k: v for k, v in lttng.env.items() if k != "LTTNG_SESSIOND_PATH"}
+            start_stock_sessiond(env)
+        build_tracked_session(lttng, "tcmp", tmp_path / "tcmp-out")
+        folder = saved_dir(request, tmp_path, daemon)
+        lttng.ok("save", "tcmp", "-o", str(folder))
+        lttng.ok("destroy", "tcmp")
+        root = etree.parse(str(folder / "tcmp.lttng")).getroot()
+        trees[daemon] = canonical(root, frozenset({"process_attr_values"}))
+    assert trees["pylttng"] == trees["stock"]
+
+
+NET_OUTPUT = (
+    "<output><consumer_output><enabled>true</enabled><destination><net_output>"
+    "<control_uri>tcp://127.0.0.1:5342</control_uri><data_uri>tcp://127.0.0.1:5343"
+    "</data_uri></net_output></destination></consumer_output></output>")
+
+
+@pytest.mark.parametrize("name, attributes", [
+    ("streamed", ""),
+    ("live", "<attributes><live_timer_interval>1000000</live_timer_interval></attributes>"),
+])
+def test_load_refuses_relay_daemon_outputs(lttng: Lttng, tmp_path: Path, name: str,
+                                           attributes: str) -> None:
+    """A session streamed to lttng-relayd (which pylttng-consumerd does not do yet): the
+    load fails with the daemon's NOT_SUPPORTED, nothing is silently left out."""
+    path = tmp_path / f"{name}.lttng"
+    path.write_text(f"<sessions><session><name>{name}</name><started>false</started>"
+                    f"{attributes}{NET_OUTPUT}</session></sessions>")
+    assert XSD.validate(etree.parse(str(path))), XSD.error_log
+    result = lttng("load", "-i", str(path))
+    assert result.rc != 0 and "Operation not supported" in result.text, result.text
+    listed = lttng("list", name)
+    # The live session is refused at its creation; the other is created without an
+    # output, then its relay URLs are refused (liblttng-ctl leaves it: stock behaviour).
+    assert (listed.rc == 0) == (name == "streamed"), listed.text
+    assert "tcp://" not in listed.text
