@@ -22,11 +22,16 @@ class Consumer:
     """The kernel consumer daemon of this session daemon (the_kconsumer_data)."""
 
     def __init__(
-        self, nursery: trio.Nursery, socket_path: str, command: Sequence[str] | None
+        self,
+        nursery: trio.Nursery,
+        socket_path: str,
+        command: Sequence[str] | None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self._nursery = nursery
         self._socket_path = socket_path
         self._command = [*command, "--socket", socket_path] if command else None
+        self._extra_args = list(extra_args)
         self._link: ConsumerLink | None = None
         self._lock = trio.Lock()
 
@@ -38,7 +43,9 @@ class Consumer:
                     os.makedirs(os.path.dirname(self._socket_path), mode=0o750, exist_ok=True)
                     started = time.monotonic()
                     await self._nursery.start(
-                        functools.partial(run_consumerd, command=self._command),
+                        functools.partial(
+                            run_consumerd, command=self._command, extra_args=self._extra_args
+                        ),
                         self._socket_path,
                     )
                     self._link = await ConsumerLink.connect(self._socket_path)

@@ -52,6 +52,7 @@ async def run_consumerd(
     socket_path: str,
     *,
     command: Sequence[str] | None = None,
+    extra_args: Sequence[str] = (),
     task_status: trio.TaskStatus[ConsumerdProcess] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Start the consumerd, report started once its socket accepts, restart it if it dies.
@@ -60,6 +61,7 @@ async def run_consumerd(
     if it does not.  Raises ConsumerError if the very first start fails.
     """
     argv = list(command) if command is not None else consumerd_command(socket_path)
+    argv += extra_args
     handle = ConsumerdProcess(socket_path)
     started = False
     quick_deaths = 0

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import trio
 
 from .client_server import bind_client_socket, serve_clients
+from .config_values import LoadError
 from .consumer import Consumer
 from .consumer_link import ConsumerError
 from .context import DaemonContext
@@ -22,6 +23,7 @@ from .kernel_session import destroy_kernel_session, stop_kernel_session
 from .modprobe import TracerLoader
 from .paths import RunPaths
 from .session import SessionRegistry
+from .session_autoload import load_sessions
 
 log = logging.getLogger("pylttng.sessiond")
 
@@ -30,19 +32,28 @@ class AlreadyRunning(Exception):
     """Another session daemon already serves this rundir."""
 
 
+class LoadFailed(Exception):
+    """A session configuration loaded at start failed: the daemon stops (main.c)."""
+
+
 @dataclass(frozen=True)
 class Config:
     paths: RunPaths
     no_kernel: bool = False
     consumerd_cmd: Sequence[str] | None = None
+    group: str = "tracing"  # -g/--group: who may use the root daemon's client socket
+    verbose_consumer: bool = False
+    load_path: str | None = None  # -l/--load; None: the `auto` folders
 
 
-def _tracing_gid() -> int | None:
+def _tracing_gid(group: str) -> int | None:
     import grp
 
     try:
-        return grp.getgrnam("tracing").gr_gid
+        return grp.getgrnam(group).gr_gid
     except KeyError:
+        # set_permissions() of main.c: root alone may then connect.
+        log.warning("no tracing group %r: only root may use the session daemon", group)
         return None
 
 
@@ -71,14 +82,17 @@ async def _exit_on_signals(cancel: trio.CancelScope) -> None:
 async def run(config: Config, readiness: Readiness) -> None:
     paths = config.paths
     lock_fd = prepare_rundir(paths)
+    load_failure = ""
     try:
         listener = await bind_client_socket(paths.client_socket)
         if os.geteuid() == 0:
-            gid = _tracing_gid()
+            gid = _tracing_gid(config.group)
             if gid is not None:
                 os.chown(paths.client_socket, 0, gid)
         async with trio.open_nursery() as nursery:
-            consumer = Consumer(nursery, paths.consumerd_socket, config.consumerd_cmd)
+            # spawn_consumerd(): --verbose-consumer passes --verbose on.
+            verbosity = ["--verbose"] if config.verbose_consumer else []
+            consumer = Consumer(nursery, paths.consumerd_socket, config.consumerd_cmd, verbosity)
             tracer = TracerLoader(no_kernel=config.no_kernel)
             ctx = DaemonContext(
                 sessions=SessionRegistry(), tracer=tracer, consumer=consumer, nursery=nursery
@@ -87,14 +101,18 @@ async def run(config: Config, readiness: Readiness) -> None:
             nursery.start_soon(_exit_on_signals, nursery.cancel_scope)
             nursery.start_soon(serve_clients, listener, dispatcher, nursery)
             log.info("listening on %s", paths.client_socket)
-            readiness.ready()
-            if os.geteuid() == 0 and not config.no_kernel:
-                # The stock sessiond spawns its C consumer at the first kernel session; ours
-                # is a Python process that takes a while to start, so it starts now and
-                # the first `lttng start` finds it ready.
-                consumer.start_soon()
             try:
-                await trio.sleep_forever()
+                load_failure = await _load(dispatcher, config.load_path)
+                if load_failure:
+                    nursery.cancel_scope.cancel()
+                else:
+                    readiness.ready()
+                    if os.geteuid() == 0 and not config.no_kernel:
+                        # The stock sessiond spawns its C consumer at the first kernel
+                        # session; ours is a Python process that takes a while to start,
+                        # so it starts now and the first `lttng start` finds it ready.
+                        consumer.start_soon()
+                    await trio.sleep_forever()
             finally:
                 with trio.CancelScope(shield=True):
                     await _teardown(ctx)
@@ -105,6 +123,17 @@ async def run(config: Config, readiness: Readiness) -> None:
             except OSError:
                 pass
         os.close(lock_fd)
+    if load_failure:
+        raise LoadFailed(load_failure)
+
+
+async def _load(dispatcher: Dispatcher, path: str | None) -> str:
+    """The sessions to load at start; what went wrong, if anything."""
+    try:
+        await load_sessions(dispatcher, path)
+    except (LoadError, CommandError) as exc:
+        return str(exc)
+    return ""
 
 
 async def _teardown(ctx: DaemonContext) -> None:

@@ -29,6 +29,7 @@ from . import (
     cmd_listing,
     cmd_regenerate,
     cmd_rotation,
+    cmd_save,
     cmd_sessions,
     cmd_snapshots,
     cmd_trackers,
@@ -106,8 +107,8 @@ ROUTES: dict[type[c.ClientCommand], Route] = {
     c.RotationSetSchedule: _session(cmd_rotation.handle_set_schedule, domain=False),
     c.ListRotationSchedules: _session(cmd_rotation.handle_list_schedules, domain=False),
     c.ClearSession: _session(cmd_rotation.handle_clear, domain=False),
-    # save, triggers: not yet
-    c.SaveSession: _global(_REFUSE, domain=False),
+    c.SaveSession: _global(cmd_save.handle_save, domain=False),
+    # triggers: not yet
     c.TriggerCommand: _global(_REFUSE, domain=False),
 }
 
@@ -134,7 +135,7 @@ class Dispatcher:
         started = time.monotonic()
         try:
             cmd = read_command(request)
-            answer = await self._process(cmd, creds)
+            answer = await self.process(cmd, creds)
         except CommandError as exc:
             log.info("command %s failed: %s", name, exc)
             return Reply(request.cmd_type, exc.code, request.domain.pid)
@@ -145,7 +146,8 @@ class Dispatcher:
         header, payload, fds = encode_answer(answer)
         return Reply(request.cmd_type, ErrorCode.OK, request.domain.pid, header, payload, fds)
 
-    async def _process(self, cmd: c.ClientCommand, creds: Credentials) -> r.Answer:
+    async def process(self, cmd: c.ClientCommand, creds: Credentials) -> r.Answer:
+        """One typed command, from a client or from the daemon's own session loading."""
         route = ROUTES.get(type(cmd))
         if route is None:
             raise CommandError(ErrorCode.UND, f"unknown command {cmd}")
@@ -177,5 +179,7 @@ class Dispatcher:
                 await ensure_kernel_session(self._ctx, session)
         elif domain in (DomainType.UST, DomainType.JUL, DomainType.LOG4J, DomainType.PYTHON):
             raise CommandError(ErrorCode.NO_UST, "only the kernel domain is provided")
-        elif not isinstance(cmd, c.ListSyscalls):
+        elif not isinstance(cmd, c.ListSyscalls | c.SetConsumerUri):
+            # DOMAIN_NONE means every syscall to the one, the session's own output to the
+            # other (lttng_set_consumer_url(), which `lttng load` sends).
             raise CommandError(ErrorCode.UNKNOWN_DOMAIN)

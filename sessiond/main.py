@@ -1,8 +1,8 @@
-"""Command line of pylttng-sessiond (options follow lttng-sessiond where they overlap)."""
+"""Command line of pylttng-sessiond: the options of lttng-sessiond 2.13 (options.py)."""
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import logging
 import os
 import shlex
@@ -10,34 +10,12 @@ import sys
 
 import trio
 
-from .daemon import AlreadyRunning, Config, run
+from . import options
+from .daemon import AlreadyRunning, Config, LoadFailed, run
 from .daemonize import Readiness, daemonize
 from .paths import RunPaths
 
 LOG_FILE_NAME = "pylttng-sessiond.log"
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pylttng-sessiond", description="LTTng-compatible session daemon (kernel domain)"
-    )
-    p.add_argument("-d", "--daemonize", action="store_true", help="start as a daemon")
-    p.add_argument(
-        "-b", "--background", action="store_true", help="start as a daemon, keep console open"
-    )
-    p.add_argument(
-        "-S", "--sig-parent", action="store_true", help="send SIGUSR1 to the parent when ready"
-    )
-    p.add_argument("--no-kernel", action="store_true", help="disable the kernel tracer")
-    p.add_argument(
-        "--consumerd-cmd",
-        "--kconsumerd-cmd",
-        metavar="PATH",
-        help="kernel consumer daemon to run (default: pylttng-consumerd)",
-    )
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
-    p.add_argument("-q", "--quiet", action="store_true", help="no output on the console")
-    return p
 
 
 def _setup_logging(verbose: int, quiet: bool, rundir: str) -> None:
@@ -64,15 +42,30 @@ def _setup_logging(verbose: int, quiet: bool, rundir: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    paths = RunPaths.for_current_user()
+    try:
+        args = options.parse(argv, os.environ)
+    except options.ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    if args.version:
+        print(options.VERSION)  # print_version() of main.c: the version alone
+        return 0
+    # sessiond_config_resolve_paths(): absolute, since the daemon moves to "/".
+    paths = dataclasses.replace(
+        RunPaths.for_current_user(),
+        client_socket_path=args.client_sock and os.path.abspath(args.client_sock),
+        pid_file_path=args.pidfile and os.path.abspath(args.pidfile))
     readiness_fd: int | None = None
     parent_pid = os.getppid()
     if args.daemonize or args.background:
         readiness_fd = daemonize(close_std=args.daemonize)
     _setup_logging(args.verbose, args.quiet, paths.rundir)
+    for line in options.not_applied(args, os.environ):
+        logging.getLogger("pylttng.sessiond").info("%s", line)
     consumerd_cmd = shlex.split(args.consumerd_cmd) if args.consumerd_cmd else None
-    config = Config(paths=paths, no_kernel=args.no_kernel, consumerd_cmd=consumerd_cmd)
+    config = Config(paths=paths, no_kernel=args.no_kernel, consumerd_cmd=consumerd_cmd,
+                    group=args.group or "tracing", verbose_consumer=bool(args.verbose_consumer),
+                    load_path=args.load and os.path.abspath(args.load))
     readiness = Readiness(readiness_fd, parent_pid if args.sig_parent else None)
     try:
         trio.run(run, config, readiness)
@@ -80,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("pylttng.sessiond").error(
             "a session daemon is already running in %s", paths.rundir
         )
+        return 1
+    except LoadFailed as exc:
+        logging.getLogger("pylttng.sessiond").error("session load failed: %s", exc)
         return 1
     except KeyboardInterrupt:
         return 0

@@ -29,6 +29,9 @@ class RunPaths:
     """Where one session daemon instance keeps its sockets and lock files."""
 
     rundir: str
+    # -c/--client-sock and -p/--pidfile (lttng-sessiond's options) move these elsewhere.
+    client_socket_path: str | None = None
+    pid_file_path: str | None = None
 
     @classmethod
     def for_current_user(cls) -> RunPaths:
@@ -39,7 +42,7 @@ class RunPaths:
 
     @property
     def client_socket(self) -> str:
-        return os.path.join(self.rundir, CLIENT_SOCKET_NAME)
+        return self.client_socket_path or os.path.join(self.rundir, CLIENT_SOCKET_NAME)
 
     @property
     def lock_file(self) -> str:
@@ -47,7 +50,7 @@ class RunPaths:
 
     @property
     def pid_file(self) -> str:
-        return os.path.join(self.rundir, PID_FILE_NAME)
+        return self.pid_file_path or os.path.join(self.rundir, PID_FILE_NAME)
 
     @property
     def consumerd_dir(self) -> str:

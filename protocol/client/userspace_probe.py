@@ -98,3 +98,22 @@ def decode_location(buf: bytes) -> UserspaceProbeLocation:
         provider_name=provider,
         probe_name=probe,
     )
+
+
+def encode_location(location: UserspaceProbeLocation) -> bytes:
+    """The inverse of decode_location(): lttng_userspace_probe_location_serialize()."""
+
+    def z(text: str) -> bytes:
+        return text.encode() + b"\0"
+
+    if location.type == LocationType.FUNCTION:
+        strings = [z(location.function_name), z(location.binary_path)]
+    else:
+        strings = [z(location.probe_name), z(location.provider_name), z(location.binary_path)]
+    lengths = b"".join(len(s).to_bytes(4, "little") for s in strings)
+    return (
+        int(location.type).to_bytes(1, "little", signed=True)
+        + lengths
+        + b"".join(strings)
+        + int(location.lookup).to_bytes(1, "little", signed=True)
+    )
