@@ -297,6 +297,9 @@ def test_load_refuses_relay_daemon_outputs(lttng: Lttng, tmp_path: Path, name: s
     path.write_text(f"<sessions><session><name>{name}</name><started>false</started>"
                     f"{attributes}{NET_OUTPUT}</session></sessions>")
     assert XSD.validate(etree.parse(str(path))), XSD.error_log
+    # `lttng load` spawns no session daemon: `create` does.
+    lttng.ok("create", "spawn", "--no-output")
+    lttng.ok("destroy", "spawn")
     result = lttng("load", "-i", str(path))
     assert result.rc != 0 and "Operation not supported" in result.text, result.text
     listed = lttng("list", name)
