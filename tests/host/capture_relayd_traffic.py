@@ -76,8 +76,10 @@ SCENARIOS: dict[str, list[str]] = {
     # file size and count in add-stream
     "live": [
         "create s --live=100000 -U {net}",
-        "enable-channel -u --subbuf-size=4096 --num-subbuf=2 --tracefile-size=8192"
-        " --tracefile-count=3 c0",
+        (
+            "enable-channel -u --subbuf-size=4096 --num-subbuf=2 --tracefile-size=8192"
+            " --tracefile-count=3 c0"
+        ),
         "enable-event -u -c c0 lttng_ust_tracef:event",
         "start",
         "app 2",
