@@ -27,7 +27,7 @@ class DataReader:
     @property
     def pending_bytes(self) -> int:
         """Bytes of an incomplete packet (non-zero at EOF: a truncated packet)."""
-        return len(self._buffer) + (structs.DATA_HEADER_SIZE if self._header else 0)
+        return len(self._buffer) + (0 if self._header is None else structs.DATA_HEADER_SIZE)
 
     def next_packet(self) -> DataPacket | NeedData:
         if self._header is None:

@@ -33,7 +33,7 @@ class RequestReader:
     @property
     def pending_bytes(self) -> int:
         """Bytes of an incomplete command (non-zero at EOF: a truncated command)."""
-        return len(self._buffer) + (structs.CONTROL_HEADER_SIZE if self._header else 0)
+        return len(self._buffer) + (0 if self._header is None else structs.CONTROL_HEADER_SIZE)
 
     def next_event(self) -> Request | BadRequest | NeedData:
         """The next command, a report of a malformed one, or NEED_DATA."""

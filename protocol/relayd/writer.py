@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import structs, text
-from .constants import HOST_NAME_MAX, NAME_MAX, PATH_MAX, STREAM_NAME_MAX, UUID_LEN, Command
+from .constants import HOST_NAME_MAX, NAME_MAX, PATH_MAX, STREAM_NAME_MAX, Command
 from .errors import ProtocolError
 from .messages import (
     AddStream,
@@ -125,8 +125,8 @@ def _create_session(m: CreateSession) -> bytes:
     name = text.encode(m.session_name, NAME_MAX, "session name", cmd)
     host = text.encode(m.hostname, HOST_NAME_MAX, "hostname", cmd)
     base = b"" if m.base_path is None else text.encode(m.base_path, PATH_MAX, "base path", cmd)
-    sessiond_uuid = m.sessiond_uuid.bytes
-    if len(sessiond_uuid) != UUID_LEN or not any(sessiond_uuid):
+    if m.sessiond_uuid.int == 0:
+        # main.c: relay_create_session(): the nil UUID is reserved for pre-2.11 peers.
         raise ProtocolError("the session daemon's UUID must not be nil", cmd)
     head = _build(
         structs.CreateSession,
@@ -137,7 +137,7 @@ def _create_session(m: CreateSession) -> bytes:
         live_timer=m.live_timer,
         snapshot=int(m.snapshot),
         session_name_contains_creation_time=int(m.session_name_contains_creation_time),
-        sessiond_uuid=sessiond_uuid,
+        sessiond_uuid=m.sessiond_uuid.bytes,
         session_id=m.session_id,
         creation_time=m.creation_time,
         current_chunk_id_is_set=int(m.current_chunk_id is not None),
