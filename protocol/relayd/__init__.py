@@ -5,12 +5,13 @@ Two TCP connections per consumer: the control connection carries commands, each 
 `struct lttcomm_relayd_hdr` and a payload, answered in order (`RequestReader` on the
 relay daemon's side, `ReplyReader` on the peer's); the data connection carries trace
 packets behind a `struct lttcomm_relayd_data_hdr`, unanswered (`DataReader`). `writer`
-encodes all of it. Typed messages are in `messages`, layouts in `structs` (big-endian),
+encodes all of it; `ControlConnection` is the peer's side of a control connection. Typed messages are in `messages`, layouts in `structs` (big-endian),
 numbers in `constants`. Sources: lttng-tools stable-2.13 src/common/sessiond-comm/relayd.h,
 src/common/relayd/relayd.c, src/bin/lttng-relayd/main.c.
 """
 
 from .buffer import NEED_DATA, NeedData
+from .connection import ControlConnection
 from .constants import (
     DEFAULT_CONTROL_PORT,
     DEFAULT_DATA_PORT,
@@ -80,6 +81,7 @@ __all__ = [
     "CloseTraceChunkReply",
     "Command",
     "ConfigurationFlag",
+    "ControlConnection",
     "CreateSession",
     "CreateSessionReply",
     "CreateTraceChunk",

@@ -346,3 +346,38 @@ def test_negotiation_takes_the_lower_minor() -> None:
         r.negotiate(r.Version(2, 13), r.Version(3, 0))
     with pytest.raises(r.ProtocolError, match="predates trace chunks"):
         r.negotiate(r.Version(2, 13), r.Version(2, 10))
+
+
+# --- the peer's side of a control connection ----------------------------------------------
+
+
+def test_control_connection_checks_the_version_first() -> None:
+    conn = r.ControlConnection()
+    with pytest.raises(r.ProtocolError, match="CreateTraceChunk before the version check"):
+        conn.send(r.CreateTraceChunk(0, 0))
+    with pytest.raises(r.ProtocolError, match="metadata before the version check"):
+        conn.send_metadata_prefix(1, 0, 10)
+    with pytest.raises(r.ProtocolError, match="speaks Version"):
+        conn.send(r.Version(2, 12))
+    assert conn.send(r.Version()) == r.encode_request(r.Version(2, 13))
+    with pytest.raises(r.ProtocolError, match="already sent"):
+        conn.send(r.Version())
+    # Requests may follow before the reply: they are answered in order.
+    assert conn.send(r.GetConfiguration()) == r.encode_request(r.GetConfiguration())
+    assert conn.send(r.SendMetadata(1, b"x")) == r.encode_request(r.SendMetadata(1, b"x"))
+    assert conn.awaiting == 2
+    assert conn.version is None
+    conn.receive_data(r.encode_reply(r.Version(2, 14)))
+    assert conn.next_reply() == r.Version(2, 14)
+    assert conn.version == r.Version(2, 13)  # the lower minor: ours
+    conn.receive_data(r.encode_reply(r.GetConfigurationReply()))
+    assert conn.next_reply() == r.GetConfigurationReply()
+    assert conn.next_reply() is r.NEED_DATA and conn.awaiting == 0
+
+
+def test_control_connection_refuses_an_incompatible_relay_daemon() -> None:
+    conn = r.ControlConnection()
+    conn.send(r.Version())
+    conn.receive_data(r.encode_reply(r.Version(2, 10)))
+    with pytest.raises(r.ProtocolError, match="predates trace chunks"):
+        conn.next_reply()

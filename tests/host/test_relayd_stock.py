@@ -84,22 +84,21 @@ def relayd(tmp_path: pathlib.Path) -> Iterator[Relayd]:
 
 
 class Control:
-    """A control connection: requests out, replies in through the ReplyReader."""
+    """A control connection: a ControlConnection over a blocking socket."""
 
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S)
-        self.replies = r.ReplyReader()
+        self.conn = r.ControlConnection()
 
     def send(self, request: r.Request) -> None:
-        self.sock.sendall(r.encode_request(request))
-        self.replies.expect(request.command)
+        self.sock.sendall(self.conn.send(request))
 
     def call(self, request: r.Request) -> r.Reply:
         self.send(request)
-        while (reply := self.replies.next_reply()) is r.NEED_DATA:
+        while (reply := self.conn.next_reply()) is r.NEED_DATA:
             data = self.sock.recv(65536)
             assert data, f"lttng-relayd closed the connection instead of answering {request}"
-            self.replies.receive_data(data)
+            self.conn.receive_data(data)
         return reply
 
     def at_eof(self) -> bool:
@@ -137,9 +136,8 @@ def open_session(
 ) -> tuple[Control, r.CreateSessionReply]:
     """Version check, configuration and session, as lttng-sessiond opens a session."""
     ctl = Control(relayd.control_port)
-    theirs = ctl.call(r.Version())
-    assert isinstance(theirs, r.Version)
-    assert r.negotiate(r.Version(), theirs) == r.Version(2, 13)
+    assert ctl.call(r.Version()) == r.Version(2, 13)
+    assert ctl.conn.version == r.Version(2, 13)
     config = ctl.call(r.GetConfiguration())
     assert config == r.GetConfigurationReply(r.ConfigurationFlag.CLEAR_ALLOWED)
     session = ctl.call(
@@ -206,7 +204,12 @@ def test_stock_relayd_writes_the_trace(relayd: Relayd) -> None:
 
         # `lttng regenerate metadata`: the file starts over; the packet is sent anew.
         ok(ctl.call(r.ResetMetadata(meta.handle, 1)))
-        ctl.send(r.SendMetadata(meta.handle, metadata.data, metadata.padding_size))
+        # As a daemon sends it from its buffer: the prefix, then the bytes.
+        prefix = ctl.conn.send_metadata_prefix(
+            meta.handle, metadata.padding_size, len(metadata.data)
+        )
+        ctl.sock.sendall(prefix)
+        ctl.sock.sendall(metadata.data)
 
         # lttng-relayd 2.13 looks the chunk up under its own session id, not the
         # sessiond's it published it under (main.c: relay_trace_chunk_exists()): 1 != 7.
