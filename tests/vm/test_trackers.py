@@ -242,6 +242,8 @@ def tracker_commands(t: Transcript) -> None:
     t("track", "-k", "--pid", "2")  # already tracked
     t("untrack", "-k", "--pid", "2")
     t("untrack", "-k", "--pid", "2")  # not tracked
+    # lttng-sessiond lists an inclusion set in its hash table's order: keep one value.
+    t("untrack", "-k", "--pid", "1")
     t("track", "-k", "--vpid", "7", "--uid", "0", "--vuid", "root", "--gid", "0,4",
       "--vgid", "root")
     t("track", "-k", "--uid", "no-such-user-here")
