@@ -60,7 +60,11 @@ def workload_counts(folder: Path, pids: list[int]) -> Counter[tuple[str, int]]:
 
 def assert_each_once(folder: Path, kept: list[int], dropped: list[int] | None = None) -> None:
     """Each kept child's fork and exec exactly once; none of the dropped (cleared) ones."""
-    counts = workload_counts(folder, [*kept, *(dropped or [])])
+    assert_counts(workload_counts(folder, [*kept, *(dropped or [])]), kept)
+
+
+def assert_counts(counts: Counter[tuple[str, int]], kept: list[int]) -> None:
+    """workload_counts() found each kept child's fork and exec exactly once, and nothing else."""
     expected = Counter({(kind, pid): 1 for pid in kept for kind in ("fork", "exec")})
     assert counts == expected, f"lost or duplicated: {(counts - expected) + (expected - counts)}"
 
@@ -194,18 +198,18 @@ def test_clear_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
     run_and_compare("clear", lttng, tmp_path, clear_scenario(work))
     assert layout(tmp_path / "pylttng" / "clr") == layout(tmp_path / "stock" / "clr")
     # The same events survive under both daemon pairs, and they are the expected ones.
-    counts = {}
+    # Each daemon pair's traces read once; events named by the workload's run order.
+    counts, by_order = {}, {}
     for daemons in ("pylttng", "stock"):
         key = str(tmp_path / daemons)
         kept, dropped = work.pids[key], work.pids[f"{key}:dropped"]
-        counts[daemons] = sorted(
+        counts[daemons] = workload_counts(tmp_path / daemons / "clr", [*kept, *dropped])
+        by_order[daemons] = sorted(
             (kind, kept.index(pid) if pid in kept else -1 - dropped.index(pid), n)
-            for (kind, pid), n in workload_counts(tmp_path / daemons / "clr",
-                                                  [*kept, *dropped]).items())
-    assert counts["pylttng"] == counts["stock"]
+            for (kind, pid), n in counts[daemons].items())
+    assert by_order["pylttng"] == by_order["stock"]
     for daemons in ("pylttng", "stock"):
-        key = str(tmp_path / daemons)
-        assert_each_once(tmp_path / daemons / "clr", work.pids[key], work.pids[f"{key}:dropped"])
+        assert_counts(counts[daemons], work.pids[str(tmp_path / daemons)])
 
 
 # --- schedules: a timer and a size threshold -------------------------------------------------
