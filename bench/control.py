@@ -1,7 +1,8 @@
 """The LTTng-only figures: control-plane latency and memory (6), loss-free rate (7).
 
 Both compare pylttng-sessiond (with pylttng-consumerd) and the stock lttng-sessiond (with
-the stock lttng-consumerd), each driving the same pylttng.ko through the stock lttng CLI.
+the stock lttng-consumerd), each driving the same pylttng.ko through the stock lttng CLI:
+the peers "pylttng" and "stock-daemons-on-pylttng".
 """
 
 from __future__ import annotations
@@ -11,15 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .tracers import Capture, Daemons, Lttng, lttng_cli, rss_kib
+from .tracers import Capture, Daemons, Lttng, lttng_cli, peer_name, rss_kib
 from .workloads import SyscallLoop
 
 KINDS = ("pylttng", "stock")
 COMMANDS = ("create", "enable-event", "start", "stop", "destroy")
-
-
-def tracer_name(kind: str) -> str:
-    return "pylttng" if kind == "pylttng" else "stock-lttng"
 
 
 def timed_cycle(env: dict[str, str], session: str, workdir: Path) -> dict[str, float]:
@@ -56,14 +53,14 @@ def control_plane(daemons: Daemons, reps: int, sessions: int, workdir: Path,
     """Per daemon kind: a fresh daemon's idle RSS, `reps` timed create..destroy cycles,
     then the RSS with `sessions` sessions (kept in the first cycle's record).  The last
     daemon is left running for the next step."""
-    runs: dict[str, list[dict[str, Any]]] = {tracer_name(k): [] for k in kinds}
+    runs: dict[str, list[dict[str, Any]]] = {peer_name(k): [] for k in kinds}
     for kind in kinds:
         daemons.close()  # a fresh daemon: idle means never used
         env = daemons.use(kind, warm_up=False)
         time.sleep(1)
         idle = rss_kib(daemons.sessiond_pid()) / 1024
         daemons.warm_up()  # the cycles time the commands, not the consumer's start-up
-        records = runs[tracer_name(kind)]
+        records = runs[peer_name(kind)]
         for rep in range(reps):
             times = timed_cycle(env, f"ctl{rep}", workdir)
             records.append({"wall_s": sum(times.values()), "commands_s": times})
@@ -71,7 +68,7 @@ def control_plane(daemons: Daemons, reps: int, sessions: int, workdir: Path,
         records[0] |= {"rss_idle_mib": idle, "memory_sessions": sessions,
                        "rss_sessions_mib": sessiond, "consumerd_rss_sessions_mib": consumerd}
         walls = ", ".join(f"{r['wall_s']:.2f}" for r in records)
-        print(f"  control   {tracer_name(kind):18} wall={walls} s, rss idle={idle:.1f} MiB, "
+        print(f"  control   {peer_name(kind):24} wall={walls} s, rss idle={idle:.1f} MiB, "
               f"{sessions} sessions={sessiond:.1f} + consumerd {consumerd:.1f} MiB", flush=True)
     return runs
 
@@ -97,10 +94,10 @@ def highest_rate(daemons: Daemons, binary: Path, calls: int, max_threads: int,
             rate = events / outcome.seconds
             steps.append({"threads": threads, "events": events,
                           "discarded": capture.discarded, "events_per_s": rate})
-            print(f"  max-rate  {tracer_name(kind):18} threads={threads} rate={rate:.0f} ev/s "
+            print(f"  max-rate  {peer_name(kind):24} threads={threads} rate={rate:.0f} ev/s "
                   f"discarded={capture.discarded}", flush=True)
             if capture.discarded:
                 break
             best = max(best or 0.0, rate)
-        found[tracer_name(kind)] = {"events_per_s": best, "steps": steps}
+        found[peer_name(kind)] = {"events_per_s": best, "steps": steps}
     return found

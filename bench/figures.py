@@ -1,8 +1,8 @@
 """The figures of issue 4, derived from the raw runs: one row per (figure, tracer).
 
 A row holds the median and range over the repeated runs, and its ratio to the row it is
-judged against (ftrace for the producer figures, the stock LTTng daemons for the consumer
-and control-plane ones). Rows are plain dicts so that results.json is the whole report.
+judged against (ftrace for the producer figures, the stock daemons for the consumer and
+control-plane ones). Rows are plain dicts so that results.json is the whole report.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .stats import Summary, per_event_cost_ns, ratio, summarize
+from .tracers import STOCK_PEER
 
 Row = dict[str, Any]
 Runs = dict[str, list[dict[str, Any]]]   # tracer name -> one record per repetition
@@ -137,7 +138,7 @@ def consumer_figures(runs: Runs) -> list[Row]:
     setup = per_record(runs, lambda r: r.get("consumer_setup_cpu_s"))
     rows: list[Row] = []
     for output in ("mmap", "splice"):
-        ours, stock = f"pylttng-{output}", f"stock-lttng-{output}"
+        ours, stock = f"pylttng-{output}", f"{STOCK_PEER}-{output}"
         for figure, summaries, unit in (("5. consumer: MB/s drained", rate, "MB/s"),
                                         ("5. consumer: CPU s per MB", cpu, "s/MB"),
                                         ("5. consumer: set-up CPU per session", setup, "s")):
@@ -157,10 +158,10 @@ def control_figures(runs: Runs) -> list[Row]:
                                "MiB"),
                               ("consumerd_rss_sessions_mib",
                                f"6. consumerd RSS with {sessions:g} sessions", "MiB")):
-        stock = summarize(values(runs.get("stock-lttng", []), key))
-        rows.append(row(figure, "stock-lttng", stock, unit))
+        stock = summarize(values(runs.get(STOCK_PEER, []), key))
+        rows.append(row(figure, STOCK_PEER, stock, unit))
         rows.append(row(figure, "pylttng", summarize(values(runs.get("pylttng", []), key)), unit,
-                        "stock-lttng", stock))
+                        STOCK_PEER, stock))
     return rows
 
 
@@ -170,8 +171,8 @@ def max_rate_figures(found: dict[str, dict[str, Any]]) -> list[Row]:
         rate = result.get("events_per_s")
         summary = Summary(rate, rate, rate, 1) if rate is not None else None
         rows.append(row("7. highest rate without loss (default channel)", tracer, summary,
-                        "ev/s", "stock-lttng" if tracer != "stock-lttng" else None,
-                        _summary_of(found.get("stock-lttng"))))
+                        "ev/s", STOCK_PEER if tracer != STOCK_PEER else None,
+                        _summary_of(found.get(STOCK_PEER))))
     return rows
 
 

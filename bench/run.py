@@ -175,7 +175,7 @@ def one_run(tracer: Tracer, workload: Workload, workdir: Path) -> dict[str, Any]
         capture = tracer.stop()
     traced_s = time.monotonic() - started
     record = asdict(outcome) | asdict(capture) | {"traced_s": traced_s}
-    log(f"  {workload.name:9} {tracer.name:18} cost={outcome.cost:.4g} "
+    log(f"  {workload.name:9} {tracer.name:30} cost={outcome.cost:.4g} "
         f"events={capture.events} discarded={capture.discarded} bytes={capture.bytes}")
     remove(capture.trace)
     return record
@@ -204,7 +204,7 @@ def compare(workload: Workload, tracers: list[Tracer], reps: int, workdir: Path,
                 runs[tracer.name].append(one_run(tracer, workload, workdir / tracer.name))
             except Exception:  # noqa: BLE001 (reported; the other tracers go on)
                 errors.append(f"{workload.name} / {tracer.name}: {traceback.format_exc()}")
-                log(f"  {workload.name:9} {tracer.name:18} FAILED:\n{traceback.format_exc()}")
+                log(f"  {workload.name:9} {tracer.name:30} FAILED:\n{traceback.format_exc()}")
                 tracer.close()
                 active.remove(tracer)
     return runs

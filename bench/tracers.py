@@ -26,6 +26,14 @@ BUFFER_BYTES_PER_CPU = SUBBUF_SIZE * NUM_SUBBUF
 TRACEFS = Path("/sys/kernel/tracing")
 STOCK_SESSIOND = "/usr/bin/lttng-sessiond"
 DAEMON_NAMES = ("pylttng-sessiond", "pylttng-consumerd", "lttng-sessiond", "lttng-consumerd")
+# The peer that runs the stock lttng-sessiond and lttng-consumerd 2.13 on pylttng.ko: the
+# stock daemons, not LTTng-modules (whose kernel side is pylttng.ko here as well).
+STOCK_PEER = "stock-daemons-on-pylttng"
+
+
+def peer_name(kind: str) -> str:
+    """The tracer name of a session-daemon kind ("pylttng" or "stock")."""
+    return "pylttng" if kind == "pylttng" else STOCK_PEER
 
 
 class TracerError(RuntimeError):
@@ -568,7 +576,7 @@ class Lttng:
         # discarded events matter (consumer, highest rate).
         self.count = count
         suffix = f"-{output}" if output else ""  # None: the channel's default (splice)
-        self.name = ("pylttng" if kind == "pylttng" else "stock-lttng") + suffix
+        self.name = peer_name(kind) + suffix
         self.daemon = kind
         self._session = ""
         self._path = Path()

@@ -18,6 +18,7 @@ sys.path.append(str(Path(__file__).resolve().parents[2]))
 from bench import figures, report, run
 from bench.run import only_steps
 from bench.stats import summarize
+from bench.tracers import STOCK_PEER
 
 
 def runs(costs: dict[str, list[float]], **extra: Any) -> dict[str, list[dict[str, Any]]]:
@@ -90,8 +91,8 @@ def test_markdown_and_plot(tmp_path: Path) -> None:
 def test_consumer_cpu_per_mb_counts_the_drain() -> None:
     record = {"cost": 1.0, "seconds": 1.0, "traced_s": 2.0, "bytes": 4_000_000}
     consumer = {"pylttng-mmap": [record | {"consumer_cpu_s": 0.2, "consumer_setup_cpu_s": 0.5}],
-                "stock-lttng-mmap": [record | {"consumer_cpu_s": 0.1,
-                                               "consumer_setup_cpu_s": 0.1}]}
+                f"{STOCK_PEER}-mmap": [record | {"consumer_cpu_s": 0.1,
+                                                 "consumer_setup_cpu_s": 0.1}]}
     rows = figures.consumer_figures(consumer)
     cpu = find(rows, "5. consumer: CPU s per MB", "pylttng-mmap")
     assert cpu["summary"]["median"] == pytest.approx(0.05)   # 0.2 s / 4 MB
@@ -107,15 +108,15 @@ def test_memory_rows_say_how_many_sessions_were_open() -> None:
         first = {"wall_s": 0.1, "rss_idle_mib": 20.0, "memory_sessions": sessions,
                  "rss_sessions_mib": 22.0, "consumerd_rss_sessions_mib": 25.0}
         return {"pylttng": [first, {"wall_s": 0.2}],
-                "stock-lttng": [first | {"rss_sessions_mib": 11.0}, {"wall_s": 0.5}]}
+                STOCK_PEER: [first | {"rss_sessions_mib": 11.0}, {"wall_s": 0.5}]}
 
     rows = figures.control_figures(runs(2))
     ours = find(rows, "6. sessiond RSS with 2 sessions", "pylttng")
     assert ours["summary"]["median"] == 22.0
     assert ours["ratio"] == pytest.approx(2.0)
-    assert find(rows, "6. consumerd RSS with 2 sessions", "stock-lttng")
+    assert find(rows, "6. consumerd RSS with 2 sessions", STOCK_PEER)
     assert find(figures.control_figures(runs(10)), "6. sessiond RSS with 10 sessions",
-                "stock-lttng")["summary"]["median"] == 11.0
+                STOCK_PEER)["summary"]["median"] == 11.0
 
 
 def test_only_steps() -> None:
@@ -141,13 +142,13 @@ def test_smoke_run_starts_each_daemon_once(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(run, "compare", lambda workload, tracers, *rest: given.append(
         [t.name for t in tracers]) or {})
     tracers = [FakeTracer("perf", ""), FakeTracer("pylttng", "pylttng"),
-               FakeTracer("stock-lttng", "stock")]
+               FakeTracer(STOCK_PEER, "stock")]
     step = run.tracer_step(None, tracers, 1, Path("/nowhere"), [])  # type: ignore[arg-type]
     assert step.daemons == frozenset({"", "pylttng", "stock"})
     for phase in run.phases(True):
         step.run(phase)
     step.run(run.phases(False)[0])
-    assert given == [["perf"], ["pylttng"], ["stock-lttng"], ["perf", "pylttng", "stock-lttng"]]
+    assert given == [["perf"], ["pylttng"], [STOCK_PEER], ["perf", "pylttng", STOCK_PEER]]
     assert run.kinds_in(frozenset({"", "stock"})) == ["stock"]
 
 
