@@ -1,8 +1,9 @@
 """The figures of issue 4, derived from the raw runs: one row per (figure, tracer).
 
-A row holds the median and range over the repeated runs, and its ratio to the row it is
+A row holds the median and range over the repeated runs, its ratio to the row it is
 judged against (ftrace for the producer figures, the stock daemons for the consumer and
-control-plane ones). Rows are plain dicts so that results.json is the whole report.
+control-plane ones) and that row's range, and which way is better. Rows are plain dicts
+so that results.json is the whole report.
 """
 
 from __future__ import annotations
@@ -15,15 +16,30 @@ from .tracers import STOCK_PEER
 Row = dict[str, Any]
 Runs = dict[str, list[dict[str, Any]]]   # tracer name -> one record per repetition
 
+# Figures where more is better (a rate), where neither is (a count every tracer should
+# agree on); in every other one, less is better.
+HIGHER_IS_BETTER = ("events per s", "MB/s", "rate without loss", "rate with loss")
+NEITHER = ("events recorded",)
+
+
+def better(figure: str) -> str:
+    """"higher", "lower" or "" (neither): which way this figure is better."""
+    if any(what in figure for what in NEITHER):
+        return ""
+    return "higher" if any(what in figure for what in HIGHER_IS_BETTER) else "lower"
+
 
 def row(figure: str, tracer: str, summary: Summary | None, unit: str,
         reference: str | None = None, reference_summary: Summary | None = None) -> Row:
-    median = summary.median if summary else None
+    """One tracer's figure; with a reference, its ratio to it and the reference's range
+    (the targets are judged on both ranges). The reference's own row has neither."""
+    ref = reference_summary if reference is not None else None
     return {
-        "figure": figure, "tracer": tracer, "unit": unit,
+        "figure": figure, "tracer": tracer, "unit": unit, "better": better(figure),
         "summary": summary.as_json() if summary else None,
         "reference": reference,
-        "ratio": ratio(median, reference_summary.median if reference_summary else None),
+        "reference_summary": ref.as_json() if ref else None,
+        "ratio": ratio(summary.median if summary else None, ref.median if ref else None),
     }
 
 

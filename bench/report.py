@@ -4,6 +4,11 @@
 
 Targets are issue 4's; a target not met is reported, never a failure: benchmarks are
 not tests. The exit status is 1 only when the run itself recorded errors.
+
+A target is judged on ranges (min-max over the runs), never on medians alone: "met" only
+when the ranges do not overlap and ours lies on the claimed side, "not met" when they do
+not overlap and ours lies on the other side, "undecided (ranges overlap)" otherwise
+(bench/stats.py).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .stats import Verdict, at_most, within_bound
+
 Row = dict[str, Any]
 
 
@@ -23,25 +30,35 @@ Row = dict[str, Any]
 class Target:
     figure: str
     tracer: str
-    on: str        # "ratio" (to the row's reference) or "value" (the median itself)
+    on: str        # "ratio" (to the row's reference) or "value" (the row's own range)
     bound: float
     exact: bool = False   # value must equal bound (zero discarded events)
     decimals: int | None = None   # judged at the precision the issue states the bound with
 
-    def label(self) -> str:
-        what = "x ref" if self.on == "ratio" else ""
+    def label(self, unit: str = "") -> str:
+        """"≤ 0.9 x ref", "≤ 60 MiB" (a value's bound in the row's unit)."""
+        what = "x ref" if self.on == "ratio" else unit
         bound = f"{self.bound:g}" if self.decimals is None else f"{self.bound:.{self.decimals}f}"
         return f"{'=' if self.exact else '≤'} {bound}{' ' + what if what else ''}"
 
-    def met(self, row: Row) -> bool | None:
+    def verdict(self, row: Row) -> Verdict | None:
+        """None when the row or its reference was not measured.
+
+        On "ratio": ours <= bound x the reference, both ranges compared (the reference's
+        scaled by the bound). On "value": the range against the bound, to `decimals`.
+        """
         summary = row.get("summary")
-        value = row.get("ratio") if self.on == "ratio" else (
-            summary["median"] if summary else None)
-        if value is None:
+        if not summary:
             return None
+        low, high = summary["low"], summary["high"]
+        if self.on == "ratio":
+            ref = row.get("reference_summary")
+            if not ref:
+                return None
+            return at_most(low, high, self.bound * ref["low"], self.bound * ref["high"])
         if self.decimals is not None:
-            value = round(value, self.decimals)
-        return bool(value == self.bound if self.exact else value <= self.bound)
+            low, high = round(low, self.decimals), round(high, self.decimals)
+        return within_bound(low, high, self.bound, exact=self.exact)
 
 
 TARGETS = [
@@ -75,13 +92,23 @@ def number(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def verdict_text(target: Target, verdict: Verdict | None) -> str:
+    if verdict is None:
+        return "not measured"
+    if verdict is Verdict.UNDECIDED:
+        return ("undecided (ranges overlap)" if target.on == "ratio"
+                else "undecided (range spans the bound)")
+    return str(verdict.value)
+
+
 def target_cell(row: Row) -> str:
     target = target_for(row)
     if target is None:
         return ""
-    met = target.met(row)
-    verdict = "not measured" if met is None else ("met" if met else "**not met**")
-    return f"{target.label()}: {verdict}"
+    verdict = target.verdict(row)
+    text = verdict_text(target, verdict)
+    label = target.label(row.get("unit", ""))
+    return f"{label}: {f'**{text}**' if verdict is Verdict.NOT_MET else text}"
 
 
 def guest_time_sentence(guest_time: dict[str, float] | None) -> str:
@@ -110,12 +137,12 @@ def markdown(results: dict[str, Any]) -> str:
          + guest_time_sentence(meta.get("guest_time"))),
         "See bench/README.md for how to read this table.",
         "",
-        "| figure | tracer | median | range | runs | ratio | vs | target / met? |",
-        "|---|---|---:|---:|---:|---:|---|---|",
+        "| figure | better | tracer | median | range | runs | ratio | vs | target / verdict |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
     ]
     for row in results["figures"]:
         s = row["summary"]
-        cells = [row["figure"], row["tracer"],
+        cells = [row["figure"], row.get("better", ""), row["tracer"],
                  f"{number(s['median'])} {row['unit']}" if s else "—",
                  f"{number(s['low'])}–{number(s['high'])}" if s else "—",
                  str(s["runs"]) if s else "0", number(row["ratio"]),
@@ -137,8 +164,9 @@ def plot(results: dict[str, Any], dest: Path) -> None:
     rows = [r for r in results["figures"] if r["ratio"] is not None]
     labels = [f"{r['figure']} — {r['tracer']} / {r['reference']}" for r in rows]
     ratios = [r["ratio"] for r in rows]
-    colors = [{True: "tab:green", False: "tab:red", None: "tab:blue"}[
-        t.met(r) if (t := target_for(r)) else None] for r in rows]
+    shade: dict[Verdict | None, str] = {Verdict.MET: "tab:green", Verdict.NOT_MET: "tab:red"}
+    colors = [shade.get(t.verdict(r) if (t := target_for(r)) else None, "tab:blue")
+              for r in rows]
     fig, ax = plt.subplots(figsize=(11, 0.35 * len(rows) + 1.5))
     ax.barh(range(len(rows)), ratios, color=colors)
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
@@ -146,7 +174,7 @@ def plot(results: dict[str, Any], dest: Path) -> None:
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("ratio to the reference tracer (log scale; green/red: issue 4 target "
-                  "met/not met)")
+                  "met/not met, on ranges)")
     ax.set_title("pylttng benchmark" + (" (smoke run)" if results["meta"]["quick"] else ""))
     fig.tight_layout()
     fig.savefig(dest, dpi=100)

@@ -17,7 +17,7 @@ sys.path.append(str(Path(__file__).resolve().parents[2]))
 
 from bench import figures, report, run
 from bench.run import only_steps
-from bench.stats import summarize
+from bench.stats import Verdict, at_most, summarize, within_bound
 from bench.tracers import STOCK_PEER
 
 
@@ -58,14 +58,15 @@ def test_record_bytes_rows_only_for_tracers_that_tell() -> None:
     rows = figures.producer_figures({"syscall": syscall})
     record = find(rows, "4. syscall loop: bytes per event record", "pylttng")
     assert record["summary"]["median"] == 8
-    assert report.target_cell(record) == "≤ 8.0: met"
+    assert report.target_cell(record) == "≤ 8.0 B: met"
     # Judged to 0.1 B, as the issue states it: 8.04 B is 8.0 B, 8.06 B is not.
     for record_bytes, met in ((804, True), (806, False)):
         syscall["pylttng"][0]["record_bytes"] = record_bytes
         rows = figures.producer_figures({"syscall": syscall})
         record = find(rows, "4. syscall loop: bytes per event record", "pylttng")
-        assert report.Target(record["figure"], "pylttng", "value", 8.0,
-                             decimals=1).met(record) is met
+        verdict = report.Target(record["figure"], "pylttng", "value", 8.0,
+                                decimals=1).verdict(record)
+        assert verdict is (Verdict.MET if met else Verdict.NOT_MET)
     assert find(rows, "4. syscall loop: bytes per event", "pylttng")["summary"]["median"] == 10
     assert not [r for r in rows if r["figure"].endswith("record") and r["tracer"] == "ftrace"]
 
@@ -83,7 +84,7 @@ def test_markdown_and_plot(tmp_path: Path) -> None:
     sys.argv = ["report", str(source), str(tmp_path / "out")]
     assert report.main() == 0
     table = (tmp_path / "out" / "results.md").read_text()
-    assert "| 1. syscall loop: ns per event | pylttng | 500 ns |" in table
+    assert "| 1. syscall loop: ns per event | lower | pylttng | 500 ns |" in table
     assert "≤ 0.9 x ref: met" in table
     assert (tmp_path / "out" / "results.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -203,3 +204,91 @@ def test_report_says_how_long_the_run_took_when_recorded() -> None:
     assert "31.0 s of the guest's clock" in sentence
     assert "busy 22.3 s and idle 9.5 s" in sentence
     assert report.guest_time_sentence(None) == ""
+
+
+# --- verdicts: on ranges, never on medians alone ------------------------------------------
+
+@pytest.mark.parametrize("ours, limit, verdict", [
+    ((1.0, 2.0), (3.0, 4.0), Verdict.MET),          # wholly below
+    ((5.0, 6.0), (3.0, 4.0), Verdict.NOT_MET),      # wholly above
+    ((2.0, 3.5), (3.0, 4.0), Verdict.UNDECIDED),    # overlapping
+    ((1.0, 3.0), (3.0, 4.0), Verdict.UNDECIDED),    # a shared end is an overlap
+    ((3.0, 3.0), (3.0, 3.0), Verdict.UNDECIDED),    # one run each, equal
+    ((0.5, 9.0), (3.0, 4.0), Verdict.UNDECIDED),    # ours spans the limit's range
+])
+def test_at_most_compares_ranges(ours: tuple[float, float], limit: tuple[float, float],
+                                 verdict: Verdict) -> None:
+    assert at_most(*ours, *limit) is verdict
+
+
+@pytest.mark.parametrize("low, high, bound, exact, verdict", [
+    (7.0, 8.0, 8.0, False, Verdict.MET),            # every run within the bound
+    (8.1, 9.0, 8.0, False, Verdict.NOT_MET),        # none
+    (7.0, 9.0, 8.0, False, Verdict.UNDECIDED),      # runs on both sides
+    (0.0, 0.0, 0.0, True, Verdict.MET),
+    (1.0, 3.0, 0.0, True, Verdict.NOT_MET),
+    (0.0, 2.0, 0.0, True, Verdict.UNDECIDED),
+])
+def test_within_bound(low: float, high: float, bound: float, exact: bool,
+                      verdict: Verdict) -> None:
+    assert within_bound(low, high, bound, exact) is verdict
+
+
+def hackbench_slowdown(ftrace: list[float], ours: list[float]) -> dict[str, Any]:
+    hackbench = runs({"untraced": [1.0] * len(ours), "ftrace": ftrace, "pylttng": ours},
+                     events=100, bytes=100)
+    return find(figures.producer_figures({"hackbench": hackbench}), "2. hackbench: slowdown",
+                "pylttng")
+
+
+def test_a_lower_median_with_overlapping_ranges_is_undecided() -> None:
+    """The full run on 785bb94: pylttng 1.00 (0.861-1.29) against ftrace 1.21
+    (0.982-1.28), a ratio of 0.83, was reported as "<= 1x ftrace: met"."""
+    row = hackbench_slowdown([0.982, 1.21, 1.28], [0.861, 1.00, 1.29])
+    assert row["ratio"] < 1
+    assert row["reference_summary"]["low"] == pytest.approx(0.982)
+    assert report.target_cell(row) == "≤ 1 x ref: undecided (ranges overlap)"
+    assert report.target_cell(hackbench_slowdown([0.982, 1.21, 1.28], [0.8, 0.85, 0.9])) \
+        == "≤ 1 x ref: met"
+    assert report.target_cell(hackbench_slowdown([0.982, 1.21, 1.28], [1.3, 1.4, 1.5])) \
+        == "≤ 1 x ref: **not met**"
+
+
+def test_the_bound_scales_the_reference_range() -> None:
+    """≤ 0.9 x ftrace: ours must lie below 0.9 x ftrace's lowest run."""
+    def cost(ours: list[float]) -> str:
+        syscall = runs({"untraced": [0.0, 0.0], "ftrace": [1900.0, 2000.0], "pylttng": ours},
+                       events=100, bytes=800)
+        return report.target_cell(find(figures.producer_figures({"syscall": syscall}),
+                                       "1. syscall loop: ns per event", "pylttng"))
+    # Per event: ftrace 950-1000 ns, so the limit spans 855-900 ns.
+    assert cost([1700.0, 1760.0]) == "≤ 0.9 x ref: undecided (ranges overlap)"  # ratio 0.89
+    assert cost([1600.0, 1700.0]) == "≤ 0.9 x ref: met"                        # 800-850 ns
+    assert cost([1820.0, 1900.0]) == "≤ 0.9 x ref: **not met**"                # 910-950 ns
+
+
+@pytest.mark.parametrize("target", report.TARGETS, ids=lambda t: f"{t.figure}/{t.tracer}")
+def test_every_target_is_judged_on_ranges(target: report.Target) -> None:
+    """A median on the right side is not enough: a range across the limit is undecided."""
+    bound = target.bound
+    if target.on == "ratio":
+        summary = {"median": 0.5 * bound, "low": 0.4 * bound, "high": 1.2 * bound, "runs": 5}
+        row = {"summary": summary, "ratio": 0.5 * bound,
+               "reference_summary": {"median": 1.0, "low": 0.9, "high": 1.1, "runs": 5}}
+    elif target.exact:
+        row = {"summary": {"median": bound, "low": bound, "high": bound + 3, "runs": 5}}
+    else:
+        row = {"summary": {"median": bound / 2, "low": bound / 2, "high": 2 * bound + 1,
+                           "runs": 5}}
+    assert target.verdict(row | {"figure": target.figure, "tracer": target.tracer}) \
+        is Verdict.UNDECIDED
+    assert target.verdict({"summary": None}) is None
+
+
+def test_a_reference_row_is_not_its_own_ratio() -> None:
+    syscall = runs({"untraced": [1000], "ftrace": [3000], "pylttng": [2000]}, events=100,
+                   bytes=800)
+    rows = figures.producer_figures({"syscall": syscall})
+    ftrace = find(rows, "1. syscall loop: ns per event", "ftrace")
+    assert ftrace["ratio"] is None and ftrace["reference_summary"] is None
+    assert find(rows, "1. syscall loop: ns per event", "pylttng")["reference"] == "ftrace"
