@@ -141,25 +141,42 @@ def producer_figures(workloads: dict[str, Runs]) -> list[Row]:
     return rows
 
 
-def mb(r: dict[str, Any]) -> float | None:
-    return r["bytes"] / 1e6 if r.get("bytes") else None
+def drain_mb_per_s(r: dict[str, Any]) -> float | None:
+    """MB written to the stream files while the workload ran, per second of it."""
+    if r.get("drained_bytes") is None or not r.get("drain_s"):
+        return None
+    return float(r["drained_bytes"] / 1e6 / r["drain_s"])
+
+
+def cpu_per_mb(r: dict[str, Any]) -> float | None:
+    if not r.get("bytes") or r.get("consumer_cpu_s") is None:
+        return None
+    return float(r["consumer_cpu_s"] / (r["bytes"] / 1e6))
+
+
+def teardown_s(r: dict[str, Any]) -> float | None:
+    if r.get("stop_s") is None or r.get("destroy_s") is None:
+        return None
+    return float(r["stop_s"] + r["destroy_s"])
+
+
+CONSUMER_FIGURES = (
+    ("5. consumer: MB/s drained while tracing", drain_mb_per_s, "MB/s"),
+    ("5. consumer: CPU s per MB", cpu_per_mb, "s/MB"),
+    ("5. consumer: set-up CPU per session", lambda r: r.get("consumer_setup_cpu_s"), "s"),
+    ("5. consumer: stop + destroy wall time", teardown_s, "s"),
+)
 
 
 def consumer_figures(runs: Runs) -> list[Row]:
     """pylttng-consumerd against the stock lttng-consumerd, per output mode."""
-    rate = per_record(runs, lambda r: mb(r) / r["traced_s"] if mb(r) and r.get("traced_s")
-                      else None)
-    cpu = per_record(runs, lambda r: r["consumer_cpu_s"] / mb(r)
-                     if mb(r) and r.get("consumer_cpu_s") is not None else None)
-    setup = per_record(runs, lambda r: r.get("consumer_setup_cpu_s"))
     rows: list[Row] = []
     for output in ("mmap", "splice"):
         ours, stock = f"pylttng-{output}", f"{STOCK_PEER}-{output}"
-        for figure, summaries, unit in (("5. consumer: MB/s drained", rate, "MB/s"),
-                                        ("5. consumer: CPU s per MB", cpu, "s/MB"),
-                                        ("5. consumer: set-up CPU per session", setup, "s")):
-            rows.append(row(figure, stock, summaries.get(stock), unit))
-            rows.append(row(figure, ours, summaries.get(ours), unit, stock, summaries.get(stock)))
+        for figure, fn, unit in CONSUMER_FIGURES:
+            summaries = per_record({t: runs.get(t, []) for t in (ours, stock)}, fn)
+            rows.append(row(figure, stock, summaries[stock], unit))
+            rows.append(row(figure, ours, summaries[ours], unit, stock, summaries[stock]))
     return rows
 
 

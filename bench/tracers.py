@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .ctf_packets import event_record_bytes
+from .ctf_packets import discarded_events, event_record_bytes
 
 SUBBUF_SIZE = 4 << 20
 NUM_SUBBUF = 8
@@ -63,6 +63,13 @@ class Capture:
     record_bytes: int | None = None  # LTTng: event records alone (no packet headers, padding)
     consumer_cpu_s: float | None = None  # draining: from `start` returned to `stop` returned
     consumer_setup_cpu_s: float | None = None  # the session's streams set up, during `start`
+    # LTTng: what the consumer had written to the stream files while the workload ran
+    # (from `start` returned to the workload's end, before `stop`), and that time.
+    drained_bytes: int | None = None
+    drain_s: float | None = None
+    stop_s: float | None = None  # `lttng stop` (the consumer writes out the rest)
+    destroy_s: float | None = None  # `lttng destroy`
+    listed_discarded: int | None = None  # LTTng: what `lttng list` says was discarded
     trace: str = ""
 
 
@@ -554,14 +561,6 @@ def babeltrace2_counts(trace: Path) -> tuple[int, int]:
     return int(events[-1]), int(discarded[-1]) if discarded else 0
 
 
-def babeltrace2_discarded(trace: Path) -> int:
-    """Events the tracer discarded, summed from babeltrace2's warnings (slow: formats
-    every event; only called when the counter saw discarded-events messages)."""
-    proc = subprocess.run(["babeltrace2", str(trace)], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, timeout=3600, check=False)
-    return sum(int(n) for n in re.findall(r"discarded (\d+) events?", proc.stderr))
-
-
 class Lttng:
     """An LTTng session on pylttng.ko, driven by the stock lttng CLI and either daemon."""
 
@@ -573,7 +572,7 @@ class Lttng:
         # The CPU to keep the consumer daemon on while tracing (None: anywhere).
         self.consumer_cpu = consumer_cpu
         # Counting decodes every event (babeltrace2): skipped where only bytes and
-        # discarded events matter (consumer, highest rate).
+        # discarded events matter (the consumer).
         self.count = count
         suffix = f"-{output}" if output else ""  # None: the channel's default (splice)
         self.name = peer_name(kind) + suffix
@@ -582,6 +581,8 @@ class Lttng:
         self._path = Path()
         self._cpu0 = 0.0
         self._setup_cpu = 0.0
+        self._started_at = 0.0
+        self._bytes_at_start = 0
 
     def supports(self, events: EventSet) -> bool:
         return True
@@ -595,6 +596,13 @@ class Lttng:
     def _pin_consumer(self, cpus: set[int]) -> None:
         for pid in self.daemons.consumerd_pids():
             pin_process(pid, cpus)
+
+    def _streams(self) -> list[Path]:
+        """The session's stream files (not the metadata, not the index files)."""
+        return [f for f in (self._path / "kernel").glob("*_[0-9]*") if f.is_file()]
+
+    def _stream_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self._streams())
 
     def start(self, events: EventSet, workdir: Path) -> None:
         self.daemons.use(self.kind)
@@ -618,28 +626,37 @@ class Lttng:
         self.lttng("start")
         self._cpu0 = self._consumer_cpu()
         self._setup_cpu = self._cpu0 - before_start
+        self._started_at = time.monotonic()
+        self._bytes_at_start = self._stream_bytes()
 
     def stop(self) -> Capture:
+        # The workload has just ended: what the consumer wrote while it ran.
+        drain_s = time.monotonic() - self._started_at
+        drained = self._stream_bytes() - self._bytes_at_start
+        begin = time.monotonic()
         self.lttng("stop")  # waits until the consumer has written everything out
+        stop_s = time.monotonic() - begin
         cpu = self._consumer_cpu() - self._cpu0
         if self.consumer_cpu is not None:
             self._pin_consumer(set(range(os.cpu_count() or 1)))
         listed = self.lttng("list", self._session)
+        begin = time.monotonic()
         self.lttng("destroy", self._session)
+        destroy_s = time.monotonic() - begin
         self._session = ""  # nothing left for close() to destroy
-        events, discard_messages = babeltrace2_counts(self._path) if self.count else (None, 0)
+        events = babeltrace2_counts(self._path)[0] if self.count else None
         listed_discarded = re.findall(r"Discarded events:\s+(\d+)", listed)
-        if listed_discarded:
-            discarded = sum(int(n) for n in listed_discarded)
-        elif self.count:
-            discarded = babeltrace2_discarded(self._path) if discard_messages else 0
-        else:
-            raise TracerError(f"lttng list printed no discarded-event count: {listed[-800:]}")
-        streams = [f for f in (self._path / "kernel").glob("*_[0-9]*") if f.is_file()]
-        return Capture(events=events, discarded=discarded,
+        streams = self._streams()
+        # Discarded events as the trace tells them (its packets' events_discarded), as
+        # babeltrace2 reports them; `lttng list`'s count is kept beside it.
+        return Capture(events=events, discarded=discarded_events(streams),
                        bytes=sum(f.stat().st_size for f in streams),
                        record_bytes=event_record_bytes(streams),
                        consumer_cpu_s=cpu, consumer_setup_cpu_s=self._setup_cpu,
+                       drained_bytes=drained, drain_s=drain_s, stop_s=stop_s,
+                       destroy_s=destroy_s,
+                       listed_discarded=sum(int(n) for n in listed_discarded)
+                       if listed_discarded else None,
                        trace=str(self._path))
 
     def close(self) -> None:

@@ -89,19 +89,32 @@ def test_markdown_and_plot(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "results.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_consumer_cpu_per_mb_counts_the_drain() -> None:
-    record = {"cost": 1.0, "seconds": 1.0, "traced_s": 2.0, "bytes": 4_000_000}
-    consumer = {"pylttng-mmap": [record | {"consumer_cpu_s": 0.2, "consumer_setup_cpu_s": 0.5}],
+def test_consumer_figures() -> None:
+    """CPU per MB over the whole trace; MB/s over what was written while the workload ran
+    (not the teardown); stop + destroy apart."""
+    record = {"cost": 1.0, "seconds": 1.0, "traced_s": 2.5, "bytes": 4_000_000,
+              "drained_bytes": 3_000_000, "drain_s": 1.5, "stop_s": 0.1}
+    consumer = {"pylttng-mmap": [record | {"consumer_cpu_s": 0.2, "consumer_setup_cpu_s": 0.5,
+                                           "destroy_s": 0.02}],
                 f"{STOCK_PEER}-mmap": [record | {"consumer_cpu_s": 0.1,
-                                                 "consumer_setup_cpu_s": 0.1}]}
+                                                 "consumer_setup_cpu_s": 0.1,
+                                                 "destroy_s": 0.5}]}
     rows = figures.consumer_figures(consumer)
     cpu = find(rows, "5. consumer: CPU s per MB", "pylttng-mmap")
     assert cpu["summary"]["median"] == pytest.approx(0.05)   # 0.2 s / 4 MB
     assert cpu["ratio"] == pytest.approx(2.0)
+    assert cpu["reference"] == f"{STOCK_PEER}-mmap"
     assert report.target_cell(cpu) == "≤ 1 x ref: **not met**"
     setup = find(rows, "5. consumer: set-up CPU per session", "pylttng-mmap")
     assert setup["summary"]["median"] == pytest.approx(0.5)
-    assert find(rows, "5. consumer: MB/s drained", "pylttng-mmap")["summary"]["median"] == 2.0
+    drained = find(rows, "5. consumer: MB/s drained while tracing", "pylttng-mmap")
+    assert drained["summary"]["median"] == pytest.approx(2.0)   # 3 MB in 1.5 s
+    assert drained["ratio"] == pytest.approx(1.0) and drained["better"] == "higher"
+    teardown = find(rows, "5. consumer: stop + destroy wall time", "pylttng-mmap")
+    assert teardown["summary"]["median"] == pytest.approx(0.12)
+    assert teardown["ratio"] == pytest.approx(0.2) and teardown["better"] == "lower"
+    # The splice rows exist, unmeasured.
+    assert find(rows, "5. consumer: CPU s per MB", "pylttng-splice")["summary"] is None
 
 
 def test_memory_rows_say_how_many_sessions_were_open() -> None:
