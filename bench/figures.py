@@ -198,19 +198,33 @@ def control_figures(runs: Runs) -> list[Row]:
     return rows
 
 
+MAX_RATE_FIGURES = (
+    ("7. highest rate without loss (default channel)", "highest_without_loss"),
+    ("7. first rate with loss (default channel)", "first_with_loss"),
+)
+WHY_NO_LOSS = {"ceiling": "the producer's ceiling", "bound": "the search's bound"}
+
+
 def max_rate_figures(found: dict[str, dict[str, Any]]) -> list[Row]:
+    """The loss search's two ends per peer: the highest offered rate that lost nothing,
+    and the first that lost events; where the search ended without a loss, that row has
+    no value and says how far it went."""
+    def summary(tracer: str, key: str) -> Summary | None:
+        step = (found.get(tracer) or {}).get(key)
+        if not step:
+            return None
+        rate = float(step["offered_per_s"])
+        return Summary(rate, rate, rate, 1)
+
     rows: list[Row] = []
-    for tracer, result in found.items():
-        rate = result.get("events_per_s")
-        summary = Summary(rate, rate, rate, 1) if rate is not None else None
-        rows.append(row("7. highest rate without loss (default channel)", tracer, summary,
-                        "ev/s", STOCK_PEER if tracer != STOCK_PEER else None,
-                        _summary_of(found.get(STOCK_PEER))))
+    for figure, key in MAX_RATE_FIGURES:
+        stock = summary(STOCK_PEER, key)
+        for tracer, result in found.items():
+            rows.append(row(figure, tracer, summary(tracer, key), "ev/s",
+                            STOCK_PEER if tracer != STOCK_PEER else None, stock))
+            steps = result.get("steps") or []
+            if key == "first_with_loss" and not result.get(key) and steps:
+                top = max(step["offered_per_s"] for step in steps)
+                why = WHY_NO_LOSS.get(result.get("ended", ""), "the search's end")
+                rows[-1]["note"] = f"no loss up to {top:,.0f} ev/s ({why})"
     return rows
-
-
-def _summary_of(result: dict[str, Any] | None) -> Summary | None:
-    if not result or result.get("events_per_s") is None:
-        return None
-    rate = float(result["events_per_s"])
-    return Summary(rate, rate, rate, 1)

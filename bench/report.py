@@ -143,7 +143,8 @@ def markdown(results: dict[str, Any]) -> str:
     for row in results["figures"]:
         s = row["summary"]
         cells = [row["figure"], row.get("better", ""), row["tracer"],
-                 f"{number(s['median'])} {row['unit']}" if s else "—",
+                 f"{number(s['median'])} {row['unit']}" if s
+                 else f"— {row.get('note', '')}".strip(),
                  f"{number(s['low'])}–{number(s['high'])}" if s else "—",
                  str(s["runs"]) if s else "0", number(row["ratio"]),
                  row["reference"] or "", target_cell(row)]

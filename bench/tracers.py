@@ -566,9 +566,10 @@ class Lttng:
 
     def __init__(self, daemons: Daemons, kind: str, output: str | None = None,
                  default_channel: bool = False, count: bool = True,
-                 consumer_cpu: int | None = None) -> None:
+                 consumer_cpu: int | None = None, contexts: tuple[str, ...] = ()) -> None:
         self.daemons, self.kind, self.output = daemons, kind, output
         self.default_channel = default_channel
+        self.contexts = contexts  # `lttng add-context -k -t` each, on every channel
         # The CPU to keep the consumer daemon on while tracing (None: anywhere).
         self.consumer_cpu = consumer_cpu
         # Counting decodes every event (babeltrace2): skipped where only bytes and
@@ -618,6 +619,8 @@ class Lttng:
                        f"--num-subbuf={NUM_SUBBUF}", *output, channel)
         for command in lttng_event_commands(events, channel):
             self.lttng(*command)
+        for context in self.contexts:
+            self.lttng("add-context", "-k", "-t", context)
         if self.consumer_cpu is not None:
             self._pin_consumer({self.consumer_cpu})
         # The consumer's CPU per MB counts the drain; setting up the session's streams

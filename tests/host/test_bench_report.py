@@ -15,7 +15,7 @@ import pytest
 # The checkout root holds the bench package; appended so it cannot shadow pylttng.
 sys.path.append(str(Path(__file__).resolve().parents[2]))
 
-from bench import figures, report, run
+from bench import control, figures, report, run
 from bench.run import only_steps
 from bench.stats import Verdict, at_most, summarize, within_bound
 from bench.tracers import STOCK_PEER
@@ -305,3 +305,53 @@ def test_a_reference_row_is_not_its_own_ratio() -> None:
     ftrace = find(rows, "1. syscall loop: ns per event", "ftrace")
     assert ftrace["ratio"] is None and ftrace["reference_summary"] is None
     assert find(rows, "1. syscall loop: ns per event", "pylttng")["reference"] == "ftrace"
+
+
+# --- the loss search --------------------------------------------------------------------
+
+def fake_steps(loses_above: float, ceiling: float) -> Any:
+    """A tracer that loses 1 % of what is offered above `loses_above` ev/s, and a producer
+    that cannot offer more than `ceiling`."""
+    asked: list[float] = []
+
+    def run_step(target: float) -> dict[str, Any]:
+        asked.append(target)
+        offered = min(target, ceiling)
+        lost = round(offered * 0.01) if offered > loses_above else 0
+        return control.loss_step(round(offered) - lost, lost, 1.0, target, 16 * round(offered))
+    return run_step, asked
+
+
+def test_the_search_goes_up_until_the_trace_shows_a_loss() -> None:
+    run_step, asked = fake_steps(loses_above=1_000_000, ceiling=2_000_000)
+    found = control.search_loss(run_step, control.RateSearch(600_000, 1.2, 10, 1.0))
+    assert asked == pytest.approx([600_000, 720_000, 864_000, 1_036_800])
+    assert found["ended"] == "loss"
+    assert found["highest_without_loss"]["offered_per_s"] == pytest.approx(864_000)
+    lossy = found["first_with_loss"]
+    assert lossy["discarded"] == 10_368 and lossy["offered_per_s"] == pytest.approx(1_036_800)
+    rows = figures.max_rate_figures({"pylttng": found, STOCK_PEER: found})
+    best = find(rows, "7. highest rate without loss (default channel)", "pylttng")
+    assert best["summary"]["median"] == pytest.approx(864_000) and best["better"] == "higher"
+    assert best["ratio"] == pytest.approx(1.0)
+    assert find(rows, "7. first rate with loss (default channel)", "pylttng")[
+        "summary"]["median"] == pytest.approx(1_036_800)
+
+
+def test_the_search_is_bounded_and_says_why_it_found_no_loss() -> None:
+    run_step, asked = fake_steps(loses_above=10**9, ceiling=800_000)
+    found = control.search_loss(run_step, control.RateSearch(600_000, 1.2, 10, 1.0))
+    assert found["ended"] == "ceiling" and found["first_with_loss"] is None
+    assert asked == pytest.approx([600_000, 720_000, 864_000])  # offered 800,000 < 0.95 x
+    run_step, asked = fake_steps(loses_above=10**9, ceiling=10**9)
+    found = control.search_loss(run_step, control.RateSearch(600_000, 1.2, 3, 1.0))
+    assert found["ended"] == "bound" and len(asked) == 3
+    rows = figures.max_rate_figures({"pylttng": found})
+    lossy = find(rows, "7. first rate with loss (default channel)", "pylttng")
+    assert lossy["summary"] is None
+    assert lossy["note"] == "no loss up to 864,000 ev/s (the search's bound)"
+    results = {"meta": {"quick": True, "kernel": "6.1", "cpus": 1, "reps": 1, "counter": "x",
+                        "buffer": {"subbuf_size": 4 << 20, "num_subbuf": 8,
+                                   "bytes_per_cpu": 32 << 20}},
+               "figures": rows, "errors": []}
+    assert "| — no loss up to 864,000 ev/s (the search's bound) |" in report.markdown(results)
