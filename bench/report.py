@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .stats import Verdict, at_most, within_bound
+from .tracers import STOCK_PEER
 
 Row = dict[str, Any]
 
@@ -87,7 +88,7 @@ def number(value: float | None) -> str:
         return "—"
     if value == 0 or abs(value) >= 100:
         return f"{value:,.0f}"
-    if abs(value) >= 1:
+    if abs(value) >= 1 or f"{value:.3g}" == "1":   # 0.9996 reads 1.00, not 1
         return f"{value:.2f}"
     return f"{value:.3g}"
 
@@ -155,29 +156,146 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The plot's short names and colours, one per peer (a consumer's output mode aside).
+PEER_LABELS = {STOCK_PEER: "stock daemons/pylttng.ko"}
+PEER_COLORS = {"ftrace": "tab:gray", "ftrace-mono": "silver", "perf": "tab:purple",
+               "trace-cmd": "tab:brown", "pylttng": "tab:blue", STOCK_PEER: "tab:orange"}
+OUTPUTS = ("mmap", "splice")
+# Panels of figures whose name has no "workload:" part, by figure number.
+PANEL_NAMES = {"6": "control plane", "7": "loss on the default channel"}
+
+
+def peer_and_output(tracer: str) -> tuple[str, str]:
+    """("pylttng", "mmap") for "pylttng-mmap"; ("ftrace", "") for "ftrace"."""
+    for output in OUTPUTS:
+        if tracer.endswith(f"-{output}"):
+            return tracer.removesuffix(f"-{output}"), output
+    return tracer, ""
+
+
+def peer_label(tracer: str) -> str:
+    peer, output = peer_and_output(tracer)
+    return PEER_LABELS.get(peer, peer) + (f" ({output})" if output else "")
+
+
+def panel_of(figure: str) -> tuple[str, str]:
+    """(panel, the figure's name within it): "1. syscall loop: ns per event" ->
+    ("syscall loop", "ns per event"); "6. sessiond RSS idle" -> ("control plane", ...)."""
+    number, _, name = figure.partition(". ")
+    workload, colon, what = name.partition(": ")
+    if colon:
+        return workload, what
+    return PANEL_NAMES.get(number, name), name
+
+
+@dataclass
+class Bar:
+    tracer: str
+    median: float   # each divided by the reference's median
+    low: float
+    high: float
+    value: str = ""  # the median itself, with its unit
+
+
+@dataclass
+class Group:
+    """One figure of one panel: its peers side by side, against one reference."""
+
+    name: str
+    better: str
+    reference: str
+    bars: list[Bar]
+    targets: list[str]
+
+
+def plot_groups(figures: list[Row]) -> dict[str, list[Group]]:
+    """Panel -> its groups, in the table's order: every figure with a reference, each
+    peer's median and range divided by the reference's median (the reference at 1).
+    Figures without a reference (events recorded, discarded) are the table's alone."""
+    panels: dict[str, list[Group]] = {}
+    groups: dict[tuple[str, str], Group] = {}
+    for r in figures:
+        ref = r.get("reference_summary")
+        if not r["reference"] or not ref or not ref["median"] or not r["summary"]:
+            continue
+        key = (r["figure"], r["reference"])
+        if key not in groups:
+            panel, name = panel_of(r["figure"])
+            output = peer_and_output(r["reference"])[1]
+            base = ref["median"]
+            groups[key] = Group(name + (f", {output}" if output else ""),
+                                r.get("better", "lower"), r["reference"],
+                                [Bar(r["reference"], 1.0, ref["low"] / base,
+                                     ref["high"] / base, f"{number(base)} {r['unit']}")], [])
+            panels.setdefault(panel, []).append(groups[key])
+        group, base = groups[key], ref["median"]
+        s = r["summary"]
+        group.bars.append(Bar(r["tracer"], s["median"] / base, s["low"] / base,
+                              s["high"] / base, f"{number(s['median'])} {r['unit']}"))
+        if cell := target_cell(r):
+            group.targets.append(f"target {cell.replace('**', '')}")
+    return panels
+
+
 def plot(results: dict[str, Any], dest: Path) -> None:
-    """One horizontal bar per ratio, grouped by figure; the line at 1 is parity."""
+    """One panel per workload; in each, one group of bars per figure, the peers side by
+    side: each peer's median divided by the reference's median, whiskers its range over
+    the runs likewise (overlapping whiskers: no difference shown). Each group says which
+    way is better and, where issue 4 sets a target, its verdict."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in results["figures"] if r["ratio"] is not None]
-    labels = [f"{r['figure']} — {r['tracer']} / {r['reference']}" for r in rows]
-    ratios = [r["ratio"] for r in rows]
-    shade: dict[Verdict | None, str] = {Verdict.MET: "tab:green", Verdict.NOT_MET: "tab:red"}
-    colors = [shade.get(t.verdict(r) if (t := target_for(r)) else None, "tab:blue")
-              for r in rows]
-    fig, ax = plt.subplots(figsize=(11, 0.35 * len(rows) + 1.5))
-    ax.barh(range(len(rows)), ratios, color=colors)
-    ax.set_yticks(range(len(rows)), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("ratio to the reference tracer (log scale; green/red: issue 4 target "
-                  "met/not met, on ranges)")
-    ax.set_title("pylttng benchmark" + (" (smoke run)" if results["meta"]["quick"] else ""))
-    fig.tight_layout()
+    panels = plot_groups(results["figures"])
+    if not panels:
+        return
+    columns = 2 if len(panels) > 1 else 1
+    rows = (len(panels) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(8 * columns, 5.2 * rows), squeeze=False)
+    legend: dict[str, Any] = {}  # peer label -> one of its bars, for the figure's legend
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (panel, groups) in zip(axes.flat, panels.items(), strict=False):
+        width = 0.8 / max(len(g.bars) for g in groups)
+        top = 0.0
+        for x, group in enumerate(groups):
+            offset = x - width * (len(group.bars) - 1) / 2
+            for i, bar in enumerate(group.bars):
+                peer = peer_and_output(bar.tracer)[0]
+                label = PEER_LABELS.get(peer, peer)
+                drawn = ax.bar(offset + i * width, bar.median, width * 0.9,
+                               yerr=[[bar.median - bar.low], [bar.high - bar.median]],
+                               capsize=2, color=PEER_COLORS.get(peer, "tab:green"),
+                               edgecolor="black", linewidth=0.4, error_kw={"linewidth": 0.8})
+                legend.setdefault(label, drawn)
+                ax.annotate(bar.value, (offset + i * width, bar.high), xytext=(0, 3),
+                            textcoords="offset points", rotation=90, ha="center",
+                            va="bottom", fontsize=6.5)
+                top = max(top, bar.high)
+        ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
+        ax.set_xticks(range(len(groups)), [
+            "\n".join([textwrap.fill(g.name, 22),
+                       "↓ lower is better" if g.better == "lower" else "↑ higher is better",
+                       *(textwrap.fill(t, 28) for t in g.targets)])
+            for g in groups], fontsize=8)
+        references = sorted({PEER_LABELS.get(peer_and_output(g.reference)[0],
+                                              peer_and_output(g.reference)[0])
+                             for g in groups})
+        ax.set_ylim(0, top * 1.3)   # room for the values above the bars
+        ax.set_ylabel(f"÷ median of {', '.join(references)}", fontsize=9)
+        ax.set_title(panel, fontsize=11, fontweight="bold")
+        ax.grid(axis="y", linewidth=0.3)
+        ax.set_axisbelow(True)
+    fig.suptitle("pylttng benchmark" + (" (smoke run: one run each)" if results["meta"]["quick"]
+                                        else "")
+                 + ": each peer's median ÷ the reference's median (dotted line at 1); "
+                 "whiskers: min–max over the runs", fontsize=12)
+    fig.legend(list(legend.values()), list(legend), loc="upper center", ncol=len(legend),
+               bbox_to_anchor=(0.5, 0.975), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(dest, dpi=100)
     plt.close(fig)
 

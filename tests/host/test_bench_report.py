@@ -307,6 +307,38 @@ def test_a_reference_row_is_not_its_own_ratio() -> None:
     assert find(rows, "1. syscall loop: ns per event", "pylttng")["reference"] == "ftrace"
 
 
+# --- the plot ---------------------------------------------------------------------------
+
+def test_plot_groups_one_panel_per_workload() -> None:
+    syscall = runs({"untraced": [1000, 1000], "ftrace": [3000, 3200], "perf": [5000, 5000],
+                    "pylttng": [2000, 2100]}, events=100, bytes=800, discarded=0)
+    hackbench = runs({"untraced": [1.0], "ftrace": [1.2], "pylttng": [1.1]}, events=100,
+                     bytes=4000)
+    control = {"pylttng": [{"wall_s": 0.1, "rss_idle_mib": 24.0}],
+               STOCK_PEER: [{"wall_s": 0.5, "rss_idle_mib": 10.0}]}
+    rows = (figures.producer_figures({"syscall": syscall, "hackbench": hackbench})
+            + figures.control_figures(control))
+    panels = report.plot_groups(rows)
+    assert list(panels) == ["syscall loop", "hackbench", "control plane"]
+    cost = panels["syscall loop"][0]
+    assert cost.name == "ns per event" and cost.better == "lower"
+    assert [b.tracer for b in cost.bars] == ["ftrace", "perf", "pylttng"]
+    ftrace, _, ours = cost.bars
+    # ftrace: 1000-1100 ns per event, median 1050; pylttng 500-550.
+    assert (ftrace.median, ftrace.low, ftrace.high) == pytest.approx((1, 1000 / 1050,
+                                                                      1100 / 1050))
+    assert (ours.median, ours.low, ours.high) == pytest.approx((0.5, 500 / 1050, 550 / 1050))
+    assert cost.targets == ["target ≤ 0.9 x ref: met"]
+    # Figures without a reference (events recorded, discarded) are left to the table.
+    assert [g.name for g in panels["syscall loop"]] == ["ns per event", "bytes per event"]
+    assert [g.better for g in panels["hackbench"]] == ["lower", "higher", "lower"]
+    assert [g.name for g in panels["control plane"]] == [
+        "create..destroy wall time", "sessiond RSS idle"]
+    assert report.peer_label(f"{STOCK_PEER}-mmap") == "stock daemons/pylttng.ko (mmap)"
+    labels = [b.tracer for gs in panels.values() for g in gs for b in g.bars]
+    assert "None" not in labels and None not in labels
+
+
 # --- the loss search --------------------------------------------------------------------
 
 def fake_steps(loses_above: float, ceiling: float) -> Any:
