@@ -222,8 +222,9 @@ def plot_groups(figures: list[Row]) -> dict[str, list[Group]]:
         if key not in groups:
             panel, name = panel_of(r["figure"])
             output = peer_and_output(r["reference"])[1]
+            panel += f", --output {output}" if output else ""  # a panel per output mode
             base = ref["median"]
-            groups[key] = Group(name + (f", {output}" if output else ""),
+            groups[key] = Group(name,
                                 r.get("better", "lower"), r["reference"],
                                 [Bar(r["reference"], 1.0, ref["low"] / base,
                                      ref["high"] / base, f"{number(base)} {r['unit']}")], [])
@@ -259,7 +260,7 @@ def plot(results: dict[str, Any], dest: Path) -> None:
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     for ax, (panel, groups) in zip(axes.flat, panels.items(), strict=False):
-        width = 0.8 / max(len(g.bars) for g in groups)
+        width = 0.8 / max(3, *(len(g.bars) for g in groups))
         top = 0.0
         for x, group in enumerate(groups):
             offset = x - width * (len(group.bars) - 1) / 2
@@ -277,9 +278,9 @@ def plot(results: dict[str, Any], dest: Path) -> None:
                 top = max(top, bar.high)
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":")
         ax.set_xticks(range(len(groups)), [
-            "\n".join([textwrap.fill(g.name, 22),
+            "\n".join([textwrap.fill(g.name, 20),
                        "↓ lower is better" if g.better == "lower" else "↑ higher is better",
-                       *(textwrap.fill(t, 28) for t in g.targets)])
+                       *(textwrap.fill(t, 24) for t in g.targets)])
             for g in groups], fontsize=8)
         references = sorted({PEER_LABELS.get(peer_and_output(g.reference)[0],
                                               peer_and_output(g.reference)[0])

@@ -335,6 +335,16 @@ def test_plot_groups_one_panel_per_workload() -> None:
     assert [g.name for g in panels["control plane"]] == [
         "create..destroy wall time", "sessiond RSS idle"]
     assert report.peer_label(f"{STOCK_PEER}-mmap") == "stock daemons/pylttng.ko (mmap)"
+    record = {"bytes": 4_000_000, "consumer_cpu_s": 0.1, "drained_bytes": 10**6, "drain_s": 1.0}
+    consumer = figures.consumer_figures({f"pylttng-{o}": [record] for o in ("mmap", "splice")}
+                                        | {f"{STOCK_PEER}-{o}": [record]
+                                           for o in ("mmap", "splice")})
+    panels = report.plot_groups(consumer)
+    assert list(panels) == ["consumer, --output mmap", "consumer, --output splice"]
+    assert [g.name for g in panels["consumer, --output mmap"]] == [
+        "MB/s drained while tracing", "CPU s per MB"]
+    assert [b.tracer for b in panels["consumer, --output splice"][0].bars] == [
+        f"{STOCK_PEER}-splice", "pylttng-splice"]
     labels = [b.tracer for gs in panels.values() for g in gs for b in g.bars]
     assert "None" not in labels and None not in labels
 
