@@ -397,3 +397,11 @@ def test_the_search_is_bounded_and_says_why_it_found_no_loss() -> None:
                                    "bytes_per_cpu": 32 << 20}},
                "figures": rows, "errors": []}
     assert "| — no loss up to 864,000 ev/s (the search's bound) |" in report.markdown(results)
+
+
+def test_the_paced_loop_asks_syscall_loop_for_its_rate() -> None:
+    from bench.workloads import SyscallLoop
+
+    assert SyscallLoop(Path("loop"), 10).command() == ["loop", "10", "1"]
+    assert SyscallLoop(Path("loop"), 10, 1, rate=518_400.4).command() == [
+        "loop", "10", "1", "0", "518400"]
