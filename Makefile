@@ -10,7 +10,7 @@
 #   make check            lint, host tests, the VM tests on every kernel, bench-smoke
 #   make demo             build, boot the test VM, trace with the stock lttng CLI, show babeltrace2
 #   make bench            pylttng vs ftrace, perf, trace-cmd and the stock daemons in one VM run:
-#                         bench/results.{json,md,png} (~20 min under TCG; bench/README.md)
+#                         bench/results.{json,md,png} (~24 min under TCG; bench/README.md)
 #   make bench-smoke      the same, every workload and tracer once, tiny, each daemon started
 #                         once (~3 min under TCG; build/bench-smoke/)
 #   make profile          py-spy profiles of the daemons, perf profiles of the producer, in

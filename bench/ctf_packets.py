@@ -7,6 +7,10 @@ writes the padded sub-buffer, and a final flush of an empty buffer still deliver
 header, lib_ring_buffer_try_switch_slow()). `event_record_bytes` counts what remains: the
 event records themselves, whose size is what compact event headers decide.
 
+`discarded_events` reads what the tracer says it lost: each packet's context carries the
+stream's events_discarded, a running count (what babeltrace2 turns into its "discarded
+events" messages), so a stream lost what its last packet says.
+
 The layout read here is LTTng-modules 2.13's kernel trace (shared/reference TSDL), which
 pylttng.ko writes too: every field byte-aligned, little-endian.
 """
@@ -34,6 +38,7 @@ class PacketError(ValueError):
 class Packet:
     content_bytes: int  # header + event records
     packet_bytes: int  # content + padding: what the file holds
+    events_discarded: int = 0  # the stream's events lost so far (a running count)
 
     @property
     def record_bytes(self) -> int:
@@ -48,7 +53,8 @@ def packets(data: bytes) -> Iterator[Packet]:
             raise PacketError(f"{len(data) - offset} bytes at offset {offset}: "
                               "shorter than a packet header")
         fields = _HEADER.unpack_from(data, offset)
-        magic, content_bits, packet_bits = fields[0], fields[6], fields[7]
+        magic, content_bits, packet_bits, discarded = (fields[0], fields[6], fields[7],
+                                                       fields[9])
         if magic != CTF_MAGIC:
             raise PacketError(f"no CTF magic at offset {offset} ({magic:#x})")
         if content_bits % 8 or packet_bits % 8 or not (
@@ -57,10 +63,16 @@ def packets(data: bytes) -> Iterator[Packet]:
                               f"and packet_size {packet_bits} bits are not a valid pair")
         if offset + packet_bits // 8 > len(data):
             raise PacketError(f"packet at offset {offset} runs past the end of the file")
-        yield Packet(content_bits // 8, packet_bits // 8)
+        yield Packet(content_bits // 8, packet_bits // 8, discarded)
         offset += packet_bits // 8
 
 
 def event_record_bytes(stream_files: Iterable[Path]) -> int:
     """Bytes of event records in these stream files: no headers, no padding."""
     return sum(p.record_bytes for f in stream_files for p in packets(f.read_bytes()))
+
+
+def discarded_events(stream_files: Iterable[Path]) -> int:
+    """Events the tracer discarded, summed over these stream files (one per stream)."""
+    return sum(max((p.events_discarded for p in packets(f.read_bytes())), default=0)
+               for f in stream_files)

@@ -1,8 +1,9 @@
 """The figures of issue 4, derived from the raw runs: one row per (figure, tracer).
 
-A row holds the median and range over the repeated runs, and its ratio to the row it is
-judged against (ftrace for the producer figures, the stock LTTng daemons for the consumer
-and control-plane ones). Rows are plain dicts so that results.json is the whole report.
+A row holds the median and range over the repeated runs, its ratio to the row it is
+judged against (ftrace for the producer figures, the stock daemons for the consumer and
+control-plane ones) and that row's range, and which way is better. Rows are plain dicts
+so that results.json is the whole report.
 """
 
 from __future__ import annotations
@@ -10,19 +11,35 @@ from __future__ import annotations
 from typing import Any
 
 from .stats import Summary, per_event_cost_ns, ratio, summarize
+from .tracers import STOCK_PEER
 
 Row = dict[str, Any]
 Runs = dict[str, list[dict[str, Any]]]   # tracer name -> one record per repetition
 
+# Figures where more is better (a rate), where neither is (a count every tracer should
+# agree on); in every other one, less is better.
+HIGHER_IS_BETTER = ("events per s", "MB/s", "rate without loss", "rate with loss")
+NEITHER = ("events recorded",)
+
+
+def better(figure: str) -> str:
+    """"higher", "lower" or "" (neither): which way this figure is better."""
+    if any(what in figure for what in NEITHER):
+        return ""
+    return "higher" if any(what in figure for what in HIGHER_IS_BETTER) else "lower"
+
 
 def row(figure: str, tracer: str, summary: Summary | None, unit: str,
         reference: str | None = None, reference_summary: Summary | None = None) -> Row:
-    median = summary.median if summary else None
+    """One tracer's figure; with a reference, its ratio to it and the reference's range
+    (the targets are judged on both ranges). The reference's own row has neither."""
+    ref = reference_summary if reference is not None else None
     return {
-        "figure": figure, "tracer": tracer, "unit": unit,
+        "figure": figure, "tracer": tracer, "unit": unit, "better": better(figure),
         "summary": summary.as_json() if summary else None,
         "reference": reference,
-        "ratio": ratio(median, reference_summary.median if reference_summary else None),
+        "reference_summary": ref.as_json() if ref else None,
+        "ratio": ratio(summary.median if summary else None, ref.median if ref else None),
     }
 
 
@@ -124,25 +141,42 @@ def producer_figures(workloads: dict[str, Runs]) -> list[Row]:
     return rows
 
 
-def mb(r: dict[str, Any]) -> float | None:
-    return r["bytes"] / 1e6 if r.get("bytes") else None
+def drain_mb_per_s(r: dict[str, Any]) -> float | None:
+    """MB written to the stream files while the workload ran, per second of it."""
+    if r.get("drained_bytes") is None or not r.get("drain_s"):
+        return None
+    return float(r["drained_bytes"] / 1e6 / r["drain_s"])
+
+
+def cpu_per_mb(r: dict[str, Any]) -> float | None:
+    if not r.get("bytes") or r.get("consumer_cpu_s") is None:
+        return None
+    return float(r["consumer_cpu_s"] / (r["bytes"] / 1e6))
+
+
+def teardown_s(r: dict[str, Any]) -> float | None:
+    if r.get("stop_s") is None or r.get("destroy_s") is None:
+        return None
+    return float(r["stop_s"] + r["destroy_s"])
+
+
+CONSUMER_FIGURES = (
+    ("5. consumer: MB/s drained while tracing", drain_mb_per_s, "MB/s"),
+    ("5. consumer: CPU s per MB", cpu_per_mb, "s/MB"),
+    ("5. consumer: set-up CPU per session", lambda r: r.get("consumer_setup_cpu_s"), "s"),
+    ("5. consumer: stop + destroy wall time", teardown_s, "s"),
+)
 
 
 def consumer_figures(runs: Runs) -> list[Row]:
     """pylttng-consumerd against the stock lttng-consumerd, per output mode."""
-    rate = per_record(runs, lambda r: mb(r) / r["traced_s"] if mb(r) and r.get("traced_s")
-                      else None)
-    cpu = per_record(runs, lambda r: r["consumer_cpu_s"] / mb(r)
-                     if mb(r) and r.get("consumer_cpu_s") is not None else None)
-    setup = per_record(runs, lambda r: r.get("consumer_setup_cpu_s"))
     rows: list[Row] = []
     for output in ("mmap", "splice"):
-        ours, stock = f"pylttng-{output}", f"stock-lttng-{output}"
-        for figure, summaries, unit in (("5. consumer: MB/s drained", rate, "MB/s"),
-                                        ("5. consumer: CPU s per MB", cpu, "s/MB"),
-                                        ("5. consumer: set-up CPU per session", setup, "s")):
-            rows.append(row(figure, stock, summaries.get(stock), unit))
-            rows.append(row(figure, ours, summaries.get(ours), unit, stock, summaries.get(stock)))
+        ours, stock = f"pylttng-{output}", f"{STOCK_PEER}-{output}"
+        for figure, fn, unit in CONSUMER_FIGURES:
+            summaries = per_record({t: runs.get(t, []) for t in (ours, stock)}, fn)
+            rows.append(row(figure, stock, summaries[stock], unit))
+            rows.append(row(figure, ours, summaries[ours], unit, stock, summaries[stock]))
     return rows
 
 
@@ -157,26 +191,40 @@ def control_figures(runs: Runs) -> list[Row]:
                                "MiB"),
                               ("consumerd_rss_sessions_mib",
                                f"6. consumerd RSS with {sessions:g} sessions", "MiB")):
-        stock = summarize(values(runs.get("stock-lttng", []), key))
-        rows.append(row(figure, "stock-lttng", stock, unit))
+        stock = summarize(values(runs.get(STOCK_PEER, []), key))
+        rows.append(row(figure, STOCK_PEER, stock, unit))
         rows.append(row(figure, "pylttng", summarize(values(runs.get("pylttng", []), key)), unit,
-                        "stock-lttng", stock))
+                        STOCK_PEER, stock))
     return rows
+
+
+MAX_RATE_FIGURES = (
+    ("7. highest rate without loss (default channel)", "highest_without_loss"),
+    ("7. first rate with loss (default channel)", "first_with_loss"),
+)
+WHY_NO_LOSS = {"ceiling": "the producer's ceiling", "bound": "the search's bound"}
 
 
 def max_rate_figures(found: dict[str, dict[str, Any]]) -> list[Row]:
+    """The loss search's two ends per peer: the highest offered rate that lost nothing,
+    and the first that lost events; where the search ended without a loss, that row has
+    no value and says how far it went."""
+    def summary(tracer: str, key: str) -> Summary | None:
+        step = (found.get(tracer) or {}).get(key)
+        if not step:
+            return None
+        rate = float(step["offered_per_s"])
+        return Summary(rate, rate, rate, 1)
+
     rows: list[Row] = []
-    for tracer, result in found.items():
-        rate = result.get("events_per_s")
-        summary = Summary(rate, rate, rate, 1) if rate is not None else None
-        rows.append(row("7. highest rate without loss (default channel)", tracer, summary,
-                        "ev/s", "stock-lttng" if tracer != "stock-lttng" else None,
-                        _summary_of(found.get("stock-lttng"))))
+    for figure, key in MAX_RATE_FIGURES:
+        stock = summary(STOCK_PEER, key)
+        for tracer, result in found.items():
+            rows.append(row(figure, tracer, summary(tracer, key), "ev/s",
+                            STOCK_PEER if tracer != STOCK_PEER else None, stock))
+            steps = result.get("steps") or []
+            if key == "first_with_loss" and not result.get(key) and steps:
+                top = max(step["offered_per_s"] for step in steps)
+                why = WHY_NO_LOSS.get(result.get("ended", ""), "the search's end")
+                rows[-1]["note"] = f"no loss up to {top:,.0f} ev/s ({why})"
     return rows
-
-
-def _summary_of(result: dict[str, Any] | None) -> Summary | None:
-    if not result or result.get("events_per_s") is None:
-        return None
-    rate = float(result["events_per_s"])
-    return Summary(rate, rate, rate, 1)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import figures
-from .control import KINDS, control_plane, highest_rate
+from .control import KINDS, RateSearch, control_plane, highest_rate
 from .tracers import (
     BUFFER_BYTES_PER_CPU,
     NUM_SUBBUF,
@@ -51,19 +51,20 @@ class Sizes:
     stress_seconds: int
     stress_ops: int  # per stressor, 0: as many as the time allows
     consumer_calls: int
-    max_rate_calls: int
-    max_rate_threads: int
+    max_rate: RateSearch
     control_reps: int
     memory_sessions: int  # sessions open while the daemons' memory is read
 
 
 FULL = Sizes(reps=5, syscall_calls=100_000, hackbench_groups=2, hackbench_loops=50,
-             stress_seconds=2, stress_ops=0, consumer_calls=2_000_000, max_rate_calls=200_000,
-             max_rate_threads=4, control_reps=5, memory_sessions=10)
+             stress_seconds=2, stress_ops=0, consumer_calls=2_000_000,
+             max_rate=RateSearch(start_ev_s=600_000, factor=1.1, steps=12, seconds=0.8),
+             control_reps=5, memory_sessions=10)
 # The smoke run: every code path once, at sizes where the daemons' starts dominate.
 QUICK = Sizes(reps=1, syscall_calls=20_000, hackbench_groups=1, hackbench_loops=10,
-              stress_seconds=1, stress_ops=20, consumer_calls=50_000, max_rate_calls=10_000,
-              max_rate_threads=2, control_reps=1, memory_sessions=2)
+              stress_seconds=1, stress_ops=20, consumer_calls=50_000,
+              max_rate=RateSearch(start_ev_s=600_000, factor=2.0, steps=2, seconds=0.1),
+              control_reps=1, memory_sessions=2)
 
 
 # The kernel's clock: what a CLOCK_MONOTONIC read (every LTTng event's timestamp) costs.
@@ -175,7 +176,7 @@ def one_run(tracer: Tracer, workload: Workload, workdir: Path) -> dict[str, Any]
         capture = tracer.stop()
     traced_s = time.monotonic() - started
     record = asdict(outcome) | asdict(capture) | {"traced_s": traced_s}
-    log(f"  {workload.name:9} {tracer.name:18} cost={outcome.cost:.4g} "
+    log(f"  {workload.name:9} {tracer.name:30} cost={outcome.cost:.4g} "
         f"events={capture.events} discarded={capture.discarded} bytes={capture.bytes}")
     remove(capture.trace)
     return record
@@ -204,7 +205,7 @@ def compare(workload: Workload, tracers: list[Tracer], reps: int, workdir: Path,
                 runs[tracer.name].append(one_run(tracer, workload, workdir / tracer.name))
             except Exception:  # noqa: BLE001 (reported; the other tracers go on)
                 errors.append(f"{workload.name} / {tracer.name}: {traceback.format_exc()}")
-                log(f"  {workload.name:9} {tracer.name:18} FAILED:\n{traceback.format_exc()}")
+                log(f"  {workload.name:9} {tracer.name:30} FAILED:\n{traceback.format_exc()}")
                 tracer.close()
                 active.remove(tracer)
     return runs
@@ -284,8 +285,7 @@ def main() -> int:
         daemons, sizes.control_reps, sizes.memory_sessions, work / "control",
         kinds_in(phase)))))
     steps.append(("max-rate", Step(frozenset(KINDS), lambda phase: highest_rate(
-        daemons, binary, sizes.max_rate_calls, sizes.max_rate_threads, work / "max-rate",
-        kinds_in(phase)))))
+        daemons, binary, sizes.max_rate, work / "max-rate", kinds_in(phase)))))
     if args.quick:
         # The control step measures a daemon's idle memory, so it needs a daemon never
         # used: each phase's first start gives one.

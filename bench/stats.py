@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
+from enum import Enum
 from typing import Any
 
 
@@ -47,3 +48,39 @@ def paired_medians(traced: list[float], untraced: list[float]) -> list[float]:
     """Traced minus the untraced median, run by run: the cost, with its own spread."""
     base = statistics.median(untraced)
     return [per_event_cost_ns(t, base) for t in traced]
+
+
+class Verdict(Enum):
+    """Whether a target holds, judged on ranges, never on medians alone."""
+
+    MET = "met"
+    NOT_MET = "not met"
+    UNDECIDED = "undecided"
+
+
+def at_most(low: float, high: float, limit_low: float, limit_high: float) -> Verdict:
+    """Is "value <= limit" shown, when the value spans [low, high] over the runs and the
+    limit spans [limit_low, limit_high] (the reference's runs scaled by the bound)?
+
+    Met only when the ranges do not overlap and the value's lies below (every run below
+    every run of the limit); not met when they do not overlap and the value's lies above;
+    undecided when they overlap, a shared end included.
+    """
+    if high < limit_low:
+        return Verdict.MET
+    if low > limit_high:
+        return Verdict.NOT_MET
+    return Verdict.UNDECIDED
+
+
+def within_bound(low: float, high: float, bound: float, exact: bool = False) -> Verdict:
+    """Against a constant bound (no range of its own): "value <= bound" (or, exact,
+    "value == bound") is met when every run satisfies it, not met when the range lies
+    wholly on the wrong side of the bound, undecided when it spans the bound."""
+    if exact:
+        if low == high == bound:
+            return Verdict.MET
+        return Verdict.NOT_MET if low > bound or high < bound else Verdict.UNDECIDED
+    if high <= bound:
+        return Verdict.MET
+    return Verdict.NOT_MET if low > bound else Verdict.UNDECIDED

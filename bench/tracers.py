@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .ctf_packets import event_record_bytes
+from .ctf_packets import discarded_events, event_record_bytes
 
 SUBBUF_SIZE = 4 << 20
 NUM_SUBBUF = 8
@@ -26,6 +26,14 @@ BUFFER_BYTES_PER_CPU = SUBBUF_SIZE * NUM_SUBBUF
 TRACEFS = Path("/sys/kernel/tracing")
 STOCK_SESSIOND = "/usr/bin/lttng-sessiond"
 DAEMON_NAMES = ("pylttng-sessiond", "pylttng-consumerd", "lttng-sessiond", "lttng-consumerd")
+# The peer that runs the stock lttng-sessiond and lttng-consumerd 2.13 on pylttng.ko: the
+# stock daemons, not LTTng-modules (whose kernel side is pylttng.ko here as well).
+STOCK_PEER = "stock-daemons-on-pylttng"
+
+
+def peer_name(kind: str) -> str:
+    """The tracer name of a session-daemon kind ("pylttng" or "stock")."""
+    return "pylttng" if kind == "pylttng" else STOCK_PEER
 
 
 class TracerError(RuntimeError):
@@ -55,6 +63,13 @@ class Capture:
     record_bytes: int | None = None  # LTTng: event records alone (no packet headers, padding)
     consumer_cpu_s: float | None = None  # draining: from `start` returned to `stop` returned
     consumer_setup_cpu_s: float | None = None  # the session's streams set up, during `start`
+    # LTTng: what the consumer had written to the stream files while the workload ran
+    # (from `start` returned to the workload's end, before `stop`), and that time.
+    drained_bytes: int | None = None
+    drain_s: float | None = None
+    stop_s: float | None = None  # `lttng stop` (the consumer writes out the rest)
+    destroy_s: float | None = None  # `lttng destroy`
+    listed_discarded: int | None = None  # LTTng: what `lttng list` says was discarded
     trace: str = ""
 
 
@@ -546,34 +561,29 @@ def babeltrace2_counts(trace: Path) -> tuple[int, int]:
     return int(events[-1]), int(discarded[-1]) if discarded else 0
 
 
-def babeltrace2_discarded(trace: Path) -> int:
-    """Events the tracer discarded, summed from babeltrace2's warnings (slow: formats
-    every event; only called when the counter saw discarded-events messages)."""
-    proc = subprocess.run(["babeltrace2", str(trace)], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, timeout=3600, check=False)
-    return sum(int(n) for n in re.findall(r"discarded (\d+) events?", proc.stderr))
-
-
 class Lttng:
     """An LTTng session on pylttng.ko, driven by the stock lttng CLI and either daemon."""
 
     def __init__(self, daemons: Daemons, kind: str, output: str | None = None,
                  default_channel: bool = False, count: bool = True,
-                 consumer_cpu: int | None = None) -> None:
+                 consumer_cpu: int | None = None, contexts: tuple[str, ...] = ()) -> None:
         self.daemons, self.kind, self.output = daemons, kind, output
         self.default_channel = default_channel
+        self.contexts = contexts  # `lttng add-context -k -t` each, on every channel
         # The CPU to keep the consumer daemon on while tracing (None: anywhere).
         self.consumer_cpu = consumer_cpu
         # Counting decodes every event (babeltrace2): skipped where only bytes and
-        # discarded events matter (consumer, highest rate).
+        # discarded events matter (the consumer).
         self.count = count
         suffix = f"-{output}" if output else ""  # None: the channel's default (splice)
-        self.name = ("pylttng" if kind == "pylttng" else "stock-lttng") + suffix
+        self.name = peer_name(kind) + suffix
         self.daemon = kind
         self._session = ""
         self._path = Path()
         self._cpu0 = 0.0
         self._setup_cpu = 0.0
+        self._started_at = 0.0
+        self._bytes_at_start = 0
 
     def supports(self, events: EventSet) -> bool:
         return True
@@ -587,6 +597,13 @@ class Lttng:
     def _pin_consumer(self, cpus: set[int]) -> None:
         for pid in self.daemons.consumerd_pids():
             pin_process(pid, cpus)
+
+    def _streams(self) -> list[Path]:
+        """The session's stream files (not the metadata, not the index files)."""
+        return [f for f in (self._path / "kernel").glob("*_[0-9]*") if f.is_file()]
+
+    def _stream_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self._streams())
 
     def start(self, events: EventSet, workdir: Path) -> None:
         self.daemons.use(self.kind)
@@ -602,6 +619,8 @@ class Lttng:
                        f"--num-subbuf={NUM_SUBBUF}", *output, channel)
         for command in lttng_event_commands(events, channel):
             self.lttng(*command)
+        for context in self.contexts:
+            self.lttng("add-context", "-k", "-t", context)
         if self.consumer_cpu is not None:
             self._pin_consumer({self.consumer_cpu})
         # The consumer's CPU per MB counts the drain; setting up the session's streams
@@ -610,28 +629,37 @@ class Lttng:
         self.lttng("start")
         self._cpu0 = self._consumer_cpu()
         self._setup_cpu = self._cpu0 - before_start
+        self._started_at = time.monotonic()
+        self._bytes_at_start = self._stream_bytes()
 
     def stop(self) -> Capture:
+        # The workload has just ended: what the consumer wrote while it ran.
+        drain_s = time.monotonic() - self._started_at
+        drained = self._stream_bytes() - self._bytes_at_start
+        begin = time.monotonic()
         self.lttng("stop")  # waits until the consumer has written everything out
+        stop_s = time.monotonic() - begin
         cpu = self._consumer_cpu() - self._cpu0
         if self.consumer_cpu is not None:
             self._pin_consumer(set(range(os.cpu_count() or 1)))
         listed = self.lttng("list", self._session)
+        begin = time.monotonic()
         self.lttng("destroy", self._session)
+        destroy_s = time.monotonic() - begin
         self._session = ""  # nothing left for close() to destroy
-        events, discard_messages = babeltrace2_counts(self._path) if self.count else (None, 0)
+        events = babeltrace2_counts(self._path)[0] if self.count else None
         listed_discarded = re.findall(r"Discarded events:\s+(\d+)", listed)
-        if listed_discarded:
-            discarded = sum(int(n) for n in listed_discarded)
-        elif self.count:
-            discarded = babeltrace2_discarded(self._path) if discard_messages else 0
-        else:
-            raise TracerError(f"lttng list printed no discarded-event count: {listed[-800:]}")
-        streams = [f for f in (self._path / "kernel").glob("*_[0-9]*") if f.is_file()]
-        return Capture(events=events, discarded=discarded,
+        streams = self._streams()
+        # Discarded events as the trace tells them (its packets' events_discarded), as
+        # babeltrace2 reports them; `lttng list`'s count is kept beside it.
+        return Capture(events=events, discarded=discarded_events(streams),
                        bytes=sum(f.stat().st_size for f in streams),
                        record_bytes=event_record_bytes(streams),
                        consumer_cpu_s=cpu, consumer_setup_cpu_s=self._setup_cpu,
+                       drained_bytes=drained, drain_s=drain_s, stop_s=stop_s,
+                       destroy_s=destroy_s,
+                       listed_discarded=sum(int(n) for n in listed_discarded)
+                       if listed_discarded else None,
                        trace=str(self._path))
 
     def close(self) -> None:

@@ -74,16 +74,19 @@ def execute(cmd: list[str], timeout: float = 1800) -> tuple[str, float]:
 
 @dataclass
 class SyscallLoop:
-    """bench/syscall_loop.c: getpid(2) `calls` times per thread, thread i on CPU i."""
+    """bench/syscall_loop.c: getpid(2) `calls` times per thread, thread i on CPU i; with
+    `rate`, each thread paced to that many calls per second."""
 
     binary: Path
     calls: int
     threads: int = 1
     name: str = "syscall"
     events: EventSet = GETPID
+    rate: float = 0  # calls per second per thread; 0: as fast as it can
 
     def command(self) -> list[str]:
-        return [str(self.binary), str(self.calls), str(self.threads)]
+        pace = ["0", f"{self.rate:.0f}"] if self.rate > 0 else []
+        return [str(self.binary), str(self.calls), str(self.threads), *pace]
 
     def run(self) -> Outcome:
         out, _ = execute(self.command())

@@ -11,16 +11,24 @@ import pytest
 # The checkout root holds the bench package; appended so it cannot shadow pylttng.
 sys.path.append(str(Path(__file__).resolve().parents[2]))
 
-from bench.ctf_packets import HEADER_BYTES, PacketError, event_record_bytes, packets
+from bench.ctf_packets import (
+    HEADER_BYTES,
+    PacketError,
+    discarded_events,
+    event_record_bytes,
+    packets,
+)
 
 PAGE = 4096
 
 
-def packet(records: int, padded_to: int = PAGE, magic: int = 0xC1FC1FC1) -> bytes:
-    """A packet as pylttng.ko writes it: header, `records` bytes of records, padding."""
+def packet(records: int, padded_to: int = PAGE, magic: int = 0xC1FC1FC1,
+           discarded: int = 0) -> bytes:
+    """A packet as pylttng.ko writes it: header, `records` bytes of records, padding;
+    `discarded`: the stream's events_discarded so far."""
     content = HEADER_BYTES + records
     header = struct.pack("<I16sIQQQQQQQI", magic, b"u" * 16, 0, 1, 10, 20,
-                         content * 8, padded_to * 8, 0, 0, 1)
+                         content * 8, padded_to * 8, 0, discarded, 1)
     return header + b"r" * records + b"\0" * (padded_to - content)
 
 
@@ -53,3 +61,18 @@ def test_content_beyond_packet_size_is_refused() -> None:
     struct.pack_into("<Q", bad, 48, (PAGE + 8) * 8)  # content_size > packet_size
     with pytest.raises(PacketError, match="not a valid pair"):
         list(packets(bytes(bad)))
+
+
+def test_discarded_events_are_each_streams_last_running_count(tmp_path: Path) -> None:
+    """events_discarded counts from the stream's start: 5 lost, then 2 more = 7."""
+    lossy = tmp_path / "chan_0"
+    lossy.write_bytes(packet(100) + packet(100, discarded=5) + packet(100, discarded=7))
+    other = tmp_path / "chan_1"
+    other.write_bytes(packet(100, discarded=3))
+    clean = tmp_path / "chan_2"
+    clean.write_bytes(packet(0))
+    assert [p.events_discarded for p in packets(lossy.read_bytes())] == [0, 5, 7]
+    assert discarded_events([lossy, other, clean]) == 10
+    empty = tmp_path / "chan_3"
+    empty.write_bytes(b"")
+    assert discarded_events([empty]) == 0
