@@ -21,6 +21,7 @@ from pylttng.protocol.consumer import (
     ConsumedSize,
     DataPending,
     ProtocolError,
+    RelaydSession,
     Reply,
     Request,
     RotateSession,
@@ -140,7 +141,15 @@ class Connection:
                 return Reply.failure("snapshot_stream: no file descriptor came with the request")
             result = await trio.to_thread.run_sync(record_snapshot, request, fd)
             return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets)
+        if isinstance(request, RelaydSession):
+            return await self._registry.relayd_session(request)
         if isinstance(request, AddStream):
+            if request.relay_path:
+                # The relayd sink of a stream is not written yet: never drain such a stream
+                # to a local file as if it had been streamed.
+                if fd is not None:
+                    os.close(fd)
+                return Reply.failure("add_stream: streaming to a relay daemon is not supported")
             if fd is None:
                 return Reply.failure("add_stream: no file descriptor came with the request")
             await self._registry.add_stream(request, fd)

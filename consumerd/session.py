@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
-from pylttng.protocol.consumer import AddStream
+from pylttng.protocol.consumer import AddStream, RelaydSession, Reply
 
+from .relayd_link import RelaydError, RelaydLink
 from .ringbuffer import KernelStream, SubbufReader
 from .stream import Step, Stream
 from .tracefiles import StreamFiles
@@ -32,6 +33,7 @@ class RequestError(Exception):
 class Session:
     session_id: int
     streams: list[Stream] = field(default_factory=list)
+    relayd: RelaydLink | None = None  # set when the session streams to a relay daemon
 
     def errors(self) -> list[str]:
         found = []
@@ -56,6 +58,27 @@ class Registry:
             for s in sess.streams
             if not s.closed
         }
+
+    async def relayd_session(self, req: RelaydSession) -> Reply:
+        """Open the session's connections to its relay daemon (relayd_link.py)."""
+        session = self._sessions.setdefault(req.session_id, Session(req.session_id))
+        if session.relayd is not None:
+            raise RequestError(f"relayd_session: session {req.session_id} already streams")
+        try:
+            link, opened = await RelaydLink.open(req)
+        except RelaydError as exc:
+            log.warning("session %d: %s", req.session_id, exc)
+            return Reply.failure(f"relayd_session: {exc}")
+        session.relayd = link
+        log.info(
+            "session %d: streaming to relayd session %d (%s)",
+            req.session_id,
+            opened.relayd_session_id,
+            opened.output_path,
+        )
+        return Reply.success(
+            relayd_session_id=opened.relayd_session_id, output_path=opened.output_path
+        )
 
     async def add_stream(self, req: AddStream, fd: int) -> None:
         """Adopt ``fd`` (closed here on failure) and start draining it to the trace file."""
@@ -170,6 +193,10 @@ class Registry:
             s.cancel_scope.cancel()
         for s in session.streams:
             await s.finished.wait()
+        if session.relayd is not None:
+            # Closing the data connection makes lttng-relayd close the session's streams
+            # (main.c: relay_thread_close_connection()).
+            await session.relayd.aclose()
         # Forgotten only now: if this request was cancelled half-way (daemon shutdown),
         # close_all still finds the session and finishes the job.
         self._sessions.pop(session_id, None)

@@ -1,0 +1,133 @@
+"""A session's pair of connections to a relay daemon: control (commands, answered in
+order) and data (packets, unanswered).
+
+Opening follows what lttng-tools 2.13 does for a streamed session, split there between
+lttng-sessiond (cmd.c: create_connect_relayd(): connect, version check, GET_CONFIGURATION,
+CREATE_SESSION) and lttng-consumerd (CREATE_TRACE_CHUNK on the chunk the session writes):
+here the consumer daemon does all of it, so every relayd socket lives in one process.
+
+Every exchange has a deadline: a relay daemon that stops answering (killed, link cut)
+makes the call fail with RelaydError instead of hanging the consumer; the link is then
+broken for good, as lttng-relayd closes a connection after most error replies anyway.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from dataclasses import dataclass
+
+import trio
+from pylttng.protocol import relayd as r
+from pylttng.protocol.consumer import RelaydEndpoint, RelaydSession
+
+# How long one connect or one command may take before the relay daemon counts as gone.
+TIMEOUT_S = 10.0
+# Stands for this consumer daemon in CREATE_SESSION; lttng-relayd refuses the nil UUID.
+CONSUMERD_UUID = uuid.uuid4()
+
+
+class RelaydError(Exception):
+    """The relay daemon could not be reached, refused, or stopped answering; the text says
+    which, for the sessiond's reply."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    relayd_session_id: int
+    output_path: str  # relative to the relay daemon's output folder
+
+
+async def _connect(end: RelaydEndpoint, what: str) -> trio.SocketStream:
+    family = socket.AF_INET if end.family == "ipv4" else socket.AF_INET6
+    sock = trio.socket.socket(family, socket.SOCK_STREAM)
+    try:
+        with trio.fail_after(TIMEOUT_S):
+            await sock.connect((end.address, end.port))
+    except (OSError, trio.TooSlowError) as exc:
+        sock.close()
+        raise RelaydError(
+            f"cannot connect to the relayd {what} port {end.address}:{end.port}: {exc!r}"
+        ) from None
+    return trio.SocketStream(sock)
+
+
+class RelaydLink:
+    """Both connections of one session; ``broken`` once any exchange failed."""
+
+    def __init__(self, control: trio.SocketStream, data: trio.SocketStream) -> None:
+        self._control = control
+        self._data = data
+        self._conn = r.ControlConnection()
+        self._lock = trio.Lock()  # one command and its reply at a time
+        self.broken: str | None = None
+
+    @classmethod
+    async def open(cls, req: RelaydSession) -> tuple[RelaydLink, OpenedSession]:
+        control = await _connect(req.control, "control")
+        try:
+            data = await _connect(req.data, "data")
+        except RelaydError:
+            await control.aclose()
+            raise
+        link = cls(control, data)
+        try:
+            opened = await link._handshake(req)
+        except BaseException:
+            await link.aclose()
+            raise
+        return link, opened
+
+    async def _handshake(self, req: RelaydSession) -> OpenedSession:
+        reply = await self.call(r.Version())
+        if self._conn.version is None:
+            raise RelaydError(f"relayd version check failed: {reply}")
+        await self.call(r.GetConfiguration())
+        session = await self.call(
+            r.CreateSession(
+                session_name=req.session_name,
+                hostname=req.hostname,
+                sessiond_uuid=CONSUMERD_UUID,
+                session_id=req.session_id,
+                creation_time=req.creation_time,
+                base_path=req.base_path,
+                live_timer=req.live_timer_us,
+                snapshot=req.snapshot,
+                # The stock lttng-sessiond sends none (the recorded CREATE_SESSION in
+                # tests/host/data); lttng-relayd answers FATAL to a chunk id it has not
+                # created yet. The chunk comes next, with CREATE_TRACE_CHUNK.
+                current_chunk_id=None,
+            )
+        )
+        if not isinstance(session, r.CreateSessionReply) or not session.ok:
+            raise RelaydError(f"relayd refused the session: {session}")
+        chunk = await self.call(r.CreateTraceChunk(req.chunk_id, req.creation_time))
+        if not getattr(chunk, "ok", False):
+            raise RelaydError(f"relayd refused trace chunk {req.chunk_id}: {chunk}")
+        return OpenedSession(session.session_id, session.output_path or "")
+
+    async def call(self, request: r.Request) -> r.Reply:
+        """Send one command and read its reply; RelaydError (and the link broken) when the
+        relay daemon closes, garbles or does not answer within TIMEOUT_S."""
+        if self.broken is not None:
+            raise RelaydError(self.broken)
+        async with self._lock:
+            try:
+                with trio.fail_after(TIMEOUT_S):
+                    await self._control.send_all(self._conn.send(request))
+                    while (reply := self._conn.next_reply()) is r.NEED_DATA:
+                        data = await self._control.receive_some(65536)
+                        if not data:
+                            raise RelaydError("the relayd closed the control connection")
+                        self._conn.receive_data(data)
+            except RelaydError as exc:
+                self.broken = str(exc)
+                raise
+            except (OSError, trio.BrokenResourceError, trio.TooSlowError, r.ProtocolError) as exc:
+                self.broken = f"relayd control connection: {type(request).__name__}: {exc!r}"
+                raise RelaydError(self.broken) from None
+        return reply
+
+    async def aclose(self) -> None:
+        for stream in (self._data, self._control):
+            await trio.aclose_forcefully(stream)
