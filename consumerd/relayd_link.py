@@ -60,7 +60,9 @@ class RelaydLink:
         self._data = data
         self._conn = r.ControlConnection()
         self._lock = trio.Lock()  # one command and its reply at a time
+        self._data_lock = trio.Lock()  # one packet (header + bytes) at a time
         self.broken: str | None = None
+        self.relayd_session_id: int | None = None
 
     @classmethod
     async def open(cls, req: RelaydSession) -> tuple[RelaydLink, OpenedSession]:
@@ -104,7 +106,85 @@ class RelaydLink:
         chunk = await self.call(r.CreateTraceChunk(req.chunk_id, req.creation_time))
         if not getattr(chunk, "ok", False):
             raise RelaydError(f"relayd refused trace chunk {req.chunk_id}: {chunk}")
+        self.relayd_session_id = session.session_id
         return OpenedSession(session.session_id, session.output_path or "")
+
+    # --- what the streams of the session need ------------------------------------------
+
+    async def add_stream(
+        self, channel_name: str, pathname: str, chunk_id: int, size: int = 0, count: int = 0
+    ) -> int:
+        """ADD_STREAM; the relay daemon's handle of the stream (relayd.c:
+        relayd_add_stream()). STREAMS_SENT follows once a batch is announced."""
+        reply = await self.call(r.AddStream(channel_name, pathname, chunk_id, size, count))
+        if not isinstance(reply, r.AddStreamReply) or not reply.ok:
+            raise self._fail(f"relayd refused stream {pathname}/{channel_name}: {reply}")
+        return reply.handle
+
+    async def streams_sent(self) -> None:
+        await self._expect_ok(r.StreamsSent())
+
+    async def send_metadata(self, handle: int, data: bytes, padding_size: int) -> None:
+        """Metadata goes on the control connection and gets no reply (consumer.c:
+        write_relayd_metadata_id(): "Metadata are always sent on the control socket")."""
+        raw = self._conn.send_metadata_prefix(handle, padding_size, len(data))
+        await self._send(self._control, self._lock, raw + data, "metadata")
+
+    async def send_packet(self, header: r.DataHeader, data: bytes) -> None:
+        """A data packet on the data connection, unanswered; without its padding, which
+        lttng-relayd writes itself (consumer.c: write_relayd_stream_header())."""
+        raw = r.encode_data_packet(r.DataPacket(header, data))
+        await self._send(self._data, self._data_lock, raw, "packet")
+
+    async def send_index(self, entry: r.SendIndex) -> None:
+        await self._expect_ok(entry)
+
+    async def data_pending(self, streams: dict[int, int], metadata: tuple[int, ...] = ()) -> bool:
+        """Whether the relay daemon still has to write a packet of ``streams`` (handle ->
+        last net_seq_num sent): one BEGIN/DATA_PENDING.../END_DATA_PENDING round, as
+        consumer.c: consumer_data_pending() does for a streamed session. Metadata streams
+        get QUIESCENT_CONTROL instead: END_DATA_PENDING counts any stream not checked in
+        the round as in flight (main.c: relay_end_data_pending())."""
+        assert self.relayd_session_id is not None
+        await self._expect_ok(r.BeginDataPending(self.relayd_session_id))
+        for handle in metadata:
+            await self._expect_ok(r.QuiescentControl(handle))
+        pending = False
+        for handle, last in streams.items():
+            reply = await self.call(r.DataPending(handle, last))
+            if not isinstance(reply, r.PendingReply) or reply.status < 0:
+                raise self._fail(f"relayd data pending on stream {handle}: {reply}")
+            pending = pending or reply.pending
+        end = await self.call(r.EndDataPending(self.relayd_session_id))
+        if not isinstance(end, r.PendingReply) or end.status < 0:
+            raise self._fail(f"relayd end of data pending: {end}")
+        return pending or end.pending
+
+    async def close_stream(self, handle: int, last_net_seq_num: int) -> None:
+        await self._expect_ok(r.CloseStream(handle, last_net_seq_num))
+
+    async def _expect_ok(self, request: r.Request) -> None:
+        reply = await self.call(request)
+        if not getattr(reply, "ok", False):
+            raise self._fail(f"relayd refused {type(request).__name__}: {reply}")
+
+    def _fail(self, why: str) -> RelaydError:
+        # Most lttng-relayd error replies are followed by it closing the connection
+        # (main.c: relay_process_control_command() returns -1): nothing more can be sent.
+        self.broken = why
+        return RelaydError(why)
+
+    async def _send(
+        self, stream: trio.SocketStream, lock: trio.Lock, raw: bytes, what: str
+    ) -> None:
+        if self.broken is not None:
+            raise RelaydError(self.broken)
+        async with lock:
+            try:
+                with trio.fail_after(TIMEOUT_S):
+                    await stream.send_all(raw)
+            except (OSError, trio.BrokenResourceError, trio.TooSlowError) as exc:
+                raise self._fail(f"relayd connection: sending {what}: {exc!r}") from None
 
     async def call(self, request: r.Request) -> r.Reply:
         """Send one command and read its reply; RelaydError (and the link broken) when the

@@ -5,7 +5,9 @@ refused while its sink is not written, never drained to a local file instead."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -14,9 +16,11 @@ import pytest
 import test_relayd_stock
 import trio
 from pylttng.consumerd import relayd_link
+from pylttng.consumerd.relayd_link import OpenedSession, RelaydError, RelaydLink
 from pylttng.consumerd.session import Registry
+from pylttng.protocol import relayd as r
 from pylttng.protocol.consumer import AddStream, RelaydEndpoint, RelaydSession
-from test_relayd_stock import Relayd, free_port
+from test_relayd_stock import STREAM_PATH, U64_MAX, Relayd, free_port, recorded_ctf
 
 relayd = test_relayd_stock.relayd  # the stock lttng-relayd fixture
 
@@ -96,3 +100,67 @@ async def test_stream_for_a_relayd_is_refused_not_written_locally(tmp_path: Path
         )
     assert not reply.ok and "not supported" in reply.error
     assert not (tmp_path / "k").exists()
+
+
+async def open_link(relayd: Relayd, session_id: int = 3) -> tuple[RelaydLink, OpenedSession]:
+    return await RelaydLink.open(request(relayd.control_port, relayd.data_port, session_id))
+
+
+async def test_link_streams_a_trace_babeltrace2_reads(relayd: Relayd) -> None:
+    """Metadata on the control connection, a packet on the data connection and its index,
+    data pending until written, streams closed: the stock relay daemon's trace reads."""
+    metadata, packet, index = recorded_ctf()
+    link, opened = await open_link(relayd)
+    meta = await link.add_stream("metadata", STREAM_PATH, 0)
+    chan = await link.add_stream("c0_0", STREAM_PATH, 0)
+    assert meta != chan
+    await link.streams_sent()
+    await link.send_metadata(meta, metadata.data, metadata.padding_size)
+    header = r.DataHeader(chan, 0, packet.header.data_size, packet.header.padding_size)
+    await link.send_packet(header, packet.data)
+    await link.send_index(dataclasses.replace(index, relay_stream_id=chan, net_seq_num=0))
+    with trio.fail_after(10):
+        while await link.data_pending({chan: 0}, (meta,)):
+            await trio.sleep(0.05)
+    await link.close_stream(meta, U64_MAX)
+    await link.close_stream(chan, 0)
+    await link.aclose()
+
+    trace = relayd.output / opened.output_path
+    assert (trace / STREAM_PATH / "c0_0").stat().st_size == len(packet.data) + (
+        packet.header.padding_size
+    )
+    if shutil.which("babeltrace2") is None:
+        pytest.skip("babeltrace2 is not installed")
+    with trio.fail_after(60):
+        result = await trio.run_process(
+            ["babeltrace2", str(trace)], capture_stdout=True, capture_stderr=True, check=False
+        )
+    assert result.returncode == 0 and result.stderr == b"", result.stderr
+    assert result.stdout.count(b"lttng_ust_tracef:event") == 3
+
+
+async def test_unknown_stream_breaks_the_link_with_a_clear_error(relayd: Relayd) -> None:
+    link, _ = await open_link(relayd)
+    with pytest.raises(RelaydError, match="data pending on stream 4242"):
+        await link.data_pending({4242: 0})
+    assert link.broken is not None
+    # Broken for good: no command is sent on a connection the relay daemon closed.
+    with pytest.raises(RelaydError):
+        await link.streams_sent()
+    await link.aclose()
+    # Another session on the same relay daemon is unaffected.
+    other, _ = await open_link(relayd, session_id=4)
+    await other.add_stream("c0_0", "kernel", 0)
+    await other.aclose()
+
+
+async def test_killed_relayd_fails_fast(relayd: Relayd) -> None:
+    link, _ = await open_link(relayd)
+    chan = await link.add_stream("c0_0", "kernel", 0)
+    relayd.proc.kill()
+    relayd.proc.wait()
+    with trio.fail_after(5), pytest.raises(RelaydError):
+        await link.data_pending({chan: 0})
+    assert link.broken is not None
+    await link.aclose()
