@@ -63,6 +63,15 @@ class RelaydLink:
         self._data_lock = trio.Lock()  # one packet (header + bytes) at a time
         self.broken: str | None = None
         self.relayd_session_id: int | None = None
+        # The data connection as streams' synchronous steps write it (relayd_sink.py), and
+        # the sink with a packet half-written there, who alone may write until done.
+        self.data_fd = data.socket.fileno()
+        self.data_owner: object | None = None
+        # Queued by those steps for run_control(): index entries and metadata, in order.
+        self._queue: list[r.SendIndex | r.SendMetadata] = []
+        self._queued = trio.Event()
+        self._drained = trio.Event()
+        self._drained.set()
 
     @classmethod
     async def open(cls, req: RelaydSession) -> tuple[RelaydLink, OpenedSession]:
@@ -163,6 +172,50 @@ class RelaydLink:
     async def close_stream(self, handle: int, last_net_seq_num: int) -> None:
         await self._expect_ok(r.CloseStream(handle, last_net_seq_num))
 
+    # --- what synchronous steps queue, sent by the link's control task ---------------------
+
+    def queue_index(self, entry: r.SendIndex) -> None:
+        self._enqueue(entry)
+
+    def queue_metadata(self, handle: int, data: bytes, padding_size: int) -> None:
+        self._enqueue(r.SendMetadata(handle, data, padding_size))
+
+    def _enqueue(self, item: r.SendIndex | r.SendMetadata) -> None:
+        self._queue.append(item)
+        self._drained = trio.Event() if self._drained.is_set() else self._drained
+        self._queued.set()
+
+    async def run_control(self) -> None:
+        """Send what the streams queued, in order, until the link breaks or is closed.
+        A failure breaks the link (call() records why); the task just ends."""
+        try:
+            while self.broken is None:
+                await self._queued.wait()
+                self._queued = trio.Event()
+                while self._queue and self.broken is None:
+                    item = self._queue.pop(0)
+                    if isinstance(item, r.SendMetadata):
+                        await self.send_metadata(item.stream_id, item.data, item.padding_size)
+                    else:
+                        await self.send_index(item)
+                self._drained.set()
+        except RelaydError:
+            pass
+        finally:
+            self._drained.set()  # nobody waits for what can no longer be sent
+
+    async def drained(self) -> None:
+        """Wait until everything queued so far was sent (or the link broke)."""
+        await self._drained.wait()
+        if self.broken is not None:
+            raise RelaydError(self.broken)
+
+    def break_link(self, why: str) -> str:
+        if self.broken is None:
+            self.broken = why
+        self._queued.set()  # wake run_control() so it ends
+        return self.broken
+
     async def _expect_ok(self, request: r.Request) -> None:
         reply = await self.call(request)
         if not getattr(reply, "ok", False):
@@ -171,8 +224,7 @@ class RelaydLink:
     def _fail(self, why: str) -> RelaydError:
         # Most lttng-relayd error replies are followed by it closing the connection
         # (main.c: relay_process_control_command() returns -1): nothing more can be sent.
-        self.broken = why
-        return RelaydError(why)
+        return RelaydError(self.break_link(why))
 
     async def _send(
         self, stream: trio.SocketStream, lock: trio.Lock, raw: bytes, what: str
@@ -201,13 +253,13 @@ class RelaydLink:
                             raise RelaydError("the relayd closed the control connection")
                         self._conn.receive_data(data)
             except RelaydError as exc:
-                self.broken = str(exc)
-                raise
+                raise RelaydError(self.break_link(str(exc))) from None
             except (OSError, trio.BrokenResourceError, trio.TooSlowError, r.ProtocolError) as exc:
-                self.broken = f"relayd control connection: {type(request).__name__}: {exc!r}"
-                raise RelaydError(self.broken) from None
+                why = f"relayd control connection: {type(request).__name__}: {exc!r}"
+                raise RelaydError(self.break_link(why)) from None
         return reply
 
     async def aclose(self) -> None:
+        self.break_link("closed")
         for stream in (self._data, self._control):
             await trio.aclose_forcefully(stream)

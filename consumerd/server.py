@@ -144,18 +144,15 @@ class Connection:
         if isinstance(request, RelaydSession):
             return await self._registry.relayd_session(request)
         if isinstance(request, AddStream):
-            if request.relay_path:
-                # The relayd sink of a stream is not written yet: never drain such a stream
-                # to a local file as if it had been streamed.
-                if fd is not None:
-                    os.close(fd)
-                return Reply.failure("add_stream: streaming to a relay daemon is not supported")
             if fd is None:
                 return Reply.failure("add_stream: no file descriptor came with the request")
             await self._registry.add_stream(request, fd)
             return Reply.success()
         if isinstance(request, DataPending):
-            return Reply.success(pending=self._registry.data_pending(request.session_id))
+            pending = self._registry.data_pending(request.session_id)
+            if not pending:
+                pending = await self._registry.relayd_data_pending(request.session_id)
+            return Reply.success(pending=pending)
         if isinstance(request, CloseSession):
             await self._registry.close_session(request.session_id)
             return Reply.success()

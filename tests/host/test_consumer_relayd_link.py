@@ -17,9 +17,11 @@ import test_relayd_stock
 import trio
 from pylttng.consumerd import relayd_link
 from pylttng.consumerd.relayd_link import OpenedSession, RelaydError, RelaydLink
-from pylttng.consumerd.session import Registry
+from pylttng.consumerd.session import Registry, RequestError
 from pylttng.protocol import relayd as r
 from pylttng.protocol.consumer import AddStream, RelaydEndpoint, RelaydSession
+from test_consumer_fakering import PAGE, FakeKernel, FakeRing, ctf_packet, page_align
+from test_consumer_tracefiles import read_index
 from test_relayd_stock import STREAM_PATH, U64_MAX, Relayd, free_port, recorded_ctf
 
 relayd = test_relayd_stock.relayd  # the stock lttng-relayd fixture
@@ -83,22 +85,19 @@ async def test_silent_relayd_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "TooSlowError" in reply.error
 
 
-async def test_stream_for_a_relayd_is_refused_not_written_locally(tmp_path: Path) -> None:
-    from pylttng.consumerd.server import Connection
-
-    class NoLink:
-        def take_fd(self) -> int:
-            return os.open(os.devnull, os.O_RDONLY)
-
-        def discard_fds(self) -> None:
-            pass
-
-    async with trio.open_nursery() as nursery:
-        conn = Connection(NoLink(), Registry(nursery))  # type: ignore[arg-type]
-        reply = await conn._dispatch(
-            AddStream(3, str(tmp_path / "k"), "channel0_0", False, relay_path="kernel")
-        )
-    assert not reply.ok and "not supported" in reply.error
+async def test_stream_for_a_relayd_without_one_is_refused_not_written_locally(
+    tmp_path: Path,
+) -> None:
+    kernel = FakeKernel()
+    ring = kernel.ring()
+    try:
+        async with trio.open_nursery() as nursery:
+            registry = Registry(nursery, kernel)
+            req = AddStream(3, str(tmp_path / "k"), "channel0_0", False, relay_path="kernel")
+            with pytest.raises(RequestError, match="session 3 streams to no relayd"):
+                await registry.add_stream(req, os.dup(ring.fd))
+    finally:
+        kernel.close()
     assert not (tmp_path / "k").exists()
 
 
@@ -164,3 +163,109 @@ async def test_killed_relayd_fails_fast(relayd: Relayd) -> None:
         await link.data_pending({chan: 0})
     assert link.broken is not None
     await link.aclose()
+
+
+# --- streams drained to the relay daemon (relayd_sink.py), from fake ring buffers ----------
+
+
+async def stream_session(
+    registry: Registry, kernel: FakeKernel, relayd: Relayd, session_id: int = 3
+) -> tuple[FakeRing, FakeRing, str]:
+    reply = await registry.relayd_session(
+        request(relayd.control_port, relayd.data_port, session_id)
+    )
+    assert reply.ok, reply.error
+    rings = []
+    for name, metadata in (("metadata", True), ("c0_0", False)):
+        ring = kernel.ring(n_subbufs=4, subbuf_size=4 * PAGE)
+        rings.append(ring)
+        req = AddStream(session_id, "/nowhere", name, metadata, relay_path=STREAM_PATH)
+        await registry.add_stream(req, os.dup(ring.fd))
+    assert not Path("/nowhere").exists()
+    return rings[0], rings[1], str(reply.values["output_path"])
+
+
+async def test_streams_reach_the_stock_relayd_and_babeltrace2_reads_them(
+    relayd: Relayd,
+) -> None:
+    metadata, packet, index = recorded_ctf()
+    kernel = FakeKernel()
+    try:
+        async with trio.open_nursery() as nursery:
+            registry = Registry(nursery, kernel)
+            meta_ring, data_ring, out = await stream_session(registry, kernel, relayd)
+            meta_ring.produce(metadata.data)
+            data_ring.produce(packet.data)
+            with trio.fail_after(10):
+                while registry.data_pending(3) or await registry.relayd_data_pending(3):
+                    await trio.sleep(0.02)
+            assert data_ring.puts == 1 and meta_ring.puts == 1
+            await registry.close_session(3)
+    finally:
+        kernel.close()
+    folder = relayd.output / out / STREAM_PATH
+    padding = page_align(len(packet.data)) - len(packet.data)
+    assert (folder / "c0_0").read_bytes() == packet.data + b"\0" * padding
+    meta_padding = page_align(len(metadata.data)) - len(metadata.data)
+    assert (folder / "metadata").read_bytes() == metadata.data + b"\0" * meta_padding
+    # The index entry was read from the packet's own header, as the stock consumer does.
+    (entry,) = read_index(folder / "index" / "c0_0.idx")
+    assert entry[1:] == (
+        index.packet_size,
+        index.content_size,
+        index.timestamp_begin,
+        index.timestamp_end,
+        index.events_discarded,
+        index.stream_id,
+        index.stream_instance_id,
+        index.packet_seq_num,
+    )
+    with trio.fail_after(60):
+        result = await trio.run_process(
+            ["babeltrace2", str(relayd.output / out)],
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+        )
+    assert result.returncode == 0 and result.stderr == b"", result.stderr
+    assert result.stdout.count(b"lttng_ust_tracef:event") == 3
+
+
+async def test_killed_relayd_breaks_its_session_only(relayd: Relayd, tmp_path: Path) -> None:
+    _, packet, _ = recorded_ctf()
+    kernel = FakeKernel()
+    try:
+        async with trio.open_nursery() as nursery:
+            registry = Registry(nursery, kernel)
+            _, data_ring, _ = await stream_session(registry, kernel, relayd)
+            local = kernel.ring(n_subbufs=4, subbuf_size=4 * PAGE)
+            await registry.add_stream(
+                AddStream(9, str(tmp_path / "local"), "c0_0", False), os.dup(local.fd)
+            )
+            relayd.proc.kill()
+            relayd.proc.wait()
+            with trio.fail_after(5):
+                # The data socket takes a packet or two before it notices the reset.
+                while not any("relayd" in e for e in registry_errors(registry, 3)):
+                    data_ring.produce(packet.data)
+                    await trio.sleep(0.05)
+                with pytest.raises(RequestError, match="relayd"):
+                    registry.data_pending(3)
+                with pytest.raises(RequestError, match="relayd"):
+                    await registry.close_session(3)
+            # The local session goes on.
+            local.produce(ctf_packet(0, 5000))
+            with trio.fail_after(5):
+                while registry.consumed_size(9) == 0:
+                    await trio.sleep(0.01)
+            await registry.close_session(9)
+    finally:
+        kernel.close()
+
+
+def registry_errors(registry: Registry, session_id: int) -> list[str]:
+    try:
+        registry.data_pending(session_id)
+    except RequestError as exc:
+        return [str(exc)]
+    return []
