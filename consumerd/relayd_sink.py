@@ -14,9 +14,11 @@ Called from a stream's synchronous step (stream.py), so nothing here awaits:
 
 from __future__ import annotations
 
+import time
+
 from pylttng.protocol import relayd as r
 
-from . import index
+from . import index, relayd_link
 from .output import Transfer, write_from_mmap
 from .relayd_link import RelaydLink
 
@@ -34,6 +36,7 @@ class RelaydSink:
         self._header_view = memoryview(self._header)
         self._header_progress = Transfer(offset=0, size=len(self._header))
         self._body: Transfer | None = None  # of the packet being sent
+        self._blocked_since: float | None = None  # when the connection was first full
 
     @property
     def last_seq(self) -> int | None:
@@ -68,11 +71,21 @@ class RelaydSink:
             write_from_mmap(fd, self._header_view, self._header_progress)
             write_from_mmap(fd, area, self._body)
         except BlockingIOError:
-            raise  # the relay daemon reads slower than we send: go on later
+            # The relay daemon reads slower than we send: go on later, but a connection
+            # that takes nothing for as long as a command may take is a cut link (no
+            # RST ever comes): give up then, as a relayd socket timeout would.
+            now = time.monotonic()
+            if self._blocked_since is None:
+                self._blocked_since = now
+            elif now - self._blocked_since > relayd_link.TIMEOUT_S:
+                why = f"relayd data connection: nothing sent for {relayd_link.TIMEOUT_S:.0f} s"
+                raise ConnectionError(link.break_link(why)) from None
+            raise
         except OSError as exc:
             # Reset, broken pipe, unreachable: the session's relayd link is gone.
             raise ConnectionError(link.break_link(f"relayd data connection: {exc}")) from None
         self._body = None
+        self._blocked_since = None
         link.data_owner = None
         entry = index.PACKET_HEADER.unpack_from(area, offset)
         (_, stream_id, instance_id, begin, end, content_bits, packet_bits, seq, discarded) = entry
