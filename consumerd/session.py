@@ -18,7 +18,7 @@ from pylttng.protocol.consumer import AddStream, RelaydSession, Reply
 from .relayd_link import RelaydError, RelaydLink
 from .relayd_sink import RelaydSink
 from .ringbuffer import KernelStream, SubbufReader
-from .stream import Step, Stream
+from .stream import RELAY_RETRY_S, Step, Stream
 from .tracefiles import StreamFiles
 
 log = logging.getLogger("pylttng.consumerd")
@@ -251,7 +251,13 @@ class Registry:
             s.flush()
         for s in session.streams:
             # A stream stuck on a write error gets one last try here, then is given up.
-            if await s.drain_ready() is Step.STUCK:
+            result = await s.drain_ready()
+            while result is Step.STUCK and s.relay is not None:
+                # A relay daemon reading slowly: wait for it; a link that takes nothing
+                # for its timeout breaks (relayd_sink.py), which ends this loop.
+                await trio.sleep(RELAY_RETRY_S)
+                result = await s.drain_ready()
+            if result is Step.STUCK:
                 log.error("session %d: closing %s with unwritten data", session_id, s.path)
         errors = session.errors()
         for s in session.streams:

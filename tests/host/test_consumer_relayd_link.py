@@ -269,3 +269,41 @@ def registry_errors(registry: Registry, session_id: int) -> list[str]:
     except RequestError as exc:
         return [str(exc)]
     return []
+
+
+async def test_close_waits_for_a_busy_data_connection(relayd: Relayd) -> None:
+    """A packet that cannot go yet (the data connection busy) when the session closes is
+    still sent once it can, not dropped."""
+    metadata, packet, _ = recorded_ctf()
+    kernel = FakeKernel()
+    try:
+        async with trio.open_nursery() as nursery:
+            registry = Registry(nursery, kernel)
+            meta_ring, data_ring, out = await stream_session(registry, kernel, relayd)
+            link = registry_link(registry, 3)
+            link.data_owner = busy = object()  # another sender holds the connection
+            meta_ring.produce(metadata.data)
+            data_ring.produce(packet.data)
+
+            async def release() -> None:
+                await trio.sleep(0.3)
+                assert link.data_owner is busy
+                link.data_owner = None
+
+            nursery.start_soon(release)
+            with trio.fail_after(10):
+                await registry.close_session(3)
+    finally:
+        kernel.close()
+    assert data_ring.puts == 1
+    folder = relayd.output / out / STREAM_PATH
+    with trio.fail_after(10):
+        while (folder / "c0_0").stat().st_size < len(packet.data):
+            await trio.sleep(0.05)
+    assert (folder / "c0_0").read_bytes()[: len(packet.data)] == packet.data
+
+
+def registry_link(registry: Registry, session_id: int) -> RelaydLink:
+    link = registry._sessions[session_id].relayd
+    assert link is not None
+    return link
