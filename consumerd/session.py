@@ -235,8 +235,11 @@ class Registry:
         sinks = [s.relay for s in session.streams if s.relay is not None and not s.closed]
         try:
             await link.drained()
+            # Every data stream is asked, one that sent nothing at -1 (as u64) as
+            # consumer.c: consumer_data_pending() does (next_net_seq_num - 1): lttng-relayd
+            # counts a stream left out of the round as in flight (relay_end_data_pending()).
             return await link.data_pending(
-                {k.handle: k.last_seq for k in sinks if not k.metadata and k.last_seq is not None},
+                {k.handle: _u64(k.last_seq) for k in sinks if not k.metadata},
                 tuple(k.handle for k in sinks if k.metadata),
             )
         except RelaydError as exc:
@@ -281,6 +284,10 @@ class Registry:
                 log.error("session %d: %s", session_id, exc)
 
 
+def _u64(seq: int | None) -> int:
+    return U64_MAX if seq is None else seq
+
+
 def _raise_errors(session: Session) -> None:
     errors = session.errors()
     if errors:
@@ -295,9 +302,8 @@ async def _close_relayd(link: RelaydLink, streams: list[Stream], errors: list[st
         await link.drained()
         for s in streams:
             if s.relay is not None:
-                last = s.relay.last_seq
                 # A metadata stream, or one that sent nothing, closes at -1 (as u64).
-                await link.close_stream(s.relay.handle, U64_MAX if last is None else last)
+                await link.close_stream(s.relay.handle, _u64(s.relay.last_seq))
     except RelaydError as exc:
         if str(exc) not in errors:
             errors.append(str(exc))

@@ -176,7 +176,8 @@ async def stream_session(
     )
     assert reply.ok, reply.error
     rings = []
-    for name, metadata in (("metadata", True), ("c0_0", False)):
+    # c0_1 stays idle (a CPU that traced nothing): it must not keep data pending.
+    for name, metadata in (("metadata", True), ("c0_0", False), ("c0_1", False)):
         ring = kernel.ring(n_subbufs=4, subbuf_size=4 * PAGE)
         rings.append(ring)
         req = AddStream(session_id, "/nowhere", name, metadata, relay_path=STREAM_PATH)
