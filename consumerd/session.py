@@ -67,6 +67,11 @@ class Registry:
 
     async def relayd_session(self, req: RelaydSession) -> Reply:
         """Open the session's connections to its relay daemon (relayd_link.py)."""
+        if req.live_timer_us or req.snapshot:
+            # No live index beacons and no snapshot to a relayd yet: refused, not
+            # half-done (a live viewer would wait for beacons that never come).
+            what = "live sessions" if req.live_timer_us else "snapshots"
+            return Reply.failure(f"relayd_session: {what} to a relay daemon are not supported")
         session = self._sessions.setdefault(req.session_id, Session(req.session_id))
         if session.relayd is not None:
             raise RequestError(f"relayd_session: session {req.session_id} already streams")
