@@ -21,6 +21,7 @@ from pylttng.protocol.consumer import (
     ConsumedSize,
     DataPending,
     ProtocolError,
+    RelaydSession,
     Reply,
     Request,
     RotateSession,
@@ -140,13 +141,18 @@ class Connection:
                 return Reply.failure("snapshot_stream: no file descriptor came with the request")
             result = await trio.to_thread.run_sync(record_snapshot, request, fd)
             return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets)
+        if isinstance(request, RelaydSession):
+            return await self._registry.relayd_session(request)
         if isinstance(request, AddStream):
             if fd is None:
                 return Reply.failure("add_stream: no file descriptor came with the request")
             await self._registry.add_stream(request, fd)
             return Reply.success()
         if isinstance(request, DataPending):
-            return Reply.success(pending=self._registry.data_pending(request.session_id))
+            pending = self._registry.data_pending(request.session_id)
+            if not pending:
+                pending = await self._registry.relayd_data_pending(request.session_id)
+            return Reply.success(pending=pending)
         if isinstance(request, CloseSession):
             await self._registry.close_session(request.session_id)
             return Reply.success()

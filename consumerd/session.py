@@ -13,13 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
-from pylttng.protocol.consumer import AddStream
+from pylttng.protocol.consumer import AddStream, RelaydSession, Reply
 
+from .relayd_link import RelaydError, RelaydLink
+from .relayd_sink import RelaydSink
 from .ringbuffer import KernelStream, SubbufReader
-from .stream import Step, Stream
+from .stream import RELAY_RETRY_S, Step, Stream
 from .tracefiles import StreamFiles
 
 log = logging.getLogger("pylttng.consumerd")
+
+U64_MAX = (1 << 64) - 1
 
 ReaderFactory = Callable[[int], SubbufReader]
 
@@ -32,9 +36,13 @@ class RequestError(Exception):
 class Session:
     session_id: int
     streams: list[Stream] = field(default_factory=list)
+    relayd: RelaydLink | None = None  # set when the session streams to a relay daemon
+    relayd_chunk_id: int = 0  # the trace chunk its streams are added to
 
     def errors(self) -> list[str]:
         found = []
+        if self.relayd is not None and self.relayd.broken is not None:
+            found.append(self.relayd.broken)
         for s in self.streams:
             if s.write_error is not None:
                 found.append(s.write_error)
@@ -54,19 +62,88 @@ class Registry:
             s.files.base_path
             for sess in self._sessions.values()
             for s in sess.streams
-            if not s.closed
+            if not s.closed and s.files is not None
         }
+
+    async def relayd_session(self, req: RelaydSession) -> Reply:
+        """Open the session's connections to its relay daemon (relayd_link.py)."""
+        if req.live_timer_us or req.snapshot:
+            # No live index beacons and no snapshot to a relayd yet: refused, not
+            # half-done (a live viewer would wait for beacons that never come).
+            what = "live sessions" if req.live_timer_us else "snapshots"
+            return Reply.failure(f"relayd_session: {what} to a relay daemon are not supported")
+        session = self._sessions.setdefault(req.session_id, Session(req.session_id))
+        if session.relayd is not None:
+            raise RequestError(f"relayd_session: session {req.session_id} already streams")
+        try:
+            link, opened = await RelaydLink.open(req)
+        except RelaydError as exc:
+            log.warning("session %d: %s", req.session_id, exc)
+            return Reply.failure(f"relayd_session: {exc}")
+        session.relayd = link
+        session.relayd_chunk_id = req.chunk_id
+        self._nursery.start_soon(link.run_control, name=f"relayd control {req.session_id}")
+        log.info(
+            "session %d: streaming to relayd session %d (%s)",
+            req.session_id,
+            opened.relayd_session_id,
+            opened.output_path,
+        )
+        return Reply.success(
+            relayd_session_id=opened.relayd_session_id, output_path=opened.output_path
+        )
 
     async def add_stream(self, req: AddStream, fd: int) -> None:
         """Adopt ``fd`` (closed here on failure) and start draining it to the trace file."""
         try:
-            stream = self._open_stream(req, fd)
+            if req.relay_path:
+                stream = await self._open_relayd_stream(req, fd)
+            else:
+                stream = self._open_stream(req, fd)
         except BaseException:
             os.close(fd)
             raise
         self._sessions.setdefault(req.session_id, Session(req.session_id)).streams.append(stream)
         await self._nursery.start(stream.run, name=f"drain {stream.path}")
         log.info("session %d: draining %s (%s)", req.session_id, stream.path, req.output)
+
+    async def _open_relayd_stream(self, req: AddStream, fd: int) -> Stream:
+        """ADD_STREAM then STREAMS_SENT on the session's relay daemon, then the stream."""
+        session = self._sessions.get(req.session_id)
+        link = session.relayd if session is not None else None
+        if session is None or link is None:
+            raise RequestError(f"add_stream: session {req.session_id} streams to no relayd")
+        if req.output != "mmap" or req.tracefile_size or req.tracefile_count:
+            raise RequestError(
+                "add_stream: splice output and trace file rotation are not supported "
+                "when streaming to a relay daemon"
+            )
+        reader = self._reader_factory(fd)
+        try:
+            max_subbuf = reader.max_subbuf_size()
+            handle = await link.add_stream(req.file_name, req.relay_path, session.relayd_chunk_id)
+            # lttng-consumerd sends STREAMS_SENT once a channel's streams are all added
+            # (consumer.c: consumer_send_relayd_streams_sent()); one per stream publishes
+            # the same streams, earlier.
+            await link.streams_sent()
+        except RelaydError as exc:
+            raise RequestError(f"add_stream: {exc}") from None
+        except OSError as exc:
+            raise RequestError(
+                f"add_stream: fd is not a ring-buffer stream ({exc.strerror or exc})"
+            ) from None
+        sink = RelaydSink(
+            link, handle, path=f"{req.relay_path}/{req.file_name}", metadata=req.metadata
+        )
+        return Stream(
+            reader,
+            stream_fd=fd,
+            files=None,
+            metadata=req.metadata,
+            output="mmap",
+            max_subbuf_size=max_subbuf,
+            relay=sink,
+        )
 
     def _open_stream(self, req: AddStream, fd: int) -> Stream:
         path = os.path.join(req.trace_dir, req.file_name)
@@ -154,6 +231,25 @@ class Registry:
         _raise_errors(session)
         return pending
 
+    async def relayd_data_pending(self, session_id: int) -> bool:
+        """Whether the session's relay daemon still has to write what was sent to it."""
+        session = self._sessions.get(session_id)
+        if session is None or session.relayd is None:
+            return False
+        link = session.relayd
+        sinks = [s.relay for s in session.streams if s.relay is not None and not s.closed]
+        try:
+            await link.drained()
+            # Every data stream is asked, one that sent nothing at -1 (as u64) as
+            # consumer.c: consumer_data_pending() does (next_net_seq_num - 1): lttng-relayd
+            # counts a stream left out of the round as in flight (relay_end_data_pending()).
+            return await link.data_pending(
+                {k.handle: _u64(k.last_seq) for k in sinks if not k.metadata},
+                tuple(k.handle for k in sinks if k.metadata),
+            )
+        except RelaydError as exc:
+            raise RequestError(f"data_pending: {exc}") from None
+
     async def close_session(self, session_id: int) -> None:
         """Flush and drain everything, then stop the drain tasks and close every fd."""
         session = self._sessions.get(session_id)
@@ -163,13 +259,21 @@ class Registry:
             s.flush()
         for s in session.streams:
             # A stream stuck on a write error gets one last try here, then is given up.
-            if await s.drain_ready() is Step.STUCK:
+            result = await s.drain_ready()
+            while result is Step.STUCK and s.relay is not None:
+                # A relay daemon reading slowly: wait for it; a link that takes nothing
+                # for its timeout breaks (relayd_sink.py), which ends this loop.
+                await trio.sleep(RELAY_RETRY_S)
+                result = await s.drain_ready()
+            if result is Step.STUCK:
                 log.error("session %d: closing %s with unwritten data", session_id, s.path)
         errors = session.errors()
         for s in session.streams:
             s.cancel_scope.cancel()
         for s in session.streams:
             await s.finished.wait()
+        if session.relayd is not None:
+            await _close_relayd(session.relayd, session.streams, errors)
         # Forgotten only now: if this request was cancelled half-way (daemon shutdown),
         # close_all still finds the session and finishes the job.
         self._sessions.pop(session_id, None)
@@ -185,7 +289,27 @@ class Registry:
                 log.error("session %d: %s", session_id, exc)
 
 
+def _u64(seq: int | None) -> int:
+    return U64_MAX if seq is None else seq
+
+
 def _raise_errors(session: Session) -> None:
     errors = session.errors()
     if errors:
         raise RequestError("; ".join(errors))
+
+
+async def _close_relayd(link: RelaydLink, streams: list[Stream], errors: list[str]) -> None:
+    """CLOSE_STREAM each stream once all it sent went out, then close both connections:
+    closing the data connection also makes lttng-relayd close the session's streams
+    (main.c: relay_thread_close_connection()), which covers a link already broken."""
+    try:
+        await link.drained()
+        for s in streams:
+            if s.relay is not None:
+                # A metadata stream, or one that sent nothing, closes at -1 (as u64).
+                await link.close_stream(s.relay.handle, _u64(s.relay.last_seq))
+    except RelaydError as exc:
+        if str(exc) not in errors:
+            errors.append(str(exc))
+    await link.aclose()

@@ -15,6 +15,7 @@ old chunk and moves to the new chunk's files (rotation.py).
 from __future__ import annotations
 
 import enum
+import errno
 import logging
 import mmap
 import os
@@ -26,6 +27,7 @@ from pylttng.protocol.consumer import Output
 
 from . import index
 from .output import SplicePipe, Transfer, open_trace_dir, splice_to_file, write_from_mmap
+from .relayd_sink import RelaydSink
 from .ringbuffer import Next, SubbufReader
 from .rotation import PendingRotation, consumed_position, plan_rotation, reached
 from .tracefiles import StreamFiles
@@ -47,6 +49,8 @@ WRITE_RETRY_S = 1.0
 # costs as much Python as consuming a sub-buffer (`make bench` counts the consumer's CPU
 # per MB), and the caller waits (a checkpoint) as soon as nothing is ready anyway.
 SUBBUFS_PER_TURN = 4
+# How soon a packet is sent again to a relay daemon whose connection was full.
+RELAY_RETRY_S = 0.01
 
 
 class Step(enum.Enum):
@@ -57,20 +61,25 @@ class Step(enum.Enum):
 
 
 class Stream:
-    """A stream fd adopted from the sessiond, and the file it is drained to."""
+    """A stream fd adopted from the sessiond, and where it is drained to: its files, or
+    (``files`` None) the session's relay daemon through ``relay`` (relayd_sink.py)."""
 
     def __init__(
         self,
         reader: SubbufReader,
         *,
         stream_fd: int,
-        files: StreamFiles,
+        files: StreamFiles | None,
         metadata: bool,
         output: Output,
         max_subbuf_size: int,
+        relay: RelaydSink | None = None,
     ) -> None:
+        if (files is None) == (relay is None) or (relay is not None and output != "mmap"):
+            raise ValueError("a stream goes to its files or, from the mmap, to a relay daemon")
         self.reader = reader
         self.files = files
+        self.relay = relay
         self.metadata = metadata
         self.output = output
         self._stream_fd = stream_fd
@@ -102,6 +111,9 @@ class Stream:
     @property
     def path(self) -> str:
         """The file written now."""
+        if self.relay is not None:
+            return f"relayd:{self.relay.path}"
+        assert self.files is not None
         return self.files.path
 
     # --- one step -----------------------------------------------------------------------
@@ -110,7 +122,7 @@ class Stream:
         """Consume at most one sub-buffer.  Never awaits."""
         if self.closed or self.fatal_error is not None:
             return Step.DONE
-        if self.files.data_fd < 0:
+        if self.files is not None and self.files.data_fd < 0:
             return Step.AGAIN  # rotated while stopped: no trace chunk until the next start
         try:
             if self._held is None:
@@ -135,9 +147,14 @@ class Stream:
         version = self.reader.metadata_version()
         if version != self._metadata_version:
             if self._metadata_version is not None:
+                if self.files is None:
+                    # RESET_METADATA is not sent yet: never let the relay daemon append
+                    # a second metadata text to the first.
+                    raise OSError(errno.ENOTSUP, "metadata regenerated while streaming")
                 self.files.start_over()
-                log.info("metadata of %s regenerated (version %d): file started over",
-                         self.path, version)
+                log.info(
+                    "metadata of %s regenerated (version %d): file started over", self.path, version
+                )
             self._metadata_version = version
 
     def _describe_held(self) -> Transfer:
@@ -151,8 +168,11 @@ class Stream:
     def _write_held(self) -> Step:
         held = self._held
         assert held is not None
+        if self.relay is not None:
+            return self._send_held(held, self.relay)
         before = held.done
         files = self.files
+        assert files is not None
         try:
             if held.file_offset < 0:
                 held.file_offset = files.place(held.size)
@@ -191,6 +211,25 @@ class Stream:
             self._rotate_if_due()
         return Step.WROTE
 
+    def _send_held(self, held: Transfer, relay: RelaydSink) -> Step:
+        """The relay daemon's side of _write_held(): same hold and release of the packet."""
+        assert self._area is not None
+        try:
+            relay.send(self._area, held.offset, self.reader.subbuf_size(), held.size)
+        except BlockingIOError:
+            return Step.STUCK  # the connection is full: resumed from where it stopped
+        except ConnectionError as exc:
+            # The relay daemon is gone: this stream is broken, the others of the daemon
+            # go on (lttng-consumerd marks the relayd and its streams unusable the same
+            # way, consumer.c: lttng_consumer_cleanup_relayd()).
+            self.fatal_error = f"stream {self.path}: {exc}"
+            log.error("%s", self.fatal_error)
+            return Step.DONE
+        self.bytes_written += held.size
+        self._held = None
+        self.reader.put_next_subbuf()
+        return Step.WROTE
+
     def _write_entry(self, index_fd: int, held: Transfer) -> None:
         """Append the held packet's index entry, once the packet is in the file and while
         it is still held (the mmap shows it); resumable, as the packet itself is.  A retry
@@ -199,6 +238,7 @@ class Stream:
             index.fill_entry(self._entry, self._area, held.offset, held.file_offset)
         else:
             # Spliced: the header is only in the file now; one small read of it there.
+            assert self.files is not None
             header = os.pread(self.files.data_fd, index.PACKET_HEADER.size, held.file_offset)
             index.fill_entry(self._entry, header, 0, held.file_offset)
         progress = self._entry_progress
@@ -212,6 +252,8 @@ class Stream:
         once consumed up to there, right now if it already is.  Raises OSError."""
         if self.closed or self.fatal_error is not None:
             return
+        if self.files is None:
+            raise OSError(errno.ENOTSUP, "rotation of a streamed session is not supported")
         if self.rotation is not None:
             self.rotation.release()  # superseded (the session daemon never overlaps them)
             self.rotation = None
@@ -247,6 +289,7 @@ class Stream:
         assert rotation is not None
         self.rotation = None
         dir_fd, rotation.dir_fd = rotation.dir_fd, None
+        assert self.files is not None
         try:
             self.files.move_to(rotation.trace_dir, dir_fd)
             if self.metadata and dir_fd is not None:
@@ -353,7 +396,7 @@ class Stream:
             if result is Step.DONE:
                 return
             if result is Step.STUCK:
-                await trio.sleep(WRITE_RETRY_S)
+                await trio.sleep(WRITE_RETRY_S if self.relay is None else RELAY_RETRY_S)
                 continue
             if woke and wrote == 0:
                 await trio.sleep(SPURIOUS_WAKE_BACKOFF_S)
@@ -384,4 +427,5 @@ class Stream:
         self._wakeup.close()
         trio.lowlevel.notify_closing(self._stream_fd)
         os.close(self._stream_fd)
-        self.files.close()
+        if self.files is not None:
+            self.files.close()

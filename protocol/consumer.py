@@ -12,6 +12,7 @@ next frame starts, so a frame whose payload is garbage (or too big) is reported 
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ class AddStream:
     output: Output = "mmap"
     tracefile_size: int = 0
     tracefile_count: int = 0
+    # Only for a session that streams (RelaydSession): the stream's folder relative to the
+    # trace chunk, domain first ("kernel"), as relayd.c: relayd_add_stream() sends it.
+    relay_path: str = ""
     cmd: Literal["add_stream"] = field(default="add_stream", init=False)
 
 
@@ -118,8 +122,47 @@ class ConsumedSize:
     cmd: Literal["consumed_size"] = field(default="consumed_size", init=False)
 
 
+Family: TypeAlias = Literal["ipv4", "ipv6"]
+# ADD_STREAM's pathname is length-prefixed on the wire (sessiond-comm/relayd.h:
+# lttcomm_relayd_add_stream_2_11), but the stock lttng-relayd 2.13 refuses more than 255
+# bytes (learnt against it; see protocol/relayd): refuse such a path before it gets there.
+RELAY_PATH_MAX: Final = 255
+
+
+@dataclass(frozen=True, slots=True)
+class RelaydEndpoint:
+    """One TCP end of a relay daemon: a numeric address (the sessiond resolves names, as
+    uri.c: uri_parse() does before lttng-sessiond hands URIs to its consumer) and a port."""
+
+    family: Family
+    address: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class RelaydSession:
+    """The session streams to a relay daemon: open its control and data connections,
+    negotiate, CREATE_SESSION and CREATE_TRACE_CHUNK (what lttng-sessiond's cmd.c:
+    create_connect_relayd() / send_consumer_relayd_sockets() and the consumer's
+    relayd socket pair do in lttng-tools 2.13). Reply: ``relayd_session_id`` and
+    ``output_path``, or an error naming what failed (connect, version, refusal)."""
+
+    session_id: int
+    control: RelaydEndpoint
+    data: RelaydEndpoint
+    session_name: str
+    hostname: str
+    base_path: str
+    creation_time: int  # seconds since the epoch
+    chunk_id: int  # the session's current trace chunk
+    live_timer_us: int = 0  # 0: not a live session
+    snapshot: bool = False
+    cmd: Literal["relayd_session"] = field(default="relayd_session", init=False)
+
+
 Request: TypeAlias = (
-    AddStream
+    RelaydSession
+    | AddStream
     | DataPending
     | CloseSession
     | SnapshotStream
@@ -264,6 +307,12 @@ def _optional_u64(msg: Mapping[str, Any], name: str, cmd: str) -> int:
     return value
 
 
+def _u64(msg: Mapping[str, Any], name: str, cmd: str) -> int:
+    """A required unsigned 64-bit field."""
+    _field(msg, name, int, cmd)
+    return _optional_u64(msg, name, cmd)
+
+
 def _nonempty(msg: Mapping[str, Any], name: str, cmd: str) -> str:
     value: str = _field(msg, name, str, cmd)
     if not value or "\0" in value:
@@ -284,6 +333,8 @@ def parse_request(payload: bytes) -> Request:
     cmd = msg.get("cmd")
     if not isinstance(cmd, str):
         raise ProtocolError("request has no 'cmd' string")
+    if cmd == "relayd_session":
+        return _relayd_session(msg)
     if cmd == "add_stream":
         file_name = _file_name(msg, cmd)
         output = msg.get("output", "mmap")
@@ -304,6 +355,7 @@ def parse_request(payload: bytes) -> Request:
             output=output,
             tracefile_size=tracefile_size,
             tracefile_count=tracefile_count,
+            relay_path=_relay_path(msg, cmd),
         )
     if cmd == "snapshot_stream":
         max_packets: int = _field(msg, "max_packets", int, cmd)
@@ -325,6 +377,61 @@ def parse_request(payload: bytes) -> Request:
     if plain is not None:
         return plain(_session_id(msg, cmd))
     raise ProtocolError(f"unknown command {cmd!r}")
+
+
+def _relay_path(msg: Mapping[str, Any], cmd: str) -> str:
+    if "relay_path" not in msg:
+        return ""
+    path: str = _field(msg, "relay_path", str, cmd)
+    if "\0" in path or path.startswith("/") or len(path.encode()) > RELAY_PATH_MAX:
+        raise ProtocolError(
+            f"{cmd}: relay_path must be relative, without NUL, at most {RELAY_PATH_MAX} bytes"
+        )
+    return path
+
+
+def _endpoint(msg: Mapping[str, Any], name: str, cmd: str) -> RelaydEndpoint:
+    raw = _field(msg, name, dict, cmd)
+    where = f"{cmd}.{name}"
+    family = raw.get("family")
+    if family not in ("ipv4", "ipv6"):
+        raise ProtocolError(f"{where}: family must be 'ipv4' or 'ipv6', not {family!r}")
+    address: str = _field(raw, "address", str, where)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        raise ProtocolError(f"{where}: {address!r} is not a numeric IP address") from None
+    if parsed.version != (4 if family == "ipv4" else 6):
+        raise ProtocolError(f"{where}: address {address!r} is not {family}")
+    port: int = _field(raw, "port", int, where)
+    if not 0 < port < 1 << 16:
+        raise ProtocolError(f"{where}: port must be within [1, 65535]")
+    return RelaydEndpoint(family, address, port)
+
+
+def _relayd_session(msg: Mapping[str, Any]) -> RelaydSession:
+    cmd = "relayd_session"
+    name = _nonempty(msg, "session_name", cmd)
+    hostname = _nonempty(msg, "hostname", cmd)
+    base_path: str = _field(msg, "base_path", str, cmd)
+    if "\0" in base_path:
+        raise ProtocolError(f"{cmd}: field 'base_path' must be a path without NUL")
+    live = _optional_u64(msg, "live_timer_us", cmd)
+    # The live timer goes on the wire as a uint32_t (lttcomm_relayd_create_session_2_11).
+    if live >= 1 << 32:
+        raise ProtocolError(f"{cmd}: live_timer_us must fit in 32 bits")
+    return RelaydSession(
+        session_id=_session_id(msg, cmd),
+        control=_endpoint(msg, "control", cmd),
+        data=_endpoint(msg, "data", cmd),
+        session_name=name,
+        hostname=hostname,
+        base_path=base_path,
+        creation_time=_u64(msg, "creation_time", cmd),
+        chunk_id=_u64(msg, "chunk_id", cmd),
+        live_timer_us=live,
+        snapshot=_field(msg, "snapshot", bool, cmd),
+    )
 
 
 # Requests that carry nothing but the session id.
@@ -349,6 +456,20 @@ def encode_request(req: Request) -> bytes:
             tracefile_size=req.tracefile_size,
             tracefile_count=req.tracefile_count,
         )
+        if req.relay_path:
+            msg.update(relay_path=req.relay_path)
+    elif isinstance(req, RelaydSession):
+        msg.update(
+            control=_endpoint_map(req.control),
+            data=_endpoint_map(req.data),
+            session_name=req.session_name,
+            hostname=req.hostname,
+            base_path=req.base_path,
+            creation_time=req.creation_time,
+            chunk_id=req.chunk_id,
+            live_timer_us=req.live_timer_us,
+            snapshot=req.snapshot,
+        )
     elif isinstance(req, SnapshotStream):
         msg.update(
             trace_dir=req.trace_dir,
@@ -359,6 +480,10 @@ def encode_request(req: Request) -> bytes:
     elif isinstance(req, RotateSession):
         msg.update(trace_dir=req.trace_dir)
     return _pack(msg)
+
+
+def _endpoint_map(end: RelaydEndpoint) -> dict[str, Any]:
+    return {"family": end.family, "address": end.address, "port": end.port}
 
 
 def request_fd_count(req: Request) -> int:

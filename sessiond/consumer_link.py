@@ -20,6 +20,7 @@ from pylttng.protocol.consumer import (
     DataPending,
     Output,
     ProtocolError,
+    RelaydSession,
     Reply,
     Request,
     RotateSession,
@@ -81,8 +82,10 @@ class ConsumerLink:
         output: Output = "mmap",
         tracefile_size: int = 0,
         tracefile_count: int = 0,
+        relay_path: str = "",
     ) -> None:
-        """Hand a stream fd to the consumerd (which gets its own copy; ``fd`` stays ours)."""
+        """Hand a stream fd to the consumerd (which gets its own copy; ``fd`` stays ours);
+        with ``relay_path``, drained to the session's relay daemon (relayd_session())."""
         req = AddStream(
             session_id=session_id,
             trace_dir=trace_dir,
@@ -91,8 +94,22 @@ class ConsumerLink:
             output=output,
             tracefile_size=tracefile_size,
             tracefile_count=tracefile_count,
+            relay_path=relay_path,
         )
         await self._call(req, (fd,))
+
+    async def relayd_session(self, req: RelaydSession) -> tuple[int, str]:
+        """Have the consumerd open the session on its relay daemon; returns the relay
+        daemon's session id and the trace's path under its output folder. ConsumerError
+        with the consumerd's reason when it cannot (no relayd listening, refused ...)."""
+        reply = await self._call(req)
+        relayd_id = reply.values.get("relayd_session_id")
+        path = reply.values.get("output_path")
+        if not isinstance(relayd_id, int) or isinstance(relayd_id, bool) or not isinstance(
+            path, str
+        ):
+            raise ConsumerError("relayd_session reply lacks relayd_session_id or output_path")
+        return relayd_id, path
 
     async def snapshot_stream(
         self,

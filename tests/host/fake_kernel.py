@@ -192,6 +192,7 @@ class FakeLink:
         self.cleared = 0
         self.hold = False
         self.consumed = 0
+        self.relayd_sessions: list[object] = []
 
     async def add_stream(
         self,
@@ -204,6 +205,7 @@ class FakeLink:
         output: str = "mmap",
         tracefile_size: int = 0,
         tracefile_count: int = 0,
+        relay_path: str = "",
     ) -> None:
         self.streams.append((trace_dir, file_name, metadata))
         self.tracefiles[file_name] = (tracefile_size, tracefile_count)
@@ -223,6 +225,10 @@ class FakeLink:
 
     async def data_pending(self, session_id: int) -> bool:
         return False
+
+    async def relayd_session(self, req: object) -> tuple[int, str]:
+        self.relayd_sessions.append(req)
+        return len(self.relayd_sessions), "fake-host/fake-session"
 
     async def close_session(self, session_id: int) -> None:
         self.closed += 1

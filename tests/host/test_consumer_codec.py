@@ -15,6 +15,8 @@ from pylttng.protocol.consumer import (
     Frame,
     FrameDecoder,
     ProtocolError,
+    RelaydEndpoint,
+    RelaydSession,
     Reply,
     Request,
     encode_reply,
@@ -239,3 +241,99 @@ def test_truncated_frame_is_pending() -> None:
     decoder.feed(frame[:-1])
     assert decoder.next_event() is None
     assert decoder.pending_bytes == len(frame) - 1
+
+
+# --- streaming to a relay daemon ----------------------------------------------------------
+
+RELAYD_SESSION = RelaydSession(
+    session_id=5,
+    control=RelaydEndpoint("ipv4", "127.0.0.1", 5342),
+    data=RelaydEndpoint("ipv4", "127.0.0.1", 5343),
+    session_name="s1",
+    hostname="host-a",
+    base_path="",
+    creation_time=1_765_000_000,
+    chunk_id=0,
+)
+
+
+@pytest.mark.parametrize(
+    "req",
+    [
+        RELAYD_SESSION,
+        RelaydSession(
+            session_id=0,
+            control=RelaydEndpoint("ipv6", "::1", 1),
+            data=RelaydEndpoint("ipv6", "fe80::1", 65535),
+            session_name="live",
+            hostname="h",
+            base_path="a/b",
+            creation_time=0,
+            chunk_id=2**64 - 1,
+            live_timer_us=2**32 - 1,
+            snapshot=True,
+        ),
+        AddStream(
+            session_id=5,
+            trace_dir="/unused",
+            file_name="channel0_0",
+            metadata=False,
+            relay_path="kernel",
+        ),
+    ],
+    ids=["ipv4", "ipv6-live-snapshot", "add_stream-relay"],
+)
+def test_relayd_round_trip(req: Request) -> None:
+    assert parse_request(payload_of(encode_request(req))) == req
+    assert request_fd_count(req) == (1 if isinstance(req, AddStream) else 0)
+
+
+def relayd_fields(**changes: object) -> bytes:
+    msg = msgpack.unpackb(payload_of(encode_request(RELAYD_SESSION)))
+    for key, value in changes.items():
+        if value is None:
+            del msg[key]
+        else:
+            msg[key] = value
+    return bytes(msgpack.packb(msg))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"control": {"family": "ipv4", "address": "::1", "port": 1}}, "is not ipv4"),
+        ({"data": {"family": "ipv6", "address": "127.0.0.1", "port": 1}}, "is not ipv6"),
+        ({"control": {"family": "ipv4", "address": "localhost", "port": 1}}, "numeric IP"),
+        ({"control": {"family": "unix", "address": "/s", "port": 1}}, "family must be"),
+        ({"data": {"family": "ipv4", "address": "127.0.0.1", "port": 0}}, "port must be"),
+        ({"data": {"family": "ipv4", "address": "127.0.0.1", "port": 65536}}, "port must be"),
+        ({"data": "127.0.0.1:5343"}, "'data' must be dict"),
+        ({"session_name": ""}, "'session_name' must be a non-empty"),
+        ({"hostname": None}, "missing field 'hostname'"),
+        ({"base_path": "a\0b"}, "'base_path' must be a path without NUL"),
+        ({"creation_time": None}, "missing field 'creation_time'"),
+        ({"chunk_id": -1}, "'chunk_id' must be within"),
+        ({"live_timer_us": 2**32}, "live_timer_us must fit in 32 bits"),
+        ({"snapshot": 1}, "'snapshot' must be bool"),
+    ],
+)
+def test_bad_relayd_session(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        parse_request(relayd_fields(**changes))
+
+
+@pytest.mark.parametrize(
+    "relay_path", ["/kernel", "a\0b", "k" * 256], ids=["absolute", "nul", "too-long"]
+)
+def test_bad_relay_path(relay_path: str) -> None:
+    msg = msgpack.unpackb(payload_of(encode_request(REQUESTS[0])))
+    msg["relay_path"] = relay_path
+    with pytest.raises(ProtocolError, match="relay_path must be relative"):
+        parse_request(bytes(msgpack.packb(msg)))
+
+
+def test_relay_path_at_the_limit_is_kept() -> None:
+    req = AddStream(
+        session_id=1, trace_dir="/t", file_name="c", metadata=False, relay_path="k" * 255
+    )
+    assert parse_request(payload_of(encode_request(req))) == req

@@ -38,6 +38,7 @@ class Relayd:
     control_port: int
     data_port: int
     output: pathlib.Path
+    proc: subprocess.Popen[bytes]
 
 
 def free_port() -> int:
@@ -73,7 +74,7 @@ def relayd(tmp_path: pathlib.Path) -> Iterator[Relayd]:
             except OSError:
                 assert time.monotonic() < deadline, "lttng-relayd did not listen"
                 time.sleep(0.05)
-        yield Relayd(ports[0], ports[1], out)
+        yield Relayd(ports[0], ports[1], out, proc)
     finally:
         proc.terminate()
         try:

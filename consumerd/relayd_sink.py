@@ -1,0 +1,106 @@
+"""The relay daemon as the place a stream's packets go, instead of local files.
+
+Called from a stream's synchronous step (stream.py), so nothing here awaits:
+
+- a data packet goes on the session's data connection, its data header first and without
+  its padding (lttng-relayd writes the zeros: consumer.c: write_relayd_stream_header()),
+  written from the mmap with non-blocking send(2) calls. Progress is kept as for a file
+  (Transfer), and the stream that has a packet half-sent owns the data connection until
+  it is done, so packets of a session's streams never interleave;
+- its index entry (SEND_INDEX, answered) and metadata (SEND_METADATA on the control
+  connection, consumer.c: "Metadata are always sent on the control socket") are queued
+  for the link's control task (relayd_link.py), which sends them in order.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pylttng.protocol import relayd as r
+
+from . import index, relayd_link
+from .output import Transfer, write_from_mmap
+from .relayd_link import RelaydLink
+
+
+class RelaydSink:
+    """One stream's end on the relay daemon: its handle and packet numbering."""
+
+    def __init__(self, link: RelaydLink, handle: int, *, path: str, metadata: bool) -> None:
+        self.link = link
+        self.handle = handle
+        self.path = path  # "<relay_path>/<channel>", for logs and errors
+        self.metadata = metadata
+        self.next_seq = 0  # net_seq_num of the next data packet
+        self._header = bytearray(r.encode_data_header(r.DataHeader(0, 0, 0)))
+        self._header_view = memoryview(self._header)
+        self._header_progress = Transfer(offset=0, size=len(self._header))
+        self._body: Transfer | None = None  # of the packet being sent
+        self._blocked_since: float | None = None  # when the connection was first full
+
+    @property
+    def last_seq(self) -> int | None:
+        """net_seq_num of the last packet sent whole (None: none yet)."""
+        return self.next_seq - 1 if self.next_seq else None
+
+    def send(self, area: memoryview, offset: int, content: int, padded: int) -> None:
+        """Send the held packet (``content`` bytes at ``offset`` in the mmap, ``padded``
+        with its padding); resumable: BlockingIOError when the connection is full, any
+        OSError when it broke, and the next call goes on from where this one stopped."""
+        if self.link.broken is not None:
+            raise ConnectionError(self.link.broken)
+        if self.metadata:
+            # Metadata is small and rare: one copy, queued whole.
+            data = bytes(area[offset : offset + content])
+            self.link.queue_metadata(self.handle, data, padded - content)
+            return
+        self._send_data(area, offset, content, padded)
+
+    def _send_data(self, area: memoryview, offset: int, content: int, padded: int) -> None:
+        link = self.link
+        if link.data_owner not in (None, self):
+            raise BlockingIOError("another stream of the session is sending a packet")
+        fd = link.data_fd
+        if self._body is None:
+            link.data_owner = self
+            header = r.DataHeader(self.handle, self.next_seq, content, padded - content)
+            self._header[:] = r.encode_data_header(header)
+            self._header_progress.done = 0
+            self._body = Transfer(offset=offset, size=content)
+        try:
+            write_from_mmap(fd, self._header_view, self._header_progress)
+            write_from_mmap(fd, area, self._body)
+        except BlockingIOError:
+            # The relay daemon reads slower than we send: go on later, but a connection
+            # that takes nothing for as long as a command may take is a cut link (no
+            # RST ever comes): give up then, as a relayd socket timeout would.
+            now = time.monotonic()
+            if self._blocked_since is None:
+                self._blocked_since = now
+            elif now - self._blocked_since > relayd_link.TIMEOUT_S:
+                why = f"relayd data connection: nothing sent for {relayd_link.TIMEOUT_S:.0f} s"
+                raise ConnectionError(link.break_link(why)) from None
+            raise
+        except OSError as exc:
+            # Reset, broken pipe, unreachable: the session's relayd link is gone.
+            raise ConnectionError(link.break_link(f"relayd data connection: {exc}")) from None
+        self._body = None
+        self._blocked_since = None
+        link.data_owner = None
+        entry = index.PACKET_HEADER.unpack_from(area, offset)
+        (_, stream_id, instance_id, begin, end, content_bits, packet_bits, seq, discarded) = entry
+        link.queue_index(
+            r.SendIndex(
+                self.handle,
+                self.next_seq,
+                packet_bits,
+                content_bits,
+                begin,
+                end,
+                discarded,
+                stream_id,
+                instance_id,
+                seq,
+            )
+        )
+        self.next_seq += 1

@@ -1,0 +1,38 @@
+"""The sessiond's side (ConsumerLink) asks the pylttng-consumerd binary, over its real unix
+socket, to open a session on the stock lttng-relayd; and gets the consumerd's reason when
+no relay daemon listens."""
+
+from __future__ import annotations
+
+import pytest
+import test_consumer_daemon
+import test_relayd_stock
+from pylttng.sessiond.consumer_link import ConsumerError, ConsumerLink
+from test_consumer_relayd_link import request
+from test_relayd_stock import Relayd, free_port
+
+# Fixtures: the stock lttng-relayd, the consumerd binary and a ConsumerLink to it.
+relayd = test_relayd_stock.relayd
+sock_path = test_consumer_daemon.sock_path
+consumerd = test_consumer_daemon.consumerd
+link = test_consumer_daemon.link
+
+pytestmark = test_relayd_stock.pytestmark
+
+
+async def test_relayd_session_through_the_daemon(link: ConsumerLink, relayd: Relayd) -> None:
+    relayd_id, path = await link.relayd_session(request(relayd.control_port, relayd.data_port))
+    assert relayd_id >= 0
+    assert path.startswith("pylttng-host/streamed-")
+    await link.close_session(3)
+    # Closed: the same pylttng session id may stream again.
+    await link.relayd_session(request(relayd.control_port, relayd.data_port))
+    await link.close_session(3)
+
+
+async def test_no_relayd_is_reported_with_the_reason(link: ConsumerLink) -> None:
+    port = free_port()
+    with pytest.raises(ConsumerError, match="cannot connect to the relayd control port"):
+        await link.relayd_session(request(port, port))
+    # The daemon still serves: data pending of an unknown session is simply False.
+    assert await link.data_pending(99) is False
