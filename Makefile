@@ -13,6 +13,8 @@
 #                         bench/results.{json,md,png} (~24 min under TCG; bench/README.md)
 #   make bench-smoke      the same, every workload and tracer once, tiny, each daemon started
 #                         once (~3 min under TCG; build/bench-smoke/)
+#   make stress           the long forms of the reliability tests (issue 23): 100,000 fuzzed
+#                         client messages, 200,000 fuzzed ioctls in the VM; prints the figures
 #   make profile          py-spy profiles of the daemons, perf profiles of the producer, in
 #                         the VM (build/profile-vm/profiles/)
 PYTHON ?= python3
@@ -36,7 +38,7 @@ DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod ud
 	linux-perf trace-cmd rt-tests stress-ng dwarves zstd xz-utils lz4 dkms
 
 .PHONY: pypath all modules modules_install clean deps kernels check check-kernels lint \
-	test-host test-vm demo bench bench-smoke profile kmod-kver
+	test-host test-vm demo bench bench-smoke profile kmod-kver stress
 
 all: modules
 
@@ -114,6 +116,13 @@ check: kernels
 	$(MAKE) test-host
 	$(PYTHON) tests/vm/kernels.py check --ci
 	$(MAKE) bench-smoke
+
+# The short forms run in make check; these are the long ones, with their figures.
+stress: modules pypath
+	PYLTTNG_FUZZ_COUNT=100000 PYTHONSAFEPATH=1 PYTHONPATH=$(PYPATH) $(PYTHON) -m pytest \
+		-p no:cacheprovider -rA tests/host/test_sessiond_fuzz.py
+	$(PYTHON) tests/vm/runner.py check --out $(CURDIR)/build/stress-vm -- --stress \
+		$(CURDIR)/tests/vm/test_ioctl_fuzz.py
 
 demo: deps
 	$(MAKE) modules

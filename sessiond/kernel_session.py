@@ -12,6 +12,7 @@ import logging
 import os
 import time
 
+from pylttng.consumerd.fs_identity import acting_as
 from pylttng.protocol.client.constants import ErrorCode, EventOutput
 from pylttng.protocol.consumer import Output
 
@@ -111,8 +112,9 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
     """kernel_consumer_send_session(): metadata first, then every per-CPU stream."""
     link = await ctx.consumer.link()
     trace_dir = session.kernel_trace_dir
-    os.makedirs(trace_dir, mode=0o770, exist_ok=True)
     try:
+        with acting_as(session.owner):
+            os.makedirs(trace_dir, mode=0o770, exist_ok=True)
         if ksess.metadata_stream_fd is not None:
             await link.add_stream(
                 session_id=session.id,
@@ -121,6 +123,7 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                 file_name="metadata",
                 metadata=True,
                 output="mmap",
+                owner=session.owner,
             )
         for chan in reversed(ksess.channels):
             output: Output = "mmap" if chan.attr.output == EventOutput.MMAP else "splice"
@@ -135,6 +138,7 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                     # kernel_consumer_add_channel() sends them with the channel.
                     tracefile_size=chan.attr.tracefile_size,
                     tracefile_count=chan.attr.tracefile_count,
+                    owner=session.owner,
                 )
     except (ConsumerError, OSError) as exc:
         raise CommandError(ErrorCode.KERN_CONSUMER_FAIL, str(exc)) from None

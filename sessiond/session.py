@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 
 import trio
+from pylttng.consumerd.fs_identity import Owner
 from pylttng.protocol.client.constants import ProcessAttr, RotationState, TrackingPolicy
 from pylttng.protocol.client.messages import Channel, Event, EventContext
 
@@ -132,6 +133,11 @@ class Session:
     @property
     def output_traces(self) -> bool:
         return bool(self.output_path)
+
+    @property
+    def owner(self) -> Owner:
+        """Whose rights the session's folders and files are created with."""
+        return Owner(self.uid, self.gid)
 
     @property
     def kernel_trace_dir(self) -> str:

@@ -83,6 +83,16 @@ def keep_daemon_logs(test_name: str) -> None:
 FAILED = pytest.StashKey[bool]()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--stress", action="store_true",
+                     help="the long forms of the reliability tests (make stress)")
+
+
+@pytest.fixture(scope="session")
+def stress(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--stress"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fresh_daemon: start the test with no daemon running")
 
