@@ -14,7 +14,8 @@
 #   make bench-smoke      the same, every workload and tracer once, tiny, each daemon started
 #                         once (~3 min under TCG; build/bench-smoke/)
 #   make stress           the long forms of the reliability tests (issue 23): 100,000 fuzzed
-#                         client messages, 200,000 fuzzed ioctls in the VM; prints the figures
+#                         client messages, 200,000 fuzzed ioctls and seven buffer sizes of
+#                         exact event accounting in the VM; prints the figures
 #   make profile          py-spy profiles of the daemons, perf profiles of the producer, in
 #                         the VM (build/profile-vm/profiles/)
 PYTHON ?= python3
@@ -102,7 +103,7 @@ test-host: pypath
 	@# PYTHONSAFEPATH: not the checkout root, whose pylttng/ holds only __init__.py.
 	PYTHONSAFEPATH=1 PYTHONPATH=$(PYPATH) $(PYTHON) -m pytest -p no:cacheprovider tests/host
 
-test-vm: modules
+test-vm: modules build/syscall_loop
 	$(PYTHON) tests/vm/runner.py check
 
 # Every kernel of tests/vm/kernels.py: build, boot, whole VM suite; the table in
@@ -111,18 +112,18 @@ test-vm: modules
 check-kernels: kernels
 	$(PYTHON) tests/vm/kernels.py check
 
-check: kernels
+check: kernels build/syscall_loop
 	$(MAKE) lint
 	$(MAKE) test-host
 	$(PYTHON) tests/vm/kernels.py check --ci
 	$(MAKE) bench-smoke
 
 # The short forms run in make check; these are the long ones, with their figures.
-stress: modules pypath
+stress: modules pypath build/syscall_loop
 	PYLTTNG_FUZZ_COUNT=100000 PYTHONSAFEPATH=1 PYTHONPATH=$(PYPATH) $(PYTHON) -m pytest \
 		-p no:cacheprovider -rA tests/host/test_sessiond_fuzz.py
 	$(PYTHON) tests/vm/runner.py check --out $(CURDIR)/build/stress-vm -- --stress \
-		$(CURDIR)/tests/vm/test_ioctl_fuzz.py
+		$(CURDIR)/tests/vm/test_ioctl_fuzz.py $(CURDIR)/tests/vm/test_accounting.py
 
 demo: deps
 	$(MAKE) modules
