@@ -35,7 +35,8 @@ def as_user(uid: int, *args: str, member: bool = True) -> Result:
                "lttng", f"--group={GROUP}", *args, env=env)
 
 
-@pytest.fixture(params=["pylttng", "stock"])
+# One daemon per module and kind: a Python daemon takes ~15 s to start under TCG.
+@pytest.fixture(scope="module", params=["pylttng", "stock"])
 def root_daemon(request: pytest.FixtureRequest) -> Iterator[str]:
     stop_daemons()
     shutil.rmtree(TOP, ignore_errors=True)
@@ -86,6 +87,7 @@ def test_outsiders_are_refused(root_daemon: str) -> None:
     assert "alices" not in listed.out, listed.text
     assert as_user(BOB, "destroy", "alices").rc != 0
     assert "alices" in as_user(ALICE, "list").out
+    assert as_user(ALICE, "destroy", "alices").rc == 0
 
 
 def test_trace_files_belong_to_the_sessions_user(root_daemon: str) -> None:
