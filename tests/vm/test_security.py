@@ -51,8 +51,11 @@ def root_daemon(request: pytest.FixtureRequest) -> Iterator[str]:
         argv = [sessiond, "--daemonize", f"--group={GROUP}"]
     else:
         argv = [STOCK_SESSIOND, "--background", f"--group={GROUP}"]
-    started = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
-    assert started.returncode == 0, started.stderr
+    log = TOP / f"{request.param}-sessiond.log"
+    with open(log, "ab") as sink:
+        # --background keeps stderr: a pipe here would never reach its end.
+        started = subprocess.run(argv, stdout=sink, stderr=sink, timeout=180, check=False)
+    assert started.returncode == 0, log.read_text(errors="replace")
     yield request.param
     run("lttng", "destroy", "-a")
     stop_daemons()
