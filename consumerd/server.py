@@ -157,10 +157,10 @@ class Connection:
             await self._registry.close_session(request.session_id)
             return Reply.success()
         if isinstance(request, RotateSession):
-            self._registry.rotate_session(request.session_id, request.trace_dir)
-            return Reply.success()
+            return await self._registry.rotate(request)
         if isinstance(request, RotationPending):
-            return Reply.success(pending=self._registry.rotation_pending(request.session_id))
+            pending = await self._registry.any_rotation_pending(request.session_id)
+            return Reply.success(pending=pending)
         if isinstance(request, ClearSession):
             self._registry.clear_session(request.session_id)
             return Reply.success()

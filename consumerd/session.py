@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
-from pylttng.protocol.consumer import AddStream, RelaydSession, Reply
+from pylttng.protocol.consumer import AddStream, RelaydSession, Reply, RotateSession
 
+from . import relayd_rotation
 from .relayd_link import RelaydError, RelaydLink
 from .relayd_sink import RelaydSink
 from .ringbuffer import KernelStream, SubbufReader
@@ -37,7 +38,8 @@ class Session:
     session_id: int
     streams: list[Stream] = field(default_factory=list)
     relayd: RelaydLink | None = None  # set when the session streams to a relay daemon
-    relayd_chunk_id: int = 0  # the trace chunk its streams are added to
+    relayd_chunk_id: int | None = 0  # the trace chunk its streams write (None: none)
+    relayd_archiving: int | None = None  # the chunk a rotation is moving them out of
 
     def errors(self) -> list[str]:
         found = []
@@ -119,6 +121,8 @@ class Registry:
                 "when streaming to a relay daemon"
             )
         reader = self._reader_factory(fd)
+        if session.relayd_chunk_id is None:
+            raise RequestError("add_stream: the session has no trace chunk on its relay daemon")
         try:
             max_subbuf = reader.max_subbuf_size()
             handle = await link.add_stream(req.file_name, req.relay_path, session.relayd_chunk_id)
@@ -183,6 +187,35 @@ class Registry:
             raise RequestError(
                 f"add_stream: cannot set up {req.output} output for {path}: {exc.strerror or exc}"
             ) from None
+
+    async def rotate(self, req: RotateSession) -> Reply:
+        """RotateSession: of local files (rotate_session()) or through the session's
+        relay daemon (relayd_rotation.py), which the request must match."""
+        session = self._sessions.get(req.session_id)
+        relayd = session.relayd if session is not None else None
+        if (relayd is None) != (req.relayd is None):
+            what = "streams to a relay daemon" if relayd is not None else "writes local files"
+            raise RequestError(f"rotate_session: session {req.session_id} {what}")
+        if session is None or req.relayd is None:
+            self.rotate_session(req.session_id, req.trace_dir)
+            return Reply.success()
+        try:
+            path = await relayd_rotation.rotate(session, req.relayd)
+        except relayd_rotation.RotationError as exc:
+            raise RequestError(f"rotate_session: {exc}") from None
+        _raise_errors(session)
+        return Reply.success(archive_path=path)
+
+    async def any_rotation_pending(self, session_id: int) -> bool:
+        """RotationPending of a local or streamed session."""
+        session = self._sessions.get(session_id)
+        if session is None or session.relayd is None:
+            return self.rotation_pending(session_id)
+        _raise_errors(session)
+        try:
+            return await relayd_rotation.pending(session)
+        except relayd_rotation.RotationError as exc:
+            raise RequestError(f"rotation_pending: {exc}") from None
 
     def rotate_session(self, session_id: int, trace_dir: str) -> None:
         """Start a rotation in every stream of the session (rotation.py); the streams
