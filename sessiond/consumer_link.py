@@ -20,6 +20,7 @@ from pylttng.protocol.consumer import (
     DataPending,
     Output,
     ProtocolError,
+    RelaydRotation,
     RelaydSession,
     Reply,
     Request,
@@ -143,6 +144,16 @@ class ConsumerLink:
     async def rotate_session(self, session_id: int, trace_dir: str) -> None:
         """Rotate every stream of the session to ``trace_dir`` ("": to no chunk)."""
         await self._call(RotateSession(session_id, trace_dir))
+
+    async def rotate_relayd_session(self, session_id: int, rotation: RelaydRotation) -> str:
+        """Rotate a session streamed to a relay daemon (the consumerd creates the next chunk
+        there, rotates the streams and closes the old chunk); returns the relay daemon's
+        path of the closed chunk ("": the session had none)."""
+        reply = await self._call(RotateSession(session_id, "", rotation))
+        path = reply.values.get("archive_path")
+        if not isinstance(path, str):
+            raise ConsumerError("rotate_session reply lacks archive_path")
+        return path
 
     async def rotation_pending(self, session_id: int) -> bool:
         return self._flag(await self._call(RotationPending(session_id)), "pending")
