@@ -180,6 +180,18 @@ class RelaydLink:
         raw = r.encode_data_packet(r.DataPacket(header, data))
         await self._send(self._data, self._data_lock, raw, "packet")
 
+    async def send_packet_view(self, header: r.DataHeader, data: memoryview) -> None:
+        """send_packet() of bytes left where they are (a snapshot's held sub-buffer)."""
+        if self.broken is not None:
+            raise RelaydError(self.broken)
+        async with self._data_lock:
+            try:
+                with trio.fail_after(TIMEOUT_S):
+                    await self._data.send_all(r.encode_data_header(header))
+                    await self._data.send_all(data)
+            except (OSError, trio.BrokenResourceError, trio.TooSlowError) as exc:
+                raise self._fail(f"relayd connection: sending a snapshot packet: {exc!r}") from None
+
     async def send_index(self, entry: r.SendIndex) -> None:
         await self._expect_ok(entry)
 

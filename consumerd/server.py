@@ -139,6 +139,8 @@ class Connection:
         if isinstance(request, SnapshotStream):
             if fd is None:
                 return Reply.failure("snapshot_stream: no file descriptor came with the request")
+            if request.relay_path:
+                return await self._registry.snapshot_to_relayd(request, fd)
             result = await trio.to_thread.run_sync(record_snapshot, request, fd)
             return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets)
         if isinstance(request, RelaydSession):

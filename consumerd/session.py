@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import trio
-from pylttng.protocol.consumer import AddStream, RelaydSession, Reply, RotateSession
+from pylttng.protocol import relayd as r
+from pylttng.protocol.consumer import (
+    AddStream,
+    RelaydSession,
+    Reply,
+    RotateSession,
+    SnapshotStream,
+)
 
 from . import relayd_rotation
 from .relayd_link import RelaydError, RelaydLink
 from .relayd_sink import RelaydSink
+from .relayd_snapshot import RelaydSnapshotSource, send_snapshot
 from .ringbuffer import KernelStream, SubbufReader
 from .stream import RELAY_RETRY_S, Step, Stream
 from .tracefiles import StreamFiles
@@ -40,6 +50,7 @@ class Session:
     relayd: RelaydLink | None = None  # set when the session streams to a relay daemon
     relayd_chunk_id: int | None = 0  # the trace chunk its streams write (None: none)
     relayd_archiving: int | None = None  # the chunk a rotation is moving them out of
+    relayd_snapshot: bool = False  # a snapshot's session: SnapshotStream only, no streams
 
     def errors(self) -> list[str]:
         found = []
@@ -69,11 +80,10 @@ class Registry:
 
     async def relayd_session(self, req: RelaydSession) -> Reply:
         """Open the session's connections to its relay daemon (relayd_link.py)."""
-        if req.live_timer_us or req.snapshot:
-            # No live index beacons and no snapshot to a relayd yet: refused, not
-            # half-done (a live viewer would wait for beacons that never come).
-            what = "live sessions" if req.live_timer_us else "snapshots"
-            return Reply.failure(f"relayd_session: {what} to a relay daemon are not supported")
+        if req.live_timer_us:
+            # No live index beacons yet: refused, not half-done (a live viewer would wait
+            # for beacons that never come).
+            return Reply.failure("relayd_session: live sessions are not supported")
         session = self._sessions.setdefault(req.session_id, Session(req.session_id))
         if session.relayd is not None:
             raise RequestError(f"relayd_session: session {req.session_id} already streams")
@@ -84,6 +94,7 @@ class Registry:
             return Reply.failure(f"relayd_session: {exc}")
         session.relayd = link
         session.relayd_chunk_id = req.chunk_id
+        session.relayd_snapshot = req.snapshot
         self._nursery.start_soon(link.run_control, name=f"relayd control {req.session_id}")
         log.info(
             "session %d: streaming to relayd session %d (%s)",
@@ -115,6 +126,8 @@ class Registry:
         link = session.relayd if session is not None else None
         if session is None or link is None:
             raise RequestError(f"add_stream: session {req.session_id} streams to no relayd")
+        if session.relayd_snapshot:
+            raise RequestError(f"add_stream: session {req.session_id} is a snapshot's")
         if req.output != "mmap" or req.tracefile_size or req.tracefile_count:
             raise RequestError(
                 "add_stream: splice output and trace file rotation are not supported "
@@ -199,6 +212,8 @@ class Registry:
         if session is None or req.relayd is None:
             self.rotate_session(req.session_id, req.trace_dir)
             return Reply.success()
+        if session.relayd_snapshot:
+            raise RequestError(f"rotate_session: session {req.session_id} is a snapshot's")
         try:
             path = await relayd_rotation.rotate(session, req.relayd)
         except relayd_rotation.RotationError as exc:
@@ -232,6 +247,29 @@ class Registry:
         if failed:
             raise RequestError("rotate_session: " + "; ".join(failed))
         _raise_errors(session)
+
+    async def snapshot_to_relayd(self, req: SnapshotStream, fd: int) -> Reply:
+        """SnapshotStream to the snapshot session opened on a relay daemon
+        (relayd_snapshot.py); ``fd`` is closed here."""
+        try:
+            session = self._sessions.get(req.session_id)
+            link = session.relayd if session is not None else None
+            if session is None or link is None or not session.relayd_snapshot:
+                raise RequestError(
+                    f"snapshot_stream: session {req.session_id} has no snapshot session "
+                    "on a relay daemon"
+                )
+            if session.relayd_chunk_id is None:
+                raise RequestError("snapshot_stream: the snapshot has no trace chunk")
+            # The reader of a stream fd (KernelStream) has the snapshot operations too.
+            reader = cast(RelaydSnapshotSource, self._reader_factory(fd))
+            try:
+                result = await send_snapshot(link, session.relayd_chunk_id, req, reader)
+            except RelaydError as exc:
+                raise RequestError(f"snapshot_stream: {exc}") from None
+        finally:
+            os.close(fd)
+        return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets)
 
     def rotation_pending(self, session_id: int) -> bool:
         session = self._sessions.get(session_id)
@@ -306,6 +344,8 @@ class Registry:
         for s in session.streams:
             await s.finished.wait()
         if session.relayd is not None:
+            if session.relayd_snapshot and session.relayd_chunk_id is not None:
+                await _close_snapshot_chunk(session.relayd, session.relayd_chunk_id, errors)
             await _close_relayd(session.relayd, session.streams, errors)
         # Forgotten only now: if this request was cancelled half-way (daemon shutdown),
         # close_all still finds the session and finishes the job.
@@ -330,6 +370,18 @@ def _raise_errors(session: Session) -> None:
     errors = session.errors()
     if errors:
         raise RequestError("; ".join(errors))
+
+
+async def _close_snapshot_chunk(link: RelaydLink, chunk_id: int, errors: list[str]) -> None:
+    """A snapshot's chunk is closed as it is, under the name it was given (cmd.c:
+    snapshot_record(): LTTNG_TRACE_CHUNK_COMMAND_TYPE_NO_OPERATION)."""
+    try:
+        await link.drained()
+        await link.close_trace_chunk(
+            chunk_id, int(time.time()), r.TraceChunkCommand.NO_OPERATION
+        )
+    except RelaydError as exc:
+        errors.append(str(exc))
 
 
 async def _close_relayd(link: RelaydLink, streams: list[Stream], errors: list[str]) -> None:

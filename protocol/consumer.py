@@ -83,6 +83,9 @@ class SnapshotStream:
     file_name: str
     metadata: bool
     max_packets: int = 0
+    # To the snapshot session opened on a relay daemon (RelaydSession with ``snapshot``):
+    # the stream's folder in the snapshot's chunk ("kernel"); ``trace_dir`` is then "".
+    relay_path: str = ""
     cmd: Literal["snapshot_stream"] = field(default="snapshot_stream", init=False)
 
 
@@ -387,12 +390,16 @@ def parse_request(payload: bytes) -> Request:
         max_packets: int = _field(msg, "max_packets", int, cmd)
         if max_packets < 0:
             raise ProtocolError("snapshot_stream: max_packets must be >= 0")
+        relay_path = _relay_path(msg, cmd)
+        if relay_path and _field(msg, "trace_dir", str, cmd):
+            raise ProtocolError("snapshot_stream: a snapshot sent to a relayd has no trace_dir")
         return SnapshotStream(
             session_id=_session_id(msg, cmd),
-            trace_dir=_nonempty(msg, "trace_dir", cmd),
+            trace_dir="" if relay_path else _nonempty(msg, "trace_dir", cmd),
             file_name=_file_name(msg, cmd),
             metadata=_field(msg, "metadata", bool, cmd),
             max_packets=max_packets,
+            relay_path=relay_path,
         )
     if cmd == "rotate_session":
         trace_dir: str = _field(msg, "trace_dir", str, cmd)
@@ -536,6 +543,8 @@ def encode_request(req: Request) -> bytes:
             metadata=req.metadata,
             max_packets=req.max_packets,
         )
+        if req.relay_path:
+            msg.update(relay_path=req.relay_path)
     elif isinstance(req, RotateSession):
         msg.update(trace_dir=req.trace_dir)
         if req.relayd is not None:
