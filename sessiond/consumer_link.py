@@ -121,15 +121,19 @@ class ConsumerLink:
         file_name: str,
         metadata: bool,
         max_packets: int = 0,
+        relay_path: str = "",
     ) -> int:
-        """Have the consumerd copy a stream's buffer to a file; returns the packets lost
-        (overwritten while they were read). ``fd`` stays ours."""
+        """Have the consumerd copy a stream's buffer to a file, or with ``relay_path``
+        (``trace_dir`` ""), to the snapshot session opened on a relay daemon
+        (relayd_session()); returns the packets lost (overwritten while they were read).
+        ``fd`` stays ours."""
         req = SnapshotStream(
             session_id=session_id,
             trace_dir=trace_dir,
             file_name=file_name,
             metadata=metadata,
             max_packets=max_packets,
+            relay_path=relay_path,
         )
         reply = await self._call(req, (fd,))
         lost = reply.values.get("lost_packets", 0)

@@ -220,8 +220,9 @@ class FakeLink:
         file_name: str,
         metadata: bool,
         max_packets: int = 0,
+        relay_path: str = "",
     ) -> int:
-        self.snapshots.append((trace_dir, file_name, max_packets))
+        self.snapshots.append((trace_dir or f"relayd:{relay_path}", file_name, max_packets))
         return 0
 
     async def data_pending(self, session_id: int) -> bool:

@@ -62,6 +62,9 @@ class SnapRing(OverwriteRing):
         assert self.held is not None
         return self.contents[self._slot(self.held)]
 
+    def close(self) -> None:
+        os.close(self._fd)
+
     def ticks_of(self, packets: range) -> list[int]:
         return [n for i in packets for n in self.numbers[i]]
 
@@ -104,7 +107,7 @@ async def test_two_snapshots_to_the_stock_relayd(relayd: Relayd) -> None:
             "chan_1": (SnapRing(4, 0, cpu=1), 0),  # nothing written
         }
         two = await record(registry, relayd, kernel, "snapshot-1-20261206-031501-1", 2, second)
-    kernel.rings.clear()
+    kernel.close()
     for folder in (one, two):
         assert folder.is_dir(), sorted(str(p) for p in relayd.output.rglob("*"))
         assert sorted(p.name for p in (folder / "kernel").iterdir()) == [
@@ -146,6 +149,7 @@ async def test_snapshot_needs_a_snapshot_session(relayd: Relayd, tmp_path: Path)
         with pytest.raises(RequestError, match="a snapshot's"):
             await registry.rotate(RotateSession(SESSION, "", RelaydRotation(2, 1, 1)))
         await registry.close_session(SESSION)
+    kernel.close()
 
 
 def test_snapshot_request_to_a_relayd_round_trips() -> None:
