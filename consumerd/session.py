@@ -205,11 +205,12 @@ class Registry:
         """RotateSession: of local files (rotate_session()) or through the session's
         relay daemon (relayd_rotation.py), which the request must match."""
         session = self._sessions.get(req.session_id)
-        relayd = session.relayd if session is not None else None
-        if (relayd is None) != (req.relayd is None):
-            what = "streams to a relay daemon" if relayd is not None else "writes local files"
+        if session is None:
+            raise RequestError(f"rotate_session: no session {req.session_id}")
+        if (session.relayd is None) != (req.relayd is None):
+            what = "streams to a relay daemon" if session.relayd else "writes local files"
             raise RequestError(f"rotate_session: session {req.session_id} {what}")
-        if session is None or req.relayd is None:
+        if req.relayd is None:
             self.rotate_session(req.session_id, req.trace_dir)
             return Reply.success()
         if session.relayd_snapshot:

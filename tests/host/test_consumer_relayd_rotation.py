@@ -185,6 +185,8 @@ async def test_rotation_request_must_match_the_session(relayd: Relayd, tmp_path:
             await s.open(relayd)
             with pytest.raises(RequestError, match="streams to a relay daemon"):
                 await registry.rotate(RotateSession(SESSION, str(tmp_path / "chunk1")))
+            with pytest.raises(RequestError, match="no session 99"):
+                await registry.rotate(RotateSession(99, "", RelaydRotation(1, 0, 0)))
             # A second rotation while the first still archives its chunk is refused.
             link = registry_link(registry, SESSION)
             s.burst(1)
