@@ -68,7 +68,7 @@ class RelaydLink:
         self.data_fd = data.socket.fileno()
         self.data_owner: object | None = None
         # Queued by those steps for run_control(): index entries and metadata, in order.
-        self._queue: list[r.SendIndex | r.SendMetadata] = []
+        self._queue: list[r.SendIndex | r.SendMetadata | r.RotateStreams] = []
         self._queued = trio.Event()
         self._drained = trio.Event()
         self._drained.set()
@@ -112,11 +112,46 @@ class RelaydLink:
         )
         if not isinstance(session, r.CreateSessionReply) or not session.ok:
             raise RelaydError(f"relayd refused the session: {session}")
-        chunk = await self.call(r.CreateTraceChunk(req.chunk_id, req.creation_time))
-        if not getattr(chunk, "ok", False):
-            raise RelaydError(f"relayd refused trace chunk {req.chunk_id}: {chunk}")
+        await self.create_trace_chunk(req.chunk_id, req.creation_time, req.chunk_name or None)
         self.relayd_session_id = session.session_id
         return OpenedSession(session.session_id, session.output_path or "")
+
+    # --- trace chunks (rotations, snapshots) -----------------------------------------------
+
+    async def create_trace_chunk(
+        self, chunk_id: int, creation_time: int, name: str | None = None
+    ) -> None:
+        """CREATE_TRACE_CHUNK (relayd.c: relayd_create_trace_chunk()); ``name`` overrides
+        the one the relay daemon makes up (a snapshot's "<output>-<date>-<n>")."""
+        reply = await self.call(r.CreateTraceChunk(chunk_id, creation_time, name))
+        if not getattr(reply, "ok", False):
+            raise self._fail(f"relayd refused to create trace chunk {chunk_id}: {reply}")
+
+    async def close_trace_chunk(
+        self, chunk_id: int, close_time: int, command: r.TraceChunkCommand | None
+    ) -> str:
+        """CLOSE_TRACE_CHUNK; the chunk's path once closed, relative to the relay daemon's
+        output folder (for MOVE_TO_COMPLETED, the archive it will be renamed to once its
+        streams have left it: lttng-relayd defers the rename until then)."""
+        reply = await self.call(r.CloseTraceChunk(chunk_id, close_time, command))
+        if not isinstance(reply, r.CloseTraceChunkReply) or not reply.ok:
+            raise self._fail(f"relayd refused to close trace chunk {chunk_id}: {reply}")
+        return reply.path or ""
+
+    async def trace_chunk_exists(self, chunk_id: int) -> bool:
+        """TRACE_CHUNK_EXISTS: the relay daemon keeps a closed chunk while a stream still
+        writes it (relayd.c: relayd_trace_chunk_exists())."""
+        reply = await self.call(r.TraceChunkExists(chunk_id))
+        if not isinstance(reply, r.TraceChunkExistsReply) or not reply.ok:
+            raise self._fail(f"relayd trace chunk {chunk_id} exists: {reply}")
+        return reply.exists
+
+    def queue_rotation(self, request: r.RotateStreams) -> None:
+        """ROTATE_STREAMS in the control queue, so that it reaches the relay daemon after
+        every index queued before it and before every index queued after it: the packets
+        the relay daemon switches at are told apart by the index entries it has seen
+        (stream.c: try_rotate_stream_index())."""
+        self._enqueue(request)
 
     # --- what the streams of the session need ------------------------------------------
 
@@ -144,6 +179,18 @@ class RelaydLink:
         lttng-relayd writes itself (consumer.c: write_relayd_stream_header())."""
         raw = r.encode_data_packet(r.DataPacket(header, data))
         await self._send(self._data, self._data_lock, raw, "packet")
+
+    async def send_packet_view(self, header: r.DataHeader, data: memoryview) -> None:
+        """send_packet() of bytes left where they are (a snapshot's held sub-buffer)."""
+        if self.broken is not None:
+            raise RelaydError(self.broken)
+        async with self._data_lock:
+            try:
+                with trio.fail_after(TIMEOUT_S):
+                    await self._data.send_all(r.encode_data_header(header))
+                    await self._data.send_all(data)
+            except (OSError, trio.BrokenResourceError, trio.TooSlowError) as exc:
+                raise self._fail(f"relayd connection: sending a snapshot packet: {exc!r}") from None
 
     async def send_index(self, entry: r.SendIndex) -> None:
         await self._expect_ok(entry)
@@ -180,7 +227,7 @@ class RelaydLink:
     def queue_metadata(self, handle: int, data: bytes, padding_size: int) -> None:
         self._enqueue(r.SendMetadata(handle, data, padding_size))
 
-    def _enqueue(self, item: r.SendIndex | r.SendMetadata) -> None:
+    def _enqueue(self, item: r.SendIndex | r.SendMetadata | r.RotateStreams) -> None:
         self._queue.append(item)
         self._drained = trio.Event() if self._drained.is_set() else self._drained
         self._queued.set()
@@ -197,12 +244,16 @@ class RelaydLink:
                     if isinstance(item, r.SendMetadata):
                         await self.send_metadata(item.stream_id, item.data, item.padding_size)
                     else:
-                        await self.send_index(item)
+                        await self._expect_ok(item)
                 self._drained.set()
         except RelaydError:
             pass
         finally:
             self._drained.set()  # nobody waits for what can no longer be sent
+
+    def control_idle(self) -> bool:
+        """Everything queued so far was sent and answered."""
+        return self._drained.is_set() and not self._queue
 
     async def drained(self) -> None:
         """Wait until everything queued so far was sent (or the link broke)."""

@@ -32,6 +32,10 @@ class RelaydSink:
         self.path = path  # "<relay_path>/<channel>", for logs and errors
         self.metadata = metadata
         self.next_seq = 0  # net_seq_num of the next data packet
+        self.last_packet_seq: int | None = None  # CTF packet_seq_num of the last one sent
+        # A rotation's first packet of the new chunk (relayd_rotation.py), held back
+        # until it is sent.
+        self.rotate_at: int | None = None
         self._header = bytearray(r.encode_data_header(r.DataHeader(0, 0, 0)))
         self._header_view = memoryview(self._header)
         self._header_progress = Transfer(offset=0, size=len(self._header))
@@ -56,12 +60,29 @@ class RelaydSink:
             return
         self._send_data(area, offset, content, padded)
 
+    def _wait_for_switch(self, area: memoryview, offset: int) -> None:
+        """The first packet of a new chunk waits until the relay daemon has answered every
+        index entry queued before it: it learns where a stream's old chunk ends from the
+        index of its last packet (stream.c: try_rotate_stream_index()), and data of the
+        new chunk that arrives earlier is written to the old chunk's file, which the
+        stock lttng-relayd 2.13 then fails to truncate (it stops). lttng-consumerd never
+        gets there: it waits for each index's reply before sending the next packet."""
+        assert self.rotate_at is not None
+        seq = index.PACKET_HEADER.unpack_from(area, offset)[7]
+        if seq < self.rotate_at:
+            return
+        if not self.link.control_idle():
+            raise BlockingIOError("waiting for the relay daemon to switch trace chunks")
+        self.rotate_at = None
+
     def _send_data(self, area: memoryview, offset: int, content: int, padded: int) -> None:
         link = self.link
         if link.data_owner not in (None, self):
             raise BlockingIOError("another stream of the session is sending a packet")
         fd = link.data_fd
         if self._body is None:
+            if self.rotate_at is not None:
+                self._wait_for_switch(area, offset)
             link.data_owner = self
             header = r.DataHeader(self.handle, self.next_seq, content, padded - content)
             self._header[:] = r.encode_data_header(header)
@@ -104,3 +125,4 @@ class RelaydSink:
             )
         )
         self.next_seq += 1
+        self.last_packet_seq = seq

@@ -139,6 +139,8 @@ class Connection:
         if isinstance(request, SnapshotStream):
             if fd is None:
                 return Reply.failure("snapshot_stream: no file descriptor came with the request")
+            if request.relay_path:
+                return await self._registry.snapshot_to_relayd(request, fd)
             result = await trio.to_thread.run_sync(record_snapshot, request, fd)
             return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets)
         if isinstance(request, RelaydSession):
@@ -157,10 +159,10 @@ class Connection:
             await self._registry.close_session(request.session_id)
             return Reply.success()
         if isinstance(request, RotateSession):
-            self._registry.rotate_session(request.session_id, request.trace_dir)
-            return Reply.success()
+            return await self._registry.rotate(request)
         if isinstance(request, RotationPending):
-            return Reply.success(pending=self._registry.rotation_pending(request.session_id))
+            pending = await self._registry.any_rotation_pending(request.session_id)
+            return Reply.success(pending=pending)
         if isinstance(request, ClearSession):
             self._registry.clear_session(request.session_id)
             return Reply.success()

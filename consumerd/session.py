@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import trio
-from pylttng.protocol.consumer import AddStream, RelaydSession, Reply
+from pylttng.protocol import relayd as r
+from pylttng.protocol.consumer import (
+    AddStream,
+    RelaydSession,
+    Reply,
+    RotateSession,
+    SnapshotStream,
+)
 
+from . import relayd_rotation
 from .fs_identity import Owner
 from .relayd_link import RelaydError, RelaydLink
 from .relayd_sink import RelaydSink
+from .relayd_snapshot import RelaydSnapshotSource, send_snapshot
 from .ringbuffer import KernelStream, SubbufReader
 from .stream import RELAY_RETRY_S, Step, Stream
 from .tracefiles import StreamFiles
@@ -38,7 +49,9 @@ class Session:
     session_id: int
     streams: list[Stream] = field(default_factory=list)
     relayd: RelaydLink | None = None  # set when the session streams to a relay daemon
-    relayd_chunk_id: int = 0  # the trace chunk its streams are added to
+    relayd_chunk_id: int | None = 0  # the trace chunk its streams write (None: none)
+    relayd_archiving: int | None = None  # the chunk a rotation is moving them out of
+    relayd_snapshot: bool = False  # a snapshot's session: SnapshotStream only, no streams
 
     def errors(self) -> list[str]:
         found = []
@@ -68,11 +81,10 @@ class Registry:
 
     async def relayd_session(self, req: RelaydSession) -> Reply:
         """Open the session's connections to its relay daemon (relayd_link.py)."""
-        if req.live_timer_us or req.snapshot:
-            # No live index beacons and no snapshot to a relayd yet: refused, not
-            # half-done (a live viewer would wait for beacons that never come).
-            what = "live sessions" if req.live_timer_us else "snapshots"
-            return Reply.failure(f"relayd_session: {what} to a relay daemon are not supported")
+        if req.live_timer_us:
+            # No live index beacons yet: refused, not half-done (a live viewer would wait
+            # for beacons that never come).
+            return Reply.failure("relayd_session: live sessions are not supported")
         session = self._sessions.setdefault(req.session_id, Session(req.session_id))
         if session.relayd is not None:
             raise RequestError(f"relayd_session: session {req.session_id} already streams")
@@ -83,6 +95,7 @@ class Registry:
             return Reply.failure(f"relayd_session: {exc}")
         session.relayd = link
         session.relayd_chunk_id = req.chunk_id
+        session.relayd_snapshot = req.snapshot
         self._nursery.start_soon(link.run_control, name=f"relayd control {req.session_id}")
         log.info(
             "session %d: streaming to relayd session %d (%s)",
@@ -114,12 +127,16 @@ class Registry:
         link = session.relayd if session is not None else None
         if session is None or link is None:
             raise RequestError(f"add_stream: session {req.session_id} streams to no relayd")
+        if session.relayd_snapshot:
+            raise RequestError(f"add_stream: session {req.session_id} is a snapshot's")
         if req.output != "mmap" or req.tracefile_size or req.tracefile_count:
             raise RequestError(
                 "add_stream: splice output and trace file rotation are not supported "
                 "when streaming to a relay daemon"
             )
         reader = self._reader_factory(fd)
+        if session.relayd_chunk_id is None:
+            raise RequestError("add_stream: the session has no trace chunk on its relay daemon")
         try:
             max_subbuf = reader.max_subbuf_size()
             handle = await link.add_stream(req.file_name, req.relay_path, session.relayd_chunk_id)
@@ -186,6 +203,38 @@ class Registry:
                 f"add_stream: cannot set up {req.output} output for {path}: {exc.strerror or exc}"
             ) from None
 
+    async def rotate(self, req: RotateSession) -> Reply:
+        """RotateSession: of local files (rotate_session()) or through the session's
+        relay daemon (relayd_rotation.py), which the request must match."""
+        session = self._sessions.get(req.session_id)
+        if session is None:
+            raise RequestError(f"rotate_session: no session {req.session_id}")
+        if (session.relayd is None) != (req.relayd is None):
+            what = "streams to a relay daemon" if session.relayd else "writes local files"
+            raise RequestError(f"rotate_session: session {req.session_id} {what}")
+        if req.relayd is None:
+            self.rotate_session(req.session_id, req.trace_dir)
+            return Reply.success()
+        if session.relayd_snapshot:
+            raise RequestError(f"rotate_session: session {req.session_id} is a snapshot's")
+        try:
+            path = await relayd_rotation.rotate(session, req.relayd)
+        except relayd_rotation.RotationError as exc:
+            raise RequestError(f"rotate_session: {exc}") from None
+        _raise_errors(session)
+        return Reply.success(archive_path=path)
+
+    async def any_rotation_pending(self, session_id: int) -> bool:
+        """RotationPending of a local or streamed session."""
+        session = self._sessions.get(session_id)
+        if session is None or session.relayd is None:
+            return self.rotation_pending(session_id)
+        _raise_errors(session)
+        try:
+            return await relayd_rotation.pending(session)
+        except relayd_rotation.RotationError as exc:
+            raise RequestError(f"rotation_pending: {exc}") from None
+
     def rotate_session(self, session_id: int, trace_dir: str) -> None:
         """Start a rotation in every stream of the session (rotation.py); the streams
         already caught up move to ``trace_dir`` now, the others once they are."""
@@ -201,6 +250,29 @@ class Registry:
         if failed:
             raise RequestError("rotate_session: " + "; ".join(failed))
         _raise_errors(session)
+
+    async def snapshot_to_relayd(self, req: SnapshotStream, fd: int) -> Reply:
+        """SnapshotStream to the snapshot session opened on a relay daemon
+        (relayd_snapshot.py); ``fd`` is closed here."""
+        try:
+            session = self._sessions.get(req.session_id)
+            link = session.relayd if session is not None else None
+            if session is None or link is None or not session.relayd_snapshot:
+                raise RequestError(
+                    f"snapshot_stream: session {req.session_id} has no snapshot session "
+                    "on a relay daemon"
+                )
+            if session.relayd_chunk_id is None:
+                raise RequestError("snapshot_stream: the snapshot has no trace chunk")
+            # The reader of a stream fd (KernelStream) has the snapshot operations too.
+            reader = cast(RelaydSnapshotSource, self._reader_factory(fd))
+            try:
+                result = await send_snapshot(link, session.relayd_chunk_id, req, reader)
+            except RelaydError as exc:
+                raise RequestError(f"snapshot_stream: {exc}") from None
+        finally:
+            os.close(fd)
+        return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets)
 
     def rotation_pending(self, session_id: int) -> bool:
         session = self._sessions.get(session_id)
@@ -275,6 +347,8 @@ class Registry:
         for s in session.streams:
             await s.finished.wait()
         if session.relayd is not None:
+            if session.relayd_snapshot and session.relayd_chunk_id is not None:
+                await _close_snapshot_chunk(session.relayd, session.relayd_chunk_id, errors)
             await _close_relayd(session.relayd, session.streams, errors)
         # Forgotten only now: if this request was cancelled half-way (daemon shutdown),
         # close_all still finds the session and finishes the job.
@@ -299,6 +373,18 @@ def _raise_errors(session: Session) -> None:
     errors = session.errors()
     if errors:
         raise RequestError("; ".join(errors))
+
+
+async def _close_snapshot_chunk(link: RelaydLink, chunk_id: int, errors: list[str]) -> None:
+    """A snapshot's chunk is closed as it is, under the name it was given (cmd.c:
+    snapshot_record(): LTTNG_TRACE_CHUNK_COMMAND_TYPE_NO_OPERATION)."""
+    try:
+        await link.drained()
+        await link.close_trace_chunk(
+            chunk_id, int(time.time()), r.TraceChunkCommand.NO_OPERATION
+        )
+    except RelaydError as exc:
+        errors.append(str(exc))
 
 
 async def _close_relayd(link: RelaydLink, streams: list[Stream], errors: list[str]) -> None:

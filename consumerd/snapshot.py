@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,51 +71,77 @@ def _write_all(fd: int, data: memoryview) -> int:
     return done
 
 
-def snapshot_data_stream(src: SnapshotSource, out_fd: int, max_packets: int) -> SnapshotResult:
-    """Write the sub-buffers the stream holds, oldest first, each with its padding."""
+@dataclass
+class Tally:
+    """What a walk over a stream's sub-buffers found."""
+
+    packets: int = 0
+    lost_packets: int = 0  # overwritten by the writer while being read
+
+
+def data_subbufs(src: SnapshotSource, max_packets: int, tally: Tally) -> Iterator[memoryview]:
+    """Each sub-buffer the data stream holds, oldest first, with its padding, in the
+    mmap while it is held: the caller copies it before asking for the next one, and
+    drops the view."""
     src.flush_empty()
     if not src.snapshot():
-        return SnapshotResult(0, 0, 0)
+        return
     subbuf_size = src.max_subbuf_size()
     produced = src.snapshot_produced()
     position = start_position(src.snapshot_consumed(), produced, max_packets, subbuf_size)
-    written = packets = lost = 0
     with src.map() as mapped:
         view = memoryview(mapped)
         try:
             while _before(position, produced):
                 if not src.get_subbuf(position):
-                    lost += 1  # the writer got there first: skip it, as lttng-consumerd does
+                    tally.lost_packets += 1  # the writer got there first: skip it, as lttng-consumerd does
                 else:
                     try:
                         at = src.mmap_read_offset()
-                        written += _write_all(out_fd, view[at : at + src.padded_subbuf_size()])
-                        packets += 1
+                        yield view[at : at + src.padded_subbuf_size()]
+                        tally.packets += 1
                     finally:
                         src.put_subbuf()
                 position = (position + subbuf_size) & ((1 << 64) - 1)
         finally:
             view.release()
-    return SnapshotResult(written, packets, lost)
 
 
-def snapshot_metadata_stream(src: SnapshotSource, out_fd: int) -> SnapshotResult:
-    """Write every metadata packet the stream has, consuming them (a fresh metadata
-    stream is opened for each snapshot, so it starts with the whole TSDL text)."""
-    written = packets = 0
+def metadata_subbufs(src: SnapshotSource, tally: Tally) -> Iterator[memoryview]:
+    """Every metadata packet the stream has, consuming them (a fresh metadata stream is
+    opened for each snapshot, so it starts with the whole TSDL text)."""
     with src.map() as mapped:
         view = memoryview(mapped)
         try:
             while src.get_next_subbuf() is Next.OK:
                 try:
                     at = src.mmap_read_offset()
-                    written += _write_all(out_fd, view[at : at + src.padded_subbuf_size()])
-                    packets += 1
+                    yield view[at : at + src.padded_subbuf_size()]
+                    tally.packets += 1
                 finally:
                     src.put_next_subbuf()
         finally:
             view.release()
-    return SnapshotResult(written, packets, 0)
+
+
+def _copy(subbufs: Iterator[memoryview], out_fd: int, tally: Tally) -> SnapshotResult:
+    written = 0
+    for packet in subbufs:
+        written += _write_all(out_fd, packet)
+        packet.release()
+    return SnapshotResult(written, tally.packets, tally.lost_packets)
+
+
+def snapshot_data_stream(src: SnapshotSource, out_fd: int, max_packets: int) -> SnapshotResult:
+    """Write the sub-buffers the stream holds, oldest first, each with its padding."""
+    tally = Tally()
+    return _copy(data_subbufs(src, max_packets, tally), out_fd, tally)
+
+
+def snapshot_metadata_stream(src: SnapshotSource, out_fd: int) -> SnapshotResult:
+    """Write every metadata packet the stream has, consuming them."""
+    tally = Tally()
+    return _copy(metadata_subbufs(src, tally), out_fd, tally)
 
 
 def record_snapshot(request: SnapshotStream, fd: int) -> SnapshotResult:

@@ -26,6 +26,7 @@ import trio
 from pylttng.protocol.consumer import Output
 
 from . import index
+from .fs_identity import ROOT
 from .output import SplicePipe, Transfer, open_trace_dir, splice_to_file, write_from_mmap
 from .relayd_sink import RelaydSink
 from .ringbuffer import Next, SubbufReader
@@ -49,6 +50,7 @@ WRITE_RETRY_S = 1.0
 # costs as much Python as consuming a sub-buffer (`make bench` counts the consumer's CPU
 # per MB), and the caller waits (a checkpoint) as soon as nothing is ready anyway.
 SUBBUFS_PER_TURN = 4
+_ULONG_MASK = (1 << 64) - 1  # the kernel's positions and sequence numbers wrap at 64 bits
 # How soon a packet is sent again to a relay daemon whose connection was full.
 RELAY_RETRY_S = 0.01
 
@@ -228,6 +230,8 @@ class Stream:
         self.bytes_written += held.size
         self._held = None
         self.reader.put_next_subbuf()
+        if self.rotation is not None:
+            self._rotate_if_due()
         return Step.WROTE
 
     def _write_entry(self, index_fd: int, held: Transfer) -> None:
@@ -253,7 +257,7 @@ class Stream:
         if self.closed or self.fatal_error is not None:
             return
         if self.files is None:
-            raise OSError(errno.ENOTSUP, "rotation of a streamed session is not supported")
+            raise OSError(errno.ENOTSUP, "a streamed session rotates through its relay daemon")
         if self.rotation is not None:
             self.rotation.release()  # superseded (the session daemon never overlaps them)
             self.rotation = None
@@ -275,6 +279,41 @@ class Stream:
         if self._held is None:
             self._rotate_if_due()
 
+    def begin_relay_rotation(self, chunk: str) -> int | None:
+        """begin_rotation() of a stream sent to a relay daemon, into trace chunk ``chunk``
+        ("" for none: a rotation while stopped). Returns the CTF packet sequence number
+        from which its packets belong to the new chunk, for ROTATE_STREAMS (None: the
+        stream is closed). Raises OSError.
+
+        As lttng_consumer_rotate_channel(): the sequence number of the packet after the
+        last one consumed, plus the whole sub-buffers produced since, up to the position
+        where the chunk ends. The relay daemon itself splits the files there; the
+        stream only keeps the rotation pending until it has sent up to it, and a metadata
+        stream then has the whole metadata dumped again for the new chunk."""
+        relay = self.relay
+        assert relay is not None
+        if self.closed or self.fatal_error is not None:
+            return None
+        if self.rotation is not None:
+            self.rotation = None  # superseded (the session daemon never overlaps them)
+        if self.metadata:
+            while self.step() is Step.WROTE:
+                pass  # all the metadata handed out so far belongs to the old chunk too
+        # No folder here: the relay daemon writes the files.
+        rotation = plan_rotation(self.reader, "", metadata=self.metadata, owner=ROOT)
+        rotation.trace_dir = chunk
+        consumed = self.reader.snapshot_consumed()  # sampled with the end of the chunk
+        whole = ((rotation.position - consumed) & _ULONG_MASK) // self.reader.max_subbuf_size()
+        last = -1 if relay.last_packet_seq is None else relay.last_packet_seq
+        self.rotation = rotation
+        if not self.metadata:
+            relay.rotate_at = (last + 1 + whole) & _ULONG_MASK
+        if chunk and not self.metadata:
+            self.reader.flush_empty()  # open a packet in the new chunk at the rotation
+        if self._held is None:
+            self._rotate_if_due()
+        return (last + 1 + whole) & _ULONG_MASK
+
     def _rotate_if_due(self) -> None:
         rotation = self.rotation
         assert rotation is not None
@@ -290,6 +329,15 @@ class Stream:
         rotation = self.rotation
         assert rotation is not None
         self.rotation = None
+        if self.relay is not None:
+            if self.metadata and rotation.trace_dir:
+                try:
+                    self.reader.metadata_cache_dump()  # the whole metadata again, new chunk
+                except OSError as exc:
+                    self._rotation_failed(exc)
+                    return
+            log.info("%s: now in trace chunk %s", self.path, rotation.trace_dir or "(none)")
+            return
         dir_fd, rotation.dir_fd = rotation.dir_fd, None
         assert self.files is not None
         try:

@@ -12,6 +12,7 @@ next frame starts, so a frame whose payload is garbage (or too big) is reported 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import struct
 from collections.abc import Callable, Mapping
@@ -90,17 +91,42 @@ class SnapshotStream:
     max_packets: int = 0
     uid: int = 0  # the session's user, as in AddStream
     gid: int = 0
+    # To the snapshot session opened on a relay daemon (RelaydSession with ``snapshot``):
+    # the stream's folder in the snapshot's chunk ("kernel"); ``trace_dir`` is then "".
+    relay_path: str = ""
     cmd: Literal["snapshot_stream"] = field(default="snapshot_stream", init=False)
+
+
+CloseCommandName: TypeAlias = Literal["move_to_completed", "no_operation", "delete"]
+CLOSE_COMMANDS: Final[tuple[CloseCommandName, ...]] = ("move_to_completed", "no_operation", "delete")
+
+
+@dataclass(frozen=True, slots=True)
+class RelaydRotation:
+    """What the rotation of a session streamed to a relay daemon needs besides its streams'
+    positions: the chunk it goes on in (None: no chunk, a rotation while stopped), created
+    there first (CREATE_TRACE_CHUNK), and how the chunk being archived is closed there
+    afterwards (CLOSE_TRACE_CHUNK): what lttng-sessiond asks its consumer for around
+    ROTATE_CHANNEL (cmd.c: cmd_rotate_session(), session.c: session_set_trace_chunk(),
+    session_close_trace_chunk())."""
+
+    next_chunk_id: int | None
+    creation_time: int  # of the next chunk, seconds since the epoch
+    close_time: int  # of the chunk being archived
+    close_command: CloseCommandName = "move_to_completed"
 
 
 @dataclass(frozen=True, slots=True)
 class RotateSession:
     """End the session's current trace chunk in every stream at the position of now and go
     on in ``trace_dir`` (each stream's folder of the new chunk), or in no chunk when it is
-    empty (a rotation while stopped): lttng-sessiond's ROTATE_CHANNEL of each channel."""
+    empty (a rotation while stopped): lttng-sessiond's ROTATE_CHANNEL of each channel.
+    A session streamed to a relay daemon gets ``relayd`` instead of a folder; the reply
+    then has ``archive_path``, where the relay daemon put the closed chunk ("": none)."""
 
     session_id: int
     trace_dir: str
+    relayd: RelaydRotation | None = None
     cmd: Literal["rotate_session"] = field(default="rotate_session", init=False)
 
 
@@ -165,6 +191,9 @@ class RelaydSession:
     chunk_id: int  # the session's current trace chunk
     live_timer_us: int = 0  # 0: not a live session
     snapshot: bool = False
+    # The chunk's name on the relay daemon instead of the one it makes up ("": its own):
+    # a snapshot's "<output name>-<date>-<n>" (CREATE_TRACE_CHUNK's override_name).
+    chunk_name: str = ""
     cmd: Literal["relayd_session"] = field(default="relayd_session", init=False)
 
 
@@ -381,24 +410,49 @@ def parse_request(payload: bytes) -> Request:
         max_packets: int = _field(msg, "max_packets", int, cmd)
         if max_packets < 0:
             raise ProtocolError("snapshot_stream: max_packets must be >= 0")
+        relay_path = _relay_path(msg, cmd)
+        if relay_path and _field(msg, "trace_dir", str, cmd):
+            raise ProtocolError("snapshot_stream: a snapshot sent to a relayd has no trace_dir")
         return SnapshotStream(
             session_id=_session_id(msg, cmd),
-            trace_dir=_nonempty(msg, "trace_dir", cmd),
+            trace_dir="" if relay_path else _nonempty(msg, "trace_dir", cmd),
             file_name=_file_name(msg, cmd),
             metadata=_field(msg, "metadata", bool, cmd),
             max_packets=max_packets,
             uid=_optional_id(msg, "uid", cmd),
             gid=_optional_id(msg, "gid", cmd),
+            relay_path=relay_path,
         )
     if cmd == "rotate_session":
         trace_dir: str = _field(msg, "trace_dir", str, cmd)
         if "\0" in trace_dir:
             raise ProtocolError("rotate_session: field 'trace_dir' must be a path without NUL")
-        return RotateSession(_session_id(msg, cmd), trace_dir)
+        relayd = _relayd_rotation(msg["relayd"], cmd) if "relayd" in msg else None
+        if relayd is not None and trace_dir:
+            raise ProtocolError("rotate_session: a streamed session has no trace_dir")
+        return RotateSession(_session_id(msg, cmd), trace_dir, relayd)
     plain = _SESSION_REQUESTS.get(cmd)
     if plain is not None:
         return plain(_session_id(msg, cmd))
     raise ProtocolError(f"unknown command {cmd!r}")
+
+
+def _relayd_rotation(raw: Any, cmd: str) -> RelaydRotation:
+    where = f"{cmd}.relayd"
+    if not isinstance(raw, dict):
+        raise ProtocolError(f"{where} must be a map")
+    next_chunk = raw.get("next_chunk_id")
+    if next_chunk is not None:
+        next_chunk = _u64(raw, "next_chunk_id", where)
+    command = raw.get("close_command")
+    if command not in CLOSE_COMMANDS:
+        raise ProtocolError(f"{where}: close_command must be one of {CLOSE_COMMANDS}")
+    return RelaydRotation(
+        next_chunk_id=next_chunk,
+        creation_time=_u64(raw, "creation_time", where),
+        close_time=_u64(raw, "close_time", where),
+        close_command=command,
+    )
 
 
 def _relay_path(msg: Mapping[str, Any], cmd: str) -> str:
@@ -453,7 +507,17 @@ def _relayd_session(msg: Mapping[str, Any]) -> RelaydSession:
         chunk_id=_u64(msg, "chunk_id", cmd),
         live_timer_us=live,
         snapshot=_field(msg, "snapshot", bool, cmd),
+        chunk_name=_chunk_name(msg, cmd),
     )
+
+
+def _chunk_name(msg: Mapping[str, Any], cmd: str) -> str:
+    if "chunk_name" not in msg:
+        return ""
+    name: str = _field(msg, "chunk_name", str, cmd)
+    if "\0" in name or "/" in name or name in (".", ".."):
+        raise ProtocolError(f"{cmd}: chunk_name {name!r} must be a plain name")
+    return name
 
 
 # Requests that carry nothing but the session id.
@@ -494,6 +558,8 @@ def encode_request(req: Request) -> bytes:
             live_timer_us=req.live_timer_us,
             snapshot=req.snapshot,
         )
+        if req.chunk_name:
+            msg.update(chunk_name=req.chunk_name)
     elif isinstance(req, SnapshotStream):
         msg.update(
             trace_dir=req.trace_dir,
@@ -503,8 +569,12 @@ def encode_request(req: Request) -> bytes:
             uid=req.uid,
             gid=req.gid,
         )
+        if req.relay_path:
+            msg.update(relay_path=req.relay_path)
     elif isinstance(req, RotateSession):
         msg.update(trace_dir=req.trace_dir)
+        if req.relayd is not None:
+            msg.update(relayd=dataclasses.asdict(req.relayd))
     return _pack(msg)
 
 

@@ -21,6 +21,7 @@ from pylttng.protocol.consumer import (
     DataPending,
     Output,
     ProtocolError,
+    RelaydRotation,
     RelaydSession,
     Reply,
     Request,
@@ -125,11 +126,13 @@ class ConsumerLink:
         file_name: str,
         metadata: bool,
         max_packets: int = 0,
+        relay_path: str = "",
         owner: Owner,
     ) -> int:
         """Have the consumerd copy a stream's buffer to a file created with ``owner``'s
-        rights; returns the packets lost (overwritten while they were read). ``fd`` stays
-        ours."""
+        rights, or with ``relay_path`` (``trace_dir`` ""), to the snapshot session opened
+        on a relay daemon (relayd_session()); returns the packets lost (overwritten while
+        they were read). ``fd`` stays ours."""
         req = SnapshotStream(
             session_id=session_id,
             trace_dir=trace_dir,
@@ -138,6 +141,7 @@ class ConsumerLink:
             max_packets=max_packets,
             uid=owner.uid,
             gid=owner.gid,
+            relay_path=relay_path,
         )
         reply = await self._call(req, (fd,))
         lost = reply.values.get("lost_packets", 0)
@@ -152,6 +156,16 @@ class ConsumerLink:
     async def rotate_session(self, session_id: int, trace_dir: str) -> None:
         """Rotate every stream of the session to ``trace_dir`` ("": to no chunk)."""
         await self._call(RotateSession(session_id, trace_dir))
+
+    async def rotate_relayd_session(self, session_id: int, rotation: RelaydRotation) -> str:
+        """Rotate a session streamed to a relay daemon (the consumerd creates the next chunk
+        there, rotates the streams and closes the old chunk); returns the relay daemon's
+        path of the closed chunk ("": the session had none)."""
+        reply = await self._call(RotateSession(session_id, "", rotation))
+        path = reply.values.get("archive_path")
+        if not isinstance(path, str):
+            raise ConsumerError("rotate_session reply lacks archive_path")
+        return path
 
     async def rotation_pending(self, session_id: int) -> bool:
         return self._flag(await self._call(RotationPending(session_id)), "pending")

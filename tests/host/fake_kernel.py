@@ -21,6 +21,7 @@ from typing import Any
 import trio
 from pylttng.consumerd.fs_identity import Owner
 from pylttng.protocol import kernel_abi as abi
+from pylttng.protocol.consumer import RelaydRotation
 from pylttng.sessiond.client_server import bind_client_socket, serve_clients
 from pylttng.sessiond.context import DaemonContext
 from pylttng.sessiond.dispatch import Dispatcher
@@ -221,9 +222,10 @@ class FakeLink:
         file_name: str,
         metadata: bool,
         max_packets: int = 0,
+        relay_path: str = "",
         owner: Owner,
     ) -> int:
-        self.snapshots.append((trace_dir, file_name, max_packets))
+        self.snapshots.append((trace_dir or f"relayd:{relay_path}", file_name, max_packets))
         return 0
 
     async def data_pending(self, session_id: int) -> bool:
@@ -240,6 +242,10 @@ class FakeLink:
         # The sessiond creates the new chunk's folder before it tells the consumer.
         assert not trace_dir or os.path.isdir(trace_dir), trace_dir
         self.rotations.append(trace_dir)
+
+    async def rotate_relayd_session(self, session_id: int, rotation: RelaydRotation) -> str:
+        self.rotations.append(f"relayd chunk {rotation.next_chunk_id}")
+        return "fake-host/fake-session"
 
     async def rotation_pending(self, session_id: int) -> bool:
         return self.hold

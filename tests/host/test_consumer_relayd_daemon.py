@@ -4,9 +4,13 @@ no relay daemon listens."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import test_consumer_daemon
 import test_relayd_stock
+import trio
+from pylttng.protocol.consumer import RelaydRotation
 from pylttng.sessiond.consumer_link import ConsumerError, ConsumerLink
 from test_consumer_relayd_link import request
 from test_relayd_stock import Relayd, free_port
@@ -36,3 +40,19 @@ async def test_no_relayd_is_reported_with_the_reason(link: ConsumerLink) -> None
         await link.relayd_session(request(port, port))
     # The daemon still serves: data pending of an unknown session is simply False.
     assert await link.data_pending(99) is False
+
+
+async def test_rotation_through_the_daemon(link: ConsumerLink, relayd: Relayd) -> None:
+    """RotateSession with its relayd part: the consumerd creates the next chunk on the relay
+    daemon and closes the old one, which (no stream left in it) is archived at once."""
+    _, path = await link.relayd_session(request(relayd.control_port, relayd.data_port))
+    now = int(time.time())
+    with pytest.raises(ConsumerError, match="streams to a relay daemon"):
+        await link.rotate_session(3, "/nowhere")
+    assert await link.rotate_relayd_session(3, RelaydRotation(1, now, now)) == path
+    with trio.fail_after(10):
+        while await link.rotation_pending(3):
+            await trio.sleep(0.05)
+    (archive,) = (relayd.output / path / "archives").iterdir()
+    assert archive.name.endswith("-0")
+    await link.close_session(3)
