@@ -453,6 +453,17 @@ class Stream:
             await trio.lowlevel.wait_readable(self._wakeup.fileno())
             woke = True
 
+    def _drop_partial_packet(self, held: Transfer) -> None:
+        """Readers stop at a packet cut short (a full disk): end the file at the last
+        whole one."""
+        files = self.files
+        if files is None or not files.is_open or held.done == 0 or held.file_offset < 0:
+            return
+        try:
+            os.ftruncate(files.data_fd, held.file_offset)
+        except OSError as exc:
+            log.error("cannot cut %s back to its last whole packet: %s", self.path, exc)
+
     def close(self) -> None:
         """Release the mapping, pipe, file and stream fd (idempotent).  Never awaits."""
         if self.closed:
@@ -465,6 +476,7 @@ class Stream:
                 self._held.size - self._held.done,
                 self.write_error,
             )
+            self._drop_partial_packet(self._held)
         if self._area is not None:
             self._area.release()
         if self._map is not None:

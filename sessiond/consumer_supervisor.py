@@ -43,9 +43,10 @@ def consumerd_command(socket_path: str) -> list[str]:
     """The installed console script, else the same code through this interpreter."""
     search = os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")])
     script = shutil.which("pylttng-consumerd", path=search)
+    args = ["--socket", socket_path, "--exit-with-parent"]
     if script:
-        return [script, "--socket", socket_path]
-    return [sys.executable, "-m", "pylttng.consumerd", "--socket", socket_path]
+        return [script, *args]
+    return [sys.executable, "-m", "pylttng.consumerd", *args]
 
 
 async def run_consumerd(

@@ -8,6 +8,7 @@ runs in-process with a fake ring buffer behind the received fds.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import struct
@@ -412,3 +413,30 @@ async def test_trace_file_size_and_count_reach_the_stream(
     ]
     assert (trace / "chan_0_0").stat().st_size == 2 * PAGE
     assert (trace / "chan_0_1").read_bytes()[:100] == ctf_packet(2, 100)
+
+
+def test_exits_when_its_session_daemon_dies(sock_path: str) -> None:
+    """--exit-with-parent: a parent killed by SIGKILL leaves no consumerd behind."""
+    command = shlex.join([*DAEMON, "--socket", sock_path, "--exit-with-parent"])
+    parent = subprocess.Popen(
+        ["sh", "-c", f"{command} & echo $!; wait"], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    wait_for_socket(sock_path)
+    parent.kill()
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.1)
+    assert not _alive(child), "the consumerd outlived its parent"
+    assert not os.path.exists(sock_path)  # it cleaned up: a drained, orderly exit
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status

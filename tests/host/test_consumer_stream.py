@@ -176,6 +176,27 @@ async def test_full_disk_keeps_subbuffer_and_resumes(
     assert Path(s.path).read_bytes() == on_disk(*pkts)
 
 
+async def test_closed_on_a_full_disk_the_file_ends_at_a_whole_packet(
+    ring: FakeRing, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fills_at_6000(fd: int, data: memoryview) -> int:
+        room = 6000 - os.fstat(fd).st_size
+        if room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return os.write(fd, data[:room])
+
+    monkeypatch.setattr(output, "_write", fills_at_6000)
+    s = make_stream(ring, tmp_path)
+    first, second = packet(0, 4096), packet(1, 4096)
+    ring.produce(first)
+    ring.produce(second)
+    while s.step() is not Step.STUCK:
+        pass
+    assert os.stat(s.path).st_size == 6000  # the second packet cut short by the disk
+    s.close()
+    assert Path(s.path).read_bytes() == on_disk(first)
+
+
 async def test_flush_and_data_pending(ring: FakeRing, tmp_path: Path) -> None:
     s = make_stream(ring, tmp_path)
     ring.produce_partial(b"x" * 100)
