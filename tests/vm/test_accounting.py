@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -35,18 +36,22 @@ SHORT = [(4096, 2, 5000), (4096, 4, 20000), (16384, 2, 20000)]
 LONG = SHORT + [(8192, 2, 50000), (4096, 8, 100000), (65536, 2, 100000), (4096, 2, 200000)]
 
 
-def run_loop(lttng: Lttng, calls: int) -> None:
-    """Start the loop held behind `read`, track it, start tracing, release it, stop."""
-    held = subprocess.Popen(["sh", "-c", f'read go && exec {LOOP} {calls} 1 {CPU}'],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        lttng.ok("track", "-k", f"--pid={held.pid}")
-        lttng.ok("start")
-        out, _ = held.communicate("go\n", timeout=600)
-        assert held.returncode == 0 and f"calls={calls}" in out, out
-    finally:
-        if held.poll() is None:
-            held.kill()
+def run_loops(lttng: Lttng, *calls: int, pause: float = 1.5) -> None:
+    """Start tracing, then run one loop per count, each held behind `read` until the
+    tracker holds its pid; ``pause`` s between loops lets the consumer catch up."""
+    lttng.ok("start")
+    for n, count in enumerate(calls):
+        if n:
+            time.sleep(pause)
+        held = subprocess.Popen(["sh", "-c", f"read go && exec {LOOP} {count} 1 {CPU}"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            lttng.ok("track", "-k", f"--pid={held.pid}")
+            out, _ = held.communicate("go\n", timeout=600)
+            assert held.returncode == 0 and f"calls={count}" in out, out
+        finally:
+            if held.poll() is None:
+                held.kill()
 
 
 def recorded_per_cpu(read_out: str) -> dict[int, int]:
@@ -95,33 +100,45 @@ def loop_built() -> None:
     assert LOOP.exists(), f"{LOOP} is missing: make build/syscall_loop"
 
 
-def test_discard_mode_accounts_for_every_event(daemon: Lttng, case: tuple[int, int, int]) -> None:
+def discard_run(lttng: Lttng, case: tuple[int, int, int]) -> tuple[dict[int, int], int, Path]:
+    """The loop under discard-mode buffers: events read per CPU, `lttng list`'s count of
+    discarded events, the trace; checks that every report of the discards agrees."""
     subbuf, count, calls = case
-    trace = session(daemon, "--discard", subbuf, count)
-    run_loop(daemon, calls)
-    stopped = daemon.ok("stop")
-    listed = listed_stat(daemon.ok("list", "acct").out, "Discarded events")
-    daemon.ok("destroy")
+    trace = session(lttng, "--discard", subbuf, count)
+    run_loops(lttng, calls)
+    stopped = lttng.ok("stop")
+    listed = listed_stat(lttng.ok("list", "acct").out, "Discarded events")
+    lttng.ok("destroy")
     read = babeltrace2(str(trace))
     assert read.rc == 0, read.err
     recorded, in_packets = recorded_per_cpu(read.out), discarded_per_cpu(trace)
-    # Every event is in the trace or counted by the ring buffer, which `lttng list` reads.
-    assert recorded.get(CPU, 0) + listed == 2 * calls, (recorded, listed, in_packets)
     assert recorded.get(CPU, 0) > 0 and listed > 0, "the buffers never overflowed"
     # Nothing on the other CPUs: the loop stayed pinned, nothing else was traced.
     assert all(n == 0 for cpu, n in (recorded | in_packets).items() if cpu != CPU), (
         recorded, in_packets)
-    # Packets carry the count as it was when each was closed: the discards after the
-    # last packet are only in the ring buffer's counter (as with LTTng-modules).
-    assert in_packets.get(CPU, 0) <= listed
-    assert sum(in_packets.values()) == bt2_reported(read, "event"), read.err
-    warned = stop_reported(stopped.text, "event")
-    assert warned in (0, listed), stopped.text
+    assert sum(in_packets.values()) == listed == bt2_reported(read, "event"), read.err
+    assert stop_reported(stopped.text, "event") in (0, listed), stopped.text
+    return recorded, listed, trace
+
+
+def test_discards_are_reported_alike(daemon: Lttng, case: tuple[int, int, int]) -> None:
+    discard_run(daemon, case)
+
+
+# Found by this test: the ring buffer counts every dropped event, but a packet carries the
+# count of when it closed, and no packet closes after the last drops of a burst that
+# filled every sub-buffer (a flush at stop finds no free sub-buffer): those drops are
+# reported nowhere. Strict: it fails the day it passes, to be turned into a plain test.
+@pytest.mark.xfail(strict=True, reason="drops after a stream's last packet are not reported")
+def test_discard_mode_accounts_for_every_event(daemon: Lttng) -> None:
+    recorded, listed, _ = discard_run(daemon, SHORT[0])
+    assert recorded[CPU] + listed == 2 * SHORT[0][2], (recorded, listed)
 
 
 def test_overwrite_mode_reports_lost_packets_alike(daemon: Lttng) -> None:
     trace = session(daemon, "--overwrite", 4096, 2)
-    run_loop(daemon, 50000)
+    # A first packet read, then a lap: the sequence numbers show the packets lost between.
+    run_loops(daemon, 300, 50000)
     stopped = daemon.ok("stop")
     listed = listed_stat(daemon.ok("list", "acct").out, "Lost packets")
     daemon.ok("destroy")

@@ -94,7 +94,7 @@ def test_outsiders_are_refused(root_daemon: str) -> None:
 
 
 def test_trace_files_belong_to_the_sessions_user(root_daemon: str) -> None:
-    trace = TOP / str(ALICE) / "trace"
+    trace = TOP / str(ALICE) / "owned"
     for args in (("create", "mine", f"--output={trace}"), ("enable-event", "-k", "sched_switch"),
                  ("start",)):
         done = as_user(ALICE, *args)
