@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Lttng, babeltrace2, fork_exec_workload, run
+from test_accounting import LOOP
 
 from bench.tracers import pids_of
 
@@ -119,7 +120,8 @@ def test_full_disk(lttng: Lttng, small_disk: Path) -> None:
     trace = small_disk / "trace"
     lttng.ok("create", "full", f"--output={trace}")
     lttng.ok("enable-channel", "-k", "--subbuf-size=64k", "--num-subbuf=4", "chan")
-    lttng.ok("enable-event", "-k", "-c", "chan", "--syscall", "-a")
+    # Few events: their metadata fits on the disk, their records do not.
+    lttng.ok("enable-event", "-k", "-c", "chan", "--syscall", "getpid")
     lttng.ok("start")
     # The disk fills while the session runs, not before its metadata is written: the
     # trace written so far must read.
@@ -127,7 +129,8 @@ def test_full_disk(lttng: Lttng, small_disk: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (metadata.exists() and metadata.stat().st_size):
         time.sleep(0.2)
-    fork_exec_workload(20)  # far more than 256 KiB of system calls
+    loop = run(str(LOOP), "200000")  # 400,000 records: megabytes
+    assert loop.rc == 0, loop.text
     stopped = lttng("stop", "full")
     destroyed = lttng("destroy", "full")
     report = stopped.text + destroyed.text
