@@ -125,10 +125,14 @@ def test_full_disk(lttng: Lttng, small_disk: Path) -> None:
     lttng.ok("start")
     # The disk fills while the session runs, not before its metadata is written: the
     # trace written so far must read.
-    metadata = trace / "kernel" / "metadata"
+    metadata, seen = trace / "kernel" / "metadata", -1
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (metadata.exists() and metadata.stat().st_size):
-        time.sleep(0.2)
+    while time.monotonic() < deadline:
+        size = metadata.stat().st_size if metadata.exists() else 0
+        if size and size == seen:
+            break  # written, and no more of it for half a second
+        seen = size
+        time.sleep(0.5)
     loop = run(str(LOOP), "200000")  # 400,000 records: megabytes
     assert loop.rc == 0, loop.text
     stopped = lttng("stop", "full")
