@@ -2,8 +2,9 @@
 them. Run through pylttng-sessiond and, for comparison, the stock lttng-sessiond (with its
 lttng-consumerd) on pylttng.ko, each started as `--group=users`.
 
-Users are plain uids without a passwd entry; the stock `lttng` CLI runs as them through
-setpriv(1), with `--group=users` so that it looks for the root daemon's socket.
+Users are uids added to the guest's passwd for the test; the stock `lttng` CLI runs as
+them through setpriv(1), with `--group=users` so that it looks for the root daemon's
+socket.
 """
 
 from __future__ import annotations
@@ -41,10 +42,17 @@ def root_daemon(request: pytest.FixtureRequest) -> Iterator[str]:
     stop_daemons()
     shutil.rmtree(TOP, ignore_errors=True)
     TOP.mkdir(mode=0o755)
+    # lttng-tools' run-as worker needs a passwd entry for the user (the guest's /etc is a
+    # throw-away overlay).
+    saved = {path: path.read_text() for path in (Path("/etc/passwd"), Path("/etc/group"))}
     for uid in (ALICE, BOB, EVE):
         home = TOP / str(uid)
         home.mkdir(mode=0o700)
         os.chown(home, uid, uid)
+    with open("/etc/passwd", "a") as passwd, open("/etc/group", "a") as group:
+        for uid in (ALICE, BOB, EVE):
+            passwd.write(f"user{uid}:x:{uid}:{uid}::{TOP / str(uid)}:/bin/sh\n")
+            group.write(f"user{uid}:x:{uid}:\n")
     if request.param == "pylttng":
         sessiond = shutil.which("pylttng-sessiond")
         assert sessiond
@@ -59,6 +67,8 @@ def root_daemon(request: pytest.FixtureRequest) -> Iterator[str]:
     yield request.param
     run("lttng", "destroy", "-a")
     stop_daemons()
+    for path, text in saved.items():
+        path.write_text(text)
 
 
 def test_proc_lttng_is_roots_alone() -> None:
