@@ -114,9 +114,9 @@ def _error_code(reason: str) -> ErrorCode:
 
 async def setup_relayd(ctx: DaemonContext, session: Session) -> None:
     """cmd_setup_relayd(): once per session, the consumer daemon opens the session on the
-    relay daemon. A failure is reported to the command that tried; unlike lttng-sessiond,
-    which then disables the output and records nothing without a word, the next
-    kernel-domain command (or `lttng start`) tries again."""
+    relay daemon. A failure is reported to the command that tried, and the next
+    kernel-domain command tries again, as lttng-sessiond does after a failed connect
+    (create_connect_relayd() leaves the output enabled); so does `lttng start`."""
     out = session.relayd
     ksess = session.kernel
     if out is None or ksess is None or ksess.relayd_session_id is not None:
