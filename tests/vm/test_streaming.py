@@ -130,17 +130,25 @@ def no_relayd_scenario(t: Transcript) -> None:
     # every later one (each tries again), listing the session's kernel domain included.
     t("enable-event", "-k", WORKLOAD_EVENTS)
     t("list", "nore")
-    t("enable-event", "-k", WORKLOAD_EVENTS)
+    t("enable-event", "-k", WORKLOAD_EVENTS)  # AGAIN: not compared
     t("start")
     t("destroy", "nore")
+
+
+AGAIN = 4
 
 
 def test_no_relayd_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
     loopback_up()
     ours, stock = run_on_both(lttng, tmp_path, no_relayd_scenario)
     keep("no-relayd", ours, stock, tmp_path)
+    # The stock lttng CLI sometimes dies of SIGPIPE on the second try (exit -13, nothing
+    # printed: the stock daemon closed the socket before reading all of the request), and
+    # sometimes prints what pylttng answers: that step is kept, not compared.
+    again = ours.steps.pop(AGAIN)
+    stock.steps.pop(AGAIN)
     assert_same_transcripts(ours, stock)
-    for failed in (ours.steps[2], ours.steps[4]):
+    for failed in (ours.steps[2], again):
         assert failed.rc == 104, failed  # LTTNG_ERR_RELAYD_CONNECT_FAIL, as an exit code
         assert "Unable to connect to lttng-relayd (channel channel0, session nore)" in (
             failed.output), failed

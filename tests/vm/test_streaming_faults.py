@@ -191,4 +191,4 @@ def test_relayd_link_cut_mid_session(lttng: Lttng, tmp_path: Path) -> None:
     keep("cut-pylttng.txt", rec.text())
     keep("cut-pylttng.log", logs.get(str(scratch), ""))
     assert_survived(scratch, rec)
-    assert "timed out" in logs[str(scratch)].lower() or "TooSlowError" in logs[str(scratch)]
+    assert "relay daemon or link down" in logs[str(scratch)], logs[str(scratch)][-3000:]
