@@ -194,19 +194,25 @@ async def kernel_data_pending(ctx: DaemonContext, session: Session) -> bool:
         return False
 
 
-async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> None:
-    """kernel_destroy_session(): close every fd; the consumer drains and closes files."""
+async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> CommandError | None:
+    """kernel_destroy_session(): close every fd; the consumer drains and closes files.
+    Returns the failure to report once the session is gone: a streamed session whose
+    relay daemon could not take the end of its trace, which lttng-sessiond reports as
+    the failure of the quiet rotation of cmd_destroy_session()."""
     ksess = session.kernel
     if ksess is None:
-        return
+        return None
     if ksess.active:
         await stop_kernel_session(ctx, session)
+    failure = None
     if ksess.streams_sent or ksess.relayd_session_id is not None:
         try:
             link = await ctx.consumer.link()
             await link.close_session(session.id)
         except (ConsumerError, OSError) as exc:
             log.error("closing session %s in the consumer failed: %s", session.name, exc)
+            if ksess.relayd_session_id is not None:
+                failure = CommandError(ErrorCode.ROTATION_FAIL_CONSUMER, str(exc))
     for chan in ksess.channels:
         for kevent in chan.events:
             close_fd(kevent.fd)
@@ -225,6 +231,7 @@ async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> None:
             await tracer.destroy_session(ksess.fd)
         except OSError as exc:
             log.warning("closing kernel session %s: %s", session.name, exc)
+    return failure
 
 
 def close_fd(fd: int | None) -> None:

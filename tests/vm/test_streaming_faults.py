@@ -23,6 +23,7 @@ from test_streaming import loopback_up
 from bench.tracers import stop_daemons
 
 HANG_BOUND_S = 30.0  # a hang check, not a benchmark
+DESTROY_ERROR = 'Error: Rotation failure on consumer during the destruction of session "net"'
 SETTLE_S = 3.0  # > the switch timer: what was recorded has reached the relay daemon
 
 
@@ -141,6 +142,10 @@ def assert_survived(scratch: Path, rec: Record) -> None:
         rec.text())
     assert rec.failed("list", "list net", "status", "stop local", "destroy local",
                       "start again", "stop again", "destroy again") == [], rec.text()
+    # The end of the trace never reached the relay daemon: said as lttng-sessiond says it
+    # (its quiet rotation at destruction fails), and the session is gone all the same.
+    [(_, rc, _, out)] = [s for s in rec.steps if s[0] == "destroy net"]
+    assert rc != 0 and DESTROY_ERROR in out, (rc, out)
     local = rec.pids["before"] + rec.pids["during"] + rec.pids["after"]
     assert_counts(workload_counts(scratch / "local", local), local)
     [again] = traces_of(Relayd(scratch / "relayd-again", "", 0, 0, 0))
@@ -163,6 +168,9 @@ def test_relayd_killed_mid_session(lttng: Lttng, tmp_path: Path) -> None:
         keep(f"kill-{daemons}.txt", records[str(tmp_path / daemons)].text())
         keep(f"kill-{daemons}.log", logs.get(str(tmp_path / daemons), ""))
     assert_survived(tmp_path / "pylttng", records[str(tmp_path / "pylttng")])
+    stock = records[str(tmp_path / "stock")]
+    assert any(c == "destroy net" and DESTROY_ERROR in out for c, _, _, out in stock.steps), (
+        stock.text())
     log = logs[str(tmp_path / "pylttng")]
     assert "relayd" in log and ("Connection reset" in log or "Broken pipe" in log
                                 or "closed the control connection" in log), log[-3000:]
