@@ -12,6 +12,7 @@ import logging
 import os
 import time
 
+from pylttng.consumerd.fs_identity import acting_as
 from pylttng.protocol.client.constants import ErrorCode, EventOutput
 from pylttng.protocol.consumer import Output
 
@@ -119,9 +120,10 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
     # output (the bytes sent are the same).
     relay_path = KERNEL_RELAY_PATH if streamed else ""
     trace_dir = KERNEL_RELAY_PATH if streamed else session.kernel_trace_dir
-    if not streamed:
-        os.makedirs(trace_dir, mode=0o770, exist_ok=True)
     try:
+        if not streamed:
+            with acting_as(session.owner):
+                os.makedirs(trace_dir, mode=0o770, exist_ok=True)
         if ksess.metadata_stream_fd is not None:
             await link.add_stream(
                 session_id=session.id,
@@ -131,6 +133,7 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                 metadata=True,
                 output="mmap",
                 relay_path=relay_path,
+                owner=session.owner,
             )
         for chan in reversed(ksess.channels):
             mmap = streamed or chan.attr.output == EventOutput.MMAP
@@ -147,6 +150,7 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                     tracefile_size=chan.attr.tracefile_size,
                     tracefile_count=chan.attr.tracefile_count,
                     relay_path=relay_path,
+                    owner=session.owner,
                 )
     except (ConsumerError, OSError) as exc:
         raise CommandError(ErrorCode.KERN_CONSUMER_FAIL, str(exc)) from None
