@@ -194,6 +194,9 @@ class RelaydSession:
     # The chunk's name on the relay daemon instead of the one it makes up ("": its own):
     # a snapshot's "<output name>-<date>-<n>" (CREATE_TRACE_CHUNK's override_name).
     chunk_name: str = ""
+    # An auto-generated session name already holds its date: the relay daemon appends
+    # none to the session's folder (lttng-sessiond's has_auto_generated_name).
+    session_name_contains_creation_time: bool = False
     cmd: Literal["relayd_session"] = field(default="relayd_session", init=False)
 
 
@@ -508,6 +511,9 @@ def _relayd_session(msg: Mapping[str, Any]) -> RelaydSession:
         live_timer_us=live,
         snapshot=_field(msg, "snapshot", bool, cmd),
         chunk_name=_chunk_name(msg, cmd),
+        session_name_contains_creation_time=_optional_flag(
+            msg, "session_name_contains_creation_time", cmd
+        ),
     )
 
 
@@ -518,6 +524,10 @@ def _chunk_name(msg: Mapping[str, Any], cmd: str) -> str:
     if "\0" in name or "/" in name or name in (".", ".."):
         raise ProtocolError(f"{cmd}: chunk_name {name!r} must be a plain name")
     return name
+
+
+def _optional_flag(msg: Mapping[str, Any], name: str, cmd: str) -> bool:
+    return _field(msg, name, bool, cmd) if name in msg else False
 
 
 # Requests that carry nothing but the session id.
@@ -557,6 +567,7 @@ def encode_request(req: Request) -> bytes:
             chunk_id=req.chunk_id,
             live_timer_us=req.live_timer_us,
             snapshot=req.snapshot,
+            session_name_contains_creation_time=req.session_name_contains_creation_time,
         )
         if req.chunk_name:
             msg.update(chunk_name=req.chunk_name)

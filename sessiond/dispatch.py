@@ -27,6 +27,7 @@ from . import (
     cmd_channels,
     cmd_events,
     cmd_listing,
+    cmd_output,
     cmd_regenerate,
     cmd_rotation,
     cmd_save,
@@ -38,6 +39,7 @@ from . import (
 from .context import Credentials, DaemonContext
 from .errors import CommandError
 from .kernel_session import ensure_kernel_session
+from .relayd_output import setup_relayd
 from .session import Session
 
 log = logging.getLogger("pylttng.sessiond.dispatch")
@@ -72,7 +74,7 @@ ROUTES: dict[type[c.ClientCommand], Route] = {
     c.StopTrace: _session(cmd_sessions.handle_stop, domain=False),
     c.DataPending: _session(cmd_sessions.handle_data_pending, domain=False),
     c.SetSessionShmPath: _session(cmd_sessions.handle_set_shm_path, domain=False),
-    c.SetConsumerUri: _session(_REFUSE),
+    c.SetConsumerUri: _session(cmd_output.handle_set_consumer_uri),
     c.RegisterConsumer: _session(_REFUSE),
     # channels, events, contexts
     c.EnableChannel: _session(cmd_channels.handle_enable_channel),
@@ -177,6 +179,7 @@ class Dispatcher:
             await self._ctx.tracer.get()
             if session is not None:
                 await ensure_kernel_session(self._ctx, session)
+                await setup_relayd(self._ctx, session)
         elif domain in (DomainType.UST, DomainType.JUL, DomainType.LOG4J, DomainType.PYTHON):
             raise CommandError(ErrorCode.NO_UST, "only the kernel domain is provided")
         elif not isinstance(cmd, c.ListSyscalls | c.SetConsumerUri):

@@ -22,6 +22,9 @@ from .errors import CommandError
 from .kernel_tracer import KernelTracer, KernelTracerError
 from .session import KernelSession, Session
 
+# Where a kernel stream goes in a streamed session's trace chunk (consumer->domain_subdir).
+KERNEL_RELAY_PATH = "kernel"
+
 log = logging.getLogger("pylttng.sessiond.kernel")
 
 # src/common/defaults.h: the metadata channel of a kernel session.
@@ -111,10 +114,16 @@ async def start_kernel_session(ctx: DaemonContext, session: Session) -> None:
 async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSession) -> None:
     """kernel_consumer_send_session(): metadata first, then every per-CPU stream."""
     link = await ctx.consumer.link()
-    trace_dir = session.kernel_trace_dir
+    streamed = session.relayd is not None
+    # A streamed session's stream files are the relay daemon's, under "kernel" of its
+    # trace chunk; the consumer daemon reads them from the mmap whatever the channel's
+    # output (the bytes sent are the same).
+    relay_path = KERNEL_RELAY_PATH if streamed else ""
+    trace_dir = KERNEL_RELAY_PATH if streamed else session.kernel_trace_dir
     try:
-        with acting_as(session.owner):
-            os.makedirs(trace_dir, mode=0o770, exist_ok=True)
+        if not streamed:
+            with acting_as(session.owner):
+                os.makedirs(trace_dir, mode=0o770, exist_ok=True)
         if ksess.metadata_stream_fd is not None:
             await link.add_stream(
                 session_id=session.id,
@@ -123,10 +132,12 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                 file_name="metadata",
                 metadata=True,
                 output="mmap",
+                relay_path=relay_path,
                 owner=session.owner,
             )
         for chan in reversed(ksess.channels):
-            output: Output = "mmap" if chan.attr.output == EventOutput.MMAP else "splice"
+            mmap = streamed or chan.attr.output == EventOutput.MMAP
+            output: Output = "mmap" if mmap else "splice"
             for cpu, fd in enumerate(chan.stream_fds):
                 await link.add_stream(
                     session_id=session.id,
@@ -138,6 +149,7 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                     # kernel_consumer_add_channel() sends them with the channel.
                     tracefile_size=chan.attr.tracefile_size,
                     tracefile_count=chan.attr.tracefile_count,
+                    relay_path=relay_path,
                     owner=session.owner,
                 )
     except (ConsumerError, OSError) as exc:
@@ -186,19 +198,25 @@ async def kernel_data_pending(ctx: DaemonContext, session: Session) -> bool:
         return False
 
 
-async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> None:
-    """kernel_destroy_session(): close every fd; the consumer drains and closes files."""
+async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> CommandError | None:
+    """kernel_destroy_session(): close every fd; the consumer drains and closes files.
+    Returns the failure to report once the session is gone: a streamed session whose
+    relay daemon could not take the end of its trace, which lttng-sessiond reports as
+    the failure of the quiet rotation of cmd_destroy_session()."""
     ksess = session.kernel
     if ksess is None:
-        return
+        return None
     if ksess.active:
         await stop_kernel_session(ctx, session)
-    if ksess.streams_sent:
+    failure = None
+    if ksess.streams_sent or ksess.relayd_session_id is not None:
         try:
             link = await ctx.consumer.link()
             await link.close_session(session.id)
         except (ConsumerError, OSError) as exc:
             log.error("closing session %s in the consumer failed: %s", session.name, exc)
+            if ksess.relayd_session_id is not None:
+                failure = CommandError(ErrorCode.ROTATION_FAIL_CONSUMER, str(exc))
     for chan in ksess.channels:
         for kevent in chan.events:
             close_fd(kevent.fd)
@@ -217,6 +235,7 @@ async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> None:
             await tracer.destroy_session(ksess.fd)
         except OSError as exc:
             log.warning("closing kernel session %s: %s", session.name, exc)
+    return failure
 
 
 def close_fd(fd: int | None) -> None:
