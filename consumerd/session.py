@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import trio
 from pylttng.protocol.consumer import AddStream, RelaydSession, Reply
 
+from . import live_timer
 from .relayd_link import RelaydError, RelaydLink
 from .relayd_sink import RelaydSink
 from .ringbuffer import KernelStream, SubbufReader
@@ -38,6 +39,16 @@ class Session:
     streams: list[Stream] = field(default_factory=list)
     relayd: RelaydLink | None = None  # set when the session streams to a relay daemon
     relayd_chunk_id: int = 0  # the trace chunk its streams are added to
+    live_timer_us: int = 0  # a live session's timer period (0: not live)
+    live_timer: trio.CancelScope | None = None  # its task's scope (live_timer.py)
+
+    def sync_metadata(self) -> None:
+        """Push out every metadata packet ready now (a live data packet's index waits for
+        it: consumer-stream.c: consumer_stream_sync_metadata_index())."""
+        for s in self.streams:
+            if s.metadata:
+                while s.step() is Step.WROTE:
+                    pass
 
     def errors(self) -> list[str]:
         found = []
@@ -67,11 +78,9 @@ class Registry:
 
     async def relayd_session(self, req: RelaydSession) -> Reply:
         """Open the session's connections to its relay daemon (relayd_link.py)."""
-        if req.live_timer_us or req.snapshot:
-            # No live index beacons and no snapshot to a relayd yet: refused, not
-            # half-done (a live viewer would wait for beacons that never come).
-            what = "live sessions" if req.live_timer_us else "snapshots"
-            return Reply.failure(f"relayd_session: {what} to a relay daemon are not supported")
+        if req.snapshot:
+            # No snapshot to a relayd yet: refused, not half-done.
+            return Reply.failure("relayd_session: snapshots to a relay daemon are not supported")
         session = self._sessions.setdefault(req.session_id, Session(req.session_id))
         if session.relayd is not None:
             raise RequestError(f"relayd_session: session {req.session_id} already streams")
@@ -83,6 +92,17 @@ class Registry:
         session.relayd = link
         session.relayd_chunk_id = req.chunk_id
         self._nursery.start_soon(link.run_control, name=f"relayd control {req.session_id}")
+        if req.live_timer_us:
+            session.live_timer_us = req.live_timer_us
+            session.live_timer = trio.CancelScope()
+            self._nursery.start_soon(
+                live_timer.run,
+                session.live_timer,
+                link,
+                lambda: session.streams,
+                req.live_timer_us,
+                name=f"live timer {req.session_id}",
+            )
         log.info(
             "session %d: streaming to relayd session %d (%s)",
             req.session_id,
@@ -132,8 +152,14 @@ class Registry:
             raise RequestError(
                 f"add_stream: fd is not a ring-buffer stream ({exc.strerror or exc})"
             ) from None
+        live = session.live_timer_us > 0
         sink = RelaydSink(
-            link, handle, path=f"{req.relay_path}/{req.file_name}", metadata=req.metadata
+            link,
+            handle,
+            path=f"{req.relay_path}/{req.file_name}",
+            metadata=req.metadata,
+            live=live,
+            sync_metadata=session.sync_metadata if live and not req.metadata else None,
         )
         return Stream(
             reader,
@@ -255,6 +281,8 @@ class Registry:
         session = self._sessions.get(session_id)
         if session is None:
             return
+        if session.live_timer is not None:
+            session.live_timer.cancel()  # no beacon after the last packets
         for s in session.streams:
             s.flush()
         for s in session.streams:

@@ -310,13 +310,9 @@ def registry_link(registry: Registry, session_id: int) -> RelaydLink:
     return link
 
 
-@pytest.mark.parametrize(
-    "change", [{"live_timer_us": 1_000_000}, {"snapshot": True}], ids=["live", "snapshot"]
-)
-async def test_live_and_snapshot_are_refused_not_half_done(
-    relayd: Relayd, change: dict[str, object]
-) -> None:
-    req = dataclasses.replace(request(relayd.control_port, relayd.data_port), **change)
+async def test_snapshot_is_refused_not_half_done(relayd: Relayd) -> None:
+    # Live sessions are carried out (test_consumer_live.py); snapshots to a relayd not yet.
+    req = dataclasses.replace(request(relayd.control_port, relayd.data_port), snapshot=True)
     async with trio.open_nursery() as nursery:
         reply = await Registry(nursery).relayd_session(req)
     assert not reply.ok and "not supported" in reply.error
