@@ -31,7 +31,7 @@ KMOD := $(CURDIR)/kmod
 # busybox and refuses to boot without one (not on every new machine).
 # dwarves (pahole), zstd, xz-utils, lz4: the module's build reads the kernel's private
 # layouts from the BTF of its image (kmod/scripts/private-layouts.sh).
-DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod udev \
+DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod udev iproute2 \
 	busybox-static lttng-tools babeltrace2 python3-bt2 sparse build-essential \
 	linux-perf trace-cmd rt-tests stress-ng dwarves zstd xz-utils lz4 dkms
 

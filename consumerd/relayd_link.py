@@ -104,6 +104,7 @@ class RelaydLink:
                 base_path=req.base_path,
                 live_timer=req.live_timer_us,
                 snapshot=req.snapshot,
+                session_name_contains_creation_time=req.session_name_contains_creation_time,
                 # The stock lttng-sessiond sends none (the recorded CREATE_SESSION in
                 # tests/host/data); lttng-relayd answers FATAL to a chunk id it has not
                 # created yet. The chunk comes next, with CREATE_TRACE_CHUNK.

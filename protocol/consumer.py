@@ -157,6 +157,9 @@ class RelaydSession:
     chunk_id: int  # the session's current trace chunk
     live_timer_us: int = 0  # 0: not a live session
     snapshot: bool = False
+    # An auto-generated session name already holds its date: the relay daemon appends
+    # none to the session's folder (lttng-sessiond's has_auto_generated_name).
+    session_name_contains_creation_time: bool = False
     cmd: Literal["relayd_session"] = field(default="relayd_session", init=False)
 
 
@@ -431,7 +434,14 @@ def _relayd_session(msg: Mapping[str, Any]) -> RelaydSession:
         chunk_id=_u64(msg, "chunk_id", cmd),
         live_timer_us=live,
         snapshot=_field(msg, "snapshot", bool, cmd),
+        session_name_contains_creation_time=_optional_flag(
+            msg, "session_name_contains_creation_time", cmd
+        ),
     )
+
+
+def _optional_flag(msg: Mapping[str, Any], name: str, cmd: str) -> bool:
+    return _field(msg, name, bool, cmd) if name in msg else False
 
 
 # Requests that carry nothing but the session id.
@@ -469,6 +479,7 @@ def encode_request(req: Request) -> bytes:
             chunk_id=req.chunk_id,
             live_timer_us=req.live_timer_us,
             snapshot=req.snapshot,
+            session_name_contains_creation_time=req.session_name_contains_creation_time,
         )
     elif isinstance(req, SnapshotStream):
         msg.update(

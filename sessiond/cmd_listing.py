@@ -28,7 +28,7 @@ async def handle_list_sessions(
     return r.SessionList([
         SessionInfo(
             name=s.name,
-            path=s.output_path,
+            path=s.list_path,
             enabled=s.active,
             snapshot_mode=s.snapshot_mode,
             live_timer_interval=s.live_timer,

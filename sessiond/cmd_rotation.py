@@ -41,6 +41,7 @@ async def handle_set_schedule(
     """cmd_rotation_set_schedule(): one schedule of each type; unsetting one names it."""
     if session.live_timer or not session.output_traces:
         raise CommandError(ErrorCode.ROTATION_NOT_AVAILABLE)
+    rotation.refuse_streamed(session, "rotation schedule")
     rot = session.rotation
     if cmd.schedule_type == RotationScheduleType.SIZE_THRESHOLD:
         current = rot.size_bytes
@@ -83,6 +84,7 @@ async def handle_clear(ctx: DaemonContext, cmd: c.ClearSession, session: Session
     rot = session.rotation
     if not session.has_been_started:
         return r.Done()  # nothing to clear, and no error
+    rotation.refuse_streamed(session, "clear")
     if rot.cleared_after_last_stop or rot.rotated_after_last_stop:
         return r.Done()  # effect-less until the next start
     was_active = session.active

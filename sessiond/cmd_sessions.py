@@ -4,7 +4,9 @@ session's shm path (cmd.c of lttng-sessiond 2.13)."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import socket
 import time
 
 from pylttng.protocol.client import commands as c
@@ -18,7 +20,7 @@ from pylttng.protocol.client.constants import (
 )
 from pylttng.protocol.client.messages import Uri
 
-from . import rotation
+from . import relayd_output, rotation
 from .cmd_snapshots import add_snapshot_output
 from .context import Credentials, DaemonContext
 from .errors import CommandError
@@ -31,6 +33,8 @@ from .kernel_session import (
 from .paths import home_dir
 from .session import Session
 from .trace_chunk import CloseCommand
+
+log = logging.getLogger("pylttng.sessiond.sessions")
 
 DEFAULT_SESSION_NAME = "auto"
 DEFAULT_TRACE_DIR_NAME = "lttng-traces"
@@ -52,12 +56,15 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
         raise CommandError(ErrorCode.SESSION_INVALID_CHAR)
     if name in ctx.sessions:
         raise CommandError(ErrorCode.EXIST_SESS)
-    if desc.output_type == SessionDescriptorOutputType.NETWORK or (
-        desc.type == SessionDescriptorType.LIVE
-    ):
-        # Streaming to lttng-relayd is the consumer daemon's business; not offered yet.
-        raise CommandError(ErrorCode.NOT_SUPPORTED, "network output")
-    uris: tuple[Uri, ...] = ()
+    snapshot = desc.type == SessionDescriptorType.SNAPSHOT
+    network = desc.output_type == SessionDescriptorOutputType.NETWORK
+    if desc.type == SessionDescriptorType.LIVE or (network and snapshot):
+        # Live sessions and snapshots to lttng-relayd are not carried out yet.
+        what = "live session" if desc.type == SessionDescriptorType.LIVE else "network snapshot"
+        log.warning("create %s refused: %s not available in pylttng-sessiond yet", name, what)
+        raise CommandError(ErrorCode.NOT_SUPPORTED, what)
+    relayd = relayd_output.from_uris(desc.uris) if network else None
+    uris: tuple[Uri, ...] = desc.uris if network else ()
     output_path = ""
     if desc.output_type == SessionDescriptorOutputType.LOCAL:
         if desc.uris:
@@ -68,7 +75,6 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
             leaf = name if auto_named else f"{name}-{_datetime(now)}"
             output_path = os.path.join(base, leaf)
         uris = (Uri(dtype=UriDstType.PATH, dst=output_path),)
-    snapshot = desc.type == SessionDescriptorType.SNAPSHOT
     session = Session(
         id=ctx.sessions.next_id(),
         name=name,
@@ -80,6 +86,8 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
         gid=creds.gid,
         auto_named=auto_named,
         snapshot_mode=snapshot,
+        relayd=relayd,
+        hostname=socket.gethostname(),
     )
     if snapshot and output_path:
         add_snapshot_output(session, name="", max_size=0, path=output_path)
@@ -98,6 +106,9 @@ async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) 
     nb_channels = len(session.kernel.channels) if session.kernel else 0
     if not nb_channels:
         raise CommandError(ErrorCode.NO_CHANNEL)
+    if session.relayd is not None and session.kernel is not None:
+        _refuse_trace_file_limits(session)
+        await relayd_output.setup_relayd(ctx, session)
     session.active = True
     rot.rotated_after_last_stop = rot.cleared_after_last_stop = False
     try:
@@ -114,6 +125,17 @@ async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) 
     session.has_been_started = True
     rotation.start_timer(ctx, session)
     return r.Done()
+
+
+def _refuse_trace_file_limits(session: Session) -> None:
+    """--tracefile-size/--tracefile-count through lttng-relayd are not carried out yet."""
+    assert session.kernel is not None
+    for chan in session.kernel.channels:
+        if chan.attr.tracefile_size or chan.attr.tracefile_count:
+            log.warning("start %s refused: trace file limits of channel %s through "
+                        "lttng-relayd are not available in pylttng-sessiond yet",
+                        session.name, chan.name)
+            raise CommandError(ErrorCode.NOT_SUPPORTED, "trace file limits when streaming")
 
 
 async def stop_trace(ctx: DaemonContext, session: Session) -> None:

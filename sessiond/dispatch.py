@@ -38,6 +38,7 @@ from . import (
 from .context import Credentials, DaemonContext
 from .errors import CommandError
 from .kernel_session import ensure_kernel_session
+from .relayd_output import setup_relayd
 from .session import Session
 
 log = logging.getLogger("pylttng.sessiond.dispatch")
@@ -177,6 +178,7 @@ class Dispatcher:
             await self._ctx.tracer.get()
             if session is not None:
                 await ensure_kernel_session(self._ctx, session)
+                await setup_relayd(self._ctx, session)
         elif domain in (DomainType.UST, DomainType.JUL, DomainType.LOG4J, DomainType.PYTHON):
             raise CommandError(ErrorCode.NO_UST, "only the kernel domain is provided")
         elif not isinstance(cmd, c.ListSyscalls | c.SetConsumerUri):

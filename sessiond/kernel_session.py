@@ -21,6 +21,9 @@ from .errors import CommandError
 from .kernel_tracer import KernelTracer, KernelTracerError
 from .session import KernelSession, Session
 
+# Where a kernel stream goes in a streamed session's trace chunk (consumer->domain_subdir).
+KERNEL_RELAY_PATH = "kernel"
+
 log = logging.getLogger("pylttng.sessiond.kernel")
 
 # src/common/defaults.h: the metadata channel of a kernel session.
@@ -110,8 +113,14 @@ async def start_kernel_session(ctx: DaemonContext, session: Session) -> None:
 async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSession) -> None:
     """kernel_consumer_send_session(): metadata first, then every per-CPU stream."""
     link = await ctx.consumer.link()
-    trace_dir = session.kernel_trace_dir
-    os.makedirs(trace_dir, mode=0o770, exist_ok=True)
+    streamed = session.relayd is not None
+    # A streamed session's stream files are the relay daemon's, under "kernel" of its
+    # trace chunk; the consumer daemon reads them from the mmap whatever the channel's
+    # output (the bytes sent are the same).
+    relay_path = KERNEL_RELAY_PATH if streamed else ""
+    trace_dir = KERNEL_RELAY_PATH if streamed else session.kernel_trace_dir
+    if not streamed:
+        os.makedirs(trace_dir, mode=0o770, exist_ok=True)
     try:
         if ksess.metadata_stream_fd is not None:
             await link.add_stream(
@@ -121,9 +130,11 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                 file_name="metadata",
                 metadata=True,
                 output="mmap",
+                relay_path=relay_path,
             )
         for chan in reversed(ksess.channels):
-            output: Output = "mmap" if chan.attr.output == EventOutput.MMAP else "splice"
+            mmap = streamed or chan.attr.output == EventOutput.MMAP
+            output: Output = "mmap" if mmap else "splice"
             for cpu, fd in enumerate(chan.stream_fds):
                 await link.add_stream(
                     session_id=session.id,
@@ -135,6 +146,7 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                     # kernel_consumer_add_channel() sends them with the channel.
                     tracefile_size=chan.attr.tracefile_size,
                     tracefile_count=chan.attr.tracefile_count,
+                    relay_path=relay_path,
                 )
     except (ConsumerError, OSError) as exc:
         raise CommandError(ErrorCode.KERN_CONSUMER_FAIL, str(exc)) from None
@@ -189,7 +201,7 @@ async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> None:
         return
     if ksess.active:
         await stop_kernel_session(ctx, session)
-    if ksess.streams_sent:
+    if ksess.streams_sent or ksess.relayd_session_id is not None:
         try:
             link = await ctx.consumer.link()
             await link.close_session(session.id)

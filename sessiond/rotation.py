@@ -64,7 +64,13 @@ def new_trace_chunk(session: Session) -> TraceChunk:
 
 
 def start_first_chunk(session: Session) -> None:
-    """cmd_start_trace(): the initial trace chunk of a session with an output."""
+    """cmd_start_trace(): the initial trace chunk of a session with an output. A streamed
+    session's chunk lives on the relay daemon, which the consumer daemon created it on."""
+    if session.relayd is not None:
+        chunk = TraceChunk(id=0, creation_time=int(time.time()), path="")
+        session.rotation.current_chunk = chunk
+        session.rotation.most_recent_chunk_id = chunk.id
+        return
     try:
         chunk = new_trace_chunk(session)
     except OSError as exc:
@@ -89,6 +95,14 @@ def _close_chunk(session: Session, chunk: TraceChunk, command: CloseCommand) -> 
     chunk.close_time = int(time.time())
 
 
+def refuse_streamed(session: Session, what: str) -> None:
+    """Rotating or clearing a session streamed to lttng-relayd is not carried out yet."""
+    if session.relayd is not None:
+        log.warning("session %s: %s of a session streamed to lttng-relayd refused: "
+                    "not available in pylttng-sessiond yet", session.name, what)
+        raise CommandError(ErrorCode.NOT_SUPPORTED, f"{what} of a streamed session")
+
+
 def archive_path(session: Session) -> str:
     """Where the last completed rotation put its chunk (session_get_trace_archive_location())."""
     rot = session.rotation
@@ -107,6 +121,7 @@ async def rotate_session(
         raise CommandError(ErrorCode.START_SESSION_ONCE)
     if session.live_timer or not session.output_traces:
         raise CommandError(ErrorCode.ROTATION_NOT_AVAILABLE)
+    refuse_streamed(session, "rotation")
     if rot.state == RotationState.ONGOING:
         raise CommandError(ErrorCode.ROTATION_PENDING)
     if rot.rotated_after_last_stop:

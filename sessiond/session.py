@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import trio
 from pylttng.protocol.client.constants import ProcessAttr, RotationState, TrackingPolicy
 from pylttng.protocol.client.messages import Channel, Event, EventContext
 
 from .trace_chunk import TraceChunk
+
+if TYPE_CHECKING:
+    from .relayd_output import RelaydOutput
 
 
 @dataclass
@@ -69,6 +73,9 @@ class KernelSession:
     has_non_default_channel: bool = False
     active: bool = False
     streams_sent: bool = False
+    # The relay daemon's id of the session once the consumer daemon opened it there
+    # (relayd_output.setup_relayd()); None while not streaming or not yet connected.
+    relayd_session_id: int | None = None
     trackers: dict[ProcessAttr, ProcessAttrTracker] = field(default_factory=_all_trackers)
 
     def channel(self, name: str) -> KernelChannel | None:
@@ -128,10 +135,17 @@ class Session:
     snapshots_taken: int = 0
     kernel: KernelSession | None = None
     rotation: Rotation = field(default_factory=Rotation)
+    relayd: RelaydOutput | None = None  # streamed to lttng-relayd (create -U net://...)
+    hostname: str = ""  # this host's name when created: the relay daemon's first folder
 
     @property
     def output_traces(self) -> bool:
-        return bool(self.output_path)
+        return bool(self.output_path) or self.relayd is not None
+
+    @property
+    def list_path(self) -> str:
+        """The trace output as `lttng list` shows it."""
+        return self.relayd.list_path if self.relayd is not None else self.output_path
 
     @property
     def kernel_trace_dir(self) -> str:

@@ -275,7 +275,21 @@ def _output(w: _Writer, parent: minidom.Element, session: Session) -> None:
             w.text(node, "max_size", snapshot.max_size)
             _consumer_output(w, node, snapshot.path)
         return
+    if session.relayd is not None:
+        _net_output(w, w.open(parent, "output"), session.relayd.control.url,
+                    session.relayd.data.url)
+        return
     _consumer_output(w, w.open(parent, "output"), session.output_path)
+
+
+def _net_output(w: _Writer, parent: minidom.Element, control: str, data: str) -> None:
+    """save_consumer_output() of a relay daemon destination: both URLs as
+    uri_to_str_url() writes them."""
+    node = w.open(parent, "consumer_output")
+    w.boolean(node, "enabled", True)
+    net = w.open(w.open(node, "destination"), "net_output")
+    w.text(net, "control_uri", control)
+    w.text(net, "data_uri", data)
 
 
 def _consumer_output(w: _Writer, parent: minidom.Element, path: str) -> None:

@@ -1,0 +1,147 @@
+"""A session's output to lttng-relayd: its two URLs, how `lttng list` and `lttng save`
+show them, and the hand-over of the relay daemon session to the consumer daemon.
+
+lttng-sessiond 2.13 keeps the URIs the client parsed (uri.c: uri_parse()), fills in the
+default ports (consumer.c: consumer_set_network_uri()), and connects to the relay daemon
+at the first kernel-domain command of the session once its kernel session exists
+(client.c: process_client_msg() -> cmd.c: cmd_setup_relayd()), not at `create`; the
+consumer daemon then streams every kernel stream under ``kernel`` of the trace chunk,
+which lttng-relayd puts in ``<hostname>/<session>-<date>/`` of its output folder.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pylttng.protocol.client.constants import ErrorCode, UriDstType
+from pylttng.protocol.client.messages import Uri
+from pylttng.protocol.consumer import RelaydEndpoint, RelaydSession
+
+from .consumer_link import ConsumerError
+from .context import DaemonContext
+from .errors import CommandError
+from .session import Session
+
+log = logging.getLogger("pylttng.sessiond.relayd")
+
+# src/common/defaults.h: DEFAULT_NETWORK_CONTROL_PORT / _DATA_PORT.
+DEFAULT_CONTROL_PORT = 5342
+DEFAULT_DATA_PORT = 5343
+# enum lttng_stream_type (uri.h).
+STREAM_CONTROL = 0
+STREAM_DATA = 1
+
+
+@dataclass(frozen=True)
+class NetUri:
+    dtype: UriDstType  # IPV4 or IPV6
+    address: str  # numeric: the client resolved the host name
+    port: int
+    subdir: str = ""
+
+    @property
+    def url(self) -> str:
+        """uri_to_str_url(): ``tcp4://127.0.0.1:5342/subdir``."""
+        if self.dtype == UriDstType.IPV6:
+            return f"tcp6://[{self.address}]:{self.port}/{self.subdir}"
+        return f"tcp4://{self.address}:{self.port}/{self.subdir}"
+
+    def endpoint(self) -> RelaydEndpoint:
+        if self.dtype == UriDstType.IPV6:
+            return RelaydEndpoint("ipv6", self.address, self.port)
+        return RelaydEndpoint("ipv4", self.address, self.port)
+
+
+@dataclass(frozen=True)
+class RelaydOutput:
+    control: NetUri
+    data: NetUri
+
+    @property
+    def list_path(self) -> str:
+        """build_network_session_path(): what `lttng list` shows as the trace output."""
+        return f"{self.control.url} [data: {self.data.port}]"
+
+    @property
+    def base_path(self) -> str:
+        """The control URL's folder, which replaces ``<session>-<date>`` on the relay
+        daemon (set_session_base_path_from_uris())."""
+        return self.control.subdir
+
+
+def from_uris(uris: tuple[Uri, ...]) -> RelaydOutput:
+    """add_uri_to_consumer() of a control and a data URI; CommandError as lttng-sessiond
+    refuses them."""
+    control: NetUri | None = None
+    data: NetUri | None = None
+    for uri in uris:
+        if uri.dtype not in (UriDstType.IPV4, UriDstType.IPV6) or not uri.dst:
+            raise CommandError(ErrorCode.INVALID, f"not a network URI: {uri}")
+        if uri.stype == STREAM_CONTROL:
+            if control is not None:
+                raise CommandError(ErrorCode.URL_EXIST)
+            if "../" in uri.subdir:
+                # "Network URI subdirs are not allowed to walk up the path hierarchy"
+                raise CommandError(ErrorCode.INVALID, "subdir walks up")
+            port = uri.port or DEFAULT_CONTROL_PORT
+            control = NetUri(UriDstType(uri.dtype), uri.dst, port, uri.subdir)
+        elif uri.stype == STREAM_DATA:
+            if data is not None:
+                raise CommandError(ErrorCode.URL_EXIST)
+            data = NetUri(UriDstType(uri.dtype), uri.dst, uri.port or DEFAULT_DATA_PORT)
+        else:
+            raise CommandError(ErrorCode.INVALID, f"stream type {uri.stype}")
+    if control is None:
+        raise CommandError(ErrorCode.URL_CTRL_MISS)
+    if data is None:
+        raise CommandError(ErrorCode.URL_DATA_MISS)
+    explicit = {u.stype: u.port for u in uris}
+    if explicit.get(STREAM_CONTROL) and explicit.get(STREAM_CONTROL) == explicit.get(STREAM_DATA):
+        raise CommandError(ErrorCode.INVALID, "control and data ports are the same")
+    return RelaydOutput(control, data)
+
+
+def _error_code(reason: str) -> ErrorCode:
+    """The consumer daemon's reason as create_connect_relayd() and
+    send_consumer_relayd_socket() report it."""
+    if "version" in reason:
+        return ErrorCode.RELAYD_VERSION_FAIL
+    if "refused the session" in reason or "refused trace chunk" in reason:
+        return ErrorCode.ENABLE_CONSUMER_FAIL
+    return ErrorCode.RELAYD_CONNECT_FAIL
+
+
+async def setup_relayd(ctx: DaemonContext, session: Session) -> None:
+    """cmd_setup_relayd(): once per session, the consumer daemon opens the session on the
+    relay daemon. A failure is reported to the command that tried; unlike lttng-sessiond,
+    which then disables the output and records nothing without a word, the next
+    kernel-domain command (or `lttng start`) tries again."""
+    out = session.relayd
+    ksess = session.kernel
+    if out is None or ksess is None or ksess.relayd_session_id is not None:
+        return
+    link = await ctx.consumer.link()
+    req = RelaydSession(
+        session_id=session.id,
+        control=out.control.endpoint(),
+        data=out.data.endpoint(),
+        session_name=session.name,
+        hostname=session.hostname,
+        base_path=out.base_path,
+        creation_time=session.creation_time,
+        chunk_id=0,  # the first trace chunk of every session
+        session_name_contains_creation_time=session.auto_named,
+    )
+    try:
+        relayd_id, path = await link.relayd_session(req)
+    except ConsumerError as exc:
+        reason = str(exc)
+        log.error("session %s: unable to reach lttng-relayd at %s: %s",
+                  session.name, out.list_path, reason)
+        code = _error_code(reason) if reason.startswith("relayd_session:") else (
+            ErrorCode.KERN_CONSUMER_FAIL)
+        raise CommandError(code, reason) from None
+    ksess.relayd_session_id = relayd_id
+    log.info("session %s: relayd session %d, trace in %s of the relay daemon's output",
+             session.name, relayd_id, path)

@@ -1,0 +1,182 @@
+"""Streaming to the stock lttng-relayd 2.13, pylttng-sessiond + pylttng-consumerd against the
+stock lttng-sessiond + lttng-consumerd on pylttng.ko: the same CLI transcripts, the same
+folders written by the relay daemon (`<host>/<session>-<date>/kernel/...`), traces that
+babeltrace2 reads, each event of a known workload in them exactly once; and the same
+error, at the same command, when no relay daemon listens."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import Lttng, run
+from differential import Transcript, assert_same_transcripts, normalise_dates, run_on_both
+from relayd import Relayd, traces_of
+from test_rotation import WORKLOAD_EVENTS, Workload, assert_counts, layout, workload_counts
+
+HOST = socket.gethostname()
+
+
+def loopback_up() -> None:
+    result = run("ip", "link", "set", "lo", "up")
+    assert result.rc == 0, result.text
+
+
+def keep(name: str, ours: Transcript, stock: Transcript, scratch: Path) -> None:
+    """Both transcripts and relay daemon layouts in the run's output folder."""
+    out = os.environ.get("PYLTTNG_VM_OUT")
+    if out is None:
+        return
+    dest = Path(out, "streaming", name)
+    dest.mkdir(parents=True, exist_ok=True)
+    for which, transcript in (("pylttng", ours), ("stock", stock)):
+        text = "".join(f"$ lttng {s.command}\n[exit {s.rc}]\n{s.output}\n" for s in transcript.steps)
+        (dest / f"{which}.txt").write_text(text)
+        (dest / f"{which}.layout").write_text("\n".join(relayd_layout(scratch / which)) + "\n")
+
+
+# --- net://, --ctrl-url/--data-url with a folder, net6://, an auto-named session -----------
+
+SESSIONS = ("net4", "urls", "net6")
+
+
+def relayds(scratch: Path) -> dict[str, Relayd]:
+    base = scratch / "relayd"
+    return {
+        # lttng-tools' default ports, as `-U net://127.0.0.1` uses them
+        "v4": Relayd(base / "v4", "127.0.0.1", 5342, 5343, 5344),
+        "urls": Relayd(base / "urls", "127.0.0.1", 6342, 6343, 6344),
+        "v6": Relayd(base / "v6", "::1", 5342, 5343, 5344),
+    }
+
+
+def relayd_layout(scratch: Path) -> list[str]:
+    """What the three relay daemons wrote, dates normalised."""
+    return [f"{name}/{p}" for name, r in relayds(scratch).items() for p in layout(r.output)]
+
+
+def streaming_scenario(work: Workload) -> Callable[[Transcript], None]:
+    def scenario(t: Transcript) -> None:
+        daemons = relayds(t.scratch)
+        for relayd in daemons.values():
+            relayd.start()
+        try:
+            t("create", "net4", "-U", "net://127.0.0.1")
+            t("create", "urls", "--ctrl-url", "tcp://127.0.0.1:6342/sub/dir",
+              "--data-url", "tcp://127.0.0.1:6343")
+            t("create", "net6", "--set-url", "net6://[::1]")
+            t("create", "-U", "net://localhost:5342:5343")  # auto-named, a host name
+            t("list")
+            for name in SESSIONS:
+                t("enable-event", "-k", WORKLOAD_EVENTS, "-s", name)
+            t("enable-event", "-k", WORKLOAD_EVENTS)  # the auto-named one: current
+            t("status")
+            t("list", "urls")
+            t("save", "-o", str(t.scratch / "saved"), "urls")
+            for name in SESSIONS:
+                t("start", name)
+            t("start")
+            work(t, 10)
+            for name in SESSIONS:
+                t("stop", name)
+            t("stop")
+            t("list", "net4")
+            for name in SESSIONS:
+                t("destroy", name)
+            t("destroy")
+        finally:
+            for relayd in daemons.values():
+                relayd.stop()
+    return scenario
+
+
+def test_streaming_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
+    loopback_up()
+    work = Workload()
+    ours, stock = run_on_both(lttng, tmp_path, streaming_scenario(work))
+    keep("streaming", ours, stock, tmp_path)
+    assert_same_transcripts(ours, stock)
+    assert "tcp4://127.0.0.1:6342/sub/dir [data: 6343]" in "".join(s.output for s in ours.steps)
+    mine, theirs = (relayd_layout(tmp_path / d) for d in ("pylttng", "stock"))
+    assert mine == theirs
+    # Where lttng-relayd puts each session: <host>/<name>-<date>, the URL's folder, or the
+    # auto-generated name alone (it carries its date).
+    for where in (f"v4/{HOST}/net4-DATE/kernel/metadata", f"urls/{HOST}/sub/dir/kernel/metadata",
+                  f"v6/{HOST}/net6-DATE/kernel/metadata", f"v4/{HOST}/auto-DATE/kernel/metadata"):
+        assert where in mine, (where, mine)
+    assert any(p.startswith(f"v4/{HOST}/net4-DATE/kernel/channel0_") for p in mine)
+    assert any(p.startswith(f"v4/{HOST}/net4-DATE/kernel/index/channel0_") for p in mine)
+    saved = [normalise_dates((tmp_path / d / "saved" / "urls.lttng").read_text())
+             for d in ("pylttng", "stock")]
+    assert saved[0] == saved[1]
+    assert "<control_uri>tcp4://127.0.0.1:6342/sub/dir</control_uri>" in saved[0]
+    for daemons in ("pylttng", "stock"):
+        pids = work.pids[str(tmp_path / daemons)]
+        found = [p for r in relayds(tmp_path / daemons).values() for p in traces_of(r)]
+        assert len(found) == 4, found
+        for trace in found:  # babeltrace2 reads each one alone, every event once
+            assert_counts(workload_counts(trace, pids), pids)
+
+
+# --- no relay daemon listening ------------------------------------------------------------
+
+NO_RELAYD_COMPARED = 4  # the steps both daemon pairs must agree on
+
+
+def no_relayd_scenario(t: Transcript) -> None:
+    t("create", "nore", "-U", "net://127.0.0.1:7342:7343")  # nothing listens there
+    t("list", "nore")
+    # lttng-sessiond connects to the relay daemon at the first kernel-domain command of
+    # the session (cmd_setup_relayd()), not at create: that command fails.
+    t("enable-event", "-k", WORKLOAD_EVENTS)
+    t("list", "nore")
+    # Recorded, not compared: the stock daemon disables the output after that failure and
+    # accepts the rest (tracing to nowhere); pylttng tries the relay daemon again.
+    t("enable-event", "-k", WORKLOAD_EVENTS)
+    t("start")
+    t("destroy", "nore")
+
+
+def test_no_relayd_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
+    loopback_up()
+    ours, stock = run_on_both(lttng, tmp_path, no_relayd_scenario)
+    keep("no-relayd", ours, stock, tmp_path)
+    ours.steps, stock.steps = ours.steps[:NO_RELAYD_COMPARED], stock.steps[:NO_RELAYD_COMPARED]
+    assert_same_transcripts(ours, stock)
+    failed = ours.steps[2]
+    assert failed.rc != 0 and "Unable to connect to relayd" in failed.output, failed
+
+
+# --- what pylttng does not carry out for a streamed session yet ---------------------------
+
+def test_streamed_session_refusals(lttng: Lttng, tmp_path: Path) -> None:
+    """Refused with `Operation not supported`, never accepted and ignored."""
+    loopback_up()
+    relayd = Relayd(tmp_path / "relayd", "127.0.0.1", 8342, 8343, 8344).start()
+    url = "net://127.0.0.1:8342:8343"
+    try:
+        lttng.ok("create", "ref", "-U", url)
+        lttng.ok("enable-event", "-k", WORKLOAD_EVENTS)
+        lttng.ok("start")
+        for args in (("rotate",), ("enable-rotation", "--timer", "1s"),
+                     ("enable-rotation", "--size", "1M"), ("clear",)):
+            refused = lttng(*args)
+            assert refused.rc != 0 and "Operation not supported" in refused.text, (args, refused)
+        lttng.ok("stop")
+        lttng.ok("destroy")
+        for args in (("--live", "-U", url), ("--snapshot", "-U", url)):
+            refused = lttng("create", "other", *args)
+            assert refused.rc != 0 and "Operation not supported" in refused.text, (args, refused)
+        lttng.ok("create", "limits", "-U", url)
+        lttng.ok("enable-channel", "-k", "chan", "--tracefile-size", "1M",
+                 "--tracefile-count", "2")
+        lttng.ok("enable-event", "-k", "-c", "chan", WORKLOAD_EVENTS)
+        refused = lttng("start")
+        assert refused.rc != 0 and "Operation not supported" in refused.text, refused
+        lttng.ok("destroy")
+    finally:
+        relayd.stop()
+    [trace] = traces_of(relayd)  # the first session streamed; "limits" never started
+    assert trace.parent.name == HOST and trace.name.startswith("ref-"), trace
