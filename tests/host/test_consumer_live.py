@@ -26,6 +26,7 @@ from pylttng.protocol import relayd as r
 from pylttng.protocol.consumer import AddStream
 from test_consumer_fakering import PAGE, FakeKernel, FakeRing, page_align
 from test_consumer_relayd_link import registry_link, request
+from test_relayd_captures import of_type, scenario
 from test_relayd_stock import Relayd
 
 relayd = test_relayd_stock.relayd  # the stock lttng-relayd fixture
@@ -293,6 +294,12 @@ async def test_babeltrace2_reads_a_live_session_while_it_runs(relayd: Relayd) ->
     assert viewer.stderr == b"", viewer.stderr.decode()
 
 
+def recorded_beacons() -> list[r.SendIndex]:
+    exchange, _ = scenario("live")
+    found = [q for _, q in of_type(exchange, r.SendIndex)]
+    return [q for q in found if isinstance(q, r.SendIndex) and q.packet_size == 0]
+
+
 async def test_beacon_is_sent_only_for_a_stream_with_nothing_left(relayd: Relayd) -> None:
     """One tick by hand: a stream with a packet left to send gets flushed and no beacon;
     once drained, a beacon with the tracer's clock and the last packet's net_seq_num."""
@@ -323,6 +330,11 @@ async def test_beacon_is_sent_only_for_a_stream_with_nothing_left(relayd: Relayd
             assert beacon.packet_size == 0
             assert beacon.net_seq_num == 1 == stream.relay.last_seq
             assert beacon.timestamp_end >= before
+            # Shaped as lttng-consumerd 2.13's beacons (recorded live session): all but
+            # the handle, net_seq_num, timestamp_end and stream class id are zero.
+            stock = next(q for q in recorded_beacons())
+            keep = {"relay_stream_id": 0, "net_seq_num": 0, "timestamp_end": 0, "stream_id": 0}
+            assert dataclasses.replace(beacon, **keep) == dataclasses.replace(stock, **keep)
             await registry.close_session(3)
     finally:
         kernel.close()
