@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
-from conftest import Lttng, fork_exec_workload
+from conftest import Lttng, fork_exec_workload, run
+from differential import Transcript, assert_same_transcripts, run_on_both
 from relayd import Relayd
 from test_rotation import WORKLOAD_EVENTS
 from test_streaming import loopback_up
 
 HOST = socket.gethostname()
 LIVE_TIMER_US = 1_000_000  # lttng-tools' default (DEFAULT_LTTNG_LIVE_TIMER)
-# The issue asks for the live period + 1 s; QEMU/TCG runs Python and babeltrace2 ~3x
-# slower than a machine would, so the measured delays are recorded and asserted with
-# that margin, the latencies of each round kept in the output folder.
-MARGIN_S = 1.0 * 3
+# Events must show within the live period + 1 s (issue 22); the delays of each round are
+# kept in the output folder (live/<daemons>.json). Measured under QEMU/TCG on 2 CPUs:
+# 0.85-1.09 s with the 1 s timer, under both daemon pairs.
+MARGIN_S = 1.0
 ROUNDS = 3
 
 
@@ -138,3 +141,43 @@ def test_live_session_viewed_while_it_runs(daemon: Lttng, tmp_path: Path) -> Non
     # The relay daemon also wrote the session to disk, one folder per session.
     assert list((tmp_path / "relayd").glob(f"{HOST}/lv-*/kernel/metadata")), \
         list((tmp_path / "relayd").rglob("*"))[:20]
+
+
+# --- `lttng create --live` with no URL: the CLI spawns lttng-relayd ----------------------
+
+def spawned_relayd_pid() -> int | None:
+    """The lttng-relayd the CLI spawned: whoever listens on the default control port."""
+    listed = run("ss", "-Hltnp", "sport = :5342").out
+    found = re.search(r"pid=(\d+)", listed)
+    return int(found.group(1)) if found else None
+
+
+def default_live_scenario(t: Transcript) -> None:
+    assert spawned_relayd_pid() is None, "something already listens on 5342"
+    try:
+        t("create", "dl", "--live")
+        t("list")
+        t("enable-event", "-k", WORKLOAD_EVENTS)
+        t("start")
+        fork_exec_workload(2)
+        t("stop")
+        t("destroy", "dl")
+    finally:
+        pid = spawned_relayd_pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while spawned_relayd_pid() is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+
+def test_live_with_default_url_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
+    loopback_up()
+    ours, stock = run_on_both(lttng, tmp_path, default_live_scenario)
+    assert_same_transcripts(ours, stock)
+    created = ours.steps[0].output
+    assert "Live timer interval set to 1000000 us" in created, created
+    assert "tcp4://127.0.0.1:5342/ [data: 5343]" in created, created
+    # The spawned relay daemon wrote both sessions under the CLI's LTTNG_HOME.
+    written = sorted((lttng.home / "lttng-traces" / HOST).glob("dl-*/kernel/metadata"))
+    assert len(written) == 2, written
