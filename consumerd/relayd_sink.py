@@ -95,17 +95,14 @@ class RelaydSink:
         self._bucket.clear()
         self.link.queue_metadata(self.handle, data, padded - content)
 
-    def reset_metadata(self) -> None:
-        """The tracer starts the metadata over: what was held back is void."""
-        self._bucket.clear()
-
     def send_beacon(self, timestamp: int, stream_id: int) -> None:
         """A live beacon: an index entry with only timestamp_end and the stream class id,
         telling the viewer this stream has nothing before ``timestamp``
         (consumer-timer.c: send_empty_index(); net_seq_num as consumer_stream_write_index()
         sends it, that of the last packet sent, -1 as u64 before any)."""
         last = self.next_seq - 1 if self.next_seq else U64_MAX
-        self.link.queue_index(r.SendIndex(self.handle, last, 0, 0, 0, timestamp, 0, stream_id, 0, 0))
+        beacon = r.SendIndex(self.handle, last, 0, 0, 0, timestamp, 0, stream_id, 0, 0)
+        self.link.queue_index(beacon)
 
     def _send_data(self, area: memoryview, offset: int, content: int, padded: int) -> None:
         link = self.link

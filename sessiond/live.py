@@ -38,7 +38,12 @@ def default_uris() -> tuple[Uri, Uri]:
 
 def _uri(stype: int, port: int) -> Uri:
     return Uri(
-        dtype=UriDstType.IPV4, utype=_URI_DST, stype=stype, proto=_TCP, port=port, dst=DEFAULT_ADDRESS
+        dtype=UriDstType.IPV4,
+        utype=_URI_DST,
+        stype=stype,
+        proto=_TCP,
+        port=port,
+        dst=DEFAULT_ADDRESS,
     )
 
 

@@ -131,7 +131,17 @@ def ctf_packet(seq: int, cpu: int, begin: int, end: int, values: list[int]) -> b
     body = b"".join(EVENT.pack(0, begin, n) for n in values)
     size = HEADER.size + len(body)
     header = HEADER.pack(
-        0xC1FC1FC1, TRACE_UUID.bytes, 0, cpu, begin, end, size * 8, page_align(size) * 8, seq, 0, cpu
+        0xC1FC1FC1,
+        TRACE_UUID.bytes,
+        0,
+        cpu,
+        begin,
+        end,
+        size * 8,
+        page_align(size) * 8,
+        seq,
+        0,
+        cpu,
     )
     return header + body
 

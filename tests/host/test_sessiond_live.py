@@ -34,9 +34,15 @@ async def create(d: Harness, desc: SessionDescriptor) -> Reply:
     return await d.ask(Command.CREATE_SESSION_EXT, union=union, payload=raw)
 
 
-def live(name: str, timer: int, output: int = NETWORK, uris: tuple[Uri, ...] = URIS) -> SessionDescriptor:
+def live(
+    name: str, timer: int, output: int = NETWORK, uris: tuple[Uri, ...] = URIS
+) -> SessionDescriptor:
     return SessionDescriptor(
-        type=SessionDescriptorType.LIVE, output_type=output, name=name, uris=uris, live_timer_us=timer
+        type=SessionDescriptorType.LIVE,
+        output_type=output,
+        name=name,
+        uris=uris,
+        live_timer_us=timer,
     )
 
 
@@ -70,9 +76,7 @@ async def test_live_without_urls_streams_to_the_default_relayd(daemon: Harness) 
         (live("lv", 0), ErrorCode.INVALID),
         (live("lv", 1 << 32), ErrorCode.INVALID),  # the session keeps 32 bits
         (
-            live(
-                "lv", 1_000_000, SessionDescriptorOutputType.LOCAL, (Uri(dtype=3, dst="/tmp/x"),)
-            ),
+            live("lv", 1_000_000, SessionDescriptorOutputType.LOCAL, (Uri(dtype=3, dst="/tmp/x"),)),
             ErrorCode.INVALID,
         ),
     ],
