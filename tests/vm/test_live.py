@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from conftest import Lttng, fork_exec_workload, run
-from differential import Transcript, assert_same_transcripts, run_on_both
+from differential import Step, Transcript, assert_same_transcripts, run_on_both
 from relayd import Relayd
 from test_rotation import WORKLOAD_EVENTS
 from test_streaming import loopback_up
@@ -152,10 +152,22 @@ def spawned_relayd_pid() -> int | None:
     return int(found.group(1)) if found else None
 
 
+def create_spawning_relayd(t: Transcript, *args: str) -> None:
+    """One transcript step whose output goes through a file: the CLI forks lttng-relayd
+    without detaching it (utils.c: spawn_relayd()), so the relay daemon keeps the CLI's
+    stdout and stderr, and reading them from a pipe would wait for it to exit."""
+    out = t.scratch / "create.out"
+    with open(out, "wb") as sink:
+        done = subprocess.run(["lttng", *args], env=t.lttng.env, stdout=sink,
+                              stderr=subprocess.STDOUT, timeout=120, check=False)
+    t.steps.append(Step(t.normalise(" ".join(args)), done.returncode,
+                        t.normalise(out.read_text(errors="replace"))))
+
+
 def default_live_scenario(t: Transcript) -> None:
     assert spawned_relayd_pid() is None, "something already listens on 5342"
     try:
-        t("create", "dl", "--live")
+        create_spawning_relayd(t, "create", "dl", "--live")
         t("list")
         t("enable-event", "-k", WORKLOAD_EVENTS)
         t("start")
@@ -176,6 +188,7 @@ def test_live_with_default_url_as_the_stock_daemon(lttng: Lttng, tmp_path: Path)
     ours, stock = run_on_both(lttng, tmp_path, default_live_scenario)
     assert_same_transcripts(ours, stock)
     created = ours.steps[0].output
+    assert "Spawning a relayd daemon" in created, created
     assert "Live timer interval set to 1000000 us" in created, created
     assert "tcp4://127.0.0.1:5342/ [data: 5343]" in created, created
     # The spawned relay daemon wrote both sessions under the CLI's LTTNG_HOME.
