@@ -168,6 +168,12 @@ def default_live_scenario(t: Transcript) -> None:
     assert spawned_relayd_pid() is None, "something already listens on 5342"
     try:
         create_spawning_relayd(t, "create", "dl", "--live")
+        # The CLI does not wait for the relay daemon it forked; a user's next commands
+        # come slower than these.
+        deadline = time.monotonic() + 30
+        while spawned_relayd_pid() is None:
+            assert time.monotonic() < deadline, "the spawned lttng-relayd does not listen"
+            time.sleep(0.1)
         t("list")
         t("enable-event", "-k", WORKLOAD_EVENTS)
         t("start")
