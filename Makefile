@@ -13,6 +13,9 @@
 #                         bench/results.{json,md,png} (~24 min under TCG; bench/README.md)
 #   make bench-smoke      the same, every workload and tracer once, tiny, each daemon started
 #                         once (~3 min under TCG; build/bench-smoke/)
+#   make stress           the long forms of the reliability tests (issue 23): 100,000 fuzzed
+#                         client messages, 200,000 fuzzed ioctls and seven buffer sizes of
+#                         exact event accounting in the VM; prints the figures
 #   make profile          py-spy profiles of the daemons, perf profiles of the producer, in
 #                         the VM (build/profile-vm/profiles/)
 PYTHON ?= python3
@@ -36,7 +39,7 @@ DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod ud
 	linux-perf trace-cmd rt-tests stress-ng dwarves zstd xz-utils lz4 dkms
 
 .PHONY: pypath all modules modules_install clean deps kernels check check-kernels lint \
-	test-host test-vm demo bench bench-smoke profile kmod-kver
+	test-host test-vm demo bench bench-smoke profile kmod-kver stress
 
 all: modules
 
@@ -100,20 +103,28 @@ test-host: pypath
 	@# PYTHONSAFEPATH: not the checkout root, whose pylttng/ holds only __init__.py.
 	PYTHONSAFEPATH=1 PYTHONPATH=$(PYPATH) $(PYTHON) -m pytest -p no:cacheprovider tests/host
 
-test-vm: modules
+test-vm: modules build/syscall_loop
 	$(PYTHON) tests/vm/runner.py check
 
 # Every kernel of tests/vm/kernels.py: build, boot, whole VM suite; the table in
-# build/kernels/table.md.  CI (make check) runs the whole suite on 6.1 and 6.12 and the
-# end-to-end and event-source tests on their RT and cloud flavours (--ci).
+# build/kernels/table.md.  CI (make check) runs the whole suite on 6.1, what the kernel can
+# change on 6.12 (through pylttng's daemons), and the end-to-end and event-source tests on
+# the RT and cloud flavours (--ci: tests/vm/kernels.py, Kernel.ci_suite).
 check-kernels: kernels
 	$(PYTHON) tests/vm/kernels.py check
 
-check: kernels
+check: kernels build/syscall_loop
 	$(MAKE) lint
 	$(MAKE) test-host
 	$(PYTHON) tests/vm/kernels.py check --ci
 	$(MAKE) bench-smoke
+
+# The short forms run in make check; these are the long ones, with their figures.
+stress: modules pypath build/syscall_loop
+	PYLTTNG_FUZZ_COUNT=100000 PYTHONSAFEPATH=1 PYTHONPATH=$(PYPATH) $(PYTHON) -m pytest \
+		-p no:cacheprovider -rA tests/host/test_sessiond_fuzz.py
+	$(PYTHON) tests/vm/runner.py check --out $(CURDIR)/build/stress-vm -- --stress \
+		$(CURDIR)/tests/vm/test_ioctl_fuzz.py $(CURDIR)/tests/vm/test_accounting.py
 
 demo: deps
 	$(MAKE) modules

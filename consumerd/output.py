@@ -17,6 +17,8 @@ import fcntl
 import os
 from dataclasses import dataclass
 
+from .fs_identity import ROOT, Owner, acting_as
+
 # lttng-tools creates trace directories rwx for user and group, files rw for user and group
 # (the umask still applies, as with lttng-consumerd).
 DIR_MODE = 0o770
@@ -26,27 +28,31 @@ FILE_MODE = 0o660
 SPLICE_FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_MORE
 
 
-def open_trace_dir(path: str) -> int:
-    """mkdir -p ``path`` and return an O_PATH fd of it.  Files are created relative to that
-    fd, as lttng-consumerd creates them through directory handles: the session daemon
-    renames a trace chunk's folder while its streams still write there (rotations)."""
-    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
-    return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+def open_trace_dir(path: str, owner: Owner = ROOT) -> int:
+    """mkdir -p ``path`` as ``owner`` and return an O_PATH fd of it.  Files are created
+    relative to that fd, as lttng-consumerd creates them through directory handles: the
+    session daemon renames a trace chunk's folder while its streams still write there
+    (rotations)."""
+    with acting_as(owner):
+        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+        return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
-def create_trace_file(dir_fd: int, file_name: str) -> int:
-    """Create (truncate) ``file_name`` in the folder ``dir_fd``, and its parent (index/).
+def create_trace_file(dir_fd: int, file_name: str, owner: Owner = ROOT) -> int:
+    """Create (truncate) ``file_name`` in the folder ``dir_fd``, and its parent (index/),
+    as ``owner``.
 
     Open for reading too: the index entry of a spliced packet is read back from its header
     in the file (stream.py)."""
     parent = os.path.dirname(file_name)
-    if parent:
-        try:
-            os.mkdir(parent, DIR_MODE, dir_fd=dir_fd)
-        except FileExistsError:
-            pass
-    flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
-    return os.open(file_name, flags, FILE_MODE, dir_fd=dir_fd)
+    with acting_as(owner):
+        if parent:
+            try:
+                os.mkdir(parent, DIR_MODE, dir_fd=dir_fd)
+            except FileExistsError:
+                pass
+        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+        return os.open(file_name, flags, FILE_MODE, dir_fd=dir_fd)
 
 
 @dataclass(slots=True)

@@ -52,6 +52,14 @@ async def _connect(end: RelaydEndpoint, what: str) -> trio.SocketStream:
     return trio.SocketStream(sock)
 
 
+def _why(exc: Exception) -> str:
+    # A deadline that passed means a relay daemon that takes nothing any more (gone, or
+    # its link down); say so rather than name trio's exception.
+    if isinstance(exc, trio.TooSlowError):
+        return f"no progress in {TIMEOUT_S:g} s (relay daemon or link down)"
+    return repr(exc)
+
+
 class RelaydLink:
     """Both connections of one session; ``broken`` once any exchange failed."""
 
@@ -237,7 +245,7 @@ class RelaydLink:
                 with trio.fail_after(TIMEOUT_S):
                     await stream.send_all(raw)
             except (OSError, trio.BrokenResourceError, trio.TooSlowError) as exc:
-                raise self._fail(f"relayd connection: sending {what}: {exc!r}") from None
+                raise self._fail(f"relayd connection: sending {what}: {_why(exc)}") from None
 
     async def call(self, request: r.Request) -> r.Reply:
         """Send one command and read its reply; RelaydError (and the link broken) when the
@@ -256,7 +264,7 @@ class RelaydLink:
             except RelaydError as exc:
                 raise RelaydError(self.break_link(str(exc))) from None
             except (OSError, trio.BrokenResourceError, trio.TooSlowError, r.ProtocolError) as exc:
-                why = f"relayd control connection: {type(request).__name__}: {exc!r}"
+                why = f"relayd control connection: {type(request).__name__}: {_why(exc)}"
                 raise RelaydError(self.break_link(why)) from None
         return reply
 

@@ -29,6 +29,7 @@ import os
 from dataclasses import dataclass
 from typing import Protocol
 
+from .fs_identity import Owner
 from .output import open_trace_dir
 
 _ULONG_SIGN = 1 << 63
@@ -82,8 +83,11 @@ def end_of_chunk(src: PositionSource, *, metadata: bool) -> int:
     return src.snapshot_produced() & ~(src.max_subbuf_size() - 1)
 
 
-def plan_rotation(src: PositionSource, trace_dir: str, *, metadata: bool) -> PendingRotation:
-    """The pending rotation of one stream; raises OSError (nothing left open)."""
+def plan_rotation(
+    src: PositionSource, trace_dir: str, *, metadata: bool, owner: Owner
+) -> PendingRotation:
+    """The pending rotation of one stream, its next folder created as ``owner``; raises
+    OSError (nothing left open)."""
     position = end_of_chunk(src, metadata=metadata)
-    dir_fd = open_trace_dir(trace_dir) if trace_dir else None
+    dir_fd = open_trace_dir(trace_dir, owner) if trace_dir else None
     return PendingRotation(position=position, dir_fd=dir_fd, trace_dir=trace_dir)

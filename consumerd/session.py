@@ -16,6 +16,7 @@ import trio
 from pylttng.protocol.consumer import AddStream, RelaydSession, Reply
 
 from . import live_timer
+from .fs_identity import Owner
 from .relayd_link import RelaydError, RelaydLink
 from .relayd_sink import RelaydSink
 from .ringbuffer import KernelStream, SubbufReader
@@ -190,6 +191,7 @@ class Registry:
                 indexed=not req.metadata,  # consumer-stream.c: no index for metadata
                 tracefile_size=req.tracefile_size,
                 tracefile_count=req.tracefile_count,
+                owner=Owner(req.uid, req.gid),
             )
         except OSError as exc:
             raise RequestError(

@@ -20,6 +20,8 @@ from typing import Protocol
 
 from pylttng.protocol.consumer import SnapshotStream
 
+from .fs_identity import Owner, acting_as
+from .output import DIR_MODE, FILE_MODE
 from .ringbuffer import KernelStream, Next
 
 
@@ -118,9 +120,11 @@ def snapshot_metadata_stream(src: SnapshotSource, out_fd: int) -> SnapshotResult
 def record_snapshot(request: SnapshotStream, fd: int) -> SnapshotResult:
     """Copy the stream behind ``fd`` (which this closes) to a new trace_dir/file_name."""
     try:
-        os.makedirs(request.trace_dir, mode=0o770, exist_ok=True)
-        path = os.path.join(request.trace_dir, request.file_name)
-        out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o660)
+        with acting_as(Owner(request.uid, request.gid)):
+            os.makedirs(request.trace_dir, mode=DIR_MODE, exist_ok=True)
+            path = os.path.join(request.trace_dir, request.file_name)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            out = os.open(path, flags, FILE_MODE)
         try:
             stream = KernelStream(fd)
             if request.metadata:

@@ -268,14 +268,16 @@ class Stream:
         if not self.files.is_open:
             # No chunk since a rotation while stopped: nothing to close, nothing to flush
             # (lttng_consumer_rotate_channel(): "rotating from a NULL trace chunk").
-            dir_fd = open_trace_dir(trace_dir) if trace_dir else None
+            dir_fd = open_trace_dir(trace_dir, self.files.owner) if trace_dir else None
             self.rotation = PendingRotation(position=0, dir_fd=dir_fd, trace_dir=trace_dir)
             self._switch_chunk()
             return
         if self.metadata:
             while self.step() is Step.WROTE:
                 pass  # all the metadata handed out so far belongs to the old chunk too
-        self.rotation = plan_rotation(self.reader, trace_dir, metadata=self.metadata)
+        self.rotation = plan_rotation(
+            self.reader, trace_dir, metadata=self.metadata, owner=self.files.owner
+        )
         if trace_dir and not self.metadata:
             self.reader.flush_empty()  # open a packet in the new chunk at the rotation
         if self._held is None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 
 from . import index
+from .fs_identity import ROOT, Owner
 from .output import Transfer, create_trace_file, open_trace_dir, write_from_mmap
 
 
@@ -47,6 +48,7 @@ class StreamFiles:
         "_trace_dir",
         "data_fd",
         "index_fd",
+        "owner",
         "path",
         "used",
     )
@@ -60,11 +62,14 @@ class StreamFiles:
         tracefile_size: int = 0,
         tracefile_count: int = 0,
         dir_fd: int | None = None,
+        owner: Owner = ROOT,
     ) -> None:
         """Create the first file(s) in ``trace_dir``, or in the folder ``dir_fd`` (then
-        owned here; ``trace_dir`` only names it); raises OSError (``dir_fd`` closed)."""
+        owned here; ``trace_dir`` only names it), each as ``owner`` (the session's user);
+        raises OSError (``dir_fd`` closed)."""
+        self.owner = owner
         try:
-            self._dir_fd = open_trace_dir(trace_dir) if dir_fd is None else dir_fd
+            self._dir_fd = open_trace_dir(trace_dir, owner) if dir_fd is None else dir_fd
         except BaseException:
             if dir_fd is not None:
                 os.close(dir_fd)
@@ -123,7 +128,7 @@ class StreamFiles:
     def _open(self, n: int) -> None:
         """Create (truncate) file ``n`` and its index, then switch to them."""
         name = stream_file_name(self._name, self._size, n)
-        data_fd = create_trace_file(self._dir_fd, name)
+        data_fd = create_trace_file(self._dir_fd, name, self.owner)
         index_fd = None
         try:
             if self._indexed:
@@ -137,7 +142,7 @@ class StreamFiles:
 
     def _create_index(self, n: int) -> int:
         name = stream_file_name(self._name, self._size, n, index.INDEX_SUFFIX)
-        fd = create_trace_file(self._dir_fd, os.path.join(index.INDEX_DIR, name))
+        fd = create_trace_file(self._dir_fd, os.path.join(index.INDEX_DIR, name), self.owner)
         try:
             header = index.FILE_HEADER
             write_from_mmap(fd, memoryview(header), Transfer(offset=0, size=len(header)))

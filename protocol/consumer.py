@@ -25,6 +25,8 @@ HEADER: Final = struct.Struct(">I")
 MAX_PAYLOAD: Final = 1 << 20
 # lttng_channel_attr's tracefile_size and tracefile_count are uint64_t.
 U64_MAX: Final = (1 << 64) - 1
+# (uid_t) -1 / (gid_t) -1: "no id" to chown(2) and setfsuid(2).
+ID_NONE: Final = (1 << 32) - 1
 
 Output: TypeAlias = Literal["mmap", "splice"]
 OUTPUTS: Final[tuple[Output, ...]] = ("mmap", "splice")
@@ -56,6 +58,10 @@ class AddStream:
     # Only for a session that streams (RelaydSession): the stream's folder relative to the
     # trace chunk, domain first ("kernel"), as relayd.c: relayd_add_stream() sends it.
     relay_path: str = ""
+    # The session's user: its folders and files are created with that user's rights and
+    # belong to it (lttng-consumerd's run-as credentials of the channel).
+    uid: int = 0
+    gid: int = 0
     cmd: Literal["add_stream"] = field(default="add_stream", init=False)
 
 
@@ -82,6 +88,8 @@ class SnapshotStream:
     file_name: str
     metadata: bool
     max_packets: int = 0
+    uid: int = 0  # the session's user, as in AddStream
+    gid: int = 0
     cmd: Literal["snapshot_stream"] = field(default="snapshot_stream", init=False)
 
 
@@ -316,6 +324,16 @@ def _u64(msg: Mapping[str, Any], name: str, cmd: str) -> int:
     return _optional_u64(msg, name, cmd)
 
 
+def _optional_id(msg: Mapping[str, Any], name: str, cmd: str) -> int:
+    """An optional uid or gid (absent: 0, root); (uid_t) -1 names nobody."""
+    if name not in msg:
+        return 0
+    value: int = _field(msg, name, int, cmd)
+    if not 0 <= value < ID_NONE:
+        raise ProtocolError(f"{cmd}: field {name!r} must be within [0, 2**32 - 2]")
+    return value
+
+
 def _nonempty(msg: Mapping[str, Any], name: str, cmd: str) -> str:
     value: str = _field(msg, name, str, cmd)
     if not value or "\0" in value:
@@ -359,6 +377,8 @@ def parse_request(payload: bytes) -> Request:
             tracefile_size=tracefile_size,
             tracefile_count=tracefile_count,
             relay_path=_relay_path(msg, cmd),
+            uid=_optional_id(msg, "uid", cmd),
+            gid=_optional_id(msg, "gid", cmd),
         )
     if cmd == "snapshot_stream":
         max_packets: int = _field(msg, "max_packets", int, cmd)
@@ -370,6 +390,8 @@ def parse_request(payload: bytes) -> Request:
             file_name=_file_name(msg, cmd),
             metadata=_field(msg, "metadata", bool, cmd),
             max_packets=max_packets,
+            uid=_optional_id(msg, "uid", cmd),
+            gid=_optional_id(msg, "gid", cmd),
         )
     if cmd == "rotate_session":
         trace_dir: str = _field(msg, "trace_dir", str, cmd)
@@ -465,6 +487,8 @@ def encode_request(req: Request) -> bytes:
             output=req.output,
             tracefile_size=req.tracefile_size,
             tracefile_count=req.tracefile_count,
+            uid=req.uid,
+            gid=req.gid,
         )
         if req.relay_path:
             msg.update(relay_path=req.relay_path)
@@ -487,6 +511,8 @@ def encode_request(req: Request) -> bytes:
             file_name=req.file_name,
             metadata=req.metadata,
             max_packets=req.max_packets,
+            uid=req.uid,
+            gid=req.gid,
         )
     elif isinstance(req, RotateSession):
         msg.update(trace_dir=req.trace_dir)

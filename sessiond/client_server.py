@@ -21,6 +21,7 @@ from pylttng.protocol.client.errors import ProtocolError
 from pylttng.protocol.client.messages import Reply, Request
 from pylttng.protocol.client.writer import encode_reply
 
+from .admission import TracingGroup
 from .context import Credentials
 from .dispatch import Dispatcher
 
@@ -30,6 +31,8 @@ log = logging.getLogger("pylttng.sessiond.client")
 RECEIVE_TIMEOUT_S = 30.0
 _RECV_CHUNK = 65536
 _MAX_FDS = 253  # LTTCOMM_MAX_SEND_FDS: fds the client may attach (user-space probes)
+SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)  # asm-generic/socket.h, Linux 4.13
+_MAX_PEER_GROUPS = 256  # CPython's getsockopt() returns at most 1024 bytes
 
 
 async def bind_client_socket(path: str) -> trio.socket.SocketType:
@@ -52,7 +55,18 @@ async def bind_client_socket(path: str) -> trio.socket.SocketType:
 def _peer_credentials(sock: trio.socket.SocketType) -> Credentials:
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     pid, uid, gid = struct.unpack("3i", raw)
-    return Credentials(pid=pid, uid=uid, gid=gid)
+    return Credentials(pid=pid, uid=uid, gid=gid, groups=_peer_groups(sock))
+
+
+def _peer_groups(sock: trio.socket.SocketType) -> tuple[int, ...]:
+    """The peer's supplementary groups at connect(2); the first 256 are enough to find
+    the tracing group in any sane set (ERANGE beyond: none, so only the primary counts)."""
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, SO_PEERGROUPS, _MAX_PEER_GROUPS * 4)
+    except OSError as exc:
+        log.info("SO_PEERGROUPS: %s", exc)
+        return ()
+    return struct.unpack(f"{len(raw) // 4}I", raw[: len(raw) - len(raw) % 4])
 
 
 def _passed_fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
@@ -118,7 +132,10 @@ async def _read_request(
 
 
 async def serve_connection(
-    conn: trio.socket.SocketType, dispatcher: Dispatcher, lock: trio.Lock
+    conn: trio.socket.SocketType,
+    dispatcher: Dispatcher,
+    lock: trio.Lock,
+    admission: TracingGroup | None = None,
 ) -> None:
     with conn:
         try:
@@ -128,6 +145,15 @@ async def serve_connection(
                 return
             if isinstance(got, Reply):
                 reply = got
+            elif admission is not None and not admission.admits(creds):
+                log.warning(
+                    "refused client pid %d uid %d: not in the tracing group %r",
+                    creds.pid,
+                    creds.uid,
+                    admission.name,
+                )
+                _close_fds(got.fds)
+                reply = Reply(got.cmd_type, ErrorCode.EPERM, got.domain.pid)
             else:
                 # One command at a time, like the stock daemon's single client thread.
                 async with lock:
@@ -160,8 +186,13 @@ async def _send_reply(conn: trio.socket.SocketType, reply: Reply) -> None:
 
 
 async def serve_clients(
-    listener: trio.socket.SocketType, dispatcher: Dispatcher, nursery: trio.Nursery
+    listener: trio.socket.SocketType,
+    dispatcher: Dispatcher,
+    nursery: trio.Nursery,
+    admission: TracingGroup | None = None,
 ) -> None:
+    """Serve every connection; with ``admission`` (the root daemon), only root's and the
+    tracing group's."""
     while True:
         conn = await accept(listener, log)
-        nursery.start_soon(serve_connection, conn, dispatcher, dispatcher.command_lock)
+        nursery.start_soon(serve_connection, conn, dispatcher, dispatcher.command_lock, admission)

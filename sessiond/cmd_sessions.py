@@ -185,7 +185,8 @@ async def destroy_session(ctx: DaemonContext, session: Session) -> r.SessionDest
         except CommandError as exc:
             failure = exc
     await rotation.wait_rotation(session)
-    await destroy_kernel_session(ctx, session)
+    closing = await destroy_kernel_session(ctx, session)
+    failure = failure or closing
     ctx.sessions.remove(session)
     if failure is not None:
         raise failure

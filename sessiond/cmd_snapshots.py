@@ -196,10 +196,11 @@ async def _record(
                     file_name=f"{chan.name}_{cpu}",
                     metadata=False,
                     max_packets=max_packets,
+                    owner=session.owner,
                 )
         await link.snapshot_stream(
             session_id=session.id, fd=stream_fd, trace_dir=trace_dir,
-            file_name="metadata", metadata=True,
+            file_name="metadata", metadata=True, owner=session.owner,
         )
     except (ConsumerError, OSError) as exc:
         raise CommandError(ErrorCode.SNAPSHOT_FAIL, str(exc)) from None

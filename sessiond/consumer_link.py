@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 
 import trio
+from pylttng.consumerd.fs_identity import Owner
 from pylttng.consumerd.wire import ConnectionClosed, FramedSocket, connect_unix
 from pylttng.protocol.consumer import (
     AddStream,
@@ -83,9 +84,11 @@ class ConsumerLink:
         tracefile_size: int = 0,
         tracefile_count: int = 0,
         relay_path: str = "",
+        owner: Owner,
     ) -> None:
         """Hand a stream fd to the consumerd (which gets its own copy; ``fd`` stays ours);
-        with ``relay_path``, drained to the session's relay daemon (relayd_session())."""
+        with ``relay_path``, drained to the session's relay daemon (relayd_session()).
+        The consumerd creates the stream's files with ``owner``'s rights."""
         req = AddStream(
             session_id=session_id,
             trace_dir=trace_dir,
@@ -95,6 +98,8 @@ class ConsumerLink:
             tracefile_size=tracefile_size,
             tracefile_count=tracefile_count,
             relay_path=relay_path,
+            uid=owner.uid,
+            gid=owner.gid,
         )
         await self._call(req, (fd,))
 
@@ -120,15 +125,19 @@ class ConsumerLink:
         file_name: str,
         metadata: bool,
         max_packets: int = 0,
+        owner: Owner,
     ) -> int:
-        """Have the consumerd copy a stream's buffer to a file; returns the packets lost
-        (overwritten while they were read). ``fd`` stays ours."""
+        """Have the consumerd copy a stream's buffer to a file created with ``owner``'s
+        rights; returns the packets lost (overwritten while they were read). ``fd`` stays
+        ours."""
         req = SnapshotStream(
             session_id=session_id,
             trace_dir=trace_dir,
             file_name=file_name,
             metadata=metadata,
             max_packets=max_packets,
+            uid=owner.uid,
+            gid=owner.gid,
         )
         reply = await self._call(req, (fd,))
         lost = reply.values.get("lost_packets", 0)

@@ -70,6 +70,7 @@ async def run_consumerd(
     while True:
         log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
         try:
+            os.fchmod(log_fd, 0o640)  # not world-readable, even if an older one was
             proc = await trio.lowlevel.open_process(argv, stdin=subprocess.DEVNULL, stderr=log_fd)
         finally:
             os.close(log_fd)

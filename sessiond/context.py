@@ -19,6 +19,7 @@ class Credentials:
     pid: int
     uid: int
     gid: int
+    groups: tuple[int, ...] = ()  # supplementary groups (SO_PEERGROUPS)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import trio
 
+from .admission import TracingGroup
 from .client_server import bind_client_socket, serve_clients
 from .config_values import LoadError
 from .consumer import Consumer
@@ -46,17 +47,6 @@ class Config:
     load_path: str | None = None  # -l/--load; None: the `auto` folders
 
 
-def _tracing_gid(group: str) -> int | None:
-    import grp
-
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        # set_permissions() of main.c: root alone may then connect.
-        log.warning("no tracing group %r: only root may use the session daemon", group)
-        return None
-
-
 def prepare_rundir(paths: RunPaths) -> int:
     """Create the rundir, take the lock file (lttng-sessiond.lck), write the pid file."""
     os.makedirs(paths.rundir, mode=0o755, exist_ok=True)
@@ -85,10 +75,11 @@ async def run(config: Config, readiness: Readiness) -> None:
     load_failure = ""
     try:
         listener = await bind_client_socket(paths.client_socket)
+        admission = None
         if os.geteuid() == 0:
-            gid = _tracing_gid(config.group)
-            if gid is not None:
-                os.chown(paths.client_socket, 0, gid)
+            admission = TracingGroup.lookup(config.group)
+            if admission.gid is not None:
+                os.chown(paths.client_socket, 0, admission.gid)
         async with trio.open_nursery() as nursery:
             # spawn_consumerd(): --verbose-consumer passes --verbose on.
             verbosity = ["--verbose"] if config.verbose_consumer else []
@@ -99,7 +90,7 @@ async def run(config: Config, readiness: Readiness) -> None:
             )
             dispatcher = Dispatcher(ctx, is_root=os.geteuid() == 0)
             nursery.start_soon(_exit_on_signals, nursery.cancel_scope)
-            nursery.start_soon(serve_clients, listener, dispatcher, nursery)
+            nursery.start_soon(serve_clients, listener, dispatcher, nursery, admission)
             log.info("listening on %s", paths.client_socket)
             try:
                 load_failure = await _load(dispatcher, config.load_path)

@@ -27,6 +27,7 @@ from . import (
     cmd_channels,
     cmd_events,
     cmd_listing,
+    cmd_output,
     cmd_regenerate,
     cmd_rotation,
     cmd_save,
@@ -73,7 +74,7 @@ ROUTES: dict[type[c.ClientCommand], Route] = {
     c.StopTrace: _session(cmd_sessions.handle_stop, domain=False),
     c.DataPending: _session(cmd_sessions.handle_data_pending, domain=False),
     c.SetSessionShmPath: _session(cmd_sessions.handle_set_shm_path, domain=False),
-    c.SetConsumerUri: _session(_REFUSE),
+    c.SetConsumerUri: _session(cmd_output.handle_set_consumer_uri),
     c.RegisterConsumer: _session(_REFUSE),
     # channels, events, contexts
     c.EnableChannel: _session(cmd_channels.handle_enable_channel),

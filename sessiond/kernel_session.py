@@ -12,6 +12,7 @@ import logging
 import os
 import time
 
+from pylttng.consumerd.fs_identity import acting_as
 from pylttng.protocol.client.constants import ErrorCode, EventOutput
 from pylttng.protocol.consumer import Output
 
@@ -119,9 +120,10 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
     # output (the bytes sent are the same).
     relay_path = KERNEL_RELAY_PATH if streamed else ""
     trace_dir = KERNEL_RELAY_PATH if streamed else session.kernel_trace_dir
-    if not streamed:
-        os.makedirs(trace_dir, mode=0o770, exist_ok=True)
     try:
+        if not streamed:
+            with acting_as(session.owner):
+                os.makedirs(trace_dir, mode=0o770, exist_ok=True)
         if ksess.metadata_stream_fd is not None:
             await link.add_stream(
                 session_id=session.id,
@@ -131,6 +133,7 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                 metadata=True,
                 output="mmap",
                 relay_path=relay_path,
+                owner=session.owner,
             )
         for chan in reversed(ksess.channels):
             mmap = streamed or chan.attr.output == EventOutput.MMAP
@@ -147,6 +150,7 @@ async def _send_streams(ctx: DaemonContext, session: Session, ksess: KernelSessi
                     tracefile_size=chan.attr.tracefile_size,
                     tracefile_count=chan.attr.tracefile_count,
                     relay_path=relay_path,
+                    owner=session.owner,
                 )
     except (ConsumerError, OSError) as exc:
         raise CommandError(ErrorCode.KERN_CONSUMER_FAIL, str(exc)) from None
@@ -194,19 +198,25 @@ async def kernel_data_pending(ctx: DaemonContext, session: Session) -> bool:
         return False
 
 
-async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> None:
-    """kernel_destroy_session(): close every fd; the consumer drains and closes files."""
+async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> CommandError | None:
+    """kernel_destroy_session(): close every fd; the consumer drains and closes files.
+    Returns the failure to report once the session is gone: a streamed session whose
+    relay daemon could not take the end of its trace, which lttng-sessiond reports as
+    the failure of the quiet rotation of cmd_destroy_session()."""
     ksess = session.kernel
     if ksess is None:
-        return
+        return None
     if ksess.active:
         await stop_kernel_session(ctx, session)
+    failure = None
     if ksess.streams_sent or ksess.relayd_session_id is not None:
         try:
             link = await ctx.consumer.link()
             await link.close_session(session.id)
         except (ConsumerError, OSError) as exc:
             log.error("closing session %s in the consumer failed: %s", session.name, exc)
+            if ksess.relayd_session_id is not None:
+                failure = CommandError(ErrorCode.ROTATION_FAIL_CONSUMER, str(exc))
     for chan in ksess.channels:
         for kevent in chan.events:
             close_fd(kevent.fd)
@@ -225,6 +235,7 @@ async def destroy_kernel_session(ctx: DaemonContext, session: Session) -> None:
             await tracer.destroy_session(ksess.fd)
         except OSError as exc:
             log.warning("closing kernel session %s: %s", session.name, exc)
+    return failure
 
 
 def close_fd(fd: int | None) -> None:

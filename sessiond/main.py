@@ -18,6 +18,17 @@ from .paths import RunPaths
 LOG_FILE_NAME = "pylttng-sessiond.log"
 
 
+def _private_file(path: str) -> str:
+    """Create ``path`` (or take it as it is) rw-r----- : the log names users, paths and
+    sessions, which are not everyone's business."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+    try:
+        os.fchmod(fd, 0o640)
+    finally:
+        os.close(fd)
+    return path
+
+
 def _setup_logging(verbose: int, quiet: bool, rundir: str) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     handlers: list[logging.Handler] = []
@@ -26,7 +37,7 @@ def _setup_logging(verbose: int, quiet: bool, rundir: str) -> None:
     try:
         os.makedirs(rundir, exist_ok=True)
         # Daemonized stderr goes to /dev/null: keep a log where the user can read why.
-        handlers.append(logging.FileHandler(os.path.join(rundir, LOG_FILE_NAME)))
+        handlers.append(logging.FileHandler(_private_file(os.path.join(rundir, LOG_FILE_NAME))))
     except OSError:
         pass
     logging.basicConfig(
@@ -54,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     paths = dataclasses.replace(
         RunPaths.for_current_user(),
         client_socket_path=args.client_sock and os.path.abspath(args.client_sock),
-        pid_file_path=args.pidfile and os.path.abspath(args.pidfile))
+        pid_file_path=args.pidfile and os.path.abspath(args.pidfile),
+    )
     readiness_fd: int | None = None
     parent_pid = os.getppid()
     if args.daemonize or args.background:
@@ -63,9 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     for line in options.not_applied(args, os.environ):
         logging.getLogger("pylttng.sessiond").info("%s", line)
     consumerd_cmd = shlex.split(args.consumerd_cmd) if args.consumerd_cmd else None
-    config = Config(paths=paths, no_kernel=args.no_kernel, consumerd_cmd=consumerd_cmd,
-                    group=args.group or "tracing", verbose_consumer=bool(args.verbose_consumer),
-                    load_path=args.load and os.path.abspath(args.load))
+    config = Config(
+        paths=paths,
+        no_kernel=args.no_kernel,
+        consumerd_cmd=consumerd_cmd,
+        group=args.group or "tracing",
+        verbose_consumer=bool(args.verbose_consumer),
+        load_path=args.load and os.path.abspath(args.load),
+    )
     readiness = Readiness(readiness_fd, parent_pid if args.sig_parent else None)
     try:
         trio.run(run, config, readiness)

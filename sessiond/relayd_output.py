@@ -11,9 +11,13 @@ which lttng-relayd puts in ``<hostname>/<session>-<date>/`` of its output folder
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass
 
+import trio
 from pylttng.protocol.client.constants import ErrorCode, UriDstType
 from pylttng.protocol.client.messages import Uri
 from pylttng.protocol.consumer import RelaydEndpoint, RelaydSession
@@ -114,9 +118,9 @@ def _error_code(reason: str) -> ErrorCode:
 
 async def setup_relayd(ctx: DaemonContext, session: Session) -> None:
     """cmd_setup_relayd(): once per session, the consumer daemon opens the session on the
-    relay daemon. A failure is reported to the command that tried; unlike lttng-sessiond,
-    which then disables the output and records nothing without a word, the next
-    kernel-domain command (or `lttng start`) tries again."""
+    relay daemon. A failure is reported to the command that tried, and the next
+    kernel-domain command tries again, as lttng-sessiond does after a failed connect
+    (create_connect_relayd() leaves the output enabled); so does `lttng start`."""
     out = session.relayd
     ksess = session.kernel
     if out is None or ksess is None or ksess.relayd_session_id is not None:
@@ -146,3 +150,22 @@ async def setup_relayd(ctx: DaemonContext, session: Session) -> None:
     ksess.relayd_session_id = relayd_id
     log.info("session %s: relayd session %d, trace in %s of the relay daemon's output",
              session.name, relayd_id, path)
+
+
+async def resolve(uris: tuple[Uri, ...]) -> tuple[Uri, ...]:
+    """Host names as numeric addresses, as uri_parse() leaves them (set_ip_address()); the
+    daemon's own session loading sends them unresolved."""
+    resolved = []
+    for uri in uris:
+        if uri.dtype in (UriDstType.IPV4, UriDstType.IPV6) and uri.dst:
+            family = socket.AF_INET6 if uri.dtype == UriDstType.IPV6 else socket.AF_INET
+            try:
+                ipaddress.ip_address(uri.dst)
+            except ValueError:
+                try:
+                    infos = await trio.socket.getaddrinfo(uri.dst, None, family)
+                except OSError as exc:
+                    raise CommandError(ErrorCode.INVALID, f"{uri.dst}: {exc}") from None
+                uri = dataclasses.replace(uri, dst=str(infos[0][4][0]))
+        resolved.append(uri)
+    return tuple(resolved)

@@ -25,6 +25,7 @@ import os
 import time
 
 import trio
+from pylttng.consumerd.fs_identity import acting_as
 from pylttng.protocol.client.constants import ErrorCode, RotationState
 
 from .consumer_link import ConsumerError
@@ -55,12 +56,13 @@ def new_trace_chunk(session: Session) -> TraceChunk:
     output = session.output_path
     next_id = 0 if rot.most_recent_chunk_id is None else rot.most_recent_chunk_id + 1
     path: str | None
-    if rot.current_chunk is not None:
-        rename_path(output, rot.current_chunk, TMP_OLD_CHUNK)
-        path = TMP_NEW_CHUNK
-    else:
-        path = None if rot.rotated else ""
-    return create_chunk(output, next_id, path)
+    with acting_as(session.owner):
+        if rot.current_chunk is not None:
+            rename_path(output, rot.current_chunk, TMP_OLD_CHUNK)
+            path = TMP_NEW_CHUNK
+        else:
+            path = None if rot.rotated else ""
+        return create_chunk(output, next_id, path)
 
 
 def start_first_chunk(session: Session) -> None:
@@ -85,11 +87,12 @@ def _close_chunk(session: Session, chunk: TraceChunk, command: CloseCommand) -> 
     rot = session.rotation
     output = session.output_path
     chunk.close_command = command
-    if rot.current_chunk is not None:
-        stays_in_output = command is CloseCommand.DELETE and not rot.rotated
-        rename_path(output, rot.current_chunk, "" if stays_in_output else None)
-    if command is CloseCommand.NO_OPERATION:
-        rename_path(output, chunk, None if rot.rotated else "")
+    with acting_as(session.owner):
+        if rot.current_chunk is not None:
+            stays_in_output = command is CloseCommand.DELETE and not rot.rotated
+            rename_path(output, rot.current_chunk, "" if stays_in_output else None)
+        if command is CloseCommand.NO_OPERATION:
+            rename_path(output, chunk, None if rot.rotated else "")
     if command is CloseCommand.MOVE_TO_COMPLETED:
         rot.rotated = True
     chunk.close_time = int(time.time())
@@ -216,7 +219,8 @@ def _end_rotation(session: Session, state: RotationState) -> None:
         rot.last_archived_chunk_id = chunk.id
         rot.chunk_being_archived = None
         try:
-            release_chunk(session.output_path, chunk)
+            with acting_as(session.owner):
+                release_chunk(session.output_path, chunk)
         except OSError as exc:
             log.error("session %s: trace chunk %d: %s", session.name, chunk.id, exc)
         log.info("session %s: rotation of chunk %d %s", session.name, chunk.id, state.name)

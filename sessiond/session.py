@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import trio
+from pylttng.consumerd.fs_identity import Owner
 from pylttng.protocol.client.constants import ProcessAttr, RotationState, TrackingPolicy
 from pylttng.protocol.client.messages import Channel, Event, EventContext
 
@@ -146,6 +147,11 @@ class Session:
     def list_path(self) -> str:
         """The trace output as `lttng list` shows it."""
         return self.relayd.list_path if self.relayd is not None else self.output_path
+
+    @property
+    def owner(self) -> Owner:
+        """Whose rights the session's folders and files are created with."""
+        return Owner(self.uid, self.gid)
 
     @property
     def kernel_trace_dir(self) -> str:

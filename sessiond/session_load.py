@@ -24,6 +24,7 @@ from pylttng.protocol.client.constants import (
 from pylttng.protocol.client.messages import CreateSessionArgs, Domain, SessionDescriptor, Uri
 
 from .config_values import LoadError, boolean, find, text, uint
+from .relayd_url import parse_urls
 from .session_load_domain import domain_commands
 
 _UNSET_MAX_SIZE = (1 << 64) - 1  # a snapshot output's size when the file gives none
@@ -182,9 +183,11 @@ def _create(name: str, output: ET.Element | None, live: int) -> list[c.ClientCom
                                        live_timer_us=live)
     else:
         descriptor = SessionDescriptor(type=SessionDescriptorType.REGULAR, name=name)
-    # The URLs travel unparsed: pylttng-sessiond refuses SET_CONSUMER_URI (there is no
-    # relay daemon to stream to) before reading them, as it refuses a live session.
-    urls = (Uri(dtype=UriDstType.IPV4, dst=control), Uri(dtype=UriDstType.IPV4, dst=data))
+    # create_session_net_output(): lttng_set_consumer_url(), which parses them.
+    try:
+        urls = parse_urls(control, data)
+    except ValueError as exc:  # lttng_set_consumer_url() fails with LTTNG_ERR_INVALID
+        raise LoadError(str(exc), ErrorCode.INVALID) from None
     return [_create_command(name, descriptor), c.SetConsumerUri(name, Domain(), urls)]
 
 

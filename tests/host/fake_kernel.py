@@ -19,6 +19,7 @@ import threading
 from typing import Any
 
 import trio
+from pylttng.consumerd.fs_identity import Owner
 from pylttng.protocol import kernel_abi as abi
 from pylttng.sessiond.client_server import bind_client_socket, serve_clients
 from pylttng.sessiond.context import DaemonContext
@@ -206,6 +207,7 @@ class FakeLink:
         tracefile_size: int = 0,
         tracefile_count: int = 0,
         relay_path: str = "",
+        owner: Owner,
     ) -> None:
         self.streams.append((trace_dir, file_name, metadata))
         self.tracefiles[file_name] = (tracefile_size, tracefile_count)
@@ -219,6 +221,7 @@ class FakeLink:
         file_name: str,
         metadata: bool,
         max_packets: int = 0,
+        owner: Owner,
     ) -> int:
         self.snapshots.append((trace_dir, file_name, max_packets))
         return 0

@@ -21,6 +21,7 @@ import msgpack
 import pytest
 import trio
 from pylttng.consumerd import daemon
+from pylttng.consumerd.fs_identity import ROOT
 from pylttng.consumerd.wire import connect_unix
 from pylttng.protocol.consumer import DataPending, encode_request, parse_reply
 from pylttng.protocol.consumer import Frame as FrameEvent
@@ -75,7 +76,12 @@ async def test_fd_that_is_not_a_ring_buffer_is_refused(link: ConsumerLink, tmp_p
     try:
         with pytest.raises(ConsumerError, match="not a ring-buffer stream.*Inappropriate ioctl"):
             await link.add_stream(
-                session_id=1, fd=r, trace_dir=str(tmp_path / "t"), file_name="c_0", metadata=False
+                owner=ROOT,
+                session_id=1,
+                fd=r,
+                trace_dir=str(tmp_path / "t"),
+                file_name="c_0",
+                metadata=False,
             )
     finally:
         os.close(r)
@@ -85,7 +91,12 @@ async def test_fd_that_is_not_a_ring_buffer_is_refused(link: ConsumerLink, tmp_p
     try:
         with pytest.raises(ConsumerError, match="not a ring-buffer stream"):
             await link.add_stream(
-                session_id=1, fd=plain, trace_dir=str(tmp_path), file_name="x", metadata=True
+                owner=ROOT,
+                session_id=1,
+                fd=plain,
+                trace_dir=str(tmp_path),
+                file_name="x",
+                metadata=True,
             )
     finally:
         os.close(plain)
@@ -199,9 +210,15 @@ async def test_session_lifecycle(sock_path: str, fake_daemon: FakeKernel, tmp_pa
     await link.data_pending(5)  # the daemon has accepted: its end of the socket exists too
     fds_with_rings = open_fds()
     await link.add_stream(
-        session_id=5, fd=chan0.fd, trace_dir=str(trace), file_name="channel0_0", metadata=False
+        owner=ROOT,
+        session_id=5,
+        fd=chan0.fd,
+        trace_dir=str(trace),
+        file_name="channel0_0",
+        metadata=False,
     )
     await link.add_stream(
+        owner=ROOT,
         session_id=5,
         fd=chan1.fd,
         trace_dir=str(trace),
@@ -210,11 +227,21 @@ async def test_session_lifecycle(sock_path: str, fake_daemon: FakeKernel, tmp_pa
         output="splice",
     )
     await link.add_stream(
-        session_id=5, fd=meta.fd, trace_dir=str(trace), file_name="metadata", metadata=True
+        owner=ROOT,
+        session_id=5,
+        fd=meta.fd,
+        trace_dir=str(trace),
+        file_name="metadata",
+        metadata=True,
     )
     with pytest.raises(ConsumerError, match="already written by another stream"):
         await link.add_stream(
-            session_id=6, fd=chan0.fd, trace_dir=str(trace), file_name="channel0_0", metadata=False
+            owner=ROOT,
+            session_id=6,
+            fd=chan0.fd,
+            trace_dir=str(trace),
+            file_name="channel0_0",
+            metadata=False,
         )
     assert sorted(p.name for p in trace.iterdir()) == [
         "channel0_0",
@@ -270,7 +297,12 @@ async def test_full_disk_is_reported_not_hidden(
     (trace / "channel0_0").symlink_to("/dev/full")  # every write fails with ENOSPC
     link = await ConsumerLink.connect(sock_path)
     await link.add_stream(
-        session_id=1, fd=ring.fd, trace_dir=str(trace), file_name="channel0_0", metadata=False
+        owner=ROOT,
+        session_id=1,
+        fd=ring.fd,
+        trace_dir=str(trace),
+        file_name="channel0_0",
+        metadata=False,
     )
     ring.produce(b"z" * 100)
     with pytest.raises(ConsumerError, match="channel0_0: No space left on device"):
@@ -336,7 +368,12 @@ async def test_add_stream_is_answered_once_the_stream_is_drained(
     ring.produce(b"m" * 100)
     link = await ConsumerLink.connect(sock_path)
     await link.add_stream(
-        session_id=7, fd=ring.fd, trace_dir=str(tmp_path), file_name="metadata", metadata=True
+        owner=ROOT,
+        session_id=7,
+        fd=ring.fd,
+        trace_dir=str(tmp_path),
+        file_name="metadata",
+        metadata=True,
     )
     assert ring.puts == 1
     await link.close_session(7)
@@ -352,6 +389,7 @@ async def test_trace_file_size_and_count_reach_the_stream(
     trace = tmp_path / "kernel"
     link = await ConsumerLink.connect(sock_path)
     await link.add_stream(
+        owner=ROOT,
         session_id=8,
         fd=ring.fd,
         trace_dir=str(trace),

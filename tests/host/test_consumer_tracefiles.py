@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from pylttng.consumerd import output, tracefiles
+from pylttng.consumerd.fs_identity import Owner
 from pylttng.consumerd.stream import Step, Stream
 from pylttng.consumerd.tracefiles import StreamFiles
 from test_consumer_fakering import PAGE, FakeRing, ctf_packet, page_align
@@ -165,12 +166,12 @@ async def test_failed_rotation_is_retried_without_loss(
     real_create = tracefiles.create_trace_file
     failures = 0
 
-    def failing_index(dir_fd: int, file_name: str) -> int:
+    def failing_index(dir_fd: int, file_name: str, owner: Owner) -> int:
         nonlocal failures
         if file_name.endswith(".idx"):  # the data file is created, its index is not
             failures += 1
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), file_name)
-        return real_create(dir_fd, file_name)
+        return real_create(dir_fd, file_name, owner)
 
     monkeypatch.setattr(tracefiles, "create_trace_file", failing_index)
     ring.produce(ctf_packet(1, 100))

@@ -18,7 +18,9 @@ LAYOUTS = SRC / "kmod" / "scripts" / "private-layouts.sh"
 
 def test_six_kernels_two_versions_three_flavours() -> None:
     assert len({k.image for k in kernels.KERNELS}) == 6
-    assert {k.name for k in kernels.KERNELS if k.full_in_ci} == {"6.1", "6.12"}
+    suites = {k.name: k.ci_suite for k in kernels.KERNELS}
+    assert (suites["6.1"], suites["6.12"]) == ("full", "kernel")
+    assert {s for name, s in suites.items() if name not in ("6.1", "6.12")} == {"quick"}
     assert kernels.KERNELS[0].image == "linux-image-amd64"  # the default KVER
     for k in kernels.KERNELS:
         assert k.headers == k.image.replace("linux-image-", "linux-headers-")
@@ -27,6 +29,16 @@ def test_six_kernels_two_versions_three_flavours() -> None:
 def test_quick_tests_exist() -> None:
     for name in kernels.QUICK_TESTS:
         assert (SRC / "tests" / "vm" / name.split("::")[0]).exists(), name
+
+
+def test_ci_suites() -> None:
+    assert kernels.ci_tests("full") == []
+    kernel = kernels.ci_tests("kernel")
+    assert kernel[0] == "--pylttng-only"
+    names = {Path(t).name for t in kernel[1:]}
+    assert "test_end_to_end.py" in names and "test_ioctl_fuzz.py" in names
+    assert not names & set(kernels.DAEMON_TESTS)
+    assert len(kernels.ci_tests("quick")) == len(kernels.QUICK_TESTS)
 
 
 def test_junit_counts_skips_do_not_pass(tmp_path: Path) -> None:
@@ -45,7 +57,7 @@ def test_a_row_is_green_only_when_everything_is() -> None:
     assert not kernels.Row(**{**row.__dict__, "tests": 0, "passed": 0}).green()
     assert not kernels.Row(**{**row.__dict__, "dmesg": "2 trouble lines"}).green()
     assert not kernels.Row(**{**row.__dict__, "dkms": "FAILED"}).green()
-    text = kernels.table([row], {"6.1"})
+    text = kernels.table([row], {"6.1": "quick"})
     assert "| 6.1 | 6.1.0-1-amd64 | installed | clean | 5 / 5 (quick) | clean | - | - |" in text
 
 

@@ -337,10 +337,11 @@ def tracked(values: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("doc, code, left", [
-    # Streaming to a relay daemon: SET_CONSUMER_URI is refused after the creation, which
-    # stays (create_session() fails, process_session_node() does not destroy).
+    # A relay daemon host name that does not resolve: SET_CONSUMER_URI fails after the
+    # creation, which stays (create_session() fails, process_session_node() does not
+    # destroy).
     (b"<sessions><session><name>k</name>" + STOPPED + b"<output>" + NET + b"</output>"
-     b"</session></sessions>", ErrorCode.NOT_SUPPORTED, True),
+     b"</session></sessions>", ErrorCode.INVALID, True),
     (b"<sessions><session><name>k</name>" + STOPPED + b"<attributes><live_timer_interval>"
      b"1000000</live_timer_interval></attributes><output>" + NET + b"</output></session>"
      b"</sessions>", ErrorCode.NOT_SUPPORTED, False),
@@ -366,6 +367,31 @@ async def test_what_the_daemon_refuses_to_load(tmp_path: pathlib.Path, doc: byte
             await load_sessions(d, str(tmp_path / "k.lttng"))
         assert failed.value.code == code, failed.value
         assert (ctx.sessions.get("k") is not None) == left
+
+
+@pytest.mark.parametrize("control, data, listed", [
+    (b"tcp4://127.0.0.1:6342/sub/dir", b"tcp4://127.0.0.1:6343/",
+     "tcp4://127.0.0.1:6342/sub/dir [data: 6343]"),
+    (b"net://127.0.0.1", b"", "tcp4://127.0.0.1:5342/ [data: 5343]"),
+    (b"net6://[::1]:7000:7001", b"", "tcp6://[::1]:7000/ [data: 7001]"),
+    (b"tcp://localhost:6342", b"tcp://localhost:6343", "tcp4://127.0.0.1:6342/ [data: 6343]"),
+])
+async def test_relay_daemon_output_loads(tmp_path: pathlib.Path, control: bytes, data: bytes,
+                                         listed: str) -> None:
+    """What `lttng save` writes of a streamed session (and URLs as users write them)
+    becomes the session's relay daemon output again; nothing connects before a
+    kernel-domain command."""
+    urls = b"<control_uri>" + control + b"</control_uri>"
+    urls += b"<data_uri>" + data + b"</data_uri>" if data else b""
+    (tmp_path / "k.lttng").write_bytes(
+        b"<sessions><session><name>k</name>" + STOPPED + b"<output><consumer_output>"
+        b"<enabled>true</enabled><destination><net_output>" + urls + b"</net_output>"
+        b"</destination></consumer_output></output></session></sessions>")
+    async with running() as (d, ctx):
+        await load_sessions(d, str(tmp_path / "k.lttng"))
+        loaded = ctx.sessions.get("k")
+        assert loaded is not None and loaded.relayd is not None and loaded.output_path == ""
+        assert loaded.list_path == listed
 
 
 async def test_autoload_folder(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,6 +83,19 @@ def keep_daemon_logs(test_name: str) -> None:
 FAILED = pytest.StashKey[bool]()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--stress", action="store_true",
+                     help="the long forms of the reliability tests (make stress)")
+    parser.addoption("--pylttng-only", action="store_true",
+                     help="leave out the variants through the stock daemons (CI's second "
+                          "full kernel: tests/vm/kernels.py)")
+
+
+@pytest.fixture(scope="session")
+def stress(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--stress"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fresh_daemon: start the test with no daemon running")
 
@@ -93,9 +106,20 @@ def wanted_daemons(item: pytest.Item) -> str:
     return str(callspec.params.get("daemon", "pylttng")) if callspec else "pylttng"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the stock-daemon variants last, so each pair of daemons starts about once."""
-    items.sort(key=lambda item: wanted_daemons(item) == "stock" or "stock" in item.fixturenames)
+def through_stock_daemons(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec else ()
+    return "stock" in params or "stock" in item.fixturenames
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the stock-daemon variants last, so each pair of daemons starts about once
+    (with --pylttng-only, not at all)."""
+    if config.getoption("--pylttng-only"):
+        left_out = [item for item in items if through_stock_daemons(item)]
+        items[:] = [item for item in items if not through_stock_daemons(item)]
+        config.hook.pytest_deselected(items=left_out)
+    items.sort(key=through_stock_daemons)
 
 
 @pytest.hookimpl(hookwrapper=True)

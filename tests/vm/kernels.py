@@ -8,9 +8,10 @@ takes) is what that metapackage depends on.
     kernels.py default             the release of linux-image-amd64 (the Makefile's KVER)
     kernels.py packages            the Debian packages of all six (make kernels)
     kernels.py check [--ci]        DKMS, then build, boot and test on each; print the
-                                   table (make check-kernels; --ci: the RT and cloud
-                                   flavours run the end-to-end and event-source
-                                   tests only)
+                                   table (make check-kernels; --ci: the whole suite on
+                                   6.1, the kernel-facing tests through pylttng's
+                                   daemons on 6.12, the end-to-end and event-source
+                                   tests on the RT and cloud flavours: Kernel.ci_suite)
     kernels.py dkms                `dkms autoinstall` for each, and the refusal beside
                                    Debian's lttng-modules-dkms (kmod/dkms.conf)
 """
@@ -36,7 +37,7 @@ class Kernel:
     name: str             # what the table calls it
     image: str            # Debian metapackage of the image
     headers: str          # ... and of its headers
-    full_in_ci: bool      # CI runs the whole VM suite on it (else QUICK_TESTS)
+    ci_suite: str         # what CI runs on it: "full", "kernel" or "quick" (CI_SUITES)
 
     def release(self) -> str | None:
         """The installed release (`uname -r`) the metapackage points at, if installed."""
@@ -50,24 +51,42 @@ class Kernel:
 
 
 KERNELS = (
-    Kernel("6.1", "linux-image-amd64", "linux-headers-amd64", True),
-    Kernel("6.1 PREEMPT_RT", "linux-image-rt-amd64", "linux-headers-rt-amd64", False),
-    Kernel("6.1 cloud", "linux-image-cloud-amd64", "linux-headers-cloud-amd64", False),
-    Kernel("6.12", "linux-image-6.12-amd64", "linux-headers-6.12-amd64", True),
+    Kernel("6.1", "linux-image-amd64", "linux-headers-amd64", "full"),
+    Kernel("6.1 PREEMPT_RT", "linux-image-rt-amd64", "linux-headers-rt-amd64", "quick"),
+    Kernel("6.1 cloud", "linux-image-cloud-amd64", "linux-headers-cloud-amd64", "quick"),
+    Kernel("6.12", "linux-image-6.12-amd64", "linux-headers-6.12-amd64", "kernel"),
     Kernel("6.12 PREEMPT_RT", "linux-image-6.12-rt-amd64", "linux-headers-6.12-rt-amd64",
-           False),
+           "quick"),
     Kernel("6.12 cloud", "linux-image-6.12-cloud-amd64", "linux-headers-6.12-cloud-amd64",
-           False),
+           "quick"),
 )
 
 # What CI runs on the RT and cloud flavours: the end-to-end path (both daemons), every
-# event source, the catalogue count and the reference metadata.
+# event source, the catalogue count, the reference metadata and the ioctl fuzzer.
 QUICK_TESTS = (
     "test_end_to_end.py", "test_stock_daemons.py",
     "test_catalogue.py::test_list_kernel_lists_every_tracepoint",
     "test_syscalls.py", "test_probes.py", "test_uprobes.py", "test_sched_probes.py",
-    "test_statedump.py", "test_reference_metadata.py",
+    "test_statedump.py", "test_reference_metadata.py", "test_ioctl_fuzz.py",
 )
+# Tests of the daemons' command handling, networking and files, which no kernel changes:
+# CI runs them on 6.1 alone (`make check-kernels` everywhere).
+DAEMON_TESTS = (
+    "test_rotation.py", "test_save_load.py", "test_tracefiles.py", "test_snapshots.py",
+    "test_security.py", "test_streaming.py", "test_streaming_faults.py", "test_live.py",
+)
+
+
+def ci_tests(suite: str) -> list[str]:
+    """pytest's arguments for a CI suite: "full", every test; "kernel", every test that
+    the kernel can change, through pylttng's daemons only; "quick", QUICK_TESTS."""
+    vm = SRC / "tests" / "vm"
+    if suite == "quick":
+        return [str(vm / t) for t in QUICK_TESTS]
+    if suite == "kernel":
+        return ["--pylttng-only", *sorted(str(p) for p in vm.glob("test_*.py")
+                                          if p.name not in DAEMON_TESTS)]
+    return []
 
 
 def default_release() -> str:
@@ -219,7 +238,7 @@ def metadata_differences(out: Path) -> str:
     return path.read_text().split()[0] if path.exists() else "-"
 
 
-def check_one(row: Row, quick: bool, out_root: Path) -> Row:
+def check_one(row: Row, suite: str, out_root: Path) -> Row:
     release = row.release
     started = time.monotonic()
     out = out_root / release
@@ -227,9 +246,8 @@ def check_one(row: Row, quick: bool, out_root: Path) -> Row:
     row.build = build(release, out_root / f"build-{release}.log")
     if row.build != "clean":
         return row
-    tests = [str(SRC / "tests" / "vm" / t) for t in QUICK_TESTS] if quick else []
     cmd = [sys.executable, str(SRC / "tests" / "vm" / "runner.py"), "check",
-           "--kver", release, "--out", str(out), "--", *tests]
+           "--kver", release, "--out", str(out), "--", *ci_tests(suite)]
     with open(out_root / f"vm-{release}.log", "w") as log:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
     row.passed, row.tests = junit_counts(out / "junit.xml")
@@ -241,12 +259,13 @@ def check_one(row: Row, quick: bool, out_root: Path) -> Row:
     return row
 
 
-def table(rows: list[Row], quick_names: set[str]) -> str:
+def table(rows: list[Row], suites: dict[str, str]) -> str:
     header = ("| kernel | release | DKMS | build (W=1, sparse) | VM tests passed | guest dmesg "
               "| tracepoints listed / tracefs | kernel-caused metadata differences | time |")
     lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        suite = " (quick)" if r.kernel in quick_names else ""
+        chosen = suites.get(r.kernel, "full")
+        suite = "" if chosen == "full" else f" ({chosen})"
         lines.append(f"| {r.kernel} | {r.release} | {r.dkms} | {r.build} | "
                      f"{r.passed} / {r.tests}{suite} | {r.dmesg} | {r.listed} | "
                      f"{r.metadata} | {r.seconds:.0f} s |")
@@ -261,16 +280,16 @@ def installed_rows() -> list[Row]:
 def check(ci: bool, out_root: Path) -> int:
     out_root.mkdir(parents=True, exist_ok=True)
     rows = installed_rows()
-    quick_names = {k.name for k in KERNELS if ci and not k.full_in_ci}
+    suites = {k.name: k.ci_suite if ci else "full" for k in KERNELS}
     conflict = dkms_check(rows, out_root)
     print(f"kernels: DKMS: {conflict}", flush=True)
     for row in rows:
         if "not installed" in row.release:
             continue
         print(f"kernels: {row.kernel}", flush=True)
-        check_one(row, row.kernel in quick_names, out_root)
-        print(table([row], quick_names).splitlines()[-1], flush=True)
-    text = table(rows, quick_names) + f"\n\nDKMS beside Debian's lttng-modules-dkms: {conflict}."
+        check_one(row, suites[row.kernel], out_root)
+        print(table([row], suites).splitlines()[-1], flush=True)
+    text = table(rows, suites) + f"\n\nDKMS beside Debian's lttng-modules-dkms: {conflict}."
     (out_root / "table.md").write_text(text + "\n")
     print(text)
     # Leave the default kernel's module in kmod/, as plain `make` would.
@@ -295,7 +314,7 @@ def main() -> int:
     if args.mode == "dkms":
         rows = installed_rows()
         conflict = dkms_check(rows, args.out.resolve())
-        print(table(rows, set()), f"\nDKMS beside Debian's lttng-modules-dkms: {conflict}.")
+        print(table(rows, {}), f"\nDKMS beside Debian's lttng-modules-dkms: {conflict}.")
         return 0 if all(r.dkms == "installed" for r in rows) and \
             conflict.startswith("refused") else 1
     return check(args.ci, args.out.resolve())

@@ -1,8 +1,8 @@
 """Issue 21, `lttng save` and `lttng load`: pylttng-sessiond writes the configuration the
 stock lttng-sessiond 2.13 writes, and the stock CLI's `load` (liblttng-ctl, client side)
 recreates the session from it, with --override-name and --override-url too; trackers,
-trace file limits, the monitor timer and rotation schedules included. What pylttng does
-not carry out (streaming to a relay daemon, live sessions) fails the load."""
+trace file limits, the monitor timer, rotation schedules and relay daemon outputs
+included. What pylttng does not carry out (live sessions) fails the load."""
 
 from __future__ import annotations
 
@@ -285,25 +285,26 @@ NET_OUTPUT = (
     "</data_uri></net_output></destination></consumer_output></output>")
 
 
-@pytest.mark.parametrize("name, attributes", [
-    ("streamed", ""),
-    ("live", "<attributes><live_timer_interval>1000000</live_timer_interval></attributes>"),
-])
-def test_load_refuses_relay_daemon_outputs(lttng: Lttng, tmp_path: Path, name: str,
-                                           attributes: str) -> None:
-    """A session streamed to lttng-relayd (which pylttng-consumerd does not do yet): the
-    load fails with the daemon's NOT_SUPPORTED, nothing is silently left out."""
-    path = tmp_path / f"{name}.lttng"
-    path.write_text(f"<sessions><session><name>{name}</name><started>false</started>"
-                    f"{attributes}{NET_OUTPUT}</session></sessions>")
-    assert XSD.validate(etree.parse(str(path))), XSD.error_log
+def test_load_streamed_and_refuse_live(lttng: Lttng, tmp_path: Path) -> None:
+    """A session streamed to lttng-relayd loads with its relay URLs (SET_CONSUMER_URI after
+    a creation without output, as liblttng-ctl sends them); a live one, not carried out
+    yet, fails with the daemon's NOT_SUPPORTED, nothing silently left out."""
+    live = "<attributes><live_timer_interval>1000000</live_timer_interval></attributes>"
+    for name, attributes in (("streamed", ""), ("live", live)):
+        path = tmp_path / f"{name}.lttng"
+        path.write_text(f"<sessions><session><name>{name}</name><started>false</started>"
+                        f"{attributes}{NET_OUTPUT}</session></sessions>")
+        assert XSD.validate(etree.parse(str(path))), XSD.error_log
     # `lttng load` spawns no session daemon: `create` does.
     lttng.ok("create", "spawn", "--no-output")
     lttng.ok("destroy", "spawn")
-    result = lttng("load", "-i", str(path))
+    lttng.ok("load", "-i", str(tmp_path / "streamed.lttng"))
+    listed = lttng.ok("list", "streamed").text
+    assert "Trace output: tcp4://127.0.0.1:5342/ [data: 5343]" in listed, listed
+    lttng.ok("save", "-o", str(tmp_path / "again"), "streamed")
+    again = (tmp_path / "again" / "streamed.lttng").read_text()
+    assert "<control_uri>tcp4://127.0.0.1:5342/</control_uri>" in again, again
+    assert "<data_uri>tcp4://127.0.0.1:5343/</data_uri>" in again, again
+    result = lttng("load", "-i", str(tmp_path / "live.lttng"))
     assert result.rc != 0 and "Operation not supported" in result.text, result.text
-    listed = lttng("list", name)
-    # The live session is refused at its creation; the other is created without an
-    # output, then its relay URLs are refused (liblttng-ctl leaves it: stock behaviour).
-    assert (listed.rc == 0) == (name == "streamed"), listed.text
-    assert "tcp://" not in listed.text
+    assert lttng("list", "live").rc != 0  # refused at its creation

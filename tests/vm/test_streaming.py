@@ -122,31 +122,36 @@ def test_streaming_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
 
 # --- no relay daemon listening ------------------------------------------------------------
 
-NO_RELAYD_COMPARED = 4  # the steps both daemon pairs must agree on
-
-
 def no_relayd_scenario(t: Transcript) -> None:
     t("create", "nore", "-U", "net://127.0.0.1:7342:7343")  # nothing listens there
     t("list", "nore")
     # lttng-sessiond connects to the relay daemon at the first kernel-domain command of
-    # the session (cmd_setup_relayd()), not at create: that command fails.
+    # the session (cmd_setup_relayd()), not at create: that command fails, and so does
+    # every later one (each tries again), listing the session's kernel domain included.
     t("enable-event", "-k", WORKLOAD_EVENTS)
     t("list", "nore")
-    # Recorded, not compared: the stock daemon disables the output after that failure and
-    # accepts the rest (tracing to nowhere); pylttng tries the relay daemon again.
-    t("enable-event", "-k", WORKLOAD_EVENTS)
+    t("enable-event", "-k", WORKLOAD_EVENTS)  # AGAIN: not compared
     t("start")
     t("destroy", "nore")
+
+
+AGAIN = 4
 
 
 def test_no_relayd_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
     loopback_up()
     ours, stock = run_on_both(lttng, tmp_path, no_relayd_scenario)
     keep("no-relayd", ours, stock, tmp_path)
-    ours.steps, stock.steps = ours.steps[:NO_RELAYD_COMPARED], stock.steps[:NO_RELAYD_COMPARED]
+    # The stock lttng CLI sometimes dies of SIGPIPE on the second try (exit -13, nothing
+    # printed: the stock daemon closed the socket before reading all of the request), and
+    # sometimes prints what pylttng answers: that step is kept, not compared.
+    again = ours.steps.pop(AGAIN)
+    stock.steps.pop(AGAIN)
     assert_same_transcripts(ours, stock)
-    failed = ours.steps[2]
-    assert failed.rc != 0 and "Unable to connect to relayd" in failed.output, failed
+    for failed in (ours.steps[2], again):
+        assert failed.rc == 104, failed  # LTTNG_ERR_RELAYD_CONNECT_FAIL, as an exit code
+        assert "Unable to connect to lttng-relayd (channel channel0, session nore)" in (
+            failed.output), failed
 
 
 # --- what pylttng does not carry out for a streamed session yet ---------------------------
@@ -160,10 +165,13 @@ def test_streamed_session_refusals(lttng: Lttng, tmp_path: Path) -> None:
         lttng.ok("create", "ref", "-U", url)
         lttng.ok("enable-event", "-k", WORKLOAD_EVENTS)
         lttng.ok("start")
-        for args in (("rotate",), ("enable-rotation", "--timer", "1s"),
-                     ("enable-rotation", "--size", "1M"), ("clear",)):
+        for args in (("rotate",), ("clear",)):
             refused = lttng(*args)
             assert refused.rc != 0 and "Operation not supported" in refused.text, (args, refused)
+        for args in (("enable-rotation", "--timer", "1s"), ("enable-rotation", "--size", "1M")):
+            # The CLI prints its own words for any failure here; the schedule must not exist.
+            assert lttng(*args).rc != 0, args
+        assert "Automatic rotation schedules" not in lttng.ok("list", "ref").text
         lttng.ok("stop")
         lttng.ok("destroy")
         # Live sessions are carried out (test_live.py); network snapshots not yet.
