@@ -10,11 +10,21 @@ Called from a stream's synchronous step (stream.py), so nothing here awaits:
 - its index entry (SEND_INDEX, answered) and metadata (SEND_METADATA on the control
   connection, consumer.c: "Metadata are always sent on the control socket") are queued
   for the link's control task (relayd_link.py), which sends them in order.
+
+In a live session (``live``), as lttng-consumerd 2.13 does for one:
+- metadata is held back until the tracer says it is coherent, then sent as one piece
+  (consumer_stream_enable_metadata_bucketization(), metadata-bucket.c): a viewer reads
+  whatever the relay daemon has, and half a TSDL declaration does not parse;
+- before a data packet's index goes out, the session's metadata is pushed (``sync_metadata``,
+  consumer_stream_sync_metadata_index()): the viewer gets the index only with the metadata
+  that describes the packet's events;
+- the live timer (live_timer.py) sends beacons through ``send_beacon``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from pylttng.protocol import relayd as r
 
@@ -22,20 +32,35 @@ from . import index, relayd_link
 from .output import Transfer, write_from_mmap
 from .relayd_link import RelaydLink
 
+U64_MAX = (1 << 64) - 1
+
 
 class RelaydSink:
     """One stream's end on the relay daemon: its handle and packet numbering."""
 
-    def __init__(self, link: RelaydLink, handle: int, *, path: str, metadata: bool) -> None:
+    def __init__(
+        self,
+        link: RelaydLink,
+        handle: int,
+        *,
+        path: str,
+        metadata: bool,
+        live: bool = False,
+        sync_metadata: Callable[[], None] | None = None,
+    ) -> None:
         self.link = link
         self.handle = handle
         self.path = path  # "<relay_path>/<channel>", for logs and errors
         self.metadata = metadata
+        self.live = live
+        self.sync_metadata = sync_metadata  # live: push the session's metadata out first
         self.next_seq = 0  # net_seq_num of the next data packet
         self.last_packet_seq: int | None = None  # CTF packet_seq_num of the last one sent
         # A rotation's first packet of the new chunk (relayd_rotation.py), held back
         # until it is sent.
         self.rotate_at: int | None = None
+        self.opened_packet = False  # live: the timer opened this stream's first packet
+        self._bucket = bytearray()  # live metadata not coherent yet, padding included
         self._header = bytearray(r.encode_data_header(r.DataHeader(0, 0, 0)))
         self._header_view = memoryview(self._header)
         self._header_progress = Transfer(offset=0, size=len(self._header))
@@ -47,16 +72,17 @@ class RelaydSink:
         """net_seq_num of the last packet sent whole (None: none yet)."""
         return self.next_seq - 1 if self.next_seq else None
 
-    def send(self, area: memoryview, offset: int, content: int, padded: int) -> None:
+    def send(
+        self, area: memoryview, offset: int, content: int, padded: int, coherent: bool = True
+    ) -> None:
         """Send the held packet (``content`` bytes at ``offset`` in the mmap, ``padded``
         with its padding); resumable: BlockingIOError when the connection is full, any
-        OSError when it broke, and the next call goes on from where this one stopped."""
+        OSError when it broke, and the next call goes on from where this one stopped.
+        ``coherent``: for live metadata, whether the text so far parses as a whole."""
         if self.link.broken is not None:
             raise ConnectionError(self.link.broken)
         if self.metadata:
-            # Metadata is small and rare: one copy, queued whole.
-            data = bytes(area[offset : offset + content])
-            self.link.queue_metadata(self.handle, data, padded - content)
+            self._send_metadata(area, offset, content, padded, coherent)
             return
         self._send_data(area, offset, content, padded)
 
@@ -74,6 +100,28 @@ class RelaydSink:
         if not self.link.control_idle():
             raise BlockingIOError("waiting for the relay daemon to switch trace chunks")
         self.rotate_at = None
+
+    def _send_metadata(
+        self, area: memoryview, offset: int, content: int, padded: int, coherent: bool
+    ) -> None:
+        # Metadata is small and rare: one copy, queued whole.
+        if self.live and not coherent:
+            # Kept with its padding: the pieces go out as one padded packet
+            # (metadata-bucket.c: metadata_bucket_fill()).
+            self._bucket += area[offset : offset + padded]
+            return
+        data = bytes(self._bucket) + bytes(area[offset : offset + content])
+        self._bucket.clear()
+        self.link.queue_metadata(self.handle, data, padded - content)
+
+    def send_beacon(self, timestamp: int, stream_id: int) -> None:
+        """A live beacon: an index entry with only timestamp_end and the stream class id,
+        telling the viewer this stream has nothing before ``timestamp``
+        (consumer-timer.c: send_empty_index(); net_seq_num as consumer_stream_write_index()
+        sends it, that of the last packet sent, -1 as u64 before any)."""
+        last = self.next_seq - 1 if self.next_seq else U64_MAX
+        beacon = r.SendIndex(self.handle, last, 0, 0, 0, timestamp, 0, stream_id, 0, 0)
+        self.link.queue_index(beacon)
 
     def _send_data(self, area: memoryview, offset: int, content: int, padded: int) -> None:
         link = self.link
@@ -108,6 +156,8 @@ class RelaydSink:
         self._body = None
         self._blocked_since = None
         link.data_owner = None
+        if self.sync_metadata is not None:
+            self.sync_metadata()
         entry = index.PACKET_HEADER.unpack_from(area, offset)
         (_, stream_id, instance_id, begin, end, content_bits, packet_bits, seq, discarded) = entry
         link.queue_index(

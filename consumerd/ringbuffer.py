@@ -51,6 +51,11 @@ class SubbufReader(Protocol):
     def clear(self) -> None: ...
     def metadata_cache_dump(self) -> None: ...
     def splice_source(self) -> int: ...
+    # live sessions (live_timer.py, relayd_sink.py)
+    def current_timestamp(self) -> int: ...
+    def stream_id(self) -> int: ...
+    def snapshot(self) -> bool: ...
+    def get_next_subbuf_metadata_check(self) -> tuple[Next, bool]: ...
 
 
 # The drain loop runs these ioctls for every sub-buffer, and `make bench` counts the
@@ -97,6 +102,21 @@ class KernelStream:
             raise
         return Next.OK
 
+    def get_next_subbuf_metadata_check(self) -> tuple[Next, bool]:
+        """GET_NEXT_SUBBUF of a metadata stream, and whether the metadata handed out up to
+        the end of this sub-buffer is coherent (parseable as a whole): a live viewer must
+        never get half a declaration (kernel-consumer.c: get_next_subbuffer_metadata_check())."""
+        u32 = array.array(abi.U32_FORMAT, [0])
+        try:
+            fcntl.ioctl(self._fd, abi.RING_BUFFER_GET_NEXT_SUBBUF_METADATA_CHECK, u32, True)
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return Next.AGAIN, False
+            if exc.errno == errno.ENODATA:
+                return Next.NODATA, False
+            raise
+        return Next.OK, bool(u32[0])
+
     def put_next_subbuf(self) -> None:
         _ioctl_none(self._fd, abi.RING_BUFFER_PUT_NEXT_SUBBUF)
 
@@ -124,6 +144,14 @@ class KernelStream:
 
     def flush(self) -> None:
         _ioctl_none(self._fd, abi.RING_BUFFER_FLUSH)
+
+    # --- the live timer (consumer-timer.c: consumer_flush_kernel_index()) ---
+    def current_timestamp(self) -> int:
+        return self._read_u64(abi.RING_BUFFER_GET_CURRENT_TIMESTAMP)
+
+    def stream_id(self) -> int:
+        """The CTF stream class id of the stream's packets."""
+        return self._read_u64(abi.RING_BUFFER_GET_STREAM_ID)
 
     # --- snapshots (lttng_kconsumer_snapshot_channel()) ---
     def snapshot(self) -> bool:

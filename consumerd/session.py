@@ -24,7 +24,7 @@ from pylttng.protocol.consumer import (
     SnapshotStream,
 )
 
-from . import relayd_rotation
+from . import live_timer, relayd_rotation
 from .fs_identity import Owner
 from .relayd_link import RelaydError, RelaydLink
 from .relayd_sink import RelaydSink
@@ -52,6 +52,16 @@ class Session:
     relayd_chunk_id: int | None = 0  # the trace chunk its streams write (None: none)
     relayd_archiving: int | None = None  # the chunk a rotation is moving them out of
     relayd_snapshot: bool = False  # a snapshot's session: SnapshotStream only, no streams
+    live_timer_us: int = 0  # a live session's timer period (0: not live)
+    live_timer: trio.CancelScope | None = None  # its task's scope (live_timer.py)
+
+    def sync_metadata(self) -> None:
+        """Push out every metadata packet ready now (a live data packet's index waits for
+        it: consumer-stream.c: consumer_stream_sync_metadata_index())."""
+        for s in self.streams:
+            if s.metadata:
+                while s.step() is Step.WROTE:
+                    pass
 
     def errors(self) -> list[str]:
         found = []
@@ -81,10 +91,6 @@ class Registry:
 
     async def relayd_session(self, req: RelaydSession) -> Reply:
         """Open the session's connections to its relay daemon (relayd_link.py)."""
-        if req.live_timer_us:
-            # No live index beacons yet: refused, not half-done (a live viewer would wait
-            # for beacons that never come).
-            return Reply.failure("relayd_session: live sessions are not supported")
         session = self._sessions.setdefault(req.session_id, Session(req.session_id))
         if session.relayd is not None:
             raise RequestError(f"relayd_session: session {req.session_id} already streams")
@@ -97,6 +103,17 @@ class Registry:
         session.relayd_chunk_id = req.chunk_id
         session.relayd_snapshot = req.snapshot
         self._nursery.start_soon(link.run_control, name=f"relayd control {req.session_id}")
+        if req.live_timer_us:
+            session.live_timer_us = req.live_timer_us
+            session.live_timer = trio.CancelScope()
+            self._nursery.start_soon(
+                live_timer.run,
+                session.live_timer,
+                link,
+                lambda: session.streams,
+                req.live_timer_us,
+                name=f"live timer {req.session_id}",
+            )
         log.info(
             "session %d: streaming to relayd session %d (%s)",
             req.session_id,
@@ -150,8 +167,14 @@ class Registry:
             raise RequestError(
                 f"add_stream: fd is not a ring-buffer stream ({exc.strerror or exc})"
             ) from None
+        live = session.live_timer_us > 0
         sink = RelaydSink(
-            link, handle, path=f"{req.relay_path}/{req.file_name}", metadata=req.metadata
+            link,
+            handle,
+            path=f"{req.relay_path}/{req.file_name}",
+            metadata=req.metadata,
+            live=live,
+            sync_metadata=session.sync_metadata if live and not req.metadata else None,
         )
         return Stream(
             reader,
@@ -329,6 +352,8 @@ class Registry:
         session = self._sessions.get(session_id)
         if session is None:
             return
+        if session.live_timer is not None:
+            session.live_timer.cancel()  # no beacon after the last packets
         for s in session.streams:
             s.flush()
         for s in session.streams:

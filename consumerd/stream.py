@@ -96,6 +96,9 @@ class Stream:
         self._entry_view = memoryview(self._entry)
         self._entry_progress = Transfer(offset=0, size=index.ENTRY.size)
         self.rotation: PendingRotation | None = None
+        # Live metadata is sent only once coherent (relayd_sink.py): ask the tracer.
+        self._metadata_check = metadata and relay is not None and relay.live
+        self._coherent = True  # of the held metadata sub-buffer
         self.closed = False
         self.bytes_written = 0
         self.write_error: str | None = None  # set while a held sub-buffer cannot be written
@@ -128,7 +131,10 @@ class Stream:
             return Step.AGAIN  # rotated while stopped: no trace chunk until the next start
         try:
             if self._held is None:
-                got = self.reader.get_next_subbuf()
+                if self._metadata_check:
+                    got, self._coherent = self.reader.get_next_subbuf_metadata_check()
+                else:
+                    got = self.reader.get_next_subbuf()
                 if got is Next.AGAIN:
                     return Step.AGAIN
                 if got is Next.NODATA:
@@ -217,7 +223,9 @@ class Stream:
         """The relay daemon's side of _write_held(): same hold and release of the packet."""
         assert self._area is not None
         try:
-            relay.send(self._area, held.offset, self.reader.subbuf_size(), held.size)
+            relay.send(
+                self._area, held.offset, self.reader.subbuf_size(), held.size, self._coherent
+            )
         except BlockingIOError:
             return Step.STUCK  # the connection is full: resumed from where it stopped
         except ConnectionError as exc:

@@ -20,7 +20,7 @@ from pylttng.protocol.client.constants import (
 )
 from pylttng.protocol.client.messages import Uri
 
-from . import relayd_output, rotation
+from . import live, relayd_output, rotation
 from .cmd_snapshots import add_snapshot_output
 from .context import Credentials, DaemonContext
 from .errors import CommandError
@@ -58,13 +58,15 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
         raise CommandError(ErrorCode.EXIST_SESS)
     snapshot = desc.type == SessionDescriptorType.SNAPSHOT
     network = desc.output_type == SessionDescriptorOutputType.NETWORK
-    if desc.type == SessionDescriptorType.LIVE or (network and snapshot):
-        # Live sessions and snapshots to lttng-relayd are not carried out yet.
-        what = "live session" if desc.type == SessionDescriptorType.LIVE else "network snapshot"
+    if network and snapshot:
+        # Snapshots to lttng-relayd are not carried out yet.
+        what = "network snapshot"
         log.warning("create %s refused: %s not available in pylttng-sessiond yet", name, what)
         raise CommandError(ErrorCode.NOT_SUPPORTED, what)
-    relayd = relayd_output.from_uris(desc.uris) if network else None
-    uris: tuple[Uri, ...] = desc.uris if network else ()
+    if desc.type == SessionDescriptorType.LIVE:
+        live.check_descriptor(desc)
+    uris: tuple[Uri, ...] = live.network_uris(desc) if network else ()
+    relayd = relayd_output.from_uris(uris) if network else None
     output_path = ""
     if desc.output_type == SessionDescriptorOutputType.LOCAL:
         if desc.uris:
@@ -88,6 +90,7 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
         snapshot_mode=snapshot,
         relayd=relayd,
         hostname=socket.gethostname(),
+        live_timer=(desc.live_timer_us or 0) if desc.type == SessionDescriptorType.LIVE else 0,
     )
     if snapshot and output_path:
         add_snapshot_output(session, name="", max_size=0, path=output_path)

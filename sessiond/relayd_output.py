@@ -136,6 +136,7 @@ async def setup_relayd(ctx: DaemonContext, session: Session) -> None:
         creation_time=session.creation_time,
         chunk_id=0,  # the first trace chunk of every session
         session_name_contains_creation_time=session.auto_named,
+        live_timer_us=session.live_timer,  # live.py
     )
     try:
         relayd_id, path = await link.relayd_session(req)

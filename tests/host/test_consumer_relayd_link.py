@@ -308,14 +308,3 @@ def registry_link(registry: Registry, session_id: int) -> RelaydLink:
     link = registry._sessions[session_id].relayd
     assert link is not None
     return link
-
-
-async def test_live_is_refused_not_half_done(relayd: Relayd) -> None:
-    # (Snapshot sessions are accepted: test_consumer_relayd_snapshot.py.)
-    req = dataclasses.replace(
-        request(relayd.control_port, relayd.data_port), live_timer_us=1_000_000
-    )
-    async with trio.open_nursery() as nursery:
-        reply = await Registry(nursery).relayd_session(req)
-    assert not reply.ok and "not supported" in reply.error
-    assert not relayd.output.exists() or not any(relayd.output.iterdir())

@@ -39,6 +39,7 @@ class Relayd:
     data_port: int
     output: pathlib.Path
     proc: subprocess.Popen[bytes]
+    live_port: int = 0  # where live viewers connect (babeltrace2 lttng-live)
 
 
 def free_port() -> int:
@@ -74,7 +75,7 @@ def relayd(tmp_path: pathlib.Path) -> Iterator[Relayd]:
             except OSError:
                 assert time.monotonic() < deadline, "lttng-relayd did not listen"
                 time.sleep(0.05)
-        yield Relayd(ports[0], ports[1], out, proc)
+        yield Relayd(ports[0], ports[1], out, proc, live_port=ports[2])
     finally:
         proc.terminate()
         try:

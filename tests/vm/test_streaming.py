@@ -174,9 +174,9 @@ def test_streamed_session_refusals(lttng: Lttng, tmp_path: Path) -> None:
         assert "Automatic rotation schedules" not in lttng.ok("list", "ref").text
         lttng.ok("stop")
         lttng.ok("destroy")
-        for args in (("--live", "-U", url), ("--snapshot", "-U", url)):
-            refused = lttng("create", "other", *args)
-            assert refused.rc != 0 and "Operation not supported" in refused.text, (args, refused)
+        # Live sessions are carried out (test_live.py); network snapshots not yet.
+        refused = lttng("create", "other", "--snapshot", "-U", url)
+        assert refused.rc != 0 and "Operation not supported" in refused.text, refused
         lttng.ok("create", "limits", "-U", url)
         lttng.ok("enable-channel", "-k", "chan", "--tracefile-size", "1M",
                  "--tracefile-count", "2")
