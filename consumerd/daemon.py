@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import AsyncIterator
 
 import trio
 
@@ -22,9 +23,11 @@ async def run(
     socket_path: str,
     *,
     reader_factory: ReaderFactory = KernelStream,
+    session_daemon_pid: int | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``socket_path`` until cancelled or signalled; then drain and clean up."""
+    """Serve ``socket_path`` until cancelled, signalled, or (with ``session_daemon_pid``)
+    left without its session daemon; then drain and clean up."""
     listener = await open_listener(socket_path)
     try:
         async with trio.open_nursery() as nursery:
@@ -39,9 +42,7 @@ async def run(
                 await nursery.start(serve_in_scope)
                 log.info("listening on %s", socket_path)
                 task_status.started()
-                async for signum in signals:
-                    log.info("%s: closing sessions and exiting", signal.Signals(signum).name)
-                    break
+                await _exit_requested(signals, session_daemon_pid)
             # Stop serving first, then give the sessions a bounded last drain.
             server_scope.cancel()
             with trio.move_on_after(SHUTDOWN_DRAIN_S):
@@ -53,3 +54,35 @@ async def run(
             os.unlink(socket_path)
         except FileNotFoundError:
             pass
+
+
+async def _exit_requested(signals: AsyncIterator[int], session_daemon_pid: int | None) -> None:
+    """Return on SIGTERM or SIGINT, or once the session daemon is gone: as lttng-consumerd
+    quits when it loses its session daemon, rather than hold the module's buffers for ever
+    (a killed sessiond sends nothing; its pidfd becomes readable)."""
+    async with trio.open_nursery() as waiters:
+
+        async def signalled() -> None:
+            async for signum in signals:
+                log.info("%s: closing sessions and exiting", signal.Signals(signum).name)
+                break
+            waiters.cancel_scope.cancel()
+
+        waiters.start_soon(signalled)
+        if session_daemon_pid is not None:
+            waiters.start_soon(_session_daemon_gone, session_daemon_pid, waiters.cancel_scope)
+
+
+async def _session_daemon_gone(pid: int, scope: trio.CancelScope) -> None:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        pidfd = None  # gone already
+    if pidfd is not None:
+        try:
+            await trio.lowlevel.wait_readable(pidfd)
+        finally:
+            trio.lowlevel.notify_closing(pidfd)
+            os.close(pidfd)
+    log.warning("the session daemon (pid %d) is gone: closing sessions and exiting", pid)
+    scope.cancel()

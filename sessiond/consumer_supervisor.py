@@ -43,7 +43,7 @@ def consumerd_command(socket_path: str) -> list[str]:
     """The installed console script, else the same code through this interpreter."""
     search = os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")])
     script = shutil.which("pylttng-consumerd", path=search)
-    args = ["--socket", socket_path, "--exit-with-parent"]
+    args = ["--socket", socket_path, "--session-daemon-pid", str(os.getpid())]
     if script:
         return [script, *args]
     return [sys.executable, "-m", "pylttng.consumerd", *args]

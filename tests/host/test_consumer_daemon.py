@@ -416,14 +416,17 @@ async def test_trace_file_size_and_count_reach_the_stream(
 
 
 def test_exits_when_its_session_daemon_dies(sock_path: str) -> None:
-    """--exit-with-parent: a parent killed by SIGKILL leaves no consumerd behind."""
-    command = shlex.join([*DAEMON, "--socket", sock_path, "--exit-with-parent"])
+    """--session-daemon-pid: a session daemon killed by SIGKILL leaves no consumerd
+    behind, however long it ran (the thread that spawned it may be long gone)."""
+    command = shlex.join([*DAEMON, "--socket", sock_path]) + " --session-daemon-pid $$"
     parent = subprocess.Popen(
         ["sh", "-c", f"{command} & echo $!; wait"], stdout=subprocess.PIPE, text=True
     )
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
     wait_for_socket(sock_path)
+    time.sleep(1)
+    assert _alive(child)
     parent.kill()
     parent.wait()
     parent.stdout.close()
