@@ -18,14 +18,25 @@ _EVENT = struct.Struct("=IQQ")  # event header (id, timestamp), payload (n)
 # content and packet sizes in bits, compression, encryption, checksum scheme, major, minor.
 _METADATA_HEADER = struct.Struct("=I16sIIIBBBBB")
 
-TSDL = f"""/* CTF 1.8 */
+def tsdl(
+    uuid_text: str,
+    *,
+    env: str = 'hostname = "pylttng-host";',
+    clock_offset_s: int = 1_700_000_000,
+    absolute: bool = True,
+    event: str = "tick",
+    field_bits: int = 64,
+) -> str:
+    """The TSDL text of a one-stream trace whose one event class ``event`` carries one
+    unsigned field ``n`` of ``field_bits`` bits."""
+    return f"""/* CTF 1.8 */
 typealias integer {{ size = 8; align = 8; signed = false; }} := uint8_t;
 typealias integer {{ size = 32; align = 8; signed = false; }} := uint32_t;
 typealias integer {{ size = 64; align = 8; signed = false; }} := uint64_t;
 trace {{
 	major = 1;
 	minor = 8;
-	uuid = "{UUID_TEXT}";
+	uuid = "{uuid_text}";
 	byte_order = le;
 	packet.header := struct {{
 		uint32_t magic;
@@ -35,13 +46,13 @@ trace {{
 	}};
 }};
 env {{
-	hostname = "pylttng-host";
+	{env}
 }};
 clock {{
 	name = "monotonic";
 	freq = 1000000000;
-	offset_s = 1700000000;
-	absolute = true;
+	offset_s = {clock_offset_s};
+	absolute = {"true" if absolute else "false"};
 }};
 typealias integer {{ size = 64; align = 8; signed = false; map = clock.monotonic.value; }}
 	:= uint64_clock_monotonic_t;
@@ -62,23 +73,37 @@ stream {{
 	}};
 }};
 event {{
-	name = "tick";
+	name = "{event}";
 	id = 0;
 	stream_id = {STREAM_ID};
 	fields := struct {{
-		uint64_t n;
+		uint{field_bits}_t n;
 	}};
 }};
 """
 
 
-def metadata_packet() -> bytes:
-    """The whole TSDL text in one metadata packet, sized for the padding it gets."""
-    text = TSDL.encode()
+TSDL = tsdl(UUID_TEXT)
+
+
+def metadata_packet(text: bytes | None = None, uuid: bytes = UUID) -> bytes:
+    """``text`` (default: TSDL) in one metadata packet, sized for the padding it gets."""
+    text = TSDL.encode() if text is None else text
     size = _METADATA_HEADER.size + len(text)
-    header = _METADATA_HEADER.pack(0x75D11D57, UUID, 0, size * 8, page_align(size) * 8,
+    header = _METADATA_HEADER.pack(0x75D11D57, uuid, 0, size * 8, page_align(size) * 8,
                                    0, 0, 0, 1, 8)
     return header + text
+
+
+def packet(uuid: bytes, cpu: int, seq: int, begin: int, end: int, body: bytes) -> bytes:
+    """A data packet of the stream of ``cpu``: pylttng.ko's header and context, then
+    ``body`` (the events)."""
+    size = CTF_PACKET_HEADER.size + len(body)
+    header = CTF_PACKET_HEADER.pack(
+        0xC1FC1FC1, uuid, STREAM_ID, cpu, begin, end,
+        size * 8, page_align(size) * 8, seq, 0, cpu,
+    )
+    return header + body
 
 
 def data_packet(cpu: int, seq: int, numbers: list[int]) -> bytes:
@@ -86,12 +111,7 @@ def data_packet(cpu: int, seq: int, numbers: list[int]) -> bytes:
     grow with ``seq``, so packets of a stream are in order whatever their content."""
     begin = 1_000_000 * (seq + 1)
     body = b"".join(_EVENT.pack(0, begin + 10 * (k + 1), n) for k, n in enumerate(numbers))
-    size = CTF_PACKET_HEADER.size + len(body)
-    header = CTF_PACKET_HEADER.pack(
-        0xC1FC1FC1, UUID, STREAM_ID, cpu, begin, begin + 999_999,
-        size * 8, page_align(size) * 8, seq, 0, cpu,
-    )
-    return header + body
+    return packet(UUID, cpu, seq, begin, begin + 999_999, body)
 
 
 _TICK = re.compile(rb"tick: \{ cpu_id = \d+ \}, \{ n = (\d+) \}")

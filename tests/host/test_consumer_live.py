@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import test_relayd_stock
 import trio
+from ctf_synth import metadata_packet, packet, tsdl
 from pylttng.consumerd import live_timer
 from pylttng.consumerd.ringbuffer import Next
 from pylttng.consumerd.session import Registry
@@ -42,108 +43,23 @@ HOST = "pylttng-host"
 TRACE_UUID = uuid.UUID("6a1f07e3-5a1c-4e39-9d6f-1b1c2f3e4d5a")
 CLOCK_OFFSET_S = int(time.time() - time.monotonic())
 
-# A small CTF 1.8 trace laid out as pylttng.ko lays out its packets (the packet header and
-# context of consumerd/index.py: PACKET_HEADER), one event class with one field.
-METADATA = f"""/* CTF 1.8 */
-typealias integer {{ size = 8; align = 8; signed = false; }} := uint8_t;
-typealias integer {{ size = 32; align = 8; signed = false; }} := uint32_t;
-typealias integer {{ size = 64; align = 8; signed = false; }} := uint64_t;
-
-trace {{
-	major = 1;
-	minor = 8;
-	uuid = "{TRACE_UUID}";
-	byte_order = le;
-	packet.header := struct {{
-		uint32_t magic;
-		uint8_t  uuid[16];
-		uint32_t stream_id;
-		uint64_t stream_instance_id;
-	}};
-}};
-
-env {{
-	hostname = "{HOST}";
-	domain = "kernel";
-	tracer_name = "lttng-modules";
-	tracer_major = 2;
-	tracer_minor = 13;
-}};
-
-clock {{
-	name = "monotonic";
-	freq = 1000000000;
-	offset_s = {CLOCK_OFFSET_S};
-	offset = 0;
-	absolute = false;
-}};
-
-typealias integer {{
-	size = 64; align = 8; signed = false; map = clock.monotonic.value;
-}} := uint64_clock_monotonic_t;
-
-stream {{
-	id = 0;
-	event.header := struct {{
-		uint32_t id;
-		uint64_clock_monotonic_t timestamp;
-	}};
-	packet.context := struct {{
-		uint64_clock_monotonic_t timestamp_begin;
-		uint64_clock_monotonic_t timestamp_end;
-		uint64_t content_size;
-		uint64_t packet_size;
-		uint64_t packet_seq_num;
-		uint64_t events_discarded;
-		uint32_t cpu_id;
-	}};
-}};
-
-event {{
-	name = "live_event";
-	id = 0;
-	stream_id = 0;
-	fields := struct {{
-		uint32_t n;
-	}};
-}};
-""".encode()
-
-# The packet header of packetized metadata, as pylttng.ko writes it (kmod/pylttng-metadata.c):
-# magic, uuid, checksum, content_size and packet_size (bits), compression, encryption and
-# checksum schemes, major, minor.
-METADATA_HEADER = struct.Struct("<I16sIII5B")
-
-
-def metadata_packet(text: bytes) -> bytes:
-    size = METADATA_HEADER.size + len(text)
-    header = METADATA_HEADER.pack(
-        0x75D11D57, TRACE_UUID.bytes, 0, size * 8, page_align(size) * 8, 0, 0, 0, 1, 8
-    )
-    return header + text
-
-
-HEADER = struct.Struct("<I16sIQQQQQQQI")
+# A small CTF 1.8 trace laid out as pylttng.ko lays out its packets (ctf_synth.py), on
+# the host's monotonic clock so that a live viewer shows it as it comes.
+METADATA = tsdl(
+    str(TRACE_UUID),
+    env=f'hostname = "{HOST}"; domain = "kernel"; tracer_name = "lttng-modules"; '
+    "tracer_major = 2; tracer_minor = 13;",
+    clock_offset_s=CLOCK_OFFSET_S,
+    absolute=False,
+    event="live_event",
+    field_bits=32,
+).encode()
 EVENT = struct.Struct("<IQI")
 
 
 def ctf_packet(seq: int, cpu: int, begin: int, end: int, values: list[int]) -> bytes:
     body = b"".join(EVENT.pack(0, begin, n) for n in values)
-    size = HEADER.size + len(body)
-    header = HEADER.pack(
-        0xC1FC1FC1,
-        TRACE_UUID.bytes,
-        0,
-        cpu,
-        begin,
-        end,
-        size * 8,
-        page_align(size) * 8,
-        seq,
-        0,
-        cpu,
-    )
-    return header + body
+    return packet(TRACE_UUID.bytes, cpu, seq, begin, end, body)
 
 
 class LiveRing(FakeRing):
@@ -256,7 +172,8 @@ async def test_babeltrace2_reads_a_live_session_while_it_runs(relayd: Relayd) ->
             # Half the metadata, cut inside a declaration: held back, never sent alone.
             cut = METADATA.index(b"packet.context")
             meta.incoherent = [True]
-            first, second = metadata_packet(METADATA[:cut]), metadata_packet(METADATA[cut:])
+            first = metadata_packet(METADATA[:cut], TRACE_UUID.bytes)
+            second = metadata_packet(METADATA[cut:], TRACE_UUID.bytes)
             meta.produce(first)
             await trio.sleep(3 * period)
             assert meta.puts == 1
