@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import logging
 import time
+import weakref
 
 import trio
 
@@ -22,11 +23,18 @@ _ABORTED_ERRNOS = frozenset({errno.ECONNABORTED, errno.EPROTO})
 # How long to wait before trying again: connections already accepted are served
 # meanwhile, and those closing free the fds.
 BACKOFF_S = 0.1
+# A flood comes and goes as its idle connections time out: say so at most this often.
+WARN_INTERVAL_S = 60.0
+# When each listening socket may warn again.
+_quiet_until: weakref.WeakKeyDictionary[trio.socket.SocketType, float] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def accept(listener: trio.socket.SocketType, log: logging.Logger) -> trio.socket.SocketType:
     """The next connection on `listener`. While resources are exhausted, retries every
-    BACKOFF_S, logging once when that starts and once when it ends."""
+    BACKOFF_S, logging when that starts (at most every WARN_INTERVAL_S) and when it
+    ends."""
     since: float | None = None
     while True:
         try:
@@ -38,9 +46,13 @@ async def accept(listener: trio.socket.SocketType, log: logging.Logger) -> trio.
                 raise
             if since is None:
                 since = time.monotonic()
-                log.warning(
-                    "cannot accept connections: %s; retrying every %g s", exc.strerror, BACKOFF_S
-                )
+                if since >= _quiet_until.get(listener, 0.0):
+                    _quiet_until[listener] = since + WARN_INTERVAL_S
+                    log.warning(
+                        "cannot accept connections: %s; retrying every %g s",
+                        exc.strerror,
+                        BACKOFF_S,
+                    )
             await trio.sleep(BACKOFF_S)
             continue
         if since is not None:

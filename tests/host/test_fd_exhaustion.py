@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
+from pylttng.consumerd import accept as accept_module
 from pylttng.consumerd import daemon as consumerd
 from pylttng.consumerd.accept import BACKOFF_S
 from pylttng.consumerd.wire import FramedSocket, connect_unix
@@ -134,3 +135,31 @@ async def test_consumerd_serves_on_when_out_of_fds(
     logged = accept_log(caplog, "pylttng.consumerd")
     assert len(logged) == 2, logged
     assert logged[0].startswith(f"cannot accept connections: {os.strerror(errno.EMFILE)}")
+
+
+class ScriptedListener:
+    """accept() fails or succeeds as scripted: a flood that comes and goes."""
+
+    def __init__(self, script: list[object]) -> None:
+        self.script = script
+
+    async def accept(self) -> tuple[object, None]:
+        item = self.script.pop(0)
+        if isinstance(item, OSError):
+            raise item
+        return item, None
+
+
+async def test_a_flood_that_comes_and_goes_is_reported_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(accept_module, "BACKOFF_S", 0.001)
+    emfile = OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+    listener = ScriptedListener([emfile, "first", emfile, "second"])
+    log = logging.getLogger("test-accept")
+    with caplog.at_level(logging.INFO, logger="test-accept"):
+        assert await accept_module.accept(listener, log) == "first"  # type: ignore[arg-type]
+        assert await accept_module.accept(listener, log) == "second"  # type: ignore[arg-type]
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1, [r.getMessage() for r in caplog.records]
+    assert sum("accepting connections again" in r.getMessage() for r in caplog.records) == 2
