@@ -45,8 +45,25 @@ def test_junit_counts_skips_do_not_pass(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     junit.write_text('<testsuites><testsuite name="pytest" tests="10" failures="1" '
                      'errors="1" skipped="2"/></testsuites>')
-    assert kernels.junit_counts(junit) == (6, 10)
-    assert kernels.junit_counts(tmp_path / "missing.xml") == (0, 0)
+    assert kernels.junit_counts(junit) == (6, 10, 0)
+    assert kernels.junit_counts(tmp_path / "missing.xml") == (0, 0, 0)
+
+
+def test_strict_xfails_are_known_failures_not_passes(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite name="pytest" tests="4" failures="0" errors="0" skipped="2">'
+        '<testcase name="a"/><testcase name="b"/>'
+        '<testcase name="c"><skipped type="pytest.xfail" message="a known bug"/></testcase>'
+        '<testcase name="d"><skipped type="pytest.skip" message="not here"/></testcase>'
+        "</testsuite></testsuites>")
+    assert kernels.junit_counts(junit) == (2, 4, 1)
+    row = kernels.Row("6.1", "6.1.0-1-amd64", dkms="installed", build="clean", passed=2,
+                      tests=4, known=1, dmesg="clean")
+    assert not row.green()  # the plain skip counts against it
+    assert kernels.Row(**{**row.__dict__, "passed": 3}).green()
+    assert "3 / 4, 1 known failures (xfail)" in kernels.table(
+        [kernels.Row(**{**row.__dict__, "passed": 3})], {})
 
 
 def test_a_row_is_green_only_when_everything_is() -> None:
