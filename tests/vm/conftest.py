@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kernels import DAEMON_TESTS, QUICK_TESTS
 
 from bench.tracers import pids_of, stop_daemons
 
@@ -86,9 +87,10 @@ FAILED = pytest.StashKey[bool]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--stress", action="store_true",
                      help="the long forms of the reliability tests (make stress)")
-    parser.addoption("--pylttng-only", action="store_true",
-                     help="leave out the variants through the stock daemons (CI's second "
-                          "full kernel: tests/vm/kernels.py)")
+    parser.addoption("--ci-suite", choices=("full", "kernel", "quick"), default="full",
+                     help="what CI runs on this kernel (tests/vm/kernels.py: Kernel.ci_suite); "
+                          "an option, not a list of files: the guest's command goes on the "
+                          "kernel's command line, which 6.12 caps at 2048 bytes")
 
 
 @pytest.fixture(scope="session")
@@ -112,12 +114,28 @@ def through_stock_daemons(item: pytest.Item) -> bool:
     return "stock" in params or "stock" in item.fixturenames
 
 
+def in_ci_suite(item: pytest.Item, suite: str) -> bool:
+    """kernel: every test the kernel can change, through pylttng's daemons; quick: the
+    QUICK_TESTS of kernels.py."""
+    file_name = item.path.name
+    if suite == "kernel":
+        return file_name not in DAEMON_TESTS and not through_stock_daemons(item)
+    if suite == "quick":
+        for entry in QUICK_TESTS:
+            name, _, test = entry.partition("::")
+            if name == file_name and test in ("", item.name.split("[")[0]):
+                return True
+        return False
+    return True
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the stock-daemon variants last, so each pair of daemons starts about once
-    (with --pylttng-only, not at all)."""
-    if config.getoption("--pylttng-only"):
-        left_out = [item for item in items if through_stock_daemons(item)]
-        items[:] = [item for item in items if not through_stock_daemons(item)]
+    """Keep the CI suite's tests (--ci-suite); run the stock-daemon variants last, so each
+    pair of daemons starts about once."""
+    suite = config.getoption("--ci-suite")
+    left_out = [item for item in items if not in_ci_suite(item, suite)]
+    if left_out:
+        items[:] = [item for item in items if in_ci_suite(item, suite)]
         config.hook.pytest_deselected(items=left_out)
     items.sort(key=through_stock_daemons)
 
