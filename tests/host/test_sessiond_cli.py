@@ -109,12 +109,20 @@ def _home(tmp_path: pathlib.Path, name: str) -> pathlib.Path:
     return home
 
 
-def test_same_output_as_stock_sessiond(tmp_path: pathlib.Path) -> None:
+def same_as_stock_sessiond(tmp_path: pathlib.Path, scenario: list[str]) -> list[tuple[str, int]]:
+    """Run ``scenario`` through the stock lttng-sessiond, then pylttng-sessiond; assert
+    each command printed the same (normalised) and exited alike; pylttng's results."""
     stock_home, our_home = _home(tmp_path, "stock"), _home(tmp_path, "ours")
-    expected = run_scenario(str(STOCK_SESSIOND), stock_home, SCENARIO)
-    got = run_scenario(str(OURS), our_home, SCENARIO)
-    for command, (exp_out, exp_rc), (out, rc) in zip(SCENARIO, expected, got, strict=True):
-        assert (normalize(out, our_home), rc) == (normalize(exp_out, stock_home), exp_rc), command
+    expected = run_scenario(str(STOCK_SESSIOND), stock_home, scenario)
+    got = run_scenario(str(OURS), our_home, scenario)
+    for command, (exp_out, exp_rc), (out, rc) in zip(scenario, expected, got, strict=True):
+        assert (normalize(out, our_home), rc) == (normalize(exp_out, stock_home), exp_rc), (
+            command, out, exp_out)
+    return got
+
+
+def test_same_output_as_stock_sessiond(tmp_path: pathlib.Path) -> None:
+    got = same_as_stock_sessiond(tmp_path, SCENARIO)
     assert got[0][0].startswith("Spawning a session daemon\nSession dup created.\n")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pathlib
 
-from test_sessiond_cli import OURS, STOCK_SESSIOND, _home, normalize, pytestmark, run_scenario
+from test_sessiond_cli import pytestmark, same_as_stock_sessiond
 
 __all__ = ["pytestmark"]
 
@@ -31,13 +31,8 @@ SCENARIO = [
 
 
 def test_streamed_sessions_as_stock_sessiond(tmp_path: pathlib.Path) -> None:
-    stock_home, our_home = _home(tmp_path, "stock"), _home(tmp_path, "ours")
-    expected = run_scenario(str(STOCK_SESSIOND), stock_home, SCENARIO)
-    got = run_scenario(str(OURS), our_home, SCENARIO)
-    for command, (exp_out, exp_rc), (out, rc) in zip(SCENARIO, expected, got, strict=True):
-        assert (normalize(out, our_home), rc) == (normalize(exp_out, stock_home), exp_rc), (
-            command, out, exp_out)
+    got = same_as_stock_sessiond(tmp_path, SCENARIO)
     assert "tcp4://127.0.0.1:6342/sub/dir [data: 6343]" in got[8][0]
-    saved = [(h / "again" / "n2.lttng").read_text() for h in (stock_home, our_home)]
+    saved = [(h / "again" / "n2.lttng").read_text() for h in (tmp_path / "stock", tmp_path / "ours")]
     assert saved[0] == saved[1]
     assert "<control_uri>tcp4://127.0.0.1:6342/sub/dir</control_uri>" in saved[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pathlib
 
 import test_sessiond_cli
-from test_sessiond_cli import OURS, STOCK_SESSIOND, _home, normalize, run_scenario
+from test_sessiond_cli import same_as_stock_sessiond
 
 pytestmark = test_sessiond_cli.pytestmark
 
@@ -31,11 +31,7 @@ SCENARIO = [
 
 
 def test_live_sessions_as_the_stock_sessiond(tmp_path: pathlib.Path) -> None:
-    stock_home, our_home = _home(tmp_path, "stock"), _home(tmp_path, "ours")
-    expected = run_scenario(str(STOCK_SESSIOND), stock_home, SCENARIO)
-    got = run_scenario(str(OURS), our_home, SCENARIO)
-    for command, (exp_out, exp_rc), (out, rc) in zip(SCENARIO, expected, got, strict=True):
-        assert (normalize(out, our_home), rc) == (normalize(exp_out, stock_home), exp_rc), command
+    got = same_as_stock_sessiond(tmp_path, SCENARIO)
     created = got[0][0]
     assert "Live session lv created." in created, created
     assert "Live timer interval set to 2000000 us" in created, created
