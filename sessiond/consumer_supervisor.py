@@ -16,6 +16,7 @@ import trio
 from pylttng.consumerd.daemon import SHUTDOWN_DRAIN_S
 
 from .consumer_link import ConsumerError
+from .paths import open_log
 
 log = logging.getLogger("pylttng.sessiond.consumer_supervisor")
 
@@ -69,9 +70,8 @@ async def run_consumerd(
     # The daemonized sessiond has no stderr: the consumer logs beside its socket.
     log_path = os.path.join(os.path.dirname(socket_path) or ".", "pylttng-consumerd.log")
     while True:
-        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+        log_fd = open_log(log_path)
         try:
-            os.fchmod(log_fd, 0o640)  # not world-readable, even if an older one was
             proc = await trio.lowlevel.open_process(argv, stdin=subprocess.DEVNULL, stderr=log_fd)
         finally:
             os.close(log_fd)

@@ -13,20 +13,9 @@ import trio
 from . import options
 from .daemon import AlreadyRunning, Config, LoadFailed, run
 from .daemonize import Readiness, daemonize
-from .paths import RunPaths
+from .paths import RunPaths, open_log
 
 LOG_FILE_NAME = "pylttng-sessiond.log"
-
-
-def _private_file(path: str) -> str:
-    """Create ``path`` (or take it as it is) rw-r----- : the log names users, paths and
-    sessions, which are not everyone's business."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
-    try:
-        os.fchmod(fd, 0o640)
-    finally:
-        os.close(fd)
-    return path
 
 
 def _setup_logging(verbose: int, quiet: bool, rundir: str) -> None:
@@ -37,7 +26,9 @@ def _setup_logging(verbose: int, quiet: bool, rundir: str) -> None:
     try:
         os.makedirs(rundir, exist_ok=True)
         # Daemonized stderr goes to /dev/null: keep a log where the user can read why.
-        handlers.append(logging.FileHandler(_private_file(os.path.join(rundir, LOG_FILE_NAME))))
+        log_path = os.path.join(rundir, LOG_FILE_NAME)
+        os.close(open_log(log_path))  # created, or its mode set, before it is written
+        handlers.append(logging.FileHandler(log_path))
     except OSError:
         pass
     logging.basicConfig(

@@ -15,6 +15,18 @@ PID_FILE_NAME = "lttng-sessiond.pid"
 CONSUMERD_DIR_NAME = "kconsumerd"
 
 
+def open_log(path: str) -> int:
+    """A daemon log, opened for appending and rw-r----- (even one an older run left more
+    open): it names users, paths and sessions, which are not everyone's business."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+    try:
+        os.fchmod(fd, 0o640)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 def home_dir() -> str:
     """utils_get_home_dir(): $LTTNG_HOME, else $HOME, else the passwd entry."""
     for var in ("LTTNG_HOME", "HOME"):
