@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +212,28 @@ def start_stock_sessiond(env: dict[str, str], log: Path | None = None) -> None:
         started = subprocess.run(argv, stdout=sink, stderr=sink, env=env, timeout=120,
                                  check=False)
     assert started.returncode == 0, log.read_text(errors="replace") if log else argv
+
+
+MODULE_REFCNT = Path("/sys/module/pylttng/refcnt")
+
+
+def settled_refcount(baseline: int, timeout: float) -> int:
+    """pylttng.ko's reference count once it is back to ``baseline`` (the module releases
+    some files in the background), or as it is after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    count = int(MODULE_REFCNT.read_text())
+    while count != baseline and time.monotonic() < deadline:
+        time.sleep(0.5)
+        count = int(MODULE_REFCNT.read_text())
+    return count
+
+
+def meminfo_kb(field: str) -> int:
+    """A /proc/meminfo figure, in kB."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/meminfo")
 
 
 def babeltrace2(*args: str, timeout: float = 300) -> Result:

@@ -17,12 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, babeltrace2, fork_exec_workload, run
+from conftest import Lttng, babeltrace2, fork_exec_workload, meminfo_kb, run, settled_refcount
 from test_accounting import LOOP
 
 from bench.tracers import pids_of
-
-REFCNT = Path("/sys/module/pylttng/refcnt")
 
 
 def one_pid(name: str) -> int:
@@ -87,10 +85,7 @@ def test_killed_sessiond_lets_go_of_the_module(lttng: Lttng, tmp_path: Path) -> 
     assert wait_gone(sessiond, 10)
     # The consumer loses its session daemon: it drains what it holds and exits.
     assert wait_gone(consumerd, 60), "pylttng-consumerd outlived its session daemon"
-    deadline = time.monotonic() + 30
-    while int(REFCNT.read_text()) != 0 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert int(REFCNT.read_text()) == 0, "pylttng.ko still referenced"
+    assert settled_refcount(0, 30) == 0, "pylttng.ko still referenced"
     removed = run("rmmod", "pylttng")
     assert removed.rc == 0, removed.text
     reads_cleanly(tmp_path / "orphan")
@@ -145,13 +140,6 @@ def test_full_disk(lttng: Lttng, small_disk: Path) -> None:
     # The daemons carry on.
     lttng.ok("create", "next")
     lttng.ok("destroy", "next")
-
-
-def meminfo_kb(field: str) -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise AssertionError(field)
 
 
 def footprint() -> dict[str, int]:

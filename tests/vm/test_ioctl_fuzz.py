@@ -16,36 +16,20 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import MODULE_REFCNT, meminfo_kb, settled_refcount
+
 FUZZER = Path(__file__).with_name("ioctl_fuzz.py")
 # ioctls in make check's short form and in make stress's long one (--stress).
 SHORT_OPS, LONG_OPS = 20_000, 200_000
-REFCNT = Path("/sys/module/pylttng/refcnt")
 # A leak of the fuzzer's channel buffers (hundreds of channels of 8 KiB to 512 KiB per
 # CPU) is far above what the rest of the guest allocates meanwhile.
 VMALLOC_SLACK_KB = 8192
 
 
-def vmalloc_used_kb() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("VmallocUsed:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmallocUsed in /proc/meminfo")
-
-
-def settled_refcount(baseline: int, timeout: float = 60.0) -> int:
-    """The module's reference count once background releases are done."""
-    deadline = time.monotonic() + timeout
-    count = int(REFCNT.read_text())
-    while count != baseline and time.monotonic() < deadline:
-        time.sleep(0.5)
-        count = int(REFCNT.read_text())
-    return count
-
-
 def test_ioctl_fuzzer_leaves_the_kernel_whole(stress: bool) -> None:
     ops = LONG_OPS if stress else SHORT_OPS
     subprocess.run(["modprobe", "pylttng"], check=True)
-    refcount, vmalloc_kb = int(REFCNT.read_text()), vmalloc_used_kb()
+    refcount, vmalloc_kb = int(MODULE_REFCNT.read_text()), meminfo_kb("VmallocUsed")
     seed = int(os.environ.get("PYLTTNG_FUZZ_SEED", str(int(time.time()))))
     run = subprocess.run([sys.executable, str(FUZZER), "--ops", str(ops), "--threads", "4",
                           "--seed", str(seed)],
@@ -58,5 +42,5 @@ def test_ioctl_fuzzer_leaves_the_kernel_whole(stress: bool) -> None:
     for kind in ("session", "channel", "metadata", "stream", "event", "list"):
         assert summary["fds_created"].get(kind, 0) > 0, summary
     assert summary["outcomes"].get("ok", 0) > ops // 20, summary
-    assert settled_refcount(refcount) == refcount, f"seed {seed}: fds left in the module"
-    assert vmalloc_used_kb() - vmalloc_kb < VMALLOC_SLACK_KB, f"seed {seed}: vmalloc grew"
+    assert settled_refcount(refcount, 60) == refcount, f"seed {seed}: fds left in the module"
+    assert meminfo_kb("VmallocUsed") - vmalloc_kb < VMALLOC_SLACK_KB, f"seed {seed}: vmalloc grew"
