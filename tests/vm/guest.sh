@@ -35,7 +35,7 @@ done &
 PS_PID=$!
 "$PY" -m pytest $TESTS -p no:cacheprovider -o console_output_style=classic \
 	-o faulthandler_timeout=1200 \
-	-rA --junitxml="$OUT/junit.xml" "$@" >"$OUT/pytest.log" 2>&1
+	-rA --durations=25 --junitxml="$OUT/junit.xml" "$@" >"$OUT/pytest.log" 2>&1
 echo $? >"$OUT/rc"
 kill "$DMESG_PID" "$PS_PID"
 dmesg >"$OUT/dmesg.txt"

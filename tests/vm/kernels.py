@@ -7,7 +7,8 @@ takes) is what that metapackage depends on.
 
     kernels.py default             the release of linux-image-amd64 (the Makefile's KVER)
     kernels.py packages            the Debian packages of all six (make kernels)
-    kernels.py check [--ci]        DKMS, then build, boot and test on each; print the
+    kernels.py check [--ci]        DKMS, then build for each, boot and test each (the
+                                   guests side by side, tests/vm/vm_slots.py); print the
                                    table (make check-kernels; --ci: the whole suite on
                                    6.1, the kernel-facing tests through pylttng's
                                    daemons on 6.12, the end-to-end and event-source
@@ -26,8 +27,11 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+
+import vm_slots
 
 SRC = Path(__file__).resolve().parents[2]
 
@@ -75,6 +79,10 @@ DAEMON_TESTS = (
     "test_rotation.py", "test_save_load.py", "test_tracefiles.py", "test_snapshots.py",
     "test_security.py", "test_streaming.py", "test_streaming_faults.py", "test_live.py",
 )
+
+
+# Longest first (kernels.py check runs the suites side by side, tests/vm/vm_slots.py).
+SUITE_ORDER = ("full", "kernel", "quick")
 
 
 def ci_tests(suite: str) -> list[str]:
@@ -237,16 +245,34 @@ def metadata_differences(out: Path) -> str:
     return path.read_text().split()[0] if path.exists() else "-"
 
 
-def check_one(row: Row, suite: str, out_root: Path) -> Row:
+def module_copy(out_root: Path, release: str) -> Path:
+    return out_root / f"kmod-{release}"
+
+
+def build_one(row: Row, out_root: Path) -> None:
+    """Build (W=1, sparse) for one kernel; keep a copy of the modules for its guest, since
+    kmod/ holds one kernel's build at a time."""
+    started = time.monotonic()
+    row.build = build(row.release, out_root / f"build-{row.release}.log")
+    if row.build == "clean":
+        kmod = module_copy(out_root, row.release)
+        shutil.rmtree(kmod, ignore_errors=True)
+        (kmod / "stubs").mkdir(parents=True)
+        shutil.copy(SRC / "kmod" / "pylttng.ko", kmod)
+        for stub in (SRC / "kmod" / "stubs").glob("*.ko"):
+            shutil.copy(stub, kmod / "stubs")
+    row.seconds += time.monotonic() - started
+
+
+def test_one(row: Row, suite: str, out_root: Path) -> Row:
+    """Boot the kernel and run its CI suite (or the whole suite) in the guest."""
     release = row.release
     started = time.monotonic()
     out = out_root / release
     out.mkdir(parents=True, exist_ok=True)
-    row.build = build(release, out_root / f"build-{release}.log")
-    if row.build != "clean":
-        return row
     cmd = [sys.executable, str(SRC / "tests" / "vm" / "runner.py"), "check",
-           "--kver", release, "--out", str(out), "--", *ci_tests(suite)]
+           "--kver", release, "--out", str(out),
+           "--kmod", str(module_copy(out_root, release)), "--", *ci_tests(suite)]
     with open(out_root / f"vm-{release}.log", "w") as log:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
     row.passed, row.tests, row.known = junit_counts(out / "junit.xml")
@@ -254,7 +280,7 @@ def check_one(row: Row, suite: str, out_root: Path) -> Row:
     row.dmesg = verdict.read_text().strip() if verdict.exists() else "no result"
     row.listed = catalogue(out)
     row.metadata = metadata_differences(out)
-    row.seconds = time.monotonic() - started
+    row.seconds += time.monotonic() - started
     return row
 
 
@@ -283,12 +309,19 @@ def check(ci: bool, out_root: Path) -> int:
     suites = {k.name: k.ci_suite if ci else "full" for k in KERNELS}
     conflict = dkms_check(rows, out_root)
     print(f"kernels: DKMS: {conflict}", flush=True)
-    for row in rows:
-        if "not installed" in row.release:
-            continue
-        print(f"kernels: {row.kernel}", flush=True)
-        check_one(row, suites[row.kernel], out_root)
-        print(table([row], suites).splitlines()[-1], flush=True)
+    installed = [row for row in rows if "not installed" not in row.release]
+    for row in installed:
+        print(f"kernels: building for {row.kernel}", flush=True)
+        build_one(row, out_root)
+    built = [row for row in installed if row.build == "clean"]
+    # The longest suites first, so that the guests side by side end near together.
+    built.sort(key=lambda row: SUITE_ORDER.index(suites[row.kernel]))
+    with ThreadPoolExecutor(vm_slots.count()) as guests:
+        runs = {guests.submit(test_one, row, suites[row.kernel], out_root): row
+                for row in built}
+        for run in as_completed(runs):
+            row = run.result()
+            print(table([row], suites).splitlines()[-1], flush=True)
     text = table(rows, suites) + f"\n\nDKMS beside Debian's lttng-modules-dkms: {conflict}."
     (out_root / "table.md").write_text(text + "\n")
     print(text)

@@ -2,7 +2,8 @@
 """Boot a Debian kernel with virtme-ng and run a script inside it.
 
 The kernel is --kver, else $KVER, else Debian's default (tests/vm/kernels.py), and
-kmod/pylttng.ko must have been built for it (`make KVER=...`).
+kmod/pylttng.ko (or --kmod DIR's) must have been built for it (`make KVER=...`).
+Guests run side by side, one per host core (tests/vm/vm_slots.py).
 
 The guest shares the host's root file system (read-only but for throw-away
 overlays), so the checkout, the Python environment and the stock LTTng tools
@@ -22,7 +23,6 @@ QEMU has only the C virtiofsd); 9p made every Python start cost 12 s.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import re
@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import IO
 
 import kernels
+import vm_slots
 
 SRC = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = SRC / ".vm-out"
-VM_LOCK = Path("/tmp/pylttng-vm.lock")
 
 # Lines of the guest kernel log that mean the kernel is not healthy.
 KERNEL_TROUBLE = re.compile(
@@ -52,13 +52,13 @@ KERNEL_TROUBLE = re.compile(
 )
 
 
-def check_kernel(kver: str) -> None:
+def check_kernel(kver: str, kmod: Path) -> None:
     """Refuse to boot a kernel that is missing or that kmod/pylttng.ko was not built for."""
     if not Path(f"/boot/vmlinuz-{kver}").exists():
         sys.exit(f"runner: no /boot/vmlinuz-{kver}: run `make kernels` (or `make deps`)")
-    built_for = kernels.module_release(SRC / "kmod" / "pylttng.ko")
+    built_for = kernels.module_release(kmod / "pylttng.ko")
     if built_for != kver:
-        sys.exit(f"runner: kmod/pylttng.ko was built for {built_for or 'an unknown kernel'}, "
+        sys.exit(f"runner: {kmod}/pylttng.ko was built for {built_for or 'an unknown kernel'}, "
                  f"not {kver}: run `make KVER={kver}`")
 
 
@@ -74,9 +74,13 @@ def vng_env(out: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Machine:
-    """What the guest looks like beyond the defaults (2 vCPUs, 2 GiB, the guest's clock)."""
+    """What the guest looks like beyond the defaults (2 vCPUs, 2 GiB, the guest's clock),
+    and which pylttng.ko it loads."""
 
     kernel_args: tuple[str, ...] = ()
+    # Where pylttng.ko and stubs/*.ko come from: kmod/ holds one kernel's build at a
+    # time, so side-by-side guests of several kernels each take a copy (kernels.py).
+    kmod: Path = SRC / "kmod"
     # `make bench`: one vCPU whose clock is QEMU's instruction counter (-icount shift=0,
     # one nanosecond per emulated instruction), so a guest second is an amount of
     # emulated work, not of host time: the host's other load (this host is itself a
@@ -171,7 +175,7 @@ def package_tree(dest: Path) -> Path:
     return dest
 
 
-def stage_modules(kver: str, out: Path) -> None:
+def stage_modules(kver: str, out: Path, kmod: Path) -> None:
     """Run depmod for the guest on the host, into out/modroot.
 
     depmod in the guest decompresses all 4000 modules under TCG and takes
@@ -185,29 +189,31 @@ def stage_modules(kver: str, out: Path) -> None:
     for index in Path(f"/lib/modules/{kver}").glob("modules.builtin*"):
         shutil.copy(index, tree)
     shutil.copy(f"/lib/modules/{kver}/modules.order", tree)
-    shutil.copy(SRC / "kmod" / "pylttng.ko", tree / "extra")
+    shutil.copy(kmod / "pylttng.ko", tree / "extra")
     # The stub modules named as LTTng-modules' (the stock lttng-sessiond loads those).
-    for stub in (SRC / "kmod" / "stubs").glob("*.ko"):
+    for stub in (kmod / "stubs").glob("*.ko"):
         shutil.copy(stub, tree / "extra")
     subprocess.run(["depmod", "-b", str(out / "modroot"), kver], check=True)
     (tree / "kernel").unlink()
 
 
 def boot(kver: str, guest: list[str], out: Path, timeout: int,
-         machine: Machine = Machine()) -> int:
-    check_kernel(kver)
-    stage_modules(kver, out)
+         machine: Machine = Machine(), exclusive: bool = False) -> int:
+    check_kernel(kver, machine.kmod)
+    stage_modules(kver, out, machine.kmod)
     kvm = kvm_usable(kver, out)
     booted = machine.on(kvm)
     cmd = vng_command(kver, out, kvm, guest, booted)
     # What the guest runs on, for bench/run.py's results.json (the guest cannot tell).
-    (out / "machine.json").write_text(json.dumps(asdict(booted) | {"kvm": kvm}) + "\n")
+    machine_facts = asdict(booted) | {"kmod": str(booted.kmod), "kvm": kvm}
+    (out / "machine.json").write_text(json.dumps(machine_facts) + "\n")
     accel = "KVM" if kvm else "TCG, instruction clock" if booted.instruction_clock else "TCG"
     print(f"runner: booting {kver} ({accel}), output in {out}", flush=True)
-    # One guest at a time on this machine: emulated guests sharing two cores slow each
-    # other down until their daemons time out.
-    with open(VM_LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # A benchmark's figures must not share the machine with another guest.
+    if booted.instruction_clock or exclusive:
+        with vm_slots.every_slot():
+            return run_guest(cmd, out, timeout)
+    with vm_slots.one_slot():
         return run_guest(cmd, out, timeout)
 
 
@@ -294,7 +300,7 @@ def bench(kver: str, out: Path, module: str, args: list[str], timeout: int,
     """Run the benchmark (bench.run) or the profiles (bench.profile) in the guest."""
     package_tree(out / "pypath")
     guest = [str(SRC / "bench/guest.sh"), str(SRC), str(out), sys.executable, module, *args]
-    boot(kver, guest, out, timeout, machine)
+    boot(kver, guest, out, timeout, machine, exclusive=True)
     show(out / "bench.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
@@ -320,6 +326,8 @@ def main() -> int:
     parser.add_argument("--instruction-clock", action="store_true",
                         help="one vCPU clocked by QEMU's instruction count (make bench; TCG "
                              "only)")
+    parser.add_argument("--kmod", type=Path, default=SRC / "kmod",
+                        help="the folder holding pylttng.ko and stubs/*.ko (default: kmod/)")
     parser.add_argument("--module", default="bench.run",
                         help="bench mode: the Python module the guest runs (bench/guest.sh)")
     args, rest = parser.parse_known_args()
@@ -328,11 +336,11 @@ def main() -> int:
     if args.mode == "pypath":
         package_tree(args.out.resolve())
         return 0
-    if not (SRC / "kmod" / "pylttng.ko").exists():
-        sys.exit("runner: kmod/pylttng.ko is missing: run `make` first")
+    if not (args.kmod / "pylttng.ko").exists():
+        sys.exit(f"runner: {args.kmod}/pylttng.ko is missing: run `make` first")
     kver = args.kver or kernels.default_release()
     out = fresh_out(args.out.resolve())
-    machine = Machine(tuple(args.kernel_arg), args.instruction_clock)
+    machine = Machine(tuple(args.kernel_arg), args.instruction_clock, args.kmod.resolve())
     if args.mode == "check":
         return check(kver, out, rest, args.timeout, machine)
     if args.mode == "bench":
