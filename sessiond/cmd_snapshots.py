@@ -22,6 +22,7 @@ from .context import DaemonContext
 from .errors import CommandError
 from .kernel_session import DEFAULT_METADATA_SUBBUF_NUM, DEFAULT_METADATA_SUBBUF_SIZE, close_fd
 from .kernel_tracer import KernelTracerError
+from .relayd_url import parse_url
 from .session import KernelSession, Session, SnapshotOutput
 
 log = logging.getLogger("pylttng.sessiond.snapshot")
@@ -32,11 +33,15 @@ _UNSET_MAX_SIZE = (1 << 64) - 1  # lttng_snapshot_output's max_size when not giv
 
 def _local_path(url: str) -> str:
     """The folder of a local snapshot URL (uri_parse_str_urls()); streaming to a relay
-    daemon is not available."""
+    daemon is not available.  A URL that does not parse is invalid, as uri_parse() finds."""
     path = url.removeprefix("file://")
-    if not path.startswith("/"):
-        raise CommandError(ErrorCode.NOT_SUPPORTED, f"snapshot output {url!r}: local paths only")
-    return path
+    if path.startswith("/"):
+        return path
+    try:
+        parse_url(url)
+    except ValueError:
+        raise CommandError(ErrorCode.INVALID, f"snapshot output {url!r}: not a URL") from None
+    raise CommandError(ErrorCode.NOT_SUPPORTED, f"snapshot output {url!r}: local paths only")
 
 
 def _output_name(name: str, output_id: int) -> str:

@@ -100,6 +100,8 @@ def run_scenario(
 
 def normalize(text: str, home: pathlib.Path) -> str:
     text = text.replace(str(home), "$LTTNG_HOME")
+    # The CLI's own PERROR lines carry the time and its pid.
+    text = re.sub(r"^PERROR - [\d:.]+ \[\d+/\d+\]", "PERROR - TIME [PID]", text, flags=re.MULTILINE)
     return re.sub(r"\d{8}-\d{6}", "YYYYmmdd-HHMMSS", text)
 
 

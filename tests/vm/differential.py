@@ -8,6 +8,7 @@ dates, the scenario's scratch folder) are normalised before the comparison.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,3 +100,17 @@ def assert_same_transcripts(ours: Transcript, stock: Transcript) -> None:
             f"pylttng (exit {mine.rc}):\n{mine.output}\n"
             f"stock (exit {theirs.rc}):\n{theirs.output}"
         )
+
+
+def keep_transcripts(where: str, ours: Transcript, stock: Transcript) -> Path | None:
+    """Both transcripts in the run's output folder, $PYLTTNG_VM_OUT/where/{pylttng,stock}.txt,
+    for a look afterwards; that folder (None outside the test VM)."""
+    out = os.environ.get("PYLTTNG_VM_OUT")
+    if out is None:
+        return None
+    dest = Path(out, where)
+    dest.mkdir(parents=True, exist_ok=True)
+    for which, transcript in (("pylttng", ours), ("stock", stock)):
+        text = "".join(f"$ lttng {s.command}\n[exit {s.rc}]\n{s.output}\n" for s in transcript.steps)
+        (dest / f"{which}.txt").write_text(text)
+    return dest

@@ -5,13 +5,13 @@ found exactly once over the archives and the current chunk."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import differential
 from conftest import Lttng, babeltrace2_lines, fork_exec_workload
 from differential import Transcript, assert_same_transcripts, normalise_dates, run_on_both
 
@@ -71,14 +71,10 @@ def assert_counts(counts: Counter[tuple[str, int]], kept: list[int]) -> None:
 
 def keep_transcripts(name: str, ours: Transcript, stock: Transcript, scratch: Path) -> None:
     """The two transcripts and layouts in the run's output folder, for a look afterwards."""
-    out = os.environ.get("PYLTTNG_VM_OUT")
-    if out is None:
+    dest = differential.keep_transcripts(f"rotation/{name}", ours, stock)
+    if dest is None:
         return
-    dest = Path(out, "rotation", name)
-    dest.mkdir(parents=True, exist_ok=True)
-    for which, transcript in (("pylttng", ours), ("stock", stock)):
-        text = "".join(f"$ lttng {s.command}\n[exit {s.rc}]\n{s.output}\n" for s in transcript.steps)
-        (dest / f"{which}.txt").write_text(text)
+    for which in ("pylttng", "stock"):
         (dest / f"{which}.layout").write_text("\n".join(layout(scratch / which)) + "\n")
 
 
