@@ -340,7 +340,8 @@ def main() -> int:
         sys.exit(f"runner: {args.kmod}/pylttng.ko is missing: run `make` first")
     kver = args.kver or kernels.default_release()
     out = fresh_out(args.out.resolve())
-    machine = Machine(tuple(args.kernel_arg), args.instruction_clock, args.kmod.resolve())
+    machine = Machine(tuple(args.kernel_arg), kmod=args.kmod.resolve(),
+                      instruction_clock=args.instruction_clock)
     if args.mode == "check":
         return check(kver, out, rest, args.timeout, machine)
     if args.mode == "bench":
