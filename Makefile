@@ -14,8 +14,9 @@
 #   make bench-smoke      the same, every workload and tracer once, tiny, each daemon started
 #                         once (~3 min under TCG; build/bench-smoke/)
 #   make stress           the long forms of the reliability tests (issue 23): 100,000 fuzzed
-#                         client messages, 200,000 fuzzed ioctls and seven buffer sizes of
-#                         exact event accounting in the VM; prints the figures
+#                         client messages, 200,000 fuzzed ioctls, seven buffer sizes of
+#                         exact event accounting, 200 session cycles and 30 CPU unplugs
+#                         under load in the VM; prints the figures
 #   make profile          py-spy profiles of the daemons, perf profiles of the producer, in
 #                         the VM (build/profile-vm/profiles/)
 PYTHON ?= python3
@@ -124,7 +125,8 @@ stress: modules pypath build/syscall_loop
 	PYLTTNG_FUZZ_COUNT=100000 PYTHONSAFEPATH=1 PYTHONPATH=$(PYPATH) $(PYTHON) -m pytest \
 		-p no:cacheprovider -rA tests/host/test_sessiond_fuzz.py
 	$(PYTHON) tests/vm/runner.py check --out $(CURDIR)/build/stress-vm -- --stress \
-		$(CURDIR)/tests/vm/test_ioctl_fuzz.py $(CURDIR)/tests/vm/test_accounting.py
+		$(CURDIR)/tests/vm/test_ioctl_fuzz.py $(CURDIR)/tests/vm/test_accounting.py \
+		$(CURDIR)/tests/vm/test_faults.py $(CURDIR)/tests/vm/test_hotplug.py
 
 demo: deps
 	$(MAKE) modules

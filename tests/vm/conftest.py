@@ -240,6 +240,20 @@ def babeltrace2(*args: str, timeout: float = 300) -> Result:
     return run("babeltrace2", *args, timeout=timeout)
 
 
+def counted_events(trace: Path, *, discards_allowed: bool = False, timeout: float = 300) -> int:
+    """How many events babeltrace2 decodes reading the whole trace (its counter sink), with
+    no error and no warning but, where ``discards_allowed``, its report of events that full
+    buffers discarded."""
+    read = babeltrace2("-c", "sink.utils.counter", "-p", "step=+0", str(trace), timeout=timeout)
+    assert read.rc == 0, read.err
+    others = [line for line in read.err.splitlines()
+              if line.strip() and not (discards_allowed and "discarded" in line.lower())]
+    assert not others, read.err
+    total = re.search(r"^\s*(\d+) Event messages$", read.out, re.MULTILINE)
+    assert total, read.out
+    return int(total.group(1))
+
+
 def babeltrace2_lines(trace: Path, *options: str) -> list[str]:
     """The trace as babeltrace2 text lines; babeltrace2 must read it without a complaint."""
     read = babeltrace2(*options, str(trace))

@@ -32,6 +32,8 @@ _BLANK_BEFORE_DESTROYED = re.compile(r"\n\n(?=Session \S+ destroyed)")
 # The CLI spawns pylttng-sessiond itself (LTTNG_SESSIOND_PATH); the stock one is started
 # beforehand.
 _SPAWNING = re.compile(r"^Spawning a session daemon\n", re.MULTILINE)
+# The CLI's own PERROR lines carry the time and its pid.
+_PERROR = re.compile(r"^PERROR - [\d:.]+ \[\d+/\d+\]", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Transcript:
     def normalise(self, text: str) -> str:
         text = text.replace(str(self.scratch), "$SCRATCH").replace(str(self.lttng.home), "$HOME")
         text = _DESTROYING.sub("", _WAIT_DOTS.sub(r"\1", _SPAWNING.sub("", text)))
-        text = _BLANK_BEFORE_DESTROYED.sub("\n", text)
+        text = _PERROR.sub("PERROR - TIME [PID]", _BLANK_BEFORE_DESTROYED.sub("\n", text))
         return normalise_dates(text)
 
 

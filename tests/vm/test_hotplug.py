@@ -1,4 +1,5 @@
-"""Issue 3, CPU hotplug: a CPU going offline and back online keeps its stream and its events."""
+"""Issue 3, CPU hotplug: a CPU going offline and back online keeps its stream and its events;
+issue 23: and the tracer survives it under load, again and again (longer under --stress)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Lttng, read_trace
+from conftest import MODULE_REFCNT, Lttng, counted_events, read_trace, settled_refcount
 from test_stock_daemons import StockLttng, stock  # noqa: F401 (the fixture)
 
 CPU1 = Path("/sys/devices/system/cpu/cpu1/online")
@@ -131,3 +132,41 @@ def test_cpu_offline_at_start_gets_stream(lttng: Lttng, cpu1: None) -> None:
 
 def test_stock_daemons_cpu_offline_online(stock: StockLttng, cpu1: None) -> None:  # noqa: F811
     check_offline_online(offline_online_session(stock, "stockhp"))
+
+
+def test_cpu_unplugged_and_replugged_under_load(lttng: Lttng, cpu1: None, stress: bool,
+                                                tmp_path: Path) -> None:
+    """Issue 23, faults survived: CPU 1 goes offline and back online again and again while
+    stress-ng loads both CPUs and a session records every system call and scheduler
+    event; the trace reads whole (but for what full buffers discarded), and the module
+    lets go of everything once the session is destroyed."""
+    rounds = 30 if stress else 3
+    # The module loaded and the daemons up: what the refcount comes back to.
+    lttng.ok("create", "warm", f"--output={tmp_path / 'warm'}")
+    lttng.ok("enable-event", "-k", "sched_switch")
+    lttng.ok("destroy", "warm")
+    time.sleep(1)
+    baseline = int(MODULE_REFCNT.read_text())
+    output = tmp_path / "plug"
+    lttng.ok("create", "plug", f"--output={output}")
+    lttng.ok("enable-channel", "-k", "--subbuf-size", "64k", "--num-subbuf", "4", "chan")
+    lttng.ok("enable-event", "-k", "-c", "chan", "--syscall", "-a")
+    lttng.ok("enable-event", "-k", "-c", "chan", "sched_switch,sched_wakeup,sched_process_exec")
+    lttng.ok("start")
+    load = subprocess.Popen(["stress-ng", "--timeout", f"{rounds * 3}s", "--cpu", "2",
+                             "--switch", "1", "--open", "1"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(rounds):
+            set_cpu1(False)
+            time.sleep(0.5)
+            set_cpu1(True)
+            marks("replugged", 1)
+            time.sleep(0.5)
+    finally:
+        load.wait(timeout=rounds * 3 + 60)
+    lttng.ok("stop")
+    lttng.ok("destroy")
+    events = counted_events(output, discards_allowed=True)
+    assert events > 1000, f"only {events} events"
+    assert settled_refcount(baseline, timeout=10) == baseline
