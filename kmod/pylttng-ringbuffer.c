@@ -39,6 +39,17 @@
  *    holds with a single sub-buffer: once closed (full or flushed) it is
  *    the reader's until consumed, and writers drop meanwhile.
  *
+ *  - A packet reports the drops counted when it closed, so drops after
+ *    the last closed packet would be reported nowhere.  A flush that finds
+ *    the current packet closed already therefore writes a header-only
+ *    packet (no event, events_discarded = "lost") when the last packet's
+ *    count is behind "lost".  If every sub-buffer is the reader's (a burst
+ *    filled them all), that packet is owed instead ("owed"), and the reader
+ *    pays the debt as soon as it frees a sub-buffer (PUT_NEXT_SUBBUF,
+ *    CLEAR): it has the switch run on the owning CPU, as a flush, so that
+ *    the packet is readable before the ioctl returns.  Every dropped event
+ *    thus reaches a packet the consumer reads.
+ *
  *  - Overwrite (flight-recorder) mode: a writer that needs a sub-buffer
  *    the reader has not consumed yet takes it anyway and pushes "consumed"
  *    past it with cmpxchg() (the reader moves it too), before it moves
@@ -79,7 +90,10 @@
  * computes from the same packets, summed per channel for `lttng list`.
  * Writers never wake readers (a tracepoint may hold the runqueue lock):
  * the channel read timer polls pyl_rb_readable() instead.  A flush closes
- * the current sub-buffer on its owning CPU, through an IPI.
+ * the current sub-buffer on its owning CPU, through an IPI, where it
+ * nests over writers as an interrupting writer would.  Switches from
+ * elsewhere (finalize, dead CPU: no writer left) and flushes exclude each
+ * other with switch_lock, which writers never take.
  *
  * The metadata channel's buffer has no writer.  Its reader builds each
  * packet when it takes it (pyl_rb_write_metadata_packet(): the TSDL text
@@ -116,6 +130,7 @@
 #include <linux/timekeeping.h>
 #include <linux/string.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/poll.h>
 #include <asm/local.h>
@@ -149,6 +164,10 @@ struct pyl_rb {
 	local_t lost;			/* events discarded, cumulative */
 	u64 last_ts;			/* timestamp of a recent record */
 	local_t *commit;		/* per sub-buffer cumulative commits */
+
+	/* Switchers: flushes, finalize, dead CPU, paying what is owed. */
+	spinlock_t switch_lock;
+	bool owed;			/* a packet must report drops */
 
 	/* Reader side, serialized by read_lock. */
 	struct mutex read_lock;
@@ -248,6 +267,7 @@ struct pyl_rb *pyl_rb_create(unsigned long subbuf_size, unsigned long num_subbuf
 	rb->stream_id = stream_id;
 	memcpy(rb->uuid, uuid, sizeof(rb->uuid));
 	mutex_init(&rb->read_lock);
+	spin_lock_init(&rb->switch_lock);
 	init_waitqueue_head(&rb->read_wait);
 	local_set(&rb->offset, 0);
 	local_set(&rb->lost, 0);
@@ -453,35 +473,84 @@ void pyl_rb_commit(const struct pyl_rb_ctx *ctx)
 
 /* ----------------------------------------------------------------- flush */
 
-struct pyl_flush_req {
+/*
+ * What a switch does when the current packet is closed already: PYL_SWITCH
+ * writes a packet only to report drops, PYL_SWITCH_EMPTY also for a fresh
+ * timestamp; PYL_SWITCH_OWED pays a debt and leaves an open packet to
+ * report them when it closes.
+ */
+enum pyl_switch_mode {
+	PYL_SWITCH,
+	PYL_SWITCH_EMPTY,
+	PYL_SWITCH_OWED,
+};
+
+struct pyl_switch_req {
 	struct pyl_rb *rb;
-	bool empty;
+	enum pyl_switch_mode mode;
 };
 
 /*
- * Close the current sub-buffer if it holds anything.  With "empty", also
- * produce a packet holding no event when the current one is already closed,
- * so that the reader gets a fresh timestamp.  Runs on the owning CPU, or on
- * any CPU once no writer can run.
+ * Were events dropped since the packet ending at pos closed?  That packet
+ * stays in place while "offset" is at pos.  Its closer may still be
+ * interrupted before writing events_discarded: it then reads "lost" later,
+ * and the answer here is at worst a needless header-only packet.
  */
-static void pyl_rb_switch(struct pyl_rb *rb, bool empty)
+static bool pyl_rb_unreported(struct pyl_rb *rb, unsigned long pos)
+{
+	u64 reported = 0;
+
+	if (pos)
+		reported = READ_ONCE(pyl_packet(rb, pos - 1)->events_discarded);
+	return (u64)local_read(&rb->lost) != reported;
+}
+
+/*
+ * The drops up to now must reach a packet, but every sub-buffer is the
+ * reader's: owe it, and let the reader pay once it frees one.  True when
+ * the reader freed one meanwhile: write the packet now.
+ */
+static bool pyl_rb_owe(struct pyl_rb *rb, unsigned long pos)
+{
+	WRITE_ONCE(rb->owed, true);
+	smp_mb();	/* "owed" before "consumed"; pairs with pyl_rb_pay() */
+	return pyl_rb_room(rb, pos);
+}
+
+/*
+ * Close the current sub-buffer if it holds anything.  When it is closed
+ * already, write a packet holding no event if drops are unreported (or,
+ * with PYL_SWITCH_EMPTY, in any case, so that the reader gets a fresh
+ * timestamp); with no sub-buffer free for it, owe it.  Runs on the owning
+ * CPU, or on any CPU once no writer can run, under switch_lock.
+ */
+static void pyl_rb_switch(struct pyl_rb *rb, enum pyl_switch_mode mode)
 {
 	unsigned long old, end, off;
+	bool unreported;
 	u64 ts;
 
-	do {
-		old = local_read(&rb->offset);
-		off = pyl_subbuf_off(rb, old);
-		ts = pyl_clock_read();
-		if (off) {
-			end = old - off + rb->subbuf_size;
-		} else {
-			if (!empty || !pyl_rb_room(rb, old))
-				return;
-			end = old + rb->subbuf_size;
-		}
-	} while (local_cmpxchg(&rb->offset, old, end) != old);
+	WRITE_ONCE(rb->owed, false);
+retry:
+	old = local_read(&rb->offset);
+	off = pyl_subbuf_off(rb, old);
+	ts = pyl_clock_read();
+	if (off) {
+		if (mode == PYL_SWITCH_OWED)
+			return;
+		end = old - off + rb->subbuf_size;
+	} else {
+		unreported = pyl_rb_unreported(rb, old);
+		if (mode != PYL_SWITCH_EMPTY && !unreported)
+			return;
+		if (!pyl_rb_room(rb, old) && (!unreported || !pyl_rb_owe(rb, old)))
+			return;
+		end = old + rb->subbuf_size;
+	}
+	if (local_cmpxchg(&rb->offset, old, end) != old)
+		goto retry;	/* a nested writer moved it */
 
+	WRITE_ONCE(rb->owed, false);
 	WRITE_ONCE(rb->last_ts, ts);
 	if (off) {
 		pyl_close_subbuf(rb, old, ts);
@@ -492,21 +561,47 @@ static void pyl_rb_switch(struct pyl_rb *rb, bool empty)
 	pyl_commit_bytes(rb, old, rb->subbuf_size - PYL_PACKET_HEADER_LEN);
 }
 
+static void pyl_rb_switch_locked(struct pyl_rb *rb, enum pyl_switch_mode mode)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&rb->switch_lock, flags);
+	pyl_rb_switch(rb, mode);
+	spin_unlock_irqrestore(&rb->switch_lock, flags);
+}
+
 static void pyl_rb_switch_ipi(void *info)
 {
-	struct pyl_flush_req *req = info;
+	struct pyl_switch_req *req = info;
 
-	pyl_rb_switch(req->rb, req->empty);
+	pyl_rb_switch_locked(req->rb, req->mode);
+}
+
+/* Switch on the owning CPU, where writers run. */
+static void pyl_rb_switch_on_cpu(struct pyl_rb *rb, enum pyl_switch_mode mode)
+{
+	struct pyl_switch_req req = { .rb = rb, .mode = mode };
+
+	cpus_read_lock();
+	if (smp_call_function_single(rb->cpu, pyl_rb_switch_ipi, &req, 1))
+		pyl_rb_switch_locked(rb, mode);	/* CPU offline: no writer */
+	cpus_read_unlock();
 }
 
 void pyl_rb_flush(struct pyl_rb *rb, bool empty)
 {
-	struct pyl_flush_req req = { .rb = rb, .empty = empty };
+	pyl_rb_switch_on_cpu(rb, empty ? PYL_SWITCH_EMPTY : PYL_SWITCH);
+}
 
-	cpus_read_lock();
-	if (smp_call_function_single(rb->cpu, pyl_rb_switch_ipi, &req, 1))
-		pyl_rb_switch(rb, empty);	/* CPU offline: no writer */
-	cpus_read_unlock();
+/*
+ * The reader freed sub-buffers: write the packet owed, if any, so that it
+ * reads it next.
+ */
+static void pyl_rb_pay(struct pyl_rb *rb)
+{
+	smp_mb();	/* "consumed" before "owed"; pairs with pyl_rb_owe() */
+	if (READ_ONCE(rb->owed))
+		pyl_rb_switch_on_cpu(rb, PYL_SWITCH_OWED);
 }
 
 /*
@@ -516,14 +611,14 @@ void pyl_rb_flush(struct pyl_rb *rb, bool empty)
  */
 void pyl_rb_flush_dead(struct pyl_rb *rb)
 {
-	pyl_rb_switch(rb, false);
+	pyl_rb_switch_locked(rb, PYL_SWITCH);
 	wake_up_interruptible(&rb->read_wait);
 }
 
 /* Called once no writer can touch the buffer any more. */
 void pyl_rb_finalize(struct pyl_rb *rb)
 {
-	pyl_rb_switch(rb, false);
+	pyl_rb_switch_locked(rb, PYL_SWITCH);
 	smp_wmb();	/* flushed data before "finalized" */
 	WRITE_ONCE(rb->finalized, true);
 	wake_up_interruptible(&rb->read_wait);
@@ -729,6 +824,7 @@ int pyl_rb_put(struct pyl_rb *rb)
 	rb->held = false;
 	smp_mb();	/* done reading before the writer may reuse it */
 	pyl_rb_advance(rb, rb->read_pos + rb->subbuf_size);
+	pyl_rb_pay(rb);
 	return 0;
 }
 
@@ -751,6 +847,7 @@ int pyl_rb_clear(struct pyl_rb *rb)
 	if (rb->held)
 		return -EBUSY;
 	pyl_rb_advance(rb, produced);
+	pyl_rb_pay(rb);
 	return 0;
 }
 

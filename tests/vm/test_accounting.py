@@ -5,12 +5,12 @@ build/syscall_loop N 1 CPU makes exactly N getpid() calls from one thread pinned
 2 N events (entry, exit) when only getpid is enabled and only its pid is tracked. The
 loop waits behind a shell's `read` until the tracker holds its pid and tracing runs, so
 nothing of it escapes and nothing else enters. Small buffers make the writer lap the
-consumer. The events babeltrace2 reads on the loop's CPU plus the events the ring buffer
-counted as discarded (`lttng list`) must be 2 N, and nothing may appear on another CPU.
-babeltrace2's warnings must match the packets' events_discarded, which cannot exceed the
-ring buffer's count (a packet records the count of when it closed: discards after the last
-packet are known to the counter alone, as with LTTng-modules), and `lttng stop`'s warning,
-when it gives one, the ring buffer's count.
+consumer. The events babeltrace2 reads on the loop's CPU plus the events reported as
+discarded must be exactly 2 N, and nothing may appear on another CPU. Every report agrees:
+the last packet's events_discarded, `lttng list`, babeltrace2's warnings and `lttng stop`'s
+warning. Drops after the last packet of a burst that filled every sub-buffer count too:
+the ring buffer owes a header-only packet for them, written once the reader frees a
+sub-buffer.
 
 In overwrite mode nothing is "discarded": whole packets are overwritten, and the lost
 packets that `lttng list`, `lttng stop` and babeltrace2 report must agree with the gaps
@@ -100,15 +100,16 @@ def loop_built() -> None:
     assert LOOP.exists(), f"{LOOP} is missing: make build/syscall_loop"
 
 
-def discard_run(lttng: Lttng, case: tuple[int, int, int]) -> tuple[dict[int, int], int, Path]:
-    """The loop under discard-mode buffers: events read per CPU, `lttng list`'s count of
-    discarded events, the trace; checks that every report of the discards agrees."""
+def test_discard_mode_accounts_for_every_event(daemon: Lttng,
+                                               case: tuple[int, int, int]) -> None:
+    """The loop under discard-mode buffers: every event is read or reported discarded,
+    and every report of the discards agrees."""
     subbuf, count, calls = case
-    trace = session(lttng, "--discard", subbuf, count)
-    run_loops(lttng, calls)
-    stopped = lttng.ok("stop")
-    listed = listed_stat(lttng.ok("list", "acct").out, "Discarded events")
-    lttng.ok("destroy")
+    trace = session(daemon, "--discard", subbuf, count)
+    run_loops(daemon, calls)
+    stopped = daemon.ok("stop")
+    listed = listed_stat(daemon.ok("list", "acct").out, "Discarded events")
+    daemon.ok("destroy")
     read = babeltrace2(str(trace))
     assert read.rc == 0, read.err
     recorded, in_packets = recorded_per_cpu(read.out), discarded_per_cpu(trace)
@@ -116,23 +117,9 @@ def discard_run(lttng: Lttng, case: tuple[int, int, int]) -> tuple[dict[int, int
     # Nothing on the other CPUs: the loop stayed pinned, nothing else was traced.
     assert all(n == 0 for cpu, n in (recorded | in_packets).items() if cpu != CPU), (
         recorded, in_packets)
+    assert recorded[CPU] + listed == 2 * calls, (recorded, listed)
     assert sum(in_packets.values()) == listed == bt2_reported(read, "event"), read.err
-    assert stop_reported(stopped.text, "event") in (0, listed), stopped.text
-    return recorded, listed, trace
-
-
-def test_discards_are_reported_alike(daemon: Lttng, case: tuple[int, int, int]) -> None:
-    discard_run(daemon, case)
-
-
-# Found by this test: the ring buffer counts every dropped event, but a packet carries the
-# count of when it closed, and no packet closes after the last drops of a burst that
-# filled every sub-buffer (a flush at stop finds no free sub-buffer): those drops are
-# reported nowhere. Strict: it fails the day it passes, to be turned into a plain test.
-@pytest.mark.xfail(strict=True, reason="drops after a stream's last packet are not reported")
-def test_discard_mode_accounts_for_every_event(daemon: Lttng) -> None:
-    recorded, listed, _ = discard_run(daemon, SHORT[0])
-    assert recorded[CPU] + listed == 2 * SHORT[0][2], (recorded, listed)
+    assert stop_reported(stopped.text, "event") == listed, stopped.text
 
 
 def test_overwrite_mode_reports_lost_packets_alike(daemon: Lttng) -> None:
