@@ -166,7 +166,7 @@ struct pyl_rb {
 	local_t *commit;		/* per sub-buffer cumulative commits */
 
 	/* Switchers: flushes, finalize, dead CPU, paying what is owed. */
-	spinlock_t switch_lock;
+	raw_spinlock_t switch_lock;	/* raw: taken in the flush IPI */
 	bool owed;			/* a packet must report drops */
 
 	/* Reader side, serialized by read_lock. */
@@ -267,7 +267,7 @@ struct pyl_rb *pyl_rb_create(unsigned long subbuf_size, unsigned long num_subbuf
 	rb->stream_id = stream_id;
 	memcpy(rb->uuid, uuid, sizeof(rb->uuid));
 	mutex_init(&rb->read_lock);
-	spin_lock_init(&rb->switch_lock);
+	raw_spin_lock_init(&rb->switch_lock);
 	init_waitqueue_head(&rb->read_wait);
 	local_set(&rb->offset, 0);
 	local_set(&rb->lost, 0);
@@ -565,9 +565,9 @@ static void pyl_rb_switch_locked(struct pyl_rb *rb, enum pyl_switch_mode mode)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&rb->switch_lock, flags);
+	raw_spin_lock_irqsave(&rb->switch_lock, flags);
 	pyl_rb_switch(rb, mode);
-	spin_unlock_irqrestore(&rb->switch_lock, flags);
+	raw_spin_unlock_irqrestore(&rb->switch_lock, flags);
 }
 
 static void pyl_rb_switch_ipi(void *info)
