@@ -168,16 +168,51 @@ CONSUMER_FIGURES = (
 )
 
 
-def consumer_figures(runs: Runs) -> list[Row]:
-    """pylttng-consumerd against the stock lttng-consumerd, per output mode."""
+def consumer_figures(runs: Runs, table: tuple[tuple[str, Any, str], ...] = CONSUMER_FIGURES
+                     ) -> list[Row]:
+    """pylttng-consumerd against the stock lttng-consumerd, per output mode: each figure of
+    `table` (name, fn(record) -> value, unit); a count every peer should agree on (events
+    recorded) or one without a ratio (discarded events) has no reference."""
     rows: list[Row] = []
     for output in ("mmap", "splice"):
         ours, stock = f"pylttng-{output}", f"{STOCK_PEER}-{output}"
-        for figure, fn, unit in CONSUMER_FIGURES:
+        for figure, fn, unit in table:
             summaries = per_record({t: runs.get(t, []) for t in (ours, stock)}, fn)
             rows.append(row(figure, stock, summaries[stock], unit))
-            rows.append(row(figure, ours, summaries[ours], unit, stock, summaries[stock]))
+            judged = not any(what in figure for what in (*NEITHER, "discarded"))
+            rows.append(row(figure, ours, summaries[ours], unit, stock if judged else None,
+                            summaries[stock]))
     return rows
+
+
+def stream_mb_per_s(r: dict[str, Any]) -> float | None:
+    """The whole trace the relay daemon received, over the time from `start` returned to
+    `stop` returned (`stop` waits until the relay daemon holds everything)."""
+    if not r.get("bytes") or r.get("drain_s") is None or r.get("stop_s") is None:
+        return None
+    return float(r["bytes"] / 1e6 / (r["drain_s"] + r["stop_s"]))
+
+
+def relayd_cpu_per_mb(r: dict[str, Any]) -> float | None:
+    if not r.get("bytes") or r.get("relayd_cpu_s") is None:
+        return None
+    return float(r["relayd_cpu_s"] / (r["bytes"] / 1e6))
+
+
+STREAMING_FIGURES = (
+    ("8. streaming: MB/s received while tracing", drain_mb_per_s, "MB/s"),
+    ("8. streaming: MB/s received, start to stop", stream_mb_per_s, "MB/s"),
+    ("8. streaming: consumer CPU s per MB", cpu_per_mb, "s/MB"),
+    ("8. streaming: relayd CPU s per MB", relayd_cpu_per_mb, "s/MB"),
+    ("8. streaming: events recorded", events, "events"),
+    ("8. streaming: discarded", discarded, "events"),
+)
+
+
+def streaming_figures(runs: Runs) -> list[Row]:
+    """Through the stock lttng-relayd on loopback: pylttng's consumer against the stock
+    one, per output mode (bench/streaming.py)."""
+    return consumer_figures(runs, STREAMING_FIGURES)
 
 
 def control_figures(runs: Runs) -> list[Row]:

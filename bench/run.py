@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from . import figures
 from .control import KINDS, RateSearch, control_plane, highest_rate
+from .streaming import streaming_loop, streaming_tracers
 from .tracers import (
     BUFFER_BYTES_PER_CPU,
     NUM_SUBBUF,
@@ -230,7 +231,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="every workload once, small")
     parser.add_argument("--only", default="",
                         help="comma-separated steps to run (syscall, hackbench, stress-ng, "
-                             "consumer, control, max-rate); default: all")
+                             "consumer, streaming, control, max-rate); default: all")
     parser.add_argument("--reps", type=int, default=0, help="repetitions (default: 5, quick 1)")
     parser.add_argument("--syscall-loop", type=Path, default=None,
                         help="the built bench/syscall_loop.c (default: build/syscall_loop)")
@@ -266,6 +267,9 @@ def main() -> int:
     consumers: list[Tracer] = [Lttng(daemons, kind, output, count=False,
                                      consumer_cpu=CONSUMER_CPU)
                                for kind in KINDS for output in ("mmap", "splice")]
+    streamed = streaming_loop(binary, sizes.consumer_calls)
+    streamers: list[Tracer] = list(streaming_tracers(daemons, work / "streaming", streamed,
+                                                     CONSUMER_CPU, KINDS))
     workloads: list[Workload] = [
         SyscallLoop(binary, sizes.syscall_calls),
         Hackbench(sizes.hackbench_groups, sizes.hackbench_loops),
@@ -281,6 +285,8 @@ def main() -> int:
                                                  work / workload.name, errors, flip)))
     steps.append(("consumer", tracer_step(consumer_loop(binary, sizes.consumer_calls),
                                           consumers, sizes.reps, work / "consumer", errors)))
+    steps.append(("streaming", tracer_step(streamed, streamers, sizes.reps, work / "streaming",
+                                           errors)))
     steps.append(("control", Step(frozenset(KINDS), lambda phase: control_plane(
         daemons, sizes.control_reps, sizes.memory_sessions, work / "control",
         kinds_in(phase)))))
@@ -308,7 +314,7 @@ def main() -> int:
                 except Exception:  # noqa: BLE001 (one failure must not hide the others)
                     errors.append(f"{name}: {traceback.format_exc()}")
                     log(f"{name} FAILED:\n{traceback.format_exc()}")
-                for tracer in tracers + consumers:
+                for tracer in tracers + consumers + streamers:
                     tracer.close()
                 took = GuestTime.now().since(step_start)
                 log(f"{name} took {took['wall_s']:.1f} s, CPU idle {took['idle_s']:.1f} s")
@@ -320,6 +326,7 @@ def main() -> int:
         figures.producer_figures({k: v for k, v in found.items()
                                   if k in ("syscall", "hackbench", "stress-ng")})
         + (figures.consumer_figures(found["consumer"]) if "consumer" in found else [])
+        + (figures.streaming_figures(found["streaming"]) if "streaming" in found else [])
         + (figures.control_figures(found["control"]) if "control" in found else [])
         + (figures.max_rate_figures(found["max-rate"]) if "max-rate" in found else []))
     (Path(args.out) / "results.json").write_text(json.dumps(results, indent=1) + "\n")

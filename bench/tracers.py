@@ -70,6 +70,7 @@ class Capture:
     stop_s: float | None = None  # `lttng stop` (the consumer writes out the rest)
     destroy_s: float | None = None  # `lttng destroy`
     listed_discarded: int | None = None  # LTTng: what `lttng list` says was discarded
+    relayd_cpu_s: float | None = None  # streaming: the relay daemon's, as consumer_cpu_s
     trace: str = ""
 
 
@@ -581,6 +582,7 @@ class Lttng:
         self._session = ""
         self._path = Path()
         self._cpu0 = 0.0
+        self._relayd_cpu0: float | None = None
         self._setup_cpu = 0.0
         self._started_at = 0.0
         self._bytes_at_start = 0
@@ -598,9 +600,23 @@ class Lttng:
         for pid in self.daemons.consumerd_pids():
             pin_process(pid, cpus)
 
+    def _create(self, session: str, workdir: Path) -> None:
+        """`lttng create` of the session, its trace written locally under workdir."""
+        self._path = workdir / "lttng"
+        shutil.rmtree(self._path, ignore_errors=True)
+        self.lttng("create", session, f"--output={self._path}")
+
+    def _trace_dir(self) -> Path:
+        """The folder of the session's trace (holding kernel/)."""
+        return self._path
+
+    def _relayd_cpu(self) -> float | None:
+        """The relay daemon's CPU time so far (None: the trace is not streamed)."""
+        return None
+
     def _streams(self) -> list[Path]:
         """The session's stream files (not the metadata, not the index files)."""
-        return [f for f in (self._path / "kernel").glob("*_[0-9]*") if f.is_file()]
+        return [f for f in (self._trace_dir() / "kernel").glob("*_[0-9]*") if f.is_file()]
 
     def _stream_bytes(self) -> int:
         return sum(f.stat().st_size for f in self._streams())
@@ -608,9 +624,7 @@ class Lttng:
     def start(self, events: EventSet, workdir: Path) -> None:
         self.daemons.use(self.kind)
         self._session = f"bench{int(time.monotonic() * 1000)}"
-        self._path = workdir / "lttng"
-        shutil.rmtree(self._path, ignore_errors=True)
-        self.lttng("create", self._session, f"--output={self._path}")
+        self._create(self._session, workdir)
         channel = None
         if not self.default_channel:
             channel = "bench"
@@ -628,6 +642,7 @@ class Lttng:
         before_start = self._consumer_cpu()
         self.lttng("start")
         self._cpu0 = self._consumer_cpu()
+        self._relayd_cpu0 = self._relayd_cpu()
         self._setup_cpu = self._cpu0 - before_start
         self._started_at = time.monotonic()
         self._bytes_at_start = self._stream_bytes()
@@ -640,6 +655,9 @@ class Lttng:
         self.lttng("stop")  # waits until the consumer has written everything out
         stop_s = time.monotonic() - begin
         cpu = self._consumer_cpu() - self._cpu0
+        relayd_cpu = self._relayd_cpu()
+        if relayd_cpu is not None and self._relayd_cpu0 is not None:
+            relayd_cpu -= self._relayd_cpu0
         if self.consumer_cpu is not None:
             self._pin_consumer(set(range(os.cpu_count() or 1)))
         listed = self.lttng("list", self._session)
@@ -647,7 +665,8 @@ class Lttng:
         self.lttng("destroy", self._session)
         destroy_s = time.monotonic() - begin
         self._session = ""  # nothing left for close() to destroy
-        events = babeltrace2_counts(self._path)[0] if self.count else None
+        trace = self._trace_dir()
+        events = babeltrace2_counts(trace)[0] if self.count else None
         listed_discarded = re.findall(r"Discarded events:\s+(\d+)", listed)
         streams = self._streams()
         # Discarded events as the trace tells them (its packets' events_discarded), as
@@ -657,10 +676,10 @@ class Lttng:
                        record_bytes=event_record_bytes(streams),
                        consumer_cpu_s=cpu, consumer_setup_cpu_s=self._setup_cpu,
                        drained_bytes=drained, drain_s=drain_s, stop_s=stop_s,
-                       destroy_s=destroy_s,
+                       destroy_s=destroy_s, relayd_cpu_s=relayd_cpu,
                        listed_discarded=sum(int(n) for n in listed_discarded)
                        if listed_discarded else None,
-                       trace=str(self._path))
+                       trace=str(trace))
 
     def close(self) -> None:
         if self._session:  # a run that failed before its destroy

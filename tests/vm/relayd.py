@@ -1,87 +1,14 @@
-"""The stock lttng-relayd 2.13 in the test VM, on given ports, optionally inside a network
-namespace (for cutting its link), and a veth pair to reach such a namespace."""
+"""The stock lttng-relayd 2.13 in the test VM (bench/relayd.py, shared with the benchmark's
+streaming step), and a veth pair to reach a relay daemon in a network namespace (for
+cutting its link)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import time
-from pathlib import Path
-
 from conftest import run
 
-RELAYD = "/usr/bin/lttng-relayd"
-START_TIMEOUT_S = 60.0  # a relayd starts in well under a second; TCG is slow
+from bench.relayd import Relayd, loopback_up, traces_of
 
-
-class Relayd:
-    """One lttng-relayd: ``address`` is where its three ports listen (an IPv6 address
-    without brackets), ``output`` the folder it writes traces into."""
-
-    def __init__(self, output: Path, address: str, control: int, data: int, live: int, *,
-                 netns: str | None = None) -> None:
-        self.output = output
-        self.address = address
-        self.ports = (control, data, live)
-        self.netns = netns
-        self.log = output.with_name(output.name + ".log")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def _url(self, port: int) -> str:
-        if ":" in self.address:
-            return f"tcp6://[{self.address}]:{port}"
-        return f"tcp://{self.address}:{port}"
-
-    def start(self) -> Relayd:
-        self.output.mkdir(parents=True, exist_ok=True)
-        argv = [RELAYD, f"--output={self.output}", "-v",
-                f"--control-port={self._url(self.ports[0])}",
-                f"--data-port={self._url(self.ports[1])}",
-                f"--live-port={self._url(self.ports[2])}"]
-        if self.netns is not None:
-            argv = ["ip", "netns", "exec", self.netns, *argv]
-        env = dict(os.environ, LTTNG_HOME=str(self.output.parent))
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
-        self._wait_listening()
-        return self
-
-    def _wait_listening(self) -> None:
-        family = socket.AF_INET6 if ":" in self.address else socket.AF_INET
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()
-            try:
-                with socket.socket(family, socket.SOCK_STREAM) as s:
-                    s.settimeout(1)
-                    s.connect((self.address, self.ports[1]))
-                return
-            except OSError:
-                assert time.monotonic() < deadline, f"lttng-relayd not listening: {self.log}"
-                time.sleep(0.1)
-
-    def kill(self) -> None:
-        """kill -9: no goodbye to its peers."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-
-def traces_of(relayd: Relayd) -> list[Path]:
-    """Every trace the relay daemon wrote: each folder holding kernel/metadata."""
-    return sorted(p.parent.parent for p in relayd.output.rglob("kernel/metadata"))
+__all__ = ["Relayd", "Veth", "loopback_up", "traces_of"]
 
 
 class Veth:

@@ -11,17 +11,12 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Lttng, run
+from conftest import Lttng
 from differential import Transcript, assert_same_transcripts, normalise_dates, run_on_both
-from relayd import Relayd, traces_of
+from relayd import Relayd, loopback_up, traces_of
 from test_rotation import WORKLOAD_EVENTS, Workload, assert_counts, layout, workload_counts
 
 HOST = socket.gethostname()
-
-
-def loopback_up() -> None:
-    result = run("ip", "link", "set", "lo", "up")
-    assert result.rc == 0, result.text
 
 
 def keep(name: str, ours: Transcript, stock: Transcript, scratch: Path) -> None:
