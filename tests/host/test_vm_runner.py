@@ -41,6 +41,8 @@ def test_a_kernel_tree_boots_its_own_image(tmp_path: Path) -> None:
     assert kernel.modules == tmp_path / "modroot/lib/modules/6.1.192-pylttng-debug"
     cmd = runner.vng_command(kernel, Path("/out"), False, ["true"])
     assert option(cmd, "-r") == str(tmp_path / "arch/x86/boot/bzImage")
+    assert "--skip-modules" in cmd
+    assert "--skip-modules" not in runner.vng_command(KERNEL, Path("/out"), False, ["true"])
 
 
 def test_kvm_keeps_the_real_clock() -> None:

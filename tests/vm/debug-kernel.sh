@@ -4,8 +4,9 @@
 #
 # Each step is skipped when done: unpacking for the same source version, configuring
 # and building for the same version and fragment.  The build runs at nice 19 (the
-# machine is shared with test VMs).  Leaves OUT/linux-source-6.1 (KERNELDIR, with
-# vmlinux and bzImage), its modules under OUT/modroot, and OUT/kernel.release.
+# machine is shared with test VMs).  Leaves OUT/linux-source-6.1, the tree that
+# `make KERNELDIR=...` builds the module against and `runner.py --kernel-tree` boots,
+# with its modules installed under its modroot/ (tests/vm/kernels.py: built_tree).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fragment=$here/debug-kernel.config
@@ -21,12 +22,12 @@ version=$(dpkg-query -W -f='${Version}' $pkg)
 key="$version $(sha256sum <"$fragment" | cut -d' ' -f1)"
 
 if [ "$(cat "$out/built" 2>/dev/null)" = "$key" ]; then
-	echo "debug-kernel: $(cat "$out/kernel.release") is built in $tree"
+	echo "debug-kernel: built in $tree"
 	exit 0
 fi
 
 if [ "$(cat "$out/unpacked" 2>/dev/null)" != "$version" ]; then
-	rm -rf "$tree" "$out/modroot" "$out/unpacked" "$out/configured" "$out/built"
+	rm -rf "$tree" "$out/unpacked" "$out/configured" "$out/built"
 	tar -C "$out" -xaf /usr/src/$pkg.tar.xz
 	echo "$version" >"$out/unpacked"
 fi
@@ -50,9 +51,7 @@ fi
 
 start=$(date +%s)
 nice -n 19 make -s -C "$tree" -j2 bzImage modules
-release=$(make -s -C "$tree" kernelrelease)
-rm -rf "$out/modroot"
-make -s -C "$tree" INSTALL_MOD_PATH="$out/modroot" modules_install
-echo "$release" >"$out/kernel.release"
+rm -rf "$tree/modroot"
+make -s -C "$tree" INSTALL_MOD_PATH="$tree/modroot" modules_install
 echo "$key" >"$out/built"
-echo "debug-kernel: $release built in $(( $(date +%s) - start )) s in $tree"
+echo "debug-kernel: built in $(( $(date +%s) - start )) s in $tree"

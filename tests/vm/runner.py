@@ -115,6 +115,10 @@ def vng_command(kernel: kernels.Bootable, out: Path, kvm: bool, guest: list[str]
            "--rwdir", str(out), "--append", "rcupdate.rcu_expedited=1", "--verbose",
            "--append", "softlockup_all_cpu_backtrace=1",
            "--append", "hung_task_all_cpu_backtrace=1"]
+    if not kernel.guest_has_modules:
+        # A tree's kernel: the guest gets its modules from stage_modules, not from vng's
+        # own copy in the tree (.virtme_mods, which vng would lay out and then mount).
+        cmd.append("--skip-modules")
     for arg in machine.kernel_args:
         cmd += ["--append", arg]
     if not kvm:
