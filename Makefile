@@ -3,7 +3,11 @@
 #   make                  build kmod/pylttng.ko for the kernel KVER (default: Debian's default
 #                         kernel, linux-image-amd64); KVER=<release> picks another for every
 #                         target below: headers, module, VM image, modules_install
-#   make KERNELDIR=/path  build it against another kernel tree
+#   make KERNELDIR=/path  build it against another kernel tree (KVER: that tree's release)
+#   make debug-kernel     build Debian's linux-source-6.1 with KASAN, lockdep, kmemleak, UBSAN
+#                         and DEBUG_ATOMIC_SLEEP (issue 23) in $(DEBUG_KERNELDIR), cached; then
+#                         `make KERNELDIR=$(DEBUG_KERNELDIR)` builds the module for it and
+#                         `runner.py --kernel-tree $(DEBUG_KERNELDIR) check` boots it
 #   make modules_install  install it in /lib/modules/$(KVER)/extra and run depmod
 #   make kernels          install the six supported kernels (6.1, 6.12; generic, RT, cloud)
 #   make check-kernels    on each: build (W=1, sparse), boot, the whole VM suite; one table
@@ -25,6 +29,12 @@ SHELL := /bin/bash
 # The kernel every target works for: by default the one Debian's linux-image-amd64 installs,
 # not the running one (the development machines run a kernel without module support).
 # Evaluated once, on first use (after `make deps` on a fresh machine).
+# A kernel tree given as KERNELDIR names its own release (what `uname -r` and the
+# module's vermagic say; Debian's include/config/kernel.release does not).
+ifneq ($(origin KERNELDIR),undefined)
+KVER ?= $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
+	$(KERNELDIR)/include/generated/utsrelease.h 2>/dev/null)
+endif
 KVER ?= $(eval KVER := $(shell $(PYTHON) tests/vm/kernels.py default 2>/dev/null))$(KVER)
 KERNELDIR ?= /lib/modules/$(KVER)/build
 KMOD := $(CURDIR)/kmod
@@ -40,7 +50,7 @@ DEBIAN_PACKAGES := linux-image-amd64 linux-headers-amd64 qemu-system-x86 kmod ud
 	linux-perf trace-cmd rt-tests stress-ng dwarves zstd xz-utils lz4 dkms
 
 .PHONY: pypath all modules modules_install clean deps kernels check check-kernels lint \
-	test-host test-vm demo bench bench-smoke profile kmod-kver stress
+	test-host test-vm demo bench bench-smoke profile kmod-kver stress debug-kernel
 
 all: modules
 
@@ -80,6 +90,14 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBIAN_PACKAGES); \
 	fi
 	$(PYTHON) -m pip install -q -e '.[test,bench]'
+
+# The debug kernel (tests/vm/debug-kernel.sh, tests/vm/debug-kernel.config): installs
+# linux-source-6.1 itself; each step is skipped when already done for the same source
+# version and config fragment.
+DEBUG_KERNEL := $(CURDIR)/build/debug-kernel
+DEBUG_KERNELDIR := $(DEBUG_KERNEL)/linux-source-6.1
+debug-kernel:
+	tests/vm/debug-kernel.sh $(DEBUG_KERNEL)
 
 # The six kernels of tests/vm/kernels.py, images and headers.
 kernels: deps

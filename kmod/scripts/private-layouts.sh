@@ -1,17 +1,21 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# private-layouts.sh RELEASE - print pylttng-layouts.h for kernel RELEASE.
+# private-layouts.sh RELEASE [VMLINUX] - print pylttng-layouts.h for kernel RELEASE.
 #
 # pylttng mirrors two structures that no kernel header exports (see
 # pylttng-compat.h).  The kernel image carries their real layout in its BTF;
-# this script reads it from /boot/vmlinuz-RELEASE with pahole and prints the
-# offsets as macros, which pylttng-compat.h checks its mirrors against.  When
+# this script reads it with pahole, from VMLINUX where the kernel tree has one
+# (a tree built here, make debug-kernel), else from /boot/vmlinuz-RELEASE, and
+# prints the offsets as macros, which pylttng-compat.h checks its mirrors against.  When
 # the layout cannot be read (no image, no BTF, no pahole), it says why in
 # PYL_LAYOUTS_UNKNOWN and the module refuses what needs the mirrors.
 set -u
 release=$1
+tree_vmlinux=${2:-}
 image=${PYL_VMLINUZ:-/boot/vmlinuz-$release}
+[ -z "${PYL_VMLINUZ:-}" ] && [ -n "$tree_vmlinux" ] && [ -r "$tree_vmlinux" ] &&
+	image=$tree_vmlinux
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -26,28 +30,36 @@ number_at() {
 	od -An -tu"$2" -j "$1" -N "$2" "$image" | tr -d ' '
 }
 
+# decompress IMAGE OUT: the kernel ELF of bzImage IMAGE into OUT.  A bzImage carries
+# it compressed, where its setup header says (Documentation/arch/x86/boot.rst:
+# setup_sects, payload_offset, payload_length); the payload's first bytes name the codec.
+decompress() {
+	setup_sects=$(number_at 497 1)
+	[ "$setup_sects" = 0 ] && setup_sects=4
+	start=$(( (setup_sects + 1) * 512 + $(number_at 584 4) ))
+	length=$(number_at 588 4)
+	payload=$tmp/payload
+	tail -c +$((start + 1)) "$1" | head -c "$length" >"$payload"
+	case $(od -An -tx1 -N4 "$payload" | tr -d ' ') in
+	28b52ffd)	codec="zstd -dcq" ;;		# v6.12 Debian
+	fd377a58)	codec="xz -dcq" ;;		# v6.1 Debian
+	02214c18)	codec="lz4 -dcq" ;;		# v6.1 Debian cloud
+	1f8b*)		codec="gzip -dcq" ;;
+	*)		unknown "unknown compression of the kernel in $1" ;;
+	esac
+	$codec <"$payload" >"$2" 2>/dev/null
+	[ -s "$2" ] || unknown "cannot decompress $1 ($codec)"
+}
+
 [ -r "$image" ] || unknown "no $image to read the layouts from"
 command -v pahole >/dev/null || unknown "pahole (Debian: dwarves) is not installed"
 
-# A bzImage carries the kernel ELF compressed, where its setup header says
-# (Documentation/arch/x86/boot.rst: setup_sects, payload_offset, payload_length);
-# the payload's first bytes name the codec.
-setup_sects=$(number_at 497 1)
-[ "$setup_sects" = 0 ] && setup_sects=4
-start=$(( (setup_sects + 1) * 512 + $(number_at 584 4) ))
-length=$(number_at 588 4)
-payload=$tmp/payload
-tail -c +$((start + 1)) "$image" | head -c "$length" >"$payload"
-case $(od -An -tx1 -N4 "$payload" | tr -d ' ') in
-28b52ffd)	codec="zstd -dcq" ;;		# v6.12 Debian
-fd377a58)	codec="xz -dcq" ;;		# v6.1 Debian
-02214c18)	codec="lz4 -dcq" ;;		# v6.1 Debian cloud
-1f8b*)		codec="gzip -dcq" ;;
-*)		unknown "unknown compression of the kernel in $image" ;;
-esac
-vmlinux=$tmp/vmlinux
-$codec <"$payload" >"$vmlinux" 2>/dev/null
-[ -s "$vmlinux" ] || unknown "cannot decompress $image ($codec)"
+if [ "$image" = "$tree_vmlinux" ]; then
+	vmlinux=$image
+else
+	vmlinux=$tmp/vmlinux
+	decompress "$image" "$vmlinux"
+fi
 
 pahole -C ftrace_event_field,mnt_namespace "$vmlinux" >"$tmp/layouts" 2>/dev/null
 grep -q 'struct ftrace_event_field {' "$tmp/layouts" ||

@@ -7,6 +7,8 @@ KVER=$(uname -r)
 mkdir -p "/lib/modules/$KVER/extra"
 cp "$OUT"/modroot/lib/modules/"$KVER"/extra/*.ko "/lib/modules/$KVER/extra/"
 cp "$OUT"/modroot/lib/modules/"$KVER"/modules.* "/lib/modules/$KVER/"
+# A kernel built in a tree (make debug-kernel): the runner links its modules.
+[ -e "/lib/modules/$KVER/kernel" ] || cp -P "$OUT/modroot/lib/modules/$KVER/kernel" "/lib/modules/$KVER/"
 dmesg --clear 2>/dev/null || true
 # Python imports this checkout from $PYTHONPATH: the site-packages .pth hooks (the
 # editable install's finder, the host's certifi patch) only slow every start down

@@ -38,5 +38,17 @@ PS_PID=$!
 	-rA --durations=25 --junitxml="$OUT/junit.xml" "$@" >"$OUT/pytest.log" 2>&1
 echo $? >"$OUT/rc"
 kill "$DMESG_PID" "$PS_PID"
+# A kernel with kmemleak (make debug-kernel): with pylttng's modules gone, what they
+# allocated and no one points at any more is a leak; the scan's report goes into the
+# kernel log, where the runner looks for "unreferenced object".
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# The stub modules (its users in /proc/modules), then pylttng.
+	users=$(awk '$1 == "pylttng" { gsub(/[-,]/, " ", $4); print $4 }' /proc/modules)
+	grep -q '^pylttng ' /proc/modules && rmmod $users pylttng
+	echo scan >/sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak >"$OUT/kmemleak.txt"
+	sed 's/^/kmemleak: /' "$OUT/kmemleak.txt" >/dev/kmsg
+fi
 dmesg >"$OUT/dmesg.txt"
 sync

@@ -94,6 +94,43 @@ def ci_tests(suite: str) -> list[str]:
     return [] if suite == "full" else [f"--ci-suite={suite}"]
 
 
+@dataclass(frozen=True)
+class Bootable:
+    """A kernel the test VM boots (tests/vm/runner.py): an installed Debian kernel, or one
+    built in a kernel tree (make debug-kernel)."""
+
+    release: str          # `uname -r`, the module's vermagic
+    image: Path           # what vng boots
+    modules: Path         # its /lib/modules/RELEASE folder on the host
+    guest_has_modules: bool  # the guest sees them at /lib/modules/RELEASE already
+
+
+def installed(release: str) -> Bootable:
+    """A Debian kernel: /boot's image, /lib/modules' modules (the guest shares the host's
+    root)."""
+    return Bootable(release, Path(f"/boot/vmlinuz-{release}"), Path(f"/lib/modules/{release}"),
+                    guest_has_modules=True)
+
+
+def tree_release(tree: Path) -> str:
+    """The release a kernel tree builds, as its modules' vermagic says it (Debian's
+    include/config/kernel.release does not)."""
+    header = tree / "include" / "generated" / "utsrelease.h"
+    m = re.search(r'#define UTS_RELEASE "(.+)"', header.read_text()) if header.exists() else None
+    if m is None:
+        sys.exit(f"kernels: {tree} is not a configured kernel tree (no {header})")
+    return m[1]
+
+
+def built_tree(tree: Path) -> Bootable:
+    """A kernel built in ``tree``: its bzImage, and its modules where
+    `make modules_install INSTALL_MOD_PATH=TREE/modroot` puts them
+    (tests/vm/debug-kernel.sh does)."""
+    release = tree_release(tree)
+    return Bootable(release, tree / "arch" / "x86" / "boot" / "bzImage",
+                    tree / "modroot" / "lib" / "modules" / release, guest_has_modules=False)
+
+
 def default_release() -> str:
     release = KERNELS[0].release()
     if release is None:

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Boot a Debian kernel with virtme-ng and run a script inside it.
 
-The kernel is --kver, else $KVER, else Debian's default (tests/vm/kernels.py), and
-kmod/pylttng.ko (or --kmod DIR's) must have been built for it (`make KVER=...`).
+The kernel is --kver, else $KVER, else Debian's default (tests/vm/kernels.py), or the
+one built in --kernel-tree DIR (make debug-kernel), and kmod/pylttng.ko (or --kmod
+DIR's) must have been built for it (`make KVER=...`, `make KERNELDIR=DIR`).
 Guests run side by side, one per host core (tests/vm/vm_slots.py).
 
 The guest shares the host's root file system (read-only but for throw-away
@@ -52,14 +53,18 @@ KERNEL_TROUBLE = re.compile(
 )
 
 
-def check_kernel(kver: str, kmod: Path) -> None:
+def check_kernel(kernel: kernels.Bootable, kmod: Path) -> None:
     """Refuse to boot a kernel that is missing or that kmod/pylttng.ko was not built for."""
-    if not Path(f"/boot/vmlinuz-{kver}").exists():
-        sys.exit(f"runner: no /boot/vmlinuz-{kver}: run `make kernels` (or `make deps`)")
+    kver = kernel.release
+    if not kernel.image.exists():
+        sys.exit(f"runner: no {kernel.image}: run `make kernels` (or `make deps`, or "
+                 "`make debug-kernel`)")
+    if not kernel.modules.is_dir():
+        sys.exit(f"runner: no modules in {kernel.modules}")
     built_for = kernels.module_release(kmod / "pylttng.ko")
     if built_for != kver:
         sys.exit(f"runner: {kmod}/pylttng.ko was built for {built_for or 'an unknown kernel'}, "
-                 f"not {kver}: run `make KVER={kver}`")
+                 f"not {kver}: run `make KVER={kver}` (or KERNELDIR=its tree)")
 
 
 def vng_env(out: Path) -> dict[str, str]:
@@ -93,7 +98,7 @@ class Machine:
         return replace(self, instruction_clock=self.instruction_clock and not kvm)
 
 
-def vng_command(kver: str, out: Path, kvm: bool, guest: list[str],
+def vng_command(kernel: kernels.Bootable, out: Path, kvm: bool, guest: list[str],
                 machine: Machine = Machine()) -> list[str]:
     vng = shutil.which("vng")
     if vng is None:
@@ -106,10 +111,14 @@ def vng_command(kver: str, out: Path, kvm: bool, guest: list[str],
     # 120 s) with every CPU's too.
     instruction_clock = machine.on(kvm).instruction_clock
     cpus = "1" if instruction_clock else "2"
-    cmd = [vng, "-r", f"/boot/vmlinuz-{kver}", "--cpus", cpus, "--memory", "2G",
+    cmd = [vng, "-r", str(kernel.image), "--cpus", cpus, "--memory", "2G",
            "--rwdir", str(out), "--append", "rcupdate.rcu_expedited=1", "--verbose",
            "--append", "softlockup_all_cpu_backtrace=1",
            "--append", "hung_task_all_cpu_backtrace=1"]
+    if not kernel.guest_has_modules:
+        # A tree's kernel: the guest gets its modules from stage_modules, not from vng's
+        # own copy in the tree (.virtme_mods, which vng would lay out and then mount).
+        cmd.append("--skip-modules")
     for arg in machine.kernel_args:
         cmd += ["--append", arg]
     if not kvm:
@@ -123,7 +132,7 @@ def vng_command(kver: str, out: Path, kvm: bool, guest: list[str],
     return cmd + ["--", *guest]
 
 
-def kvm_usable(kver: str, out: Path) -> bool:
+def kvm_usable(kernel: kernels.Bootable, out: Path) -> bool:
     """Boot once with KVM and a short deadline; a working KVM boots in seconds."""
     if os.environ.get("PYLTTNG_VM_ACCEL") in ("tcg", "kvm"):
         return os.environ["PYLTTNG_VM_ACCEL"] == "kvm"
@@ -131,7 +140,7 @@ def kvm_usable(kver: str, out: Path) -> bool:
         return False
     marker = out / "kvm-probe"
     marker.unlink(missing_ok=True)
-    cmd = vng_command(kver, out, True, ["/bin/sh", "-c", f"touch {marker}"])
+    cmd = vng_command(kernel, out, True, ["/bin/sh", "-c", f"touch {marker}"])
     if run_vng(cmd, out, subprocess.DEVNULL, timeout=25) is None:
         return False
     return marker.exists()
@@ -175,40 +184,43 @@ def package_tree(dest: Path) -> Path:
     return dest
 
 
-def stage_modules(kver: str, out: Path, kmod: Path) -> None:
+def stage_modules(kernel: kernels.Bootable, out: Path, kmod: Path) -> None:
     """Run depmod for the guest on the host, into out/modroot.
 
     depmod in the guest decompresses all 4000 modules under TCG and takes
     minutes; natively it takes a second. The guest copies the resulting
     modules.* index files and pylttng.ko into its /lib/modules overlay, which
-    is what `make modules_install` would have left there.
+    is what `make modules_install` would have left there; a kernel whose modules
+    the guest does not see (one built in a tree) gets the link to them as well.
     """
+    kver = kernel.release
     tree = out / "modroot" / "lib" / "modules" / kver
     (tree / "extra").mkdir(parents=True)
-    (tree / "kernel").symlink_to(f"/lib/modules/{kver}/kernel")
-    for index in Path(f"/lib/modules/{kver}").glob("modules.builtin*"):
+    (tree / "kernel").symlink_to(kernel.modules / "kernel")
+    for index in kernel.modules.glob("modules.builtin*"):
         shutil.copy(index, tree)
-    shutil.copy(f"/lib/modules/{kver}/modules.order", tree)
+    shutil.copy(kernel.modules / "modules.order", tree)
     shutil.copy(kmod / "pylttng.ko", tree / "extra")
     # The stub modules named as LTTng-modules' (the stock lttng-sessiond loads those).
     for stub in (kmod / "stubs").glob("*.ko"):
         shutil.copy(stub, tree / "extra")
     subprocess.run(["depmod", "-b", str(out / "modroot"), kver], check=True)
-    (tree / "kernel").unlink()
+    if kernel.guest_has_modules:
+        (tree / "kernel").unlink()
 
 
-def boot(kver: str, guest: list[str], out: Path, timeout: int,
+def boot(kernel: kernels.Bootable, guest: list[str], out: Path, timeout: int,
          machine: Machine = Machine(), exclusive: bool = False) -> int:
-    check_kernel(kver, machine.kmod)
-    stage_modules(kver, out, machine.kmod)
-    kvm = kvm_usable(kver, out)
+    check_kernel(kernel, machine.kmod)
+    stage_modules(kernel, out, machine.kmod)
+    kvm = kvm_usable(kernel, out)
     booted = machine.on(kvm)
-    cmd = vng_command(kver, out, kvm, guest, booted)
+    cmd = vng_command(kernel, out, kvm, guest, booted)
     # What the guest runs on, for bench/run.py's results.json (the guest cannot tell).
     machine_facts = asdict(booted) | {"kmod": str(booted.kmod), "kvm": kvm}
     (out / "machine.json").write_text(json.dumps(machine_facts) + "\n")
     accel = "KVM" if kvm else "TCG, instruction clock" if booted.instruction_clock else "TCG"
-    print(f"runner: booting {kver} ({accel}), output in {out}", flush=True)
+    print(f"runner: booting {kernel.release} ({accel}), output in {out}", flush=True)
     # A benchmark's figures must not share the machine with another guest.
     if booted.instruction_clock or exclusive:
         with vm_slots.every_slot():
@@ -257,11 +269,11 @@ def fresh_out(out: Path) -> Path:
     return out
 
 
-def check(kver: str, out: Path, pytest_args: list[str], timeout: int,
+def check(kernel: kernels.Bootable, out: Path, pytest_args: list[str], timeout: int,
           machine: Machine = Machine()) -> int:
     package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/guest.sh"), str(SRC), str(out), sys.executable, *pytest_args]
-    vm_rc = boot(kver, guest, out, timeout, machine)
+    vm_rc = boot(kernel, guest, out, timeout, machine)
     show(out / "pytest.log")
     rc_file = out / "rc"
     if not rc_file.exists():
@@ -279,10 +291,10 @@ def check(kver: str, out: Path, pytest_args: list[str], timeout: int,
     return rc if rc != 0 else (0 if vm_rc == 0 else vm_rc)
 
 
-def demo(kver: str, out: Path, timeout: int, machine: Machine = Machine()) -> int:
+def demo(kernel: kernels.Bootable, out: Path, timeout: int, machine: Machine = Machine()) -> int:
     package_tree(out / "pypath")
     guest = [str(SRC / "tests/vm/demo.sh"), str(SRC), str(out), sys.executable]
-    boot(kver, guest, out, timeout, machine)
+    boot(kernel, guest, out, timeout, machine)
     show(out / "demo.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
@@ -295,12 +307,12 @@ def demo(kver: str, out: Path, timeout: int, machine: Machine = Machine()) -> in
     return rc
 
 
-def bench(kver: str, out: Path, module: str, args: list[str], timeout: int,
+def bench(kernel: kernels.Bootable, out: Path, module: str, args: list[str], timeout: int,
           machine: Machine = Machine()) -> int:
     """Run the benchmark (bench.run) or the profiles (bench.profile) in the guest."""
     package_tree(out / "pypath")
     guest = [str(SRC / "bench/guest.sh"), str(SRC), str(out), sys.executable, module, *args]
-    boot(kver, guest, out, timeout, machine, exclusive=True)
+    boot(kernel, guest, out, timeout, machine, exclusive=True)
     show(out / "bench.log")
     rc_file = out / "rc"
     rc = int(rc_file.read_text().strip() or 1) if rc_file.exists() else 1
@@ -320,6 +332,9 @@ def main() -> int:
     parser.add_argument("--kver", default=os.environ.get("KVER") or None,
                         help="the kernel release to boot (default: $KVER, else the Debian "
                              "default kernel, as the Makefile's KVER)")
+    parser.add_argument("--kernel-tree", type=Path, metavar="DIR",
+                        help="boot the kernel built in this tree instead (make debug-kernel: "
+                             "build/debug-kernel/linux-source-6.1)")
     parser.add_argument("--timeout", type=int, default=2700)
     parser.add_argument("--kernel-arg", action="append", default=[], metavar="ARG",
                         help="one more guest kernel command-line argument (repeatable)")
@@ -338,17 +353,18 @@ def main() -> int:
         return 0
     if not (args.kmod / "pylttng.ko").exists():
         sys.exit(f"runner: {args.kmod}/pylttng.ko is missing: run `make` first")
-    kver = args.kver or kernels.default_release()
+    kernel = (kernels.built_tree(args.kernel_tree.resolve()) if args.kernel_tree
+              else kernels.installed(args.kver or kernels.default_release()))
     out = fresh_out(args.out.resolve())
     machine = Machine(tuple(args.kernel_arg), kmod=args.kmod.resolve(),
                       instruction_clock=args.instruction_clock)
     if args.mode == "check":
-        return check(kver, out, rest, args.timeout, machine)
+        return check(kernel, out, rest, args.timeout, machine)
     if args.mode == "bench":
-        return bench(kver, out, args.module, rest, args.timeout, machine)
+        return bench(kernel, out, args.module, rest, args.timeout, machine)
     if args.mode == "profile":
-        return bench(kver, out, "bench.profile", rest, args.timeout, machine)
-    return demo(kver, out, args.timeout, machine)
+        return bench(kernel, out, "bench.profile", rest, args.timeout, machine)
+    return demo(kernel, out, args.timeout, machine)
 
 
 if __name__ == "__main__":
