@@ -74,7 +74,9 @@ async def rotate(session: Session, req: RelaydRotation) -> str:
                 continue
             if at is not None:
                 positions.append(r.RotationPosition(s.relay.handle, at))
-        link.queue_rotation(r.RotateStreams(new, tuple(positions)))
+        if any(s.relay is not None for s in session.streams):
+            # (none yet when the session's first chunk is created, at its first start)
+            link.queue_rotation(r.RotateStreams(new, tuple(positions)))
         session.relayd_chunk_id = new
         await link.drained()  # ROTATE_STREAMS answered (lttng-consumerd waits as well)
         if failed:

@@ -117,7 +117,7 @@ async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) 
     try:
         if session.output_traces and rot.current_chunk is None:
             if not session.has_been_started:
-                rotation.start_first_chunk(session)
+                await rotation.start_first_chunk(ctx, session)
             else:
                 await rotation.rotate_session(ctx, session, command=CloseCommand.NO_OPERATION)
         if session.kernel is not None:
@@ -181,7 +181,8 @@ async def destroy_session(ctx: DaemonContext, session: Session) -> r.SessionDest
     failure = None
     if implicit:
         try:
-            await rotation.rotate_session(ctx, session, command=CloseCommand.MOVE_TO_COMPLETED)
+            await rotation.rotate_session(ctx, session, command=CloseCommand.MOVE_TO_COMPLETED,
+                                          quiet=True)
         except CommandError as exc:
             failure = exc
     await rotation.wait_rotation(session)

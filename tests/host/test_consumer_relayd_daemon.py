@@ -25,8 +25,11 @@ pytestmark = test_relayd_stock.pytestmark
 
 
 async def test_relayd_session_through_the_daemon(link: ConsumerLink, relayd: Relayd) -> None:
-    relayd_id, path = await link.relayd_session(request(relayd.control_port, relayd.data_port))
+    relayd_id, path, clear_allowed = await link.relayd_session(
+        request(relayd.control_port, relayd.data_port)
+    )
     assert relayd_id >= 0
+    assert clear_allowed  # lttng-relayd 2.13 without --disallow-clear
     assert path.startswith("pylttng-host/streamed-")
     await link.close_session(3)
     # Closed: the same pylttng session id may stream again.
@@ -45,7 +48,7 @@ async def test_no_relayd_is_reported_with_the_reason(link: ConsumerLink) -> None
 async def test_rotation_through_the_daemon(link: ConsumerLink, relayd: Relayd) -> None:
     """RotateSession with its relayd part: the consumerd creates the next chunk on the relay
     daemon and closes the old one, which (no stream left in it) is archived at once."""
-    _, path = await link.relayd_session(request(relayd.control_port, relayd.data_port))
+    _, path, _ = await link.relayd_session(request(relayd.control_port, relayd.data_port))
     now = int(time.time())
     with pytest.raises(ConsumerError, match="streams to a relay daemon"):
         await link.rotate_session(3, "/nowhere")
