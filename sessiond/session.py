@@ -88,12 +88,14 @@ class KernelSession:
 
 @dataclass
 class SnapshotOutput:
-    """A snapshot output of a session (snapshot.h struct snapshot_output), local only."""
+    """A snapshot output of a session (snapshot.h struct snapshot_output): a local folder
+    or a relay daemon."""
 
     id: int
     name: str
     max_size: int  # bytes for all streams together; 0: unlimited
-    path: str  # the folder each snapshot's <name>-<date>-<n> folder goes into
+    path: str  # the folder each snapshot's <name>-<date>-<n> folder goes into ("": relayd)
+    relayd: RelaydOutput | None = None  # a net:// output: the relay daemon's URLs
 
 
 @dataclass

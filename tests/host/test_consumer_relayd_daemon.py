@@ -4,6 +4,7 @@ no relay daemon listens."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -59,3 +60,25 @@ async def test_rotation_through_the_daemon(link: ConsumerLink, relayd: Relayd) -
     (archive,) = (relayd.output / path / "archives").iterdir()
     assert archive.name.endswith("-0")
     await link.close_session(3)
+
+
+async def test_no_chunk_no_session_folder(link: ConsumerLink, relayd: Relayd) -> None:
+    """A session opened without a trace chunk (connected, never started) leaves nothing on
+    the relay daemon, as lttng-sessiond's; its first chunk makes the session's folder."""
+    req = dataclasses.replace(request(relayd.control_port, relayd.data_port), chunk_id=None)
+    _, started, _ = await link.relayd_session(req)
+    await link.close_session(3)
+    await trio.sleep(1)
+    import os
+    print("DBG", started, list(os.walk(relayd.output)))
+    assert not (relayd.output / started).exists()
+    now = int(time.time())
+    assert await link.rotate_relayd_session(3, RelaydRotation(0, now, now)) == ""
+    assert (relayd.output / started).is_dir()
+    await link.close_session(3)
+    _, never, _ = await link.relayd_session(dataclasses.replace(req, session_name="never"))
+    await link.close_session(3)
+    assert never.startswith("pylttng-host/never-")
+    assert [p.name for p in (relayd.output / "pylttng-host").iterdir()] == [
+        started.removeprefix("pylttng-host/")
+    ]
