@@ -121,7 +121,8 @@ async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) 
             if not session.has_been_started:
                 await rotation.start_first_chunk(ctx, session)
             else:
-                await rotation.rotate_session(ctx, session, command=CloseCommand.NO_OPERATION)
+                await rotation.rotate_session(ctx, session, command=CloseCommand.NO_OPERATION,
+                                              quiet=True)
         if session.kernel is not None:
             await start_kernel_session(ctx, session)
     except CommandError:

@@ -62,23 +62,20 @@ async def test_rotation_through_the_daemon(link: ConsumerLink, relayd: Relayd) -
     await link.close_session(3)
 
 
-async def test_no_chunk_no_session_folder(link: ConsumerLink, relayd: Relayd) -> None:
-    """A session opened without a trace chunk (connected, never started) leaves nothing on
-    the relay daemon, as lttng-sessiond's; its first chunk makes the session's folder."""
+async def test_first_chunk_comes_with_the_first_rotation(link: ConsumerLink,
+                                                         relayd: Relayd) -> None:
+    """A session opened without a trace chunk (lttng-sessiond creates it at the first
+    start) gets it with a rotation from none, which archives nothing; the next one
+    archives it."""
     req = dataclasses.replace(request(relayd.control_port, relayd.data_port), chunk_id=None)
-    _, started, _ = await link.relayd_session(req)
-    await link.close_session(3)
-    await trio.sleep(1)
-    import os
-    print("DBG", started, list(os.walk(relayd.output)))
-    assert not (relayd.output / started).exists()
+    _, path, _ = await link.relayd_session(req)
     now = int(time.time())
     assert await link.rotate_relayd_session(3, RelaydRotation(0, now, now)) == ""
-    assert (relayd.output / started).is_dir()
+    assert not await link.rotation_pending(3)
+    assert await link.rotate_relayd_session(3, RelaydRotation(1, now, now)) == path
+    with trio.fail_after(10):
+        while await link.rotation_pending(3):
+            await trio.sleep(0.05)
+    (archive,) = (relayd.output / path / "archives").iterdir()
+    assert archive.name.endswith("-0")
     await link.close_session(3)
-    _, never, _ = await link.relayd_session(dataclasses.replace(req, session_name="never"))
-    await link.close_session(3)
-    assert never.startswith("pylttng-host/never-")
-    assert [p.name for p in (relayd.output / "pylttng-host").iterdir()] == [
-        started.removeprefix("pylttng-host/")
-    ]
