@@ -68,7 +68,8 @@ async def rotate(session: Session, req: RelaydRotation) -> str:
             if s.relay is None:
                 continue
             try:
-                at = s.begin_relay_rotation("" if new is None else f"relayd chunk {new}")
+                at = s.begin_relay_rotation("" if new is None else f"relayd chunk {new}",
+                                            from_chunk=old is not None)
             except OSError as exc:
                 failed.append(f"{s.path}: {exc.strerror or exc}")
                 continue
