@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 
+import test_sessiond_rotation
 import trio
 from fake_kernel import FakeLink
 from pylttng.protocol.client import structs
@@ -21,12 +22,9 @@ from pylttng.protocol.client.constants import (
 from pylttng.protocol.client.messages import SessionDescriptor
 from test_sessiond_live import URIS, create
 from test_sessiond_protocol import Harness, daemon  # noqa: F401  (the fixture)
-from test_sessiond_rotation import (  # noqa: F401  (the fixture)
-    PERIODIC,
-    harness,
-    rotation_id,
-    set_schedule,
-)
+from test_sessiond_rotation import PERIODIC, rotation_id, set_schedule
+
+harness = test_sessiond_rotation.harness  # the fixture
 
 ARCHIVE = "fake-host/fake-session/archives/chunk-{}"
 
