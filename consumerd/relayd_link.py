@@ -36,6 +36,7 @@ class RelaydError(Exception):
 class OpenedSession:
     relayd_session_id: int
     output_path: str  # relative to the relay daemon's output folder
+    clear_allowed: bool = False  # RELAYD_GET_CONFIGURATION's CLEAR_ALLOWED
 
 
 async def _connect(end: RelaydEndpoint, what: str) -> trio.SocketStream:
@@ -101,7 +102,7 @@ class RelaydLink:
         reply = await self.call(r.Version())
         if self._conn.version is None:
             raise RelaydError(f"relayd version check failed: {reply}")
-        await self.call(r.GetConfiguration())
+        config = await self.call(r.GetConfiguration())
         session = await self.call(
             r.CreateSession(
                 session_name=req.session_name,
@@ -121,9 +122,15 @@ class RelaydLink:
         )
         if not isinstance(session, r.CreateSessionReply) or not session.ok:
             raise RelaydError(f"relayd refused the session: {session}")
-        await self.create_trace_chunk(req.chunk_id, req.creation_time, req.chunk_name or None)
+        if req.chunk_id is not None:
+            await self.create_trace_chunk(req.chunk_id, req.creation_time, req.chunk_name or None)
         self.relayd_session_id = session.session_id
-        return OpenedSession(session.session_id, session.output_path or "")
+        clear_allowed = (
+            isinstance(config, r.GetConfigurationReply)
+            and config.ok
+            and bool(config.flags & r.ConfigurationFlag.CLEAR_ALLOWED)
+        )
+        return OpenedSession(session.session_id, session.output_path or "", clear_allowed)
 
     # --- trace chunks (rotations, snapshots) -----------------------------------------------
 

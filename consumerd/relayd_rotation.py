@@ -68,13 +68,16 @@ async def rotate(session: Session, req: RelaydRotation) -> str:
             if s.relay is None:
                 continue
             try:
-                at = s.begin_relay_rotation("" if new is None else f"relayd chunk {new}")
+                at = s.begin_relay_rotation("" if new is None else f"relayd chunk {new}",
+                                            from_chunk=old is not None)
             except OSError as exc:
                 failed.append(f"{s.path}: {exc.strerror or exc}")
                 continue
             if at is not None:
                 positions.append(r.RotationPosition(s.relay.handle, at))
-        link.queue_rotation(r.RotateStreams(new, tuple(positions)))
+        if any(s.relay is not None for s in session.streams):
+            # (none yet when the session's first chunk is created, at its first start)
+            link.queue_rotation(r.RotateStreams(new, tuple(positions)))
         session.relayd_chunk_id = new
         await link.drained()  # ROTATE_STREAMS answered (lttng-consumerd waits as well)
         if failed:

@@ -84,10 +84,11 @@ def end_of_chunk(src: PositionSource, *, metadata: bool) -> int:
 
 
 def plan_rotation(
-    src: PositionSource, trace_dir: str, *, metadata: bool, owner: Owner
+    src: PositionSource, trace_dir: str, *, metadata: bool, owner: Owner, flush: bool = True
 ) -> PendingRotation:
     """The pending rotation of one stream, its next folder created as ``owner``; raises
-    OSError (nothing left open)."""
-    position = end_of_chunk(src, metadata=metadata)
+    OSError (nothing left open). ``flush`` False: the stream is in no chunk (a start after
+    a rotation while stopped), where no packet may go, and that rotation flushed it."""
+    position = end_of_chunk(src, metadata=metadata or not flush)
     dir_fd = open_trace_dir(trace_dir, owner) if trace_dir else None
     return PendingRotation(position=position, dir_fd=dir_fd, trace_dir=trace_dir)

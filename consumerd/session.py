@@ -121,7 +121,9 @@ class Registry:
             opened.output_path,
         )
         return Reply.success(
-            relayd_session_id=opened.relayd_session_id, output_path=opened.output_path
+            relayd_session_id=opened.relayd_session_id,
+            output_path=opened.output_path,
+            clear_allowed=opened.clear_allowed,
         )
 
     async def add_stream(self, req: AddStream, fd: int) -> None:

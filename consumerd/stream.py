@@ -287,7 +287,7 @@ class Stream:
         if self._held is None:
             self._rotate_if_due()
 
-    def begin_relay_rotation(self, chunk: str) -> int | None:
+    def begin_relay_rotation(self, chunk: str, *, from_chunk: bool = True) -> int | None:
         """begin_rotation() of a stream sent to a relay daemon, into trace chunk ``chunk``
         ("" for none: a rotation while stopped). Returns the CTF packet sequence number
         from which its packets belong to the new chunk, for ROTATE_STREAMS (None: the
@@ -297,7 +297,8 @@ class Stream:
         last one consumed, plus the whole sub-buffers produced since, up to the position
         where the chunk ends. The relay daemon itself splits the files there; the
         stream only keeps the rotation pending until it has sent up to it, and a metadata
-        stream then has the whole metadata dumped again for the new chunk."""
+        stream then has the whole metadata dumped again for the new chunk. ``from_chunk``
+        False: the stream is in no chunk now."""
         relay = self.relay
         assert relay is not None
         if self.closed or self.fatal_error is not None:
@@ -308,7 +309,8 @@ class Stream:
             while self.step() is Step.WROTE:
                 pass  # all the metadata handed out so far belongs to the old chunk too
         # No folder here: the relay daemon writes the files.
-        rotation = plan_rotation(self.reader, "", metadata=self.metadata, owner=ROOT)
+        rotation = plan_rotation(self.reader, "", metadata=self.metadata, owner=ROOT,
+                                 flush=from_chunk)
         rotation.trace_dir = chunk
         consumed = self.reader.snapshot_consumed()  # sampled with the end of the chunk
         whole = ((rotation.position - consumed) & _ULONG_MASK) // self.reader.max_subbuf_size()
@@ -316,8 +318,11 @@ class Stream:
         self.rotation = rotation
         if not self.metadata:
             relay.rotate_at = (last + 1 + whole) & _ULONG_MASK
-        if chunk and not self.metadata:
-            self.reader.flush_empty()  # open a packet in the new chunk at the rotation
+        # Open a packet in the new chunk at the rotation; not from no chunk (a start after
+        # a rotation while stopped): the relay daemon refuses a packet of a stream without
+        # a chunk, and the data connection could carry it before ROTATE_STREAMS arrives.
+        if chunk and from_chunk and not self.metadata:
+            self.reader.flush_empty()
         if self._held is None:
             self._rotate_if_due()
         return (last + 1 + whole) & _ULONG_MASK

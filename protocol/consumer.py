@@ -178,8 +178,9 @@ class RelaydSession:
     """The session streams to a relay daemon: open its control and data connections,
     negotiate, CREATE_SESSION and CREATE_TRACE_CHUNK (what lttng-sessiond's cmd.c:
     create_connect_relayd() / send_consumer_relayd_sockets() and the consumer's
-    relayd socket pair do in lttng-tools 2.13). Reply: ``relayd_session_id`` and
-    ``output_path``, or an error naming what failed (connect, version, refusal)."""
+    relayd socket pair do in lttng-tools 2.13). Reply: ``relayd_session_id``,
+    ``output_path`` and ``clear_allowed`` (the relay daemon is 2.12+ and allows `lttng
+    clear`), or an error naming what failed (connect, version, refusal)."""
 
     session_id: int
     control: RelaydEndpoint
@@ -188,7 +189,9 @@ class RelaydSession:
     hostname: str
     base_path: str
     creation_time: int  # seconds since the epoch
-    chunk_id: int  # the session's current trace chunk
+    # The session's current trace chunk; None: none yet, the first rotation creates it
+    # (lttng-sessiond creates a session's first chunk at its first start).
+    chunk_id: int | None
     live_timer_us: int = 0  # 0: not a live session
     snapshot: bool = False
     # The chunk's name on the relay daemon instead of the one it makes up ("": its own):
@@ -507,7 +510,7 @@ def _relayd_session(msg: Mapping[str, Any]) -> RelaydSession:
         hostname=hostname,
         base_path=base_path,
         creation_time=_u64(msg, "creation_time", cmd),
-        chunk_id=_u64(msg, "chunk_id", cmd),
+        chunk_id=None if msg.get("chunk_id") is None else _u64(msg, "chunk_id", cmd),
         live_timer_us=live,
         snapshot=_field(msg, "snapshot", bool, cmd),
         chunk_name=_chunk_name(msg, cmd),

@@ -41,7 +41,6 @@ async def handle_set_schedule(
     """cmd_rotation_set_schedule(): one schedule of each type; unsetting one names it."""
     if session.live_timer or not session.output_traces:
         raise CommandError(ErrorCode.ROTATION_NOT_AVAILABLE)
-    rotation.refuse_streamed(session, "rotation schedule")
     rot = session.rotation
     if cmd.schedule_type == RotationScheduleType.SIZE_THRESHOLD:
         current = rot.size_bytes
@@ -84,7 +83,9 @@ async def handle_clear(ctx: DaemonContext, cmd: c.ClearSession, session: Session
     rot = session.rotation
     if not session.has_been_started:
         return r.Done()  # nothing to clear, and no error
-    rotation.refuse_streamed(session, "clear")
+    ksess = session.kernel
+    if session.relayd is not None and not (ksess is not None and ksess.relayd_allows_clear):
+        raise CommandError(ErrorCode.CLEAR_NOT_AVAILABLE_RELAY)  # older than 2.12, or refuses
     if rot.cleared_after_last_stop or rot.rotated_after_last_stop:
         return r.Done()  # effect-less until the next start
     was_active = session.active
@@ -92,7 +93,7 @@ async def handle_clear(ctx: DaemonContext, cmd: c.ClearSession, session: Session
         await stop_kernel_session(ctx, session)
     await _clear_buffers(ctx, session)
     if session.output_traces:
-        await rotation.rotate_session(ctx, session, command=CloseCommand.DELETE)
+        await rotation.rotate_session(ctx, session, command=CloseCommand.DELETE, quiet=True)
     if not session.active:
         rot.cleared_after_last_stop = True
     if was_active:

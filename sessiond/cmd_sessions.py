@@ -58,11 +58,6 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
         raise CommandError(ErrorCode.EXIST_SESS)
     snapshot = desc.type == SessionDescriptorType.SNAPSHOT
     network = desc.output_type == SessionDescriptorOutputType.NETWORK
-    if network and snapshot:
-        # Snapshots to lttng-relayd are not carried out yet.
-        what = "network snapshot"
-        log.warning("create %s refused: %s not available in pylttng-sessiond yet", name, what)
-        raise CommandError(ErrorCode.NOT_SUPPORTED, what)
     if desc.type == SessionDescriptorType.LIVE:
         live.check_descriptor(desc)
     uris: tuple[Uri, ...] = live.network_uris(desc) if network else ()
@@ -88,12 +83,14 @@ async def handle_create(ctx: DaemonContext, cmd: c.CreateSession, creds: Credent
         gid=creds.gid,
         auto_named=auto_named,
         snapshot_mode=snapshot,
-        relayd=relayd,
+        # A snapshot session's relay daemon is its snapshot output's, not a consumer
+        # output streamed to (set_session_output_from_descriptor()).
+        relayd=None if snapshot else relayd,
         hostname=socket.gethostname(),
         live_timer=(desc.live_timer_us or 0) if desc.type == SessionDescriptorType.LIVE else 0,
     )
-    if snapshot and output_path:
-        add_snapshot_output(session, name="", max_size=0, path=output_path)
+    if snapshot and (output_path or relayd is not None):
+        add_snapshot_output(session, name="", max_size=0, path=output_path, relayd=relayd)
     ctx.sessions.add(session)
     return r.SessionCreated(dataclasses.replace(desc, name=name, uris=uris))
 
@@ -109,6 +106,11 @@ async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) 
     nb_channels = len(session.kernel.channels) if session.kernel else 0
     if not nb_channels:
         raise CommandError(ErrorCode.NO_CHANNEL)
+    if session.live_timer and session.relayd is None:
+        # A live session loaded without its URLs (SET_CONSUMER_URI failed or never came).
+        log.warning("start %s refused: a live session without a relay daemon output",
+                    session.name)
+        raise CommandError(ErrorCode.NOT_SUPPORTED, "live session without an output")
     if session.relayd is not None and session.kernel is not None:
         _refuse_trace_file_limits(session)
         await relayd_output.setup_relayd(ctx, session)
@@ -117,9 +119,10 @@ async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) 
     try:
         if session.output_traces and rot.current_chunk is None:
             if not session.has_been_started:
-                rotation.start_first_chunk(session)
+                await rotation.start_first_chunk(ctx, session)
             else:
-                await rotation.rotate_session(ctx, session, command=CloseCommand.NO_OPERATION)
+                await rotation.rotate_session(ctx, session, command=CloseCommand.NO_OPERATION,
+                                              quiet=True)
         if session.kernel is not None:
             await start_kernel_session(ctx, session)
     except CommandError:
@@ -181,7 +184,8 @@ async def destroy_session(ctx: DaemonContext, session: Session) -> r.SessionDest
     failure = None
     if implicit:
         try:
-            await rotation.rotate_session(ctx, session, command=CloseCommand.MOVE_TO_COMPLETED)
+            await rotation.rotate_session(ctx, session, command=CloseCommand.MOVE_TO_COMPLETED,
+                                          quiet=True)
         except CommandError as exc:
             failure = exc
     await rotation.wait_rotation(session)

@@ -8,6 +8,7 @@ so a consumerd restarted by the supervisor is picked up again.
 from __future__ import annotations
 
 import errno
+from typing import NamedTuple
 
 import trio
 from pylttng.consumerd.fs_identity import Owner
@@ -36,6 +37,12 @@ CONNECT_TIMEOUT_S = 120.0
 _CONNECT_RETRY_S = 0.05
 # Errors meaning "the daemon is not (yet) listening there": worth retrying.
 _NOT_YET = {errno.ENOENT, errno.ECONNREFUSED, errno.EAGAIN}
+
+
+class OpenedRelaydSession(NamedTuple):
+    relayd_session_id: int
+    output_path: str  # under the relay daemon's output folder
+    clear_allowed: bool  # a 2.12+ relay daemon that does not refuse `lttng clear`
 
 
 class ConsumerError(Exception):
@@ -104,18 +111,20 @@ class ConsumerLink:
         )
         await self._call(req, (fd,))
 
-    async def relayd_session(self, req: RelaydSession) -> tuple[int, str]:
+    async def relayd_session(self, req: RelaydSession) -> OpenedRelaydSession:
         """Have the consumerd open the session on its relay daemon; returns the relay
-        daemon's session id and the trace's path under its output folder. ConsumerError
-        with the consumerd's reason when it cannot (no relayd listening, refused ...)."""
+        daemon's session id, the trace's path under its output folder and whether it
+        allows clearing. ConsumerError with the consumerd's reason when it cannot (no
+        relayd listening, refused ...)."""
         reply = await self._call(req)
         relayd_id = reply.values.get("relayd_session_id")
         path = reply.values.get("output_path")
+        clear_allowed = reply.values.get("clear_allowed", False)
         if not isinstance(relayd_id, int) or isinstance(relayd_id, bool) or not isinstance(
             path, str
-        ):
+        ) or not isinstance(clear_allowed, bool):
             raise ConsumerError("relayd_session reply lacks relayd_session_id or output_path")
-        return relayd_id, path
+        return OpenedRelaydSession(relayd_id, path, clear_allowed)
 
     async def snapshot_stream(
         self,

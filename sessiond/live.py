@@ -54,7 +54,8 @@ def network_uris(desc: SessionDescriptor) -> tuple[Uri, ...]:
 
 def check_descriptor(desc: SessionDescriptor) -> None:
     """A live descriptor pylttng carries out: a timer and a network output, as
-    `lttng create --live` sends it (lttng_session_descriptor_live_network_create())."""
+    `lttng create --live` sends it (lttng_session_descriptor_live_network_create()), or
+    none yet, as `lttng load` creates a live session."""
     if not desc.live_timer_us:
         # _lttng_session_descriptor_live_create() refuses a zero timer.
         raise CommandError(ErrorCode.INVALID, "live session without a live timer")
@@ -62,10 +63,8 @@ def check_descriptor(desc: SessionDescriptor) -> None:
         # The session keeps it in an unsigned int (lttng-sessiond truncates it silently):
         # what `lttng list` and the relay daemon get must be what was asked.
         raise CommandError(ErrorCode.INVALID, "live timer beyond 32 bits")
-    if desc.output_type == SessionDescriptorOutputType.NONE:
-        # lttng_create_session_live(name, NULL, timer), the URL to come with
-        # SET_CONSUMER_URI (`lttng load`), which pylttng-sessiond does not carry out.
-        log.warning("create %s refused: a live session whose URL comes later", desc.name)
-        raise CommandError(ErrorCode.NOT_SUPPORTED, "live session without an output URL")
-    if desc.output_type != SessionDescriptorOutputType.NETWORK:
+    # lttng_create_session_live(name, NULL, timer) has no output: its URLs come with
+    # SET_CONSUMER_URI (`lttng load`, cmd_output.py).
+    if desc.output_type not in (SessionDescriptorOutputType.NETWORK,
+                                SessionDescriptorOutputType.NONE):
         raise CommandError(ErrorCode.INVALID, "live session with a local output")

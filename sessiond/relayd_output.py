@@ -134,12 +134,12 @@ async def setup_relayd(ctx: DaemonContext, session: Session) -> None:
         hostname=session.hostname,
         base_path=out.base_path,
         creation_time=session.creation_time,
-        chunk_id=0,  # the first trace chunk of every session
+        chunk_id=None,  # the first trace chunk comes at the first start (rotation.py)
         session_name_contains_creation_time=session.auto_named,
         live_timer_us=session.live_timer,  # live.py
     )
     try:
-        relayd_id, path = await link.relayd_session(req)
+        opened = await link.relayd_session(req)
     except ConsumerError as exc:
         reason = str(exc)
         log.error("session %s: unable to reach lttng-relayd at %s: %s",
@@ -147,9 +147,10 @@ async def setup_relayd(ctx: DaemonContext, session: Session) -> None:
         code = _error_code(reason) if reason.startswith("relayd_session:") else (
             ErrorCode.KERN_CONSUMER_FAIL)
         raise CommandError(code, reason) from None
-    ksess.relayd_session_id = relayd_id
+    ksess.relayd_session_id = opened.relayd_session_id
+    ksess.relayd_allows_clear = opened.clear_allowed
     log.info("session %s: relayd session %d, trace in %s of the relay daemon's output",
-             session.name, relayd_id, path)
+             session.name, opened.relayd_session_id, opened.output_path)
 
 
 async def resolve(uris: tuple[Uri, ...]) -> tuple[Uri, ...]:

@@ -1,6 +1,13 @@
 """Session rotations, as lttng-sessiond 2.13 runs them (cmd.c: cmd_rotate_session(),
 session.c: session_create_new_trace_chunk(), session_close_trace_chunk(), rotation-thread.c:
-check_session_rotation_pending(), timer.c), for a kernel session with local output.
+check_session_rotation_pending(), timer.c), for a kernel session with local output or
+streamed to lttng-relayd.
+
+A streamed session's chunks are the relay daemon's: the consumer daemon creates the next
+one there, rotates the streams and closes the old one in one request (consumerd/
+relayd_rotation.py), and the relay daemon answers where the closed chunk goes
+(``archives/<begin>-<end>-<n>`` of the session's folder), which becomes the archive's
+location once the rotation is COMPLETED; the first chunk is created at the first start.
 
 A rotation creates the next trace chunk (when the session is active), asks the consumer
 to move every stream to it at the position of now, and closes the chunk being archived.
@@ -27,6 +34,8 @@ import time
 import trio
 from pylttng.consumerd.fs_identity import acting_as
 from pylttng.protocol.client.constants import ErrorCode, RotationState
+from pylttng.protocol.client.replies import RelayLocation
+from pylttng.protocol.consumer import CloseCommandName, RelaydRotation
 
 from .consumer_link import ConsumerError
 from .context import DaemonContext
@@ -65,11 +74,14 @@ def new_trace_chunk(session: Session) -> TraceChunk:
         return create_chunk(output, next_id, path)
 
 
-def start_first_chunk(session: Session) -> None:
+async def start_first_chunk(ctx: DaemonContext, session: Session) -> None:
     """cmd_start_trace(): the initial trace chunk of a session with an output. A streamed
-    session's chunk lives on the relay daemon, which the consumer daemon created it on."""
+    session's chunk lives on the relay daemon: the consumer daemon creates it there."""
     if session.relayd is not None:
         chunk = TraceChunk(id=0, creation_time=int(time.time()), path="")
+        failure = await _rotate_relayd(ctx, session, None, chunk, CloseCommand.NO_OPERATION)
+        if failure is not None:
+            raise CommandError(ErrorCode.CREATE_TRACE_CHUNK_FAIL_CONSUMER, str(failure))
         session.rotation.current_chunk = chunk
         session.rotation.most_recent_chunk_id = chunk.id
         return
@@ -98,33 +110,34 @@ def _close_chunk(session: Session, chunk: TraceChunk, command: CloseCommand) -> 
     chunk.close_time = int(time.time())
 
 
-def refuse_streamed(session: Session, what: str) -> None:
-    """Rotating or clearing a session streamed to lttng-relayd is not carried out yet."""
-    if session.relayd is not None:
-        log.warning("session %s: %s of a session streamed to lttng-relayd refused: "
-                    "not available in pylttng-sessiond yet", session.name, what)
-        raise CommandError(ErrorCode.NOT_SUPPORTED, f"{what} of a streamed session")
-
-
-def archive_path(session: Session) -> str:
-    """Where the last completed rotation put its chunk (session_get_trace_archive_location())."""
+def archive_path(session: Session) -> str | RelayLocation:
+    """Where the last completed rotation put its chunk (session_get_trace_archive_location()):
+    a local folder, or the relay daemon's address, ports and the path it answered."""
     rot = session.rotation
-    if rot.state != RotationState.COMPLETED or not rot.last_archived_chunk_name:
+    if rot.state != RotationState.COMPLETED:
+        return ""
+    out = session.relayd
+    if out is not None:
+        if not rot.last_chunk_path:
+            return ""
+        return RelayLocation(out.control.address, out.control.port, out.data.port,
+                             rot.last_chunk_path)
+    if not rot.last_archived_chunk_name:
         return ""
     return os.path.join(session.output_path, _ARCHIVES, rot.last_archived_chunk_name)
 
 
 async def rotate_session(
-    ctx: DaemonContext, session: Session, *, command: CloseCommand
+    ctx: DaemonContext, session: Session, *, command: CloseCommand, quiet: bool = False
 ) -> int | None:
     """cmd_rotate_session(): the id of the chunk being archived, None when the session had
-    no chunk (nothing to wait for).  Raises CommandError."""
+    no chunk (nothing to wait for); ``quiet``: the rotation of a clear or destroy, which a
+    live session may do.  Raises CommandError."""
     rot = session.rotation
     if not session.has_been_started:
         raise CommandError(ErrorCode.START_SESSION_ONCE)
-    if session.live_timer or not session.output_traces:
+    if (session.live_timer and not quiet) or not session.output_traces:
         raise CommandError(ErrorCode.ROTATION_NOT_AVAILABLE)
-    refuse_streamed(session, "rotation")
     if rot.state == RotationState.ONGOING:
         raise CommandError(ErrorCode.ROTATION_PENDING)
     if rot.rotated_after_last_stop:
@@ -132,15 +145,19 @@ async def rotate_session(
     if rot.cleared_after_last_stop:
         raise CommandError(ErrorCode.ROTATION_AFTER_STOP_CLEAR)
     new = None
+    streamed = session.relayd is not None
     if session.active:
         try:
-            new = new_trace_chunk(session)
+            new = _next_relayd_chunk(session) if streamed else new_trace_chunk(session)
         except OSError as exc:
             raise CommandError(ErrorCode.CREATE_DIR_FAIL, str(exc)) from None
     old, rot.current_chunk = rot.current_chunk, new
     if new is not None:
         rot.most_recent_chunk_id = new.id
-    failure = await _rotate_kernel(ctx, session, new)
+    if streamed:
+        failure = await _rotate_relayd(ctx, session, old, new, command)
+    else:
+        failure = await _rotate_kernel(ctx, session, new)
     if not session.active:
         rot.rotated_after_last_stop = True
     if old is None:
@@ -150,10 +167,14 @@ async def rotate_session(
     rot.state = RotationState.ONGOING
     rot.ended = trio.Event()
     rot.chunk_being_archived = old
-    try:
-        _close_chunk(session, old, command)
-    except OSError as exc:
-        failure = CommandError(ErrorCode.CLOSE_TRACE_CHUNK_FAIL_CONSUMER, str(exc))
+    if streamed:
+        old.close_command = command  # closed on the relay daemon by _rotate_relayd()
+        rot.rotated = rot.rotated or command is CloseCommand.MOVE_TO_COMPLETED
+    else:
+        try:
+            _close_chunk(session, old, command)
+        except OSError as exc:
+            failure = CommandError(ErrorCode.CLOSE_TRACE_CHUNK_FAIL_CONSUMER, str(exc))
     if failure is not None:
         _end_rotation(session, RotationState.ERROR)
         raise failure
@@ -178,6 +199,47 @@ async def _rotate_kernel(
     return None
 
 
+def _next_relayd_chunk(session: Session) -> TraceChunk:
+    """session_create_new_trace_chunk() of a streamed session: named by the relay daemon."""
+    last = session.rotation.most_recent_chunk_id
+    return TraceChunk(id=0 if last is None else last + 1, creation_time=int(time.time()),
+                      path="")
+
+
+async def _rotate_relayd(
+    ctx: DaemonContext,
+    session: Session,
+    old: TraceChunk | None,
+    new: TraceChunk | None,
+    command: CloseCommand,
+) -> CommandError | None:
+    """session_set_trace_chunk() + kernel_rotate_session() + session_close_trace_chunk() of
+    a streamed session, which the consumer daemon carries out with the relay daemon."""
+    ksess = session.kernel
+    if ksess is None or ksess.relayd_session_id is None:
+        return None
+    close_time = int(time.time())
+    close_name: CloseCommandName = (
+        "move_to_completed" if command is CloseCommand.MOVE_TO_COMPLETED
+        else "delete" if command is CloseCommand.DELETE else "no_operation"
+    )
+    req = RelaydRotation(
+        next_chunk_id=None if new is None else new.id,
+        creation_time=close_time if new is None else new.creation_time,
+        close_time=close_time,
+        close_command=close_name,
+    )
+    try:
+        link = await ctx.consumer.link()
+        path = await link.rotate_relayd_session(session.id, req)
+    except (ConsumerError, OSError) as exc:
+        return CommandError(ErrorCode.ROTATION_FAIL_CONSUMER, str(exc))
+    if old is not None:
+        old.close_time = close_time
+        session.rotation.last_chunk_path = path
+    return None
+
+
 async def _watch_pending_rotation(ctx: DaemonContext, session: Session, chunk: TraceChunk) -> None:
     """check_session_rotation_pending(), every DEFAULT_ROTATE_PENDING_TIMER."""
     try:
@@ -195,7 +257,7 @@ async def _poll_pending_rotation(ctx: DaemonContext, session: Session, chunk: Tr
         await trio.sleep(ROTATE_PENDING_CHECK_S)
         try:
             pending = False
-            if ksess is not None and ksess.streams_sent:
+            if ksess is not None and (ksess.streams_sent or ksess.relayd_session_id is not None):
                 link = await ctx.consumer.link()
                 pending = await link.rotation_pending(session.id)
         except (ConsumerError, OSError, CommandError) as exc:
@@ -219,8 +281,9 @@ def _end_rotation(session: Session, state: RotationState) -> None:
         rot.last_archived_chunk_id = chunk.id
         rot.chunk_being_archived = None
         try:
-            with acting_as(session.owner):
-                release_chunk(session.output_path, chunk)
+            if session.relayd is None:  # the relay daemon releases its own chunks
+                with acting_as(session.owner):
+                    release_chunk(session.output_path, chunk)
         except OSError as exc:
             log.error("session %s: trace chunk %d: %s", session.name, chunk.id, exc)
         log.info("session %s: rotation of chunk %d %s", session.name, chunk.id, state.name)
@@ -234,7 +297,9 @@ async def wait_rotation(session: Session) -> None:
         await session.rotation.ended.wait()
 
 
-def rotation_info(session: Session, rotation_id: int) -> tuple[RotationState, str]:
+def rotation_info(
+    session: Session, rotation_id: int
+) -> tuple[RotationState, str | RelayLocation]:
     """cmd_rotate_get_info(): a rotation's state and, once COMPLETED, its archive."""
     rot = session.rotation
     if rot.chunk_being_archived is not None:

@@ -77,6 +77,7 @@ class KernelSession:
     # The relay daemon's id of the session once the consumer daemon opened it there
     # (relayd_output.setup_relayd()); None while not streaming or not yet connected.
     relayd_session_id: int | None = None
+    relayd_allows_clear: bool = False  # consumer_output's relay_allows_clear
     trackers: dict[ProcessAttr, ProcessAttrTracker] = field(default_factory=_all_trackers)
 
     def channel(self, name: str) -> KernelChannel | None:
@@ -87,12 +88,14 @@ class KernelSession:
 
 @dataclass
 class SnapshotOutput:
-    """A snapshot output of a session (snapshot.h struct snapshot_output), local only."""
+    """A snapshot output of a session (snapshot.h struct snapshot_output): a local folder
+    or a relay daemon."""
 
     id: int
     name: str
     max_size: int  # bytes for all streams together; 0: unlimited
-    path: str  # the folder each snapshot's <name>-<date>-<n> folder goes into
+    path: str  # the folder each snapshot's <name>-<date>-<n> folder goes into ("": relayd)
+    relayd: RelaydOutput | None = None  # a net:// output: the relay daemon's URLs
 
 
 @dataclass
@@ -104,6 +107,8 @@ class Rotation:
     most_recent_chunk_id: int | None = None
     last_archived_chunk_id: int | None = None
     last_archived_chunk_name: str = ""
+    # Where the relay daemon put the last chunk closed (session->last_chunk_path).
+    last_chunk_path: str = ""
     state: RotationState = RotationState.NO_ROTATION
     rotated: bool = False  # a chunk was ever archived (MOVE_TO_COMPLETED)
     rotated_after_last_stop: bool = False

@@ -273,7 +273,10 @@ def _output(w: _Writer, parent: minidom.Element, session: Session) -> None:
             node = w.open(outputs, "output")
             w.text(node, "name", snapshot.name)
             w.text(node, "max_size", snapshot.max_size)
-            _consumer_output(w, node, snapshot.path)
+            if snapshot.relayd is not None:
+                _net_output(w, node, snapshot.relayd.control.url, snapshot.relayd.data.url)
+            else:
+                _consumer_output(w, node, snapshot.path)
         return
     if session.relayd is not None:
         _net_output(w, w.open(parent, "output"), session.relayd.control.url,

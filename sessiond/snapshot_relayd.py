@@ -9,8 +9,7 @@ writes <hostname>/<session>-<date>/<output>-<date>-<n>/kernel/; every stream is 
 there, then the session is closed, which closes the chunk as it is (NO_OPERATION).
 
 The net:// URL itself (uri_parse_str_urls(): host, control and data ports, path) is
-parsed where `lttng create -U` is; cmd_snapshots.py refuses net:// outputs with
-NOT_SUPPORTED until then.
+parsed as `lttng create -U` has it (relayd_url.py, relayd_output.py).
 """
 
 from __future__ import annotations

@@ -20,12 +20,24 @@ class SessionCreated:
 
 
 @dataclass(frozen=True)
+class RelayLocation:
+    """Where a relay daemon put a trace chunk archive (include/lttng/location.h: a
+    LTTNG_TRACE_ARCHIVE_LOCATION_TYPE_RELAY location over TCP): the host as the session's
+    control URL names it, both ports and the path relative to the relay daemon's output."""
+
+    host: str
+    control_port: int
+    data_port: int
+    relative_path: str
+
+
+@dataclass(frozen=True)
 class SessionDestroyed:
     """The destroy reply: the state of the rotation destroy did, and the archive it made
     once completed (cmd_destroy_session_reply())."""
 
     rotation_state: int = 0  # LTTNG_ROTATION_STATE_NO_ROTATION
-    archive_path: str = ""
+    archive_path: str | RelayLocation = ""  # a local folder, or on a relay daemon
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ class RotationInfo:
     """ROTATION_GET_INFO: a rotation's state, and its archive's path once completed."""
 
     state: int
-    archive_path: str = ""
+    archive_path: str | RelayLocation = ""  # a local folder, or on a relay daemon
 
 
 @dataclass(frozen=True)

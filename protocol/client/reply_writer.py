@@ -42,23 +42,54 @@ def _snapshot_output(o: SnapshotOutput) -> bytes:
     }))
 
 
-def _archive_location(path: str) -> bytes:
-    """lttng_trace_archive_location_serialize() of a local archive."""
-    raw = path.encode() + b"\0"
+_RELAY_PROTOCOL_TCP = 0  # enum lttng_trace_archive_location_relay_protocol_type
+
+
+def _archive_location(where: str | r.RelayLocation) -> bytes:
+    """lttng_trace_archive_location_serialize(): a local path, or a relay daemon's host,
+    ports and relative path (the strings follow the fixed part, NUL included)."""
+    if isinstance(where, str):
+        raw = where.encode() + b"\0"
+        comm = structs.TraceArchiveLocationComm.build({
+            "type": TraceArchiveLocationType.LOCAL,
+            "absolute_path_len": len(raw),
+            "_relay_rest": bytes(structs.TraceArchiveLocationComm.sizeof() - 5),
+        })
+        return bytes(comm) + raw
+    host = where.host.encode() + b"\0"
+    path = where.relative_path.encode() + b"\0"
+    rest = _relay_ports(where) + len(path).to_bytes(4, "little")
     comm = structs.TraceArchiveLocationComm.build({
-        "type": TraceArchiveLocationType.LOCAL,
-        "absolute_path_len": len(raw),
-        "_relay_rest": bytes(structs.TraceArchiveLocationComm.sizeof() - 5),
+        "type": TraceArchiveLocationType.RELAY,
+        "absolute_path_len": len(host),  # the union's hostname_len
+        "_relay_rest": rest,
     })
-    return bytes(comm) + raw
+    return bytes(comm) + host + path
 
 
-def _rotation_info(state: int, path: str) -> bytes:
+def _relay_ports(where: r.RelayLocation) -> bytes:
+    return bytes(structs.RelayProtocolPorts.build(
+        {"protocol": _RELAY_PROTOCOL_TCP, "control": where.control_port, "data": where.data_port}
+    ))
+
+
+def _rotation_info(state: int, where: str | r.RelayLocation) -> bytes:
+    """struct lttng_rotation_get_info_return: the location's union is the local path, or
+    the relay's host name, protocol, ports and relative path."""
+    if isinstance(where, str):
+        union = _cbytes(where, PATH_MAX)
+        kind = TraceArchiveLocationType.LOCAL if where else TraceArchiveLocationType.UNKNOWN
+    else:
+        union = (_cbytes(where.host, structs.HOST_NAME_MAX) + _relay_ports(where)
+                 + _cbytes(where.relative_path, PATH_MAX))
+        kind = TraceArchiveLocationType.RELAY
+    size = structs.RotationGetInfoReturn.sizeof() - 5
+    union += bytes(size - len(union))
     return bytes(structs.RotationGetInfoReturn.build({
         "status": state,
-        "location_type": TraceArchiveLocationType.LOCAL if path else 0,
-        "absolute_path": _cbytes(path, PATH_MAX),
-        "_relay_rest": bytes(structs.RotationGetInfoReturn.sizeof() - 5 - PATH_MAX),
+        "location_type": kind,
+        "absolute_path": union[:PATH_MAX],
+        "_relay_rest": union[PATH_MAX:],
     }))
 
 

@@ -174,6 +174,9 @@ TraceArchiveLocationComm = Struct(
     "_relay_rest" / Bytes(1 + 2 + 2 + 4),
 )
 
+# The relay location's protocol and ports, as both unions above hold them.
+RelayProtocolPorts = Struct("protocol" / Int8sl, "control" / Int16ul, "data" / Int16ul)
+
 # include/lttng/rotate-internal.h: struct lttng_session_list_schedules_return (packed).
 ListRotationSchedulesReturn = Struct(
     "periodic_set" / Int8ul,

@@ -23,6 +23,7 @@ from pylttng.consumerd.fs_identity import Owner
 from pylttng.protocol import kernel_abi as abi
 from pylttng.protocol.consumer import RelaydRotation
 from pylttng.sessiond.client_server import bind_client_socket, serve_clients
+from pylttng.sessiond.consumer_link import OpenedRelaydSession
 from pylttng.sessiond.context import DaemonContext
 from pylttng.sessiond.dispatch import Dispatcher
 from pylttng.sessiond.kernel_tracer import KernelTracerError
@@ -195,6 +196,9 @@ class FakeLink:
         self.hold = False
         self.consumed = 0
         self.relayd_sessions: list[object] = []
+        self.relayd_rotations: list[RelaydRotation] = []
+        self.relayd_chunk: int | None = None  # the chunk the relay daemon is written in
+        self.relayd_allows_clear = True
 
     async def add_stream(
         self,
@@ -231,9 +235,10 @@ class FakeLink:
     async def data_pending(self, session_id: int) -> bool:
         return False
 
-    async def relayd_session(self, req: object) -> tuple[int, str]:
+    async def relayd_session(self, req: object) -> OpenedRelaydSession:
         self.relayd_sessions.append(req)
-        return len(self.relayd_sessions), "fake-host/fake-session"
+        return OpenedRelaydSession(len(self.relayd_sessions), "fake-host/fake-session",
+                                   self.relayd_allows_clear)
 
     async def close_session(self, session_id: int) -> None:
         self.closed += 1
@@ -245,7 +250,9 @@ class FakeLink:
 
     async def rotate_relayd_session(self, session_id: int, rotation: RelaydRotation) -> str:
         self.rotations.append(f"relayd chunk {rotation.next_chunk_id}")
-        return "fake-host/fake-session"
+        self.relayd_rotations.append(rotation)
+        old, self.relayd_chunk = self.relayd_chunk, rotation.next_chunk_id
+        return "" if old is None else f"fake-host/fake-session/archives/chunk-{old}"
 
     async def rotation_pending(self, session_id: int) -> bool:
         return self.hold

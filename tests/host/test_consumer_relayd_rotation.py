@@ -209,3 +209,36 @@ def test_relayd_rotation_round_trips_and_is_checked() -> None:
     bad = RotateSession(4, "/x", RelaydRotation(7, 10, 11))
     with pytest.raises(Exception, match="no trace_dir"):
         parse_request(encode_request(bad)[4:])
+
+
+async def test_start_after_a_rotation_while_stopped(relayd: Relayd) -> None:
+    """A rotation to no chunk (stopped), then from none to the next one (the start that
+    follows): the relay daemon gets no packet while the streams are in no chunk, and the
+    three archives hold every event once."""
+    kernel = FakeKernel()
+    try:
+        async with trio.open_nursery() as nursery:
+            registry = Registry(nursery, kernel)
+            s = Streamed(registry, kernel)
+            await s.open(relayd)
+            first = s.burst(2)
+            await s.sent()
+            assert await s.rotate(1) != ""
+            await s.rotated()
+            second = s.burst(1)
+            await s.sent()
+            await s.rotate(None)  # stopped
+            await s.rotated()
+            assert await s.rotate(2) == ""  # started again: no chunk to archive
+            third = s.burst(2)
+            await s.sent()
+            await s.rotate(None)
+            await s.rotated()
+            await registry.close_session(SESSION)
+    finally:
+        kernel.close()
+    archives = sorted((relayd.output / s.output / "archives").iterdir(),
+                      key=lambda p: p.name.rsplit("-", 1)[1])
+    assert [p.name.rsplit("-", 1)[1] for p in archives] == ["0", "1", "2"]
+    for archive, expected in zip(archives, (first, second, third), strict=True):
+        assert sorted(await read_alone(archive)) == sorted(expected), archive.name

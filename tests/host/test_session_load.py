@@ -344,11 +344,11 @@ def tracked(values: bytes) -> bytes:
      b"</session></sessions>", ErrorCode.INVALID, True),
     (b"<sessions><session><name>k</name>" + STOPPED + b"<attributes><live_timer_interval>"
      b"1000000</live_timer_interval></attributes><output>" + NET + b"</output></session>"
-     b"</sessions>", ErrorCode.NOT_SUPPORTED, False),
+     b"</sessions>", ErrorCode.INVALID, True),
     (b"<sessions><session><name>k</name>" + STOPPED + b"<attributes><snapshot_mode>true"
      b"</snapshot_mode></attributes><output><snapshot_outputs><output><name>n</name>"
      b"<max_size>0</max_size>" + NET + b"</output></snapshot_outputs></output></session>"
-     b"</sessions>", ErrorCode.NOT_SUPPORTED, True),
+     b"</sessions>", ErrorCode.INVALID, True),
     # A snapshot session rotates nothing: ROTATION_NOT_AVAILABLE, which
     # add_periodic_rotation() reports as UNK, leaving the session.
     (b"<sessions><session><name>k</name>" + STOPPED + b"<attributes><snapshot_mode>true"
@@ -392,6 +392,28 @@ async def test_relay_daemon_output_loads(tmp_path: pathlib.Path, control: bytes,
         loaded = ctx.sessions.get("k")
         assert loaded is not None and loaded.relayd is not None and loaded.output_path == ""
         assert loaded.list_path == listed
+
+
+async def test_live_and_net_snapshot_sessions_load(tmp_path: pathlib.Path) -> None:
+    """A live session gets its relay daemon with SET_CONSUMER_URI after its creation; a
+    snapshot session's net:// output becomes a snapshot output on that relay daemon."""
+    net = NET.replace(b"relay:", b"127.0.0.1:")
+    (tmp_path / "lv.lttng").write_bytes(
+        b"<sessions><session><name>lv</name>" + STOPPED + b"<attributes><live_timer_interval>"
+        b"2000000</live_timer_interval></attributes><output>" + net + b"</output></session>"
+        b"<session><name>sn</name>" + STOPPED + b"<attributes><snapshot_mode>true"
+        b"</snapshot_mode></attributes><output><snapshot_outputs><output><name>n</name>"
+        b"<max_size>0</max_size>" + net + b"</output></snapshot_outputs></output></session>"
+        b"</sessions>")
+    async with running() as (d, ctx):
+        await load_sessions(d, str(tmp_path / "lv.lttng"))
+        lv, sn = ctx.sessions.get("lv"), ctx.sessions.get("sn")
+        assert lv is not None and lv.relayd is not None and lv.live_timer == 2_000_000
+        assert lv.list_path == "tcp4://127.0.0.1:5342/ [data: 5343]"
+        assert sn is not None and sn.relayd is None
+        [out] = sn.snapshot_outputs
+        assert out.name == "n" and out.path == "" and out.relayd is not None
+        assert (out.relayd.control.url, out.relayd.data.port) == ("tcp4://127.0.0.1:5342/", 5343)
 
 
 async def test_autoload_folder(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -71,8 +71,6 @@ async def test_live_without_urls_streams_to_the_default_relayd(daemon: Harness) 
 @pytest.mark.parametrize(
     "desc, code",
     [
-        # lttng_create_session_live(name, NULL): the URL would come with SET_CONSUMER_URI.
-        (live("lv", 1_000_000, SessionDescriptorOutputType.NONE, ()), ErrorCode.NOT_SUPPORTED),
         (live("lv", 0), ErrorCode.INVALID),
         (live("lv", 1 << 32), ErrorCode.INVALID),  # the session keeps 32 bits
         (
@@ -80,7 +78,7 @@ async def test_live_without_urls_streams_to_the_default_relayd(daemon: Harness) 
             ErrorCode.INVALID,
         ),
     ],
-    ids=["no-output", "zero-timer", "timer-beyond-32-bits", "local-output"],
+    ids=["zero-timer", "timer-beyond-32-bits", "local-output"],
 )
 async def test_live_descriptors_refused(
     daemon: Harness, desc: SessionDescriptor, code: ErrorCode
@@ -88,3 +86,14 @@ async def test_live_descriptors_refused(
     assert (await create(daemon, desc)).ret_code == code
     # Nothing was left behind: the name is free.
     assert (await create(daemon, live("lv", 1_000_000))).ret_code == ErrorCode.OK
+
+
+async def test_live_session_without_urls_yet(daemon: Harness) -> None:
+    """lttng_create_session_live(name, NULL, timer), as `lttng load` creates a live session:
+    created without an output, its URLs to come with SET_CONSUMER_URI; started without
+    them, it is refused rather than traced to nowhere."""
+    desc = live("lv", 1_000_000, SessionDescriptorOutputType.NONE, ())
+    assert (await create(daemon, desc)).ret_code == ErrorCode.OK
+    assert (await daemon.enable_event("lv", "sched_switch")).ret_code == ErrorCode.OK
+    assert daemon.consumer.the_link.relayd_sessions == []
+    assert (await daemon.ask(Command.START_TRACE, "lv")).ret_code == ErrorCode.NOT_SUPPORTED

@@ -8,6 +8,7 @@ import re
 from pylttng.protocol.client import structs
 from pylttng.protocol.client.constants import NAME_MAX, PATH_MAX, Command, ErrorCode
 from pylttng.protocol.client.messages import Reply
+from pylttng.protocol.consumer import RelaydEndpoint, RelaydSession
 from test_sessiond_protocol import Harness, daemon  # noqa: F401  (the fixture)
 
 UNSET = (1 << 64) - 1
@@ -80,9 +81,24 @@ async def test_snapshot_session_outputs_and_records(
                              union=output_union(url=f"file://{other}", wait=True))
     assert reply.ret_code == ErrorCode.OK
     assert link.snapshots[0][0].startswith(other + "/snapshot-0-")
+    # A net:// URL: the consumer daemon opens a snapshot session on that relay daemon,
+    # named after the session, whose one chunk is the snapshot's (snapshot_relayd.py).
+    link.snapshots.clear()
     relay = await daemon.ask(Command.SNAPSHOT_RECORD, "snap",
-                             union=output_union(url="net://localhost", wait=True))
-    assert relay.ret_code == ErrorCode.NOT_SUPPORTED
+                             union=output_union(url="net://localhost:7000/sub", wait=True))
+    assert relay.ret_code == ErrorCode.OK
+    opened = link.relayd_sessions[-1]
+    assert isinstance(opened, RelaydSession) and opened.snapshot
+    assert (opened.session_name, opened.base_path) == ("snap", "sub")
+    assert (opened.control, opened.data) == (RelaydEndpoint("ipv4", "127.0.0.1", 7000),
+                                             RelaydEndpoint("ipv4", "127.0.0.1", 5343))
+    assert re.fullmatch(r"snapshot-0-\d{8}-\d{6}-3", opened.chunk_name), opened.chunk_name
+    assert [(d, n) for d, n, _ in link.snapshots] == [
+        ("relayd:kernel", "channel0_0"), ("relayd:kernel", "channel0_1"),
+        ("relayd:kernel", "metadata")]
+    bad = await daemon.ask(Command.SNAPSHOT_RECORD, "snap",
+                           union=output_union(url="tcp://localhost", wait=True))
+    assert bad.ret_code == ErrorCode.INVALID  # a tcp:// control URL needs a data URL
 
     deleted = await daemon.ask(Command.SNAPSHOT_DEL_OUTPUT, "snap",
                                union=output_union("snapshot-1"))

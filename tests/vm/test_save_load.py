@@ -2,7 +2,7 @@
 stock lttng-sessiond 2.13 writes, and the stock CLI's `load` (liblttng-ctl, client side)
 recreates the session from it, with --override-name and --override-url too; trackers,
 trace file limits, the monitor timer, rotation schedules and relay daemon outputs
-included. What pylttng does not carry out (live sessions) fails the load."""
+included, live sessions and snapshot outputs on a relay daemon too."""
 
 from __future__ import annotations
 
@@ -285,15 +285,21 @@ NET_OUTPUT = (
     "</data_uri></net_output></destination></consumer_output></output>")
 
 
-def test_load_streamed_and_refuse_live(lttng: Lttng, tmp_path: Path) -> None:
+def test_load_streamed_live_and_net_snapshot(lttng: Lttng, tmp_path: Path) -> None:
     """A session streamed to lttng-relayd loads with its relay URLs (SET_CONSUMER_URI after
-    a creation without output, as liblttng-ctl sends them); a live one, not carried out
-    yet, fails with the daemon's NOT_SUPPORTED, nothing silently left out."""
+    a creation without output, as liblttng-ctl sends them), a live one too (created live
+    without output first), and a snapshot session's net:// output becomes its snapshot
+    output on that relay daemon."""
     live = "<attributes><live_timer_interval>1000000</live_timer_interval></attributes>"
-    for name, attributes in (("streamed", ""), ("live", live)):
+    snapshot = ("<attributes><snapshot_mode>true</snapshot_mode></attributes><output>"
+                "<snapshot_outputs><output><name>out</name><max_size>0</max_size>"
+                + NET_OUTPUT.removeprefix("<output>").removesuffix("</output>")
+                + "</output></snapshot_outputs></output>")
+    for name, attributes, output in (("streamed", "", NET_OUTPUT), ("live", live, NET_OUTPUT),
+                                     ("snap", snapshot, "")):
         path = tmp_path / f"{name}.lttng"
         path.write_text(f"<sessions><session><name>{name}</name><started>false</started>"
-                        f"{attributes}{NET_OUTPUT}</session></sessions>")
+                        f"{attributes}{output}</session></sessions>")
         assert XSD.validate(etree.parse(str(path))), XSD.error_log
     # `lttng load` spawns no session daemon: `create` does.
     lttng.ok("create", "spawn", "--no-output")
@@ -305,6 +311,12 @@ def test_load_streamed_and_refuse_live(lttng: Lttng, tmp_path: Path) -> None:
     again = (tmp_path / "again" / "streamed.lttng").read_text()
     assert "<control_uri>tcp4://127.0.0.1:5342/</control_uri>" in again, again
     assert "<data_uri>tcp4://127.0.0.1:5343/</data_uri>" in again, again
-    result = lttng("load", "-i", str(tmp_path / "live.lttng"))
-    assert result.rc != 0 and "Operation not supported" in result.text, result.text
-    assert lttng("list", "live").rc != 0  # refused at its creation
+    lttng.ok("load", "-i", str(tmp_path / "live.lttng"))
+    listed = lttng.ok("list", "live").text
+    assert "Trace output: tcp4://127.0.0.1:5342/ [data: 5343]" in listed, listed
+    lttng.ok("save", "-o", str(tmp_path / "again"), "live")
+    again = (tmp_path / "again" / "live.lttng").read_text()
+    assert "<live_timer_interval>1000000</live_timer_interval>" in again, again
+    lttng.ok("load", "-i", str(tmp_path / "snap.lttng"))
+    outputs = lttng.ok("snapshot", "list-output", "-s", "snap").text
+    assert "[1] out: tcp4://127.0.0.1:5342/" in outputs, outputs
