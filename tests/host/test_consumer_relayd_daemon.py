@@ -46,6 +46,17 @@ async def test_no_relayd_is_reported_with_the_reason(link: ConsumerLink) -> None
     assert await link.data_pending(99) is False
 
 
+async def archived_once(link: ConsumerLink, relayd: Relayd, path: str) -> None:
+    """Once session 3's rotation is done, its relay folder holds one archive, chunk 0's;
+    then the session is closed."""
+    with trio.fail_after(10):
+        while await link.rotation_pending(3):
+            await trio.sleep(0.05)
+    (archive,) = (relayd.output / path / "archives").iterdir()
+    assert archive.name.endswith("-0")
+    await link.close_session(3)
+
+
 async def test_rotation_through_the_daemon(link: ConsumerLink, relayd: Relayd) -> None:
     """RotateSession with its relayd part: the consumerd creates the next chunk on the relay
     daemon and closes the old one, which (no stream left in it) is archived at once."""
@@ -54,12 +65,7 @@ async def test_rotation_through_the_daemon(link: ConsumerLink, relayd: Relayd) -
     with pytest.raises(ConsumerError, match="streams to a relay daemon"):
         await link.rotate_session(3, "/nowhere")
     assert await link.rotate_relayd_session(3, RelaydRotation(1, now, now)) == path
-    with trio.fail_after(10):
-        while await link.rotation_pending(3):
-            await trio.sleep(0.05)
-    (archive,) = (relayd.output / path / "archives").iterdir()
-    assert archive.name.endswith("-0")
-    await link.close_session(3)
+    await archived_once(link, relayd, path)
 
 
 async def test_first_chunk_comes_with_the_first_rotation(link: ConsumerLink,
@@ -73,9 +79,4 @@ async def test_first_chunk_comes_with_the_first_rotation(link: ConsumerLink,
     assert await link.rotate_relayd_session(3, RelaydRotation(0, now, now)) == ""
     assert not await link.rotation_pending(3)
     assert await link.rotate_relayd_session(3, RelaydRotation(1, now, now)) == path
-    with trio.fail_after(10):
-        while await link.rotation_pending(3):
-            await trio.sleep(0.05)
-    (archive,) = (relayd.output / path / "archives").iterdir()
-    assert archive.name.endswith("-0")
-    await link.close_session(3)
+    await archived_once(link, relayd, path)
