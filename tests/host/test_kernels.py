@@ -76,6 +76,24 @@ def test_a_row_is_green_only_when_everything_is() -> None:
     assert "| 6.1 | 6.1.0-1-amd64 | installed | clean | 5 / 5 (quick) | clean | - | - |" in text
 
 
+def test_a_red_row_says_which_tests_failed(tmp_path: Path) -> None:
+    (tmp_path / "6.1.0-1-amd64").mkdir()
+    (tmp_path / "6.1.0-1-amd64" / "junit.xml").write_text(
+        '<testsuites><testsuite name="pytest" tests="2" failures="1" errors="0">'
+        '<testcase classname="test_x" name="test_a"/>'
+        '<testcase classname="test_x" name="test_b">'
+        '<failure message="AssertionError: 3 != 4&#10;second line">trace</failure>'
+        "</testcase></testsuite></testsuites>")
+    row = kernels.Row("6.1", "6.1.0-1-amd64", dkms="installed", build="clean", passed=1,
+                      tests=2, dmesg="clean")
+    assert kernels.why_red(row, tmp_path) == [
+        "kernels: 6.1.0-1-amd64: test_x::test_b: AssertionError: 3 != 4"]
+    assert kernels.why_red(kernels.Row(**{**row.__dict__, "passed": 2}), tmp_path) == []
+    (tmp_path / "vm-6.1.0-2-amd64.log").write_text("booting\nKernel panic\n")
+    panicked = kernels.Row("6.1", "6.1.0-2-amd64", dkms="installed", build="clean")
+    assert kernels.why_red(panicked, tmp_path)[-1] == "kernels: 6.1.0-2-amd64: Kernel panic"
+
+
 def layouts(release: str) -> str:
     return subprocess.run(["sh", str(LAYOUTS), release], capture_output=True, text=True,
                           check=True).stdout

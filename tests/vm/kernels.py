@@ -78,7 +78,7 @@ QUICK_TESTS = (
 DAEMON_TESTS = (
     "test_rotation.py", "test_save_load.py", "test_tracefiles.py", "test_snapshots.py",
     "test_security.py", "test_streaming.py", "test_streaming_faults.py", "test_live.py",
-    "test_absurd_input.py", "test_streaming_rotation.py",
+    "test_absurd_input.py", "test_streaming_rotation.py", "test_multihost.py",
 )
 
 
@@ -177,6 +177,33 @@ def junit_counts(junit: Path) -> tuple[int, int, int]:
     bad = sum(int(suite.get(k, 0)) for k in ("failures", "errors", "skipped"))
     known = sum(1 for s in suite.iter("skipped") if s.get("type") == "pytest.xfail")
     return total - bad, total, known
+
+
+def failed_tests(junit: Path) -> list[str]:
+    """'test id: first line of the failure' for each failed or erroring test."""
+    if not junit.exists():
+        return []
+    failed = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        for bad in (*case.findall("failure"), *case.findall("error")):
+            message = (bad.get("message") or bad.text or "").strip().splitlines()
+            failed.append(f"{case.get('classname')}::{case.get('name')}: "
+                          f"{message[0][:300] if message else '(no message)'}")
+    return failed
+
+
+def why_red(row: Row, out_root: Path) -> list[str]:
+    """What CI's log tail must show about a kernel that did not pass: the failed tests, or
+    the end of the guest's log when it produced no results."""
+    if row.green():
+        return []
+    lines = [f"kernels: {row.release}: {t}"
+             for t in failed_tests(out_root / row.release / "junit.xml")]
+    vm_log = out_root / f"vm-{row.release}.log"
+    if not lines and vm_log.exists():
+        lines = [f"kernels: {row.release}: {line}"
+                 for line in vm_log.read_text(errors="replace").splitlines()[-15:]]
+    return lines or [f"kernels: {row.release}: not green (see {out_root})"]
 
 
 def catalogue(out: Path) -> str:
@@ -362,10 +389,14 @@ def check(ci: bool, out_root: Path) -> int:
             print(table([row], suites).splitlines()[-1], flush=True)
     text = table(rows, suites) + f"\n\nDKMS beside Debian's lttng-modules-dkms: {conflict}."
     (out_root / "table.md").write_text(text + "\n")
-    print(text)
     # Leave the default kernel's module in kmod/, as plain `make` would.
     subprocess.run(["make", "-C", str(SRC), "modules", f"KVER={default_release()}"],
-                   stdout=subprocess.DEVNULL, check=False)
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    # Last, so that the end of CI's log says what failed.
+    print(text)
+    for row in rows:
+        for line in why_red(row, out_root):
+            print(line)
     return 0 if all(r.green() for r in rows) and conflict.startswith("refused") else 1
 
 
