@@ -28,21 +28,24 @@ def loopback_up() -> None:
 
 class Relayd:
     """One lttng-relayd: ``address`` is where its three ports listen (an IPv6 address
-    without brackets), ``output`` the folder it writes traces into."""
+    without brackets), ``output`` the folder it writes traces into. With ``bind``, they
+    listen there instead (0.0.0.0: every link of its namespace), ``address`` being where
+    this namespace reaches them."""
 
     def __init__(self, output: Path, address: str, control: int, data: int, live: int, *,
-                 netns: str | None = None) -> None:
+                 netns: str | None = None, bind: str | None = None) -> None:
         self.output = output
         self.address = address
+        self.bind = bind or address
         self.ports = (control, data, live)
         self.netns = netns
         self.log = output.with_name(output.name + ".log")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def _url(self, port: int) -> str:
-        if ":" in self.address:
-            return f"tcp6://[{self.address}]:{port}"
-        return f"tcp://{self.address}:{port}"
+        if ":" in self.bind:
+            return f"tcp6://[{self.bind}]:{port}"
+        return f"tcp://{self.bind}:{port}"
 
     @property
     def running(self) -> bool:

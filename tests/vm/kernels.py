@@ -78,7 +78,7 @@ QUICK_TESTS = (
 DAEMON_TESTS = (
     "test_rotation.py", "test_save_load.py", "test_tracefiles.py", "test_snapshots.py",
     "test_security.py", "test_streaming.py", "test_streaming_faults.py", "test_live.py",
-    "test_absurd_input.py", "test_streaming_rotation.py",
+    "test_absurd_input.py", "test_streaming_rotation.py", "test_multihost.py",
 )
 
 

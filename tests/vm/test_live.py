@@ -32,12 +32,13 @@ ROUNDS = 3
 
 
 class Viewer:
-    """`lttng view <session>`, its stdout lines with when each came (a reader thread)."""
+    """A live viewer (`lttng view <session>`, or babeltrace2's lttng-live source), its
+    stdout lines with when each came (a reader thread)."""
 
-    def __init__(self, lttng: Lttng, session: str) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         # stdbuf: babeltrace2 (exec'ed by the CLI) writes to a pipe line by line.
         self.proc = subprocess.Popen(
-            ["stdbuf", "-oL", "lttng", "view", session], env=lttng.env,
+            ["stdbuf", "-oL", *argv], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: list[tuple[float, str]] = []
         self.stderr = b""
@@ -104,7 +105,7 @@ def test_live_session_viewed_while_it_runs(daemon: Lttng, tmp_path: Path) -> Non
         assert f"Live timer interval: {LIVE_TIMER_US} us" in listed, listed
         daemon.ok("enable-event", "-k", WORKLOAD_EVENTS)
         daemon.ok("start")
-        viewer = Viewer(daemon, "lv")
+        viewer = Viewer(["lttng", "view", "lv"], daemon.env)
         # The viewer attaches (babeltrace2 starts slowly in the guest): a first workload
         # until its events show, then timed rounds.
         deadline = time.monotonic() + 120

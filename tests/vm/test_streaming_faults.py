@@ -16,7 +16,8 @@ from pathlib import Path
 
 from conftest import Lttng, fork_exec_workload
 from differential import Transcript, run_on_both
-from relayd import Relayd, Veth, traces_of
+from netns import Veth
+from relayd import Relayd, traces_of
 from test_rotation import WORKLOAD_EVENTS, assert_counts, workload_counts
 from test_streaming import loopback_up
 
