@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from itertools import count
 from pathlib import Path
 
@@ -112,6 +114,20 @@ class Streamed:
                 await trio.sleep(0.05)
 
 
+@asynccontextmanager
+async def streamed_session(relayd: Relayd) -> AsyncIterator[Streamed]:
+    """A consumer registry with one streamed session open on the relay daemon, for the
+    test's body; the fake kernel closed after."""
+    kernel = FakeKernel()
+    try:
+        async with trio.open_nursery() as nursery:
+            s = Streamed(Registry(nursery, kernel), kernel)
+            await s.open(relayd)
+            yield s
+    finally:
+        kernel.close()
+
+
 async def read_alone(folder: Path) -> list[int]:
     with trio.fail_after(60):
         result = await trio.run_process(
@@ -122,41 +138,35 @@ async def read_alone(folder: Path) -> list[int]:
 
 
 async def test_two_rotations_leave_archives_babeltrace2_reads(relayd: Relayd) -> None:
-    kernel = FakeKernel()
     chunks: list[list[int]] = []
     paths = []
-    try:
-        async with trio.open_nursery() as nursery:
-            registry = Registry(nursery, kernel)
-            s = Streamed(registry, kernel)
-            await s.open(relayd)
-            first = s.burst(2)
-            await s.sent()
-            # Packets still in the rings when the rotation is asked belong to the chunk
-            # being archived: hold them back (the data connection busy) across it.
-            link = registry_link(registry, SESSION)
-            link.data_owner = busy = object()
-            first += s.burst(2)
-            paths.append(await s.rotate(1))
-            second = s.burst(1)
-            assert await registry.any_rotation_pending(SESSION)
-            assert link.data_owner is busy
-            link.data_owner = None
-            await s.rotated()
-            second += s.burst(2)
-            await s.sent()
-            paths.append(await s.rotate(2))
-            third = s.burst(3)
-            await s.rotated()
-            await s.sent()
-            # The last rotation, as lttng destroy of a rotated session does: to no chunk.
-            paths.append(await s.rotate(None))
-            await s.rotated()
-            assert s.meta.dumps == 2  # once per new chunk: its metadata file is whole
-            await registry.close_session(SESSION)
-            chunks = [first, second, third]
-    finally:
-        kernel.close()
+    async with streamed_session(relayd) as s:
+        registry = s.registry
+        first = s.burst(2)
+        await s.sent()
+        # Packets still in the rings when the rotation is asked belong to the chunk
+        # being archived: hold them back (the data connection busy) across it.
+        link = registry_link(registry, SESSION)
+        link.data_owner = busy = object()
+        first += s.burst(2)
+        paths.append(await s.rotate(1))
+        second = s.burst(1)
+        assert await registry.any_rotation_pending(SESSION)
+        assert link.data_owner is busy
+        link.data_owner = None
+        await s.rotated()
+        second += s.burst(2)
+        await s.sent()
+        paths.append(await s.rotate(2))
+        third = s.burst(3)
+        await s.rotated()
+        await s.sent()
+        # The last rotation, as lttng destroy of a rotated session does: to no chunk.
+        paths.append(await s.rotate(None))
+        await s.rotated()
+        assert s.meta.dumps == 2  # once per new chunk: its metadata file is whole
+        await registry.close_session(SESSION)
+        chunks = [first, second, third]
     session = relayd.output / s.output
     archives = sorted((session / "archives").iterdir(), key=lambda p: int(ARCHIVE.fullmatch(
         p.name).group(1)))  # type: ignore[union-attr]
@@ -177,28 +187,22 @@ async def test_two_rotations_leave_archives_babeltrace2_reads(relayd: Relayd) ->
 
 
 async def test_rotation_request_must_match_the_session(relayd: Relayd, tmp_path: Path) -> None:
-    kernel = FakeKernel()
-    try:
-        async with trio.open_nursery() as nursery:
-            registry = Registry(nursery, kernel)
-            s = Streamed(registry, kernel)
-            await s.open(relayd)
-            with pytest.raises(RequestError, match="streams to a relay daemon"):
-                await registry.rotate(RotateSession(SESSION, str(tmp_path / "chunk1")))
-            with pytest.raises(RequestError, match="no session 99"):
-                await registry.rotate(RotateSession(99, "", RelaydRotation(1, 0, 0)))
-            # A second rotation while the first still archives its chunk is refused.
-            link = registry_link(registry, SESSION)
-            s.burst(1)
-            link.data_owner = object()
-            await s.rotate(1)
-            with pytest.raises(RequestError, match="still being archived"):
-                await s.rotate(2)
-            link.data_owner = None
-            await s.rotated()
-            await registry.close_session(SESSION)
-    finally:
-        kernel.close()
+    async with streamed_session(relayd) as s:
+        registry = s.registry
+        with pytest.raises(RequestError, match="streams to a relay daemon"):
+            await registry.rotate(RotateSession(SESSION, str(tmp_path / "chunk1")))
+        with pytest.raises(RequestError, match="no session 99"):
+            await registry.rotate(RotateSession(99, "", RelaydRotation(1, 0, 0)))
+        # A second rotation while the first still archives its chunk is refused.
+        link = registry_link(registry, SESSION)
+        s.burst(1)
+        link.data_owner = object()
+        await s.rotate(1)
+        with pytest.raises(RequestError, match="still being archived"):
+            await s.rotate(2)
+        link.data_owner = None
+        await s.rotated()
+        await registry.close_session(SESSION)
 
 
 def test_relayd_rotation_round_trips_and_is_checked() -> None:
@@ -215,28 +219,21 @@ async def test_start_after_a_rotation_while_stopped(relayd: Relayd) -> None:
     """A rotation to no chunk (stopped), then from none to the next one (the start that
     follows): the relay daemon gets no packet while the streams are in no chunk, and the
     three archives hold every event once."""
-    kernel = FakeKernel()
-    try:
-        async with trio.open_nursery() as nursery:
-            registry = Registry(nursery, kernel)
-            s = Streamed(registry, kernel)
-            await s.open(relayd)
-            first = s.burst(2)
-            await s.sent()
-            assert await s.rotate(1) != ""
-            await s.rotated()
-            second = s.burst(1)
-            await s.sent()
-            await s.rotate(None)  # stopped
-            await s.rotated()
-            assert await s.rotate(2) == ""  # started again: no chunk to archive
-            third = s.burst(2)
-            await s.sent()
-            await s.rotate(None)
-            await s.rotated()
-            await registry.close_session(SESSION)
-    finally:
-        kernel.close()
+    async with streamed_session(relayd) as s:
+        first = s.burst(2)
+        await s.sent()
+        assert await s.rotate(1) != ""
+        await s.rotated()
+        second = s.burst(1)
+        await s.sent()
+        await s.rotate(None)  # stopped
+        await s.rotated()
+        assert await s.rotate(2) == ""  # started again: no chunk to archive
+        third = s.burst(2)
+        await s.sent()
+        await s.rotate(None)
+        await s.rotated()
+        await s.registry.close_session(SESSION)
     archives = sorted((relayd.output / s.output / "archives").iterdir(),
                       key=lambda p: p.name.rsplit("-", 1)[1])
     assert [p.name.rsplit("-", 1)[1] for p in archives] == ["0", "1", "2"]
