@@ -120,6 +120,8 @@ def test_discard_mode_accounts_for_every_event(daemon: Lttng,
     assert recorded[CPU] + listed == 2 * calls, (recorded, listed)
     assert sum(in_packets.values()) == listed == bt2_reported(read, "event"), read.err
     assert stop_reported(stopped.text, "event") == listed, stopped.text
+    print(f"figure: exact accounting, {subbuf} B x {count} sub-buffers: {2 * calls} events "
+          f"emitted = {recorded[CPU]} recorded + {listed} reported discarded")
 
 
 def test_overwrite_mode_reports_lost_packets_alike(daemon: Lttng) -> None:
@@ -136,3 +138,5 @@ def test_overwrite_mode_reports_lost_packets_alike(daemon: Lttng) -> None:
     assert lost > 0, "the writer never lapped the reader"
     assert lost == listed == bt2_reported(read, "packet"), (lost, listed, read.err)
     assert stop_reported(stopped.text, "packet") == lost, stopped.text
+    print(f"figure: overwrite mode: {lost} lost packets, reported alike by the trace, "
+          "lttng list, lttng stop and babeltrace2")

@@ -168,7 +168,7 @@ def test_session_cycles_leak_nothing(lttng: Lttng, stress: bool, tmp_path: Path)
     for n in range(5, 5 + cycles):
         cycle(n)
     after = footprint()
-    print(f"{cycles} cycles: before {before}, after {after}")
+    print(f"figure: {cycles} session cycles: before {before}, after {after}")
     for key, was in before.items():
         grew = after[key] - was
         assert grew <= SLACK_KB.get(key, 0), f"{key} grew by {grew} over {cycles} cycles"

@@ -170,3 +170,4 @@ def test_cpu_unplugged_and_replugged_under_load(lttng: Lttng, cpu1: None, stress
     events = counted_events(output, discards_allowed=True)
     assert events > 1000, f"only {events} events"
     assert settled_refcount(baseline, timeout=10) == baseline
+    print(f"figure: {rounds} CPU unplugs and replugs under load, {events} events read")
