@@ -6,9 +6,9 @@ live session of the same name, streamed to the collector's lttng-relayd. Each se
 tracks the uid its host's workload runs as; a viewer on a fourth machine (the root
 namespace), one babeltrace2 with an lttng-live source per host, follows both sessions and
 must show each host's events, under its host name, within the live timer period and a
-second. The relay daemon's output then
-holds one folder per host, each with one trace that babeltrace2 reads, holding every event
-of its host's workload once and none of the other host's."""
+second. The relay daemon's output then holds one folder per host, each with one trace that
+babeltrace2 reads, holding every event of its host's workload once and none of the other
+host's."""
 
 from __future__ import annotations
 
