@@ -8,7 +8,9 @@ Under the debug kernel the suite runs several times slower, so it is split into 
 per VM slot (vm_slots.py), that run side by side: the test files are dealt out longest
 first, each file's length taken from the last run's junit XML when there is one.
 
-    stress.py [--kernel-tree DIR] [--out DIR]
+    stress.py [--kernel-tree DIR] [--out DIR] [test_x.py ...]
+
+(the named VM test files only, when given).
 
 The module is built for that kernel (W=1, -Werror) into OUT/kmod. Prints, and writes to
 OUT/stress.md, a line per lane (tests passed, guest kernel log, time) and the figures the
@@ -139,6 +141,8 @@ def main() -> int:
                         help="the kernel tree to boot (make debug-kernel's); default: the "
                              "Debian default kernel")
     parser.add_argument("--out", type=Path, default=SRC / "build" / "stress")
+    parser.add_argument("files", nargs="*", metavar="test_x.py",
+                        help="these VM test files only (default: every one)")
     args = parser.parse_args()
     tree = args.kernel_tree.resolve() if args.kernel_tree else None
     out_root = args.out.resolve()
@@ -146,7 +150,9 @@ def main() -> int:
     release = kernels.tree_release(tree) if tree else kernels.default_release()
     started = time.monotonic()
     build_module(tree, out_root / "kmod", out_root / "build.log")
-    files = sorted(p.name for p in VM_TESTS.glob("test_*.py"))
+    files = args.files or sorted(p.name for p in VM_TESTS.glob("test_*.py"))
+    if missing := [f for f in files if not (VM_TESTS / f).is_file()]:
+        sys.exit(f"stress: no such VM test file: {' '.join(missing)}")
     seconds = file_seconds(sorted(out_root.glob("lane-*/junit.xml")))
     lanes = deal(files, seconds, vm_slots.count())
     for lane in lanes:
