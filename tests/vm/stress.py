@@ -148,11 +148,11 @@ def main() -> int:
     out_root = args.out.resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     release = kernels.tree_release(tree) if tree else kernels.default_release()
-    started = time.monotonic()
-    build_module(tree, out_root / "kmod", out_root / "build.log")
     files = args.files or sorted(p.name for p in VM_TESTS.glob("test_*.py"))
     if missing := [f for f in files if not (VM_TESTS / f).is_file()]:
         sys.exit(f"stress: no such VM test file: {' '.join(missing)}")
+    started = time.monotonic()
+    build_module(tree, out_root / "kmod", out_root / "build.log")
     seconds = file_seconds(sorted(out_root.glob("lane-*/junit.xml")))
     lanes = deal(files, seconds, vm_slots.count())
     for lane in lanes:
