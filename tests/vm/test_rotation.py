@@ -40,13 +40,14 @@ def layout(folder: Path) -> list[str]:
     return sorted(normalise_dates(str(p.relative_to(folder))) for p in folder.rglob("*"))
 
 
-def workload_counts(folder: Path, pids: list[int]) -> Counter[tuple[str, int]]:
+def workload_counts(folder: Path, pids: list[int],
+                    tolerated: re.Pattern[str] | None = None) -> Counter[tuple[str, int]]:
     """(event, pid) -> how many times it is in the traces under folder, each trace read
-    on its own by babeltrace2 (no warning, no error)."""
+    on its own by babeltrace2 (no warning but the ``tolerated`` ones, no error)."""
     wanted = set(pids)
     found: Counter[tuple[str, int]] = Counter()
     for trace in traces(folder):
-        for line in babeltrace2_lines(trace):
+        for line in babeltrace2_lines(trace, tolerated=tolerated):
             if " sched_process_fork: " in line:
                 m = re.search(r"\bchild_tid = (\d+)", line)
                 if m and int(m.group(1)) in wanted:

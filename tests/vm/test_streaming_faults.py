@@ -8,6 +8,7 @@ The kill is run under the stock daemons too, and their transcript kept for compa
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections import Counter
@@ -26,6 +27,13 @@ from bench.tracers import stop_daemons
 HANG_BOUND_S = 30.0  # a hang check, not a benchmark
 DESTROY_ERROR = 'Error: Rotation failure on consumer during the destruction of session "net"'
 SETTLE_S = 3.0  # > the switch timer: what was recorded has reached the relay daemon
+# A packet's index follows its data on the other connection (as lttng-consumerd sends
+# them): a loss between the two leaves the relay daemon a packet it has no index entry for.
+# babeltrace2 says so, then indexes the stream file itself and reads every packet.
+UNINDEXED_LAST_PACKET = re.compile(
+    r"^.* W PLUGIN/SRC\.CTF\.FS/DS build_index_from_idx_file@\S+ \[[^]]+\] Invalid LTTng "
+    r"trace index file; indexed size != stream file size: file-size=\d+, "
+    r"total-packets-size=\d+\n", re.MULTILINE)
 
 
 @dataclass
@@ -154,7 +162,7 @@ def assert_survived(scratch: Path, rec: Record) -> None:
     [again] = traces_of(Relayd(scratch / "relayd-again", "", 0, 0, 0))
     assert_counts(workload_counts(again, rec.pids["again"]), rec.pids["again"])
     [lost] = traces_of(Relayd(scratch / "relayd", "", 0, 0, 0))
-    counts = workload_counts(lost, local)  # babeltrace2 reads it without a complaint
+    counts = workload_counts(lost, local, UNINDEXED_LAST_PACKET)
     before = Counter({k: v for k, v in counts.items() if k[1] in rec.pids["before"]})
     assert_counts(before, rec.pids["before"])
     assert max(counts.values()) == 1, counts  # nothing twice

@@ -9,6 +9,8 @@ dropped."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import socket
 from pathlib import Path
 
@@ -27,6 +29,19 @@ from test_streaming import loopback_up
 
 HOST = socket.gethostname()
 URL = "net://127.0.0.1:9342:9343"
+# lttng-consumerd counts a gap in a stream's packet sequence numbers as lost packets. The
+# clear of the active session discards the packet its flush closes on each CPU where
+# events came after the clear's own rotation: a gap, or none, by timing; `stop` and `destroy` then warn.
+CLEARED_PACKET = re.compile(r"^Warning: \d+ packets were lost, please refer to the "
+                            r"documentation on channel configuration\.\n", re.MULTILINE)
+AFTER_THE_CLEAR = ("stop rot", "destroy rot")
+
+
+def without_cleared_packet(t: Transcript) -> Transcript:
+    """The transcript without the stock consumer's warning about the cleared packet."""
+    t.steps = [dataclasses.replace(s, output=CLEARED_PACKET.sub("", s.output))
+               if s.command in AFTER_THE_CLEAR else s for s in t.steps]
+    return t
 
 
 def relayd_of(scratch: Path) -> Relayd:
@@ -85,7 +100,7 @@ def test_streamed_rotation_clear_snapshot_as_the_stock_daemon(
     if dest is not None:
         for which, lines in layouts.items():
             (dest / f"{which}.layout").write_text("\n".join(lines) + "\n")
-    assert_same_transcripts(ours, stock)
+    assert_same_transcripts(without_cleared_packet(ours), without_cleared_packet(stock))
     assert layouts["pylttng"] == layouts["stock"]
     text = "".join(s.output for s in ours.steps)
     assert f"is now readable on relay tcp://127.0.0.1/{HOST}/rot-DATE" in text, text
