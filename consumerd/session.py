@@ -437,7 +437,8 @@ async def _wait_for_relayd(session: Session) -> bool:
     if link is None or link.broken is not None:
         return False
     if not link.control_idle():
-        # A rotation's first packet waits for the index entries queued before it.
+        # Queued index entries and metadata go first: lttng-relayd serves control before
+        # data, and a rotation's first packet waits for them (relayd_sink.py).
         try:
             await link.drained()
         except RelaydError:
