@@ -267,6 +267,14 @@ class RelaydLink:
         finally:
             self._drained.set()  # nobody waits for what can no longer be sent
 
+    async def wait_data_writable(self) -> bool:
+        """Wait until the data connection takes more bytes; False if it was closed."""
+        try:
+            await trio.lowlevel.wait_writable(self.data_fd)
+        except (trio.ClosedResourceError, trio.BusyResourceError):
+            return False
+        return self.broken is None
+
     def control_idle(self) -> bool:
         """Everything queued so far was sent and answered."""
         return self._drained.is_set() and not self._queue

@@ -151,9 +151,7 @@ class Connection:
             await self._registry.add_stream(request, fd)
             return Reply.success()
         if isinstance(request, DataPending):
-            pending = self._registry.data_pending(request.session_id)
-            if not pending:
-                pending = await self._registry.relayd_data_pending(request.session_id)
+            pending = await self._registry.answer_data_pending(request.session_id)
             return Reply.success(pending=pending)
         if isinstance(request, CloseSession):
             await self._registry.close_session(request.session_id)

@@ -36,6 +36,10 @@ from .tracefiles import StreamFiles
 log = logging.getLogger("pylttng.consumerd")
 
 U64_MAX = (1 << 64) - 1
+# How long a data-pending request first pushes out what the session's streams have ready:
+# no longer than the stock CLI sleeps after a "pending" answer before it asks again
+# (lttng-tools: DEFAULT_DATA_AVAILABILITY_WAIT_TIME_US).
+PUSH_BEFORE_ANSWER_S = 0.2
 
 ReaderFactory = Callable[[int], SubbufReader]
 
@@ -322,6 +326,35 @@ class Registry:
             return 0
         return sum(s.bytes_written for s in session.streams if not s.metadata)
 
+    async def answer_data_pending(self, session_id: int) -> bool:
+        """DataPending: push out what the session's streams have ready (push_ready()),
+        then whether a stream still holds data, or its relay daemon has not written all
+        it was sent."""
+        await self.push_ready(session_id)
+        return self.data_pending(session_id) or await self.relayd_data_pending(session_id)
+
+    async def push_ready(self, session_id: int) -> None:
+        """Write or send every sub-buffer ready in the session's streams, waiting for its
+        relay daemon to take them, for up to PUSH_BEFORE_ANSWER_S.
+
+        lttng-consumerd answers once the sub-buffer its data thread is consuming is out
+        (consumer_data_pending() takes each stream's lock), and that thread, woken by
+        `lttng stop`, has usually sent the rest by then. The drain tasks here may not
+        have had their turn yet, or be waiting out a full relayd connection
+        (RELAY_RETRY_S): a "pending" answer then costs the CLI a 200 ms sleep for data
+        a few milliseconds from going out."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return
+        with trio.move_on_after(PUSH_BEFORE_ANSWER_S):
+            while True:
+                blocked = False
+                for s in session.streams:
+                    if await s.push_ready() is Step.STUCK and s.relay is not None:
+                        blocked = True
+                if not blocked or not await _wait_for_relayd(session):
+                    return
+
     def data_pending(self, session_id: int) -> bool:
         session = self._sessions.get(session_id)
         if session is None:
@@ -394,6 +427,27 @@ class Registry:
 
 def _u64(seq: int | None) -> int:
     return U64_MAX if seq is None else seq
+
+
+async def _wait_for_relayd(session: Session) -> bool:
+    """Wait until the session's relay daemon can take more of what its streams could not
+    send; False when waiting cannot help (the link is broken, or no stream of the session
+    holds the data connection)."""
+    link = session.relayd
+    if link is None or link.broken is not None:
+        return False
+    if not link.control_idle():
+        # Queued index entries and metadata go first: lttng-relayd serves control before
+        # data, and a rotation's first packet waits for them (relayd_sink.py).
+        try:
+            await link.drained()
+        except RelaydError:
+            return False
+        return True
+    owner = link.data_owner
+    if owner is None or not any(s.relay is owner and not s.closed for s in session.streams):
+        return False
+    return await link.wait_data_writable()
 
 
 def _raise_errors(session: Session) -> None:

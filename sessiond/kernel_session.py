@@ -174,8 +174,9 @@ async def stop_kernel_session(ctx: DaemonContext, session: Session) -> None:
 
 async def _flush_buffers(tracer: KernelTracer, name: str, ksess: KernelSession) -> None:
     """Flush the metadata stream, then every channel's streams, from the session daemon's
-    own fds; the consumer's drain tasks, woken by the packets this makes ready, write them
-    (`lttng stop` then waits on data_pending)."""
+    own fds. The consumer writes the packets this makes ready: its drain tasks once woken
+    (the channel's read timer), or the data-pending request `lttng stop` sends next,
+    which pushes out what is ready before it answers."""
     fds = [ksess.metadata_stream_fd] + [fd for chan in ksess.channels for fd in chan.stream_fds]
     for fd in fds:
         if fd is None:

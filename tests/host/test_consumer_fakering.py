@@ -178,12 +178,16 @@ class FakeRing:
         assert self._held is not None
         return self._held.offset
 
-    def flush(self) -> None:
+    def flush(self, *, wake: bool = True) -> None:
+        """Close the current packet; ``wake`` False: as pylttng.ko's FLUSH, which leaves
+        waking the reader to the channel's read timer: GET_NEXT_SUBBUF takes the packet,
+        but nothing wakes a reader waiting for one."""
         self.flushes += 1
         if self._partial:
             self._ready.append(self._store_packet(self._partial))
             self._partial = b""
-            self._signal()
+            if wake:
+                self._signal()
 
     def map(self) -> mmap.mmap:
         return mmap.mmap(

@@ -169,7 +169,8 @@ async def test_killed_relayd_fails_fast(relayd: Relayd) -> None:
 
 
 async def stream_session(
-    registry: Registry, kernel: FakeKernel, relayd: Relayd, session_id: int = 3
+    registry: Registry, kernel: FakeKernel, relayd: Relayd, session_id: int = 3,
+    subbuf_size: int = 4 * PAGE,
 ) -> tuple[FakeRing, FakeRing, str]:
     reply = await registry.relayd_session(
         request(relayd.control_port, relayd.data_port, session_id)
@@ -178,7 +179,7 @@ async def stream_session(
     rings = []
     # c0_1 stays idle (a CPU that traced nothing): it must not keep data pending.
     for name, metadata in (("metadata", True), ("c0_0", False), ("c0_1", False)):
-        ring = kernel.ring(n_subbufs=4, subbuf_size=4 * PAGE)
+        ring = kernel.ring(n_subbufs=4, subbuf_size=subbuf_size)
         rings.append(ring)
         req = AddStream(session_id, "/nowhere", name, metadata, relay_path=STREAM_PATH)
         await registry.add_stream(req, os.dup(ring.fd))

@@ -7,11 +7,12 @@ error, at the same command, when no relay daemon listens."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Lttng
+from conftest import Lttng, counted_events, run
 from differential import Transcript, assert_same_transcripts, normalise_dates, run_on_both
 from relayd import Relayd, loopback_up, traces_of
 from test_rotation import WORKLOAD_EVENTS, Workload, assert_counts, layout, workload_counts
@@ -113,6 +114,42 @@ def test_streaming_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
         assert len(found) == 4, found
         for trace in found:  # babeltrace2 reads each one alone, every event once
             assert_counts(workload_counts(trace, pids), pids)
+
+
+# --- `lttng stop`: data pending -----------------------------------------------------------
+
+LOOP = Path(os.environ.get("PYLTTNG_SRC", "."), "build", "syscall_loop")
+# The CLI prints a dot for each "pending" answer, after sleeping 200 ms (lttng-tools:
+# src/bin/lttng/commands/stop.c).
+WAITING = re.compile(r"Waiting for data availability(\.*)\n")
+
+
+def test_stop_finds_no_data_pending(lttng: Lttng, tmp_path: Path) -> None:
+    """At `lttng stop`, the run's last packet (a few hundred KiB, more than the loopback
+    connection takes at once) is still on its way to the relay daemon: pylttng-consumerd
+    sends it before it answers whether data is pending, so the first answer is "not
+    pending", and a true one: the relay daemon's trace holds every event by then."""
+    assert LOOP.exists(), f"{LOOP} is missing: make build/syscall_loop"
+    loopback_up()
+    relayd = Relayd(tmp_path / "relayd", "127.0.0.1", 9342, 9343, 9344).start()
+    calls = 20000
+    try:
+        lttng.ok("create", "stopping", "-U", "net://127.0.0.1:9342:9343")
+        lttng.ok("enable-channel", "-k", "--subbuf-size", "1M", "chan")
+        lttng.ok("enable-event", "-k", "-c", "chan", "--syscall", "getpid")
+        for runs in (1, 2):
+            lttng.ok("start")
+            loop = run(str(LOOP), str(calls), "1")
+            assert loop.rc == 0 and f"calls={calls}" in loop.out, loop.text
+            stopped = lttng.ok("stop")
+            waited = WAITING.search(stopped.out)
+            assert waited is not None and waited.group(1) == "", stopped.text
+            [trace] = traces_of(relayd)
+            # The loop's entries and exits, and any other process's getpid calls.
+            assert counted_events(trace) >= 2 * calls * runs
+        lttng.ok("destroy")
+    finally:
+        relayd.stop()
 
 
 # --- no relay daemon listening ------------------------------------------------------------
