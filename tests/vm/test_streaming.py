@@ -11,6 +11,7 @@ import re
 import socket
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import Lttng
@@ -197,11 +198,25 @@ def tracefiles_scenario(work: Workload) -> Callable[[Transcript], None]:
                 t("start", name)
             on_each_cpu(lambda: flood(0.3))
             on_each_cpu(lambda: work(t, 4))
-            for name in LIMITS:
+            # The last created first: at destroy, the stock lttng-sessiond waits until
+            # lttng-relayd no longer has the session's trace chunk, which lttng-relayd
+            # 2.13 looks up under its own session id (main.c: relay_trace_chunk_exists()):
+            # "wrap"'s (1) is "all"'s id in lttng-sessiond, so "wrap" would wait for "all".
+            for name in reversed(LIMITS):
                 t("destroy", name)
         finally:
             relayd.stop()
     return scenario
+
+
+_DISCARDED = re.compile(r"\b\d+ events were discarded")
+
+
+def without_discard_counts(transcript: Transcript) -> Transcript:
+    """How many events the flood loses depends on timing, not on the daemon."""
+    transcript.steps = [replace(s, output=_DISCARDED.sub("N events were discarded", s.output))
+                        for s in transcript.steps]
+    return transcript
 
 
 def check_relayd_files(kernel: Path, size: int, count: int) -> dict[str, list[int]]:
@@ -238,7 +253,7 @@ def test_tracefile_limits_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> N
     work = Workload()
     ours, stock = run_on_both(lttng, tmp_path, tracefiles_scenario(work))
     keep_transcripts("streaming/tracefiles", ours, stock)
-    assert_same_transcripts(ours, stock)
+    assert_same_transcripts(*(without_discard_counts(t) for t in (ours, stock)))
     listed = next(s.output for s in ours.steps if s.command == "list all")
     assert "Trace file count: 1000 per stream" in listed, listed
     assert "Trace file size:  4096 bytes" in listed, listed
