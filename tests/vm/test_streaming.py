@@ -1,8 +1,9 @@
 """Streaming to the stock lttng-relayd 2.13, pylttng-sessiond + pylttng-consumerd against the
 stock lttng-sessiond + lttng-consumerd on pylttng.ko: the same CLI transcripts, the same
 folders written by the relay daemon (`<host>/<session>-<date>/kernel/...`), traces that
-babeltrace2 reads, each event of a known workload in them exactly once; and the same
-error, at the same command, when no relay daemon listens."""
+babeltrace2 reads, each event of a known workload in them exactly once; the same error,
+at the same command, when no relay daemon listens; and the same stream files split by
+the relay daemon under --tracefile-size/--tracefile-count."""
 
 from __future__ import annotations
 
