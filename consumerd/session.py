@@ -152,9 +152,15 @@ class Registry:
             raise RequestError(f"add_stream: session {req.session_id} streams to no relayd")
         if session.relayd_snapshot:
             raise RequestError(f"add_stream: session {req.session_id} is a snapshot's")
-        if req.output != "mmap" or req.tracefile_size or req.tracefile_count:
+        if req.output != "mmap":
             raise RequestError(
-                "add_stream: splice output and trace file rotation are not supported "
+                "add_stream: splice output is not supported when streaming to a relay daemon"
+            )
+        if req.tracefile_size and not req.tracefile_count:
+            # lttng-relayd 2.13 takes the next file number modulo the count: a count of 0
+            # kills it (SIGFPE) at the first full file; later versions refuse the stream.
+            raise RequestError(
+                "add_stream: a trace file size without a trace file count is not supported "
                 "when streaming to a relay daemon"
             )
         reader = self._reader_factory(fd)
@@ -162,7 +168,15 @@ class Registry:
             raise RequestError("add_stream: the session has no trace chunk on its relay daemon")
         try:
             max_subbuf = reader.max_subbuf_size()
-            handle = await link.add_stream(req.file_name, req.relay_path, session.relayd_chunk_id)
+            # The relay daemon splits the files itself (stream.c: stream_init_packet()),
+            # at packet boundaries, from the data headers' sizes.
+            handle = await link.add_stream(
+                req.file_name,
+                req.relay_path,
+                session.relayd_chunk_id,
+                req.tracefile_size,
+                req.tracefile_count,
+            )
             # lttng-consumerd sends STREAMS_SENT once a channel's streams are all added
             # (consumer.c: consumer_send_relayd_streams_sent()); one per stream publishes
             # the same streams, earlier.

@@ -134,14 +134,18 @@ async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) 
 
 
 def _refuse_trace_file_limits(session: Session) -> None:
-    """--tracefile-size/--tracefile-count through lttng-relayd are not carried out yet."""
+    """A --tracefile-size without --tracefile-count cannot stream: lttng-relayd 2.13 takes
+    the next file number modulo the count (stream.c: stream_init_packet()), so a count of 0
+    kills it with SIGFPE once the first file is full (later versions refuse the stream).
+    The stock lttng-sessiond lets the relay daemon die; pylttng refuses to start."""
     assert session.kernel is not None
     for chan in session.kernel.channels:
-        if chan.attr.tracefile_size or chan.attr.tracefile_count:
-            log.warning("start %s refused: trace file limits of channel %s through "
-                        "lttng-relayd are not available in pylttng-sessiond yet",
+        if chan.attr.tracefile_size and not chan.attr.tracefile_count:
+            log.warning("start %s refused: channel %s has a trace file size but no trace "
+                        "file count, which lttng-relayd 2.13 cannot split by",
                         session.name, chan.name)
-            raise CommandError(ErrorCode.NOT_SUPPORTED, "trace file limits when streaming")
+            raise CommandError(ErrorCode.NOT_SUPPORTED,
+                               "trace file size without a trace file count when streaming")
 
 
 async def stop_trace(ctx: DaemonContext, session: Session) -> None:

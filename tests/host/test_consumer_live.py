@@ -136,8 +136,10 @@ class Viewer:
 
 
 async def live_session(
-    registry: Registry, kernel: FakeKernel, relayd: Relayd
+    registry: Registry, kernel: FakeKernel, relayd: Relayd, limits: tuple[int, int] = (0, 0)
 ) -> tuple[LiveRing, list[LiveRing], str]:
+    """The session and its streams, the data streams with trace file ``limits`` (size,
+    count)."""
     req = dataclasses.replace(
         request(relayd.control_port, relayd.data_port),
         session_name=SESSION,
@@ -150,7 +152,9 @@ async def live_session(
         ring = LiveRing(cpu)
         kernel.rings[ring.inode] = ring
         rings.append(ring)
-        req_stream = AddStream(3, "/nowhere", name, metadata, relay_path="kernel")
+        size, count = (0, 0) if metadata else limits
+        req_stream = AddStream(3, "/nowhere", name, metadata, tracefile_size=size,
+                               tracefile_count=count, relay_path="kernel")
         await registry.add_stream(req_stream, os.dup(ring.fd))
     return rings[0], rings[1:], str(reply.values["output_path"])
 
@@ -161,13 +165,21 @@ async def wait_metadata(folder: Path, size: int) -> None:
             await trio.sleep(0.05)
 
 
-async def test_babeltrace2_reads_a_live_session_while_it_runs(relayd: Relayd) -> None:
+# "split": one packet per file and two files per stream, so that the relay daemon goes
+# round its files while the viewer reads them (tracefile-array.c).
+LIMITS = {"whole": (0, 0), "split": (PAGE, 2)}
+
+
+@pytest.mark.parametrize("limits", LIMITS)
+async def test_babeltrace2_reads_a_live_session_while_it_runs(relayd: Relayd,
+                                                              limits: str) -> None:
     kernel = FakeKernel()
     period = LIVE_TIMER_US / 1e6
     try:
         async with trio.open_nursery() as nursery:
             registry = Registry(nursery, kernel)
-            meta, (busy, idle), out = await live_session(registry, kernel, relayd)
+            meta, (busy, idle), out = await live_session(registry, kernel, relayd,
+                                                         LIMITS[limits])
             folder = relayd.output / out / "kernel"
             # Half the metadata, cut inside a declaration: held back, never sent alone.
             cut = METADATA.index(b"packet.context")
@@ -219,6 +231,8 @@ async def test_babeltrace2_reads_a_live_session_while_it_runs(relayd: Relayd) ->
     events = [line for _, line in viewer.lines if "live_event" in line]
     assert len(events) == 6, viewer.lines
     assert viewer.stderr == b"", viewer.stderr.decode()
+    busy_files = sorted(p.name for p in folder.glob("c0_0*"))
+    assert busy_files == (["c0_0_0", "c0_0_1"] if limits == "split" else ["c0_0"]), busy_files
 
 
 def recorded_beacons() -> list[r.SendIndex]:

@@ -1,21 +1,32 @@
 """Streaming to the stock lttng-relayd 2.13, pylttng-sessiond + pylttng-consumerd against the
 stock lttng-sessiond + lttng-consumerd on pylttng.ko: the same CLI transcripts, the same
 folders written by the relay daemon (`<host>/<session>-<date>/kernel/...`), traces that
-babeltrace2 reads, each event of a known workload in them exactly once; and the same
-error, at the same command, when no relay daemon listens."""
+babeltrace2 reads, each event of a known workload in them exactly once; the same error,
+at the same command, when no relay daemon listens; and the same stream files split by
+the relay daemon under --tracefile-size/--tracefile-count."""
 
 from __future__ import annotations
 
 import os
 import re
 import socket
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import Lttng, counted_events, run
-from differential import Transcript, assert_same_transcripts, normalise_dates, run_on_both
+from differential import (
+    Transcript,
+    assert_same_transcripts,
+    keep_transcripts,
+    normalise_dates,
+    run_on_both,
+)
 from relayd import Relayd, loopback_up, traces_of
 from test_rotation import WORKLOAD_EVENTS, Workload, assert_counts, layout, workload_counts
+from test_tracefiles import flood, index_of, packets_in, read_back
+from test_tracefiles import layout as tracefile_layout
 
 HOST = socket.gethostname()
 
@@ -186,19 +197,135 @@ def test_no_relayd_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
             failed.output), failed
 
 
-# --- what pylttng does not carry out for a streamed session yet ---------------------------
+# --- trace file limits: the relay daemon splits the files --------------------------------
+
+RELAYD_PORTS = (8342, 8343, 8344)
+# "wrap": 2 one-page packets per file, 3 files that go round under a getppid flood;
+# "all": one packet per file (the size is the sub-buffer's), a count never reached, the
+# switch timer closing packets while the fork/exec workload runs: every event is kept.
+LIMITS = {"wrap": (8192, 3), "all": (4096, 1000)}
+
+
+def on_each_cpu(action: Callable[[], None]) -> None:
+    """Run ``action`` pinned to each CPU in turn: every CPU's stream gets packets, so both
+    runs write the same streams' files."""
+    cpus = os.sched_getaffinity(0)
+    try:
+        for cpu in sorted(cpus):
+            os.sched_setaffinity(0, {cpu})
+            action()
+    finally:
+        os.sched_setaffinity(0, cpus)
+
+
+def tracefiles_scenario(work: Workload) -> Callable[[Transcript], None]:
+    def scenario(t: Transcript) -> None:
+        relayd = Relayd(t.scratch / "relayd", "127.0.0.1", *RELAYD_PORTS).start()
+        url = f"net://127.0.0.1:{RELAYD_PORTS[0]}:{RELAYD_PORTS[1]}"
+        try:
+            for name, (size, count) in LIMITS.items():
+                t("create", name, "-U", url)
+                t("enable-channel", "-k", "c", "-s", name, "--subbuf-size", "4k",
+                  "--num-subbuf", "8", "--tracefile-size", str(size), "--tracefile-count",
+                  str(count), *(("--switch-timer", "100000") if name == "all" else ()))
+            t("enable-event", "-k", "-s", "wrap", "-c", "c", "--syscall", "getppid")
+            t("enable-event", "-k", "-s", "all", "-c", "c", WORKLOAD_EVENTS)
+            t("list", "all")
+            for name in LIMITS:
+                t("start", name)
+            on_each_cpu(lambda: flood(0.3))
+            on_each_cpu(lambda: work(t, 4))
+            # The last created first: at destroy, the stock lttng-sessiond waits until
+            # lttng-relayd no longer has the session's trace chunk, which lttng-relayd
+            # 2.13 looks up under its own session id (main.c: relay_trace_chunk_exists()):
+            # "wrap"'s (1) is "all"'s id in lttng-sessiond, so "wrap" would wait for "all".
+            for name in reversed(LIMITS):
+                t("destroy", name)
+        finally:
+            relayd.stop()
+    return scenario
+
+
+_DISCARDED = re.compile(r"\b\d+ events were discarded")
+
+
+def without_discard_counts(transcript: Transcript) -> Transcript:
+    """How many events the flood loses depends on timing, not on the daemon."""
+    transcript.steps = [replace(s, output=_DISCARDED.sub("N events were discarded", s.output))
+                        for s in transcript.steps]
+    return transcript
+
+
+def check_relayd_files(kernel: Path, size: int, count: int) -> dict[str, list[int]]:
+    """Channel c's files as lttng-relayd 2.13 leaves them: ``c_<cpu>_<n>``, n < count, at
+    most count per stream, each at most the size unless it holds one packet, the index of
+    each non-empty one matching its packets (an empty ``c_<cpu>_0`` is the file the relay
+    daemon opens at ADD_STREAM). Each stream's packet numbers, in order: consecutive, the
+    newest kept."""
+    files: dict[str, list[list[tuple[int, ...]]]] = defaultdict(list)
+    for path in kernel.glob("c_*"):
+        found = re.fullmatch(r"(c_\d+)_(\d+)", path.name)
+        assert found and int(found[2]) < count, path.name
+        packets = packets_in(path)
+        if not packets:
+            assert found[2] == "0" and not (kernel / "index" / f"{path.name}.idx").exists()
+            continue
+        assert index_of(kernel / "index" / f"{path.name}.idx")[1] == packets, path.name
+        assert path.stat().st_size <= size or len(packets) == 1, path.name
+        files[found[1]].append(packets)
+    seqs = {}
+    for stream, kept in files.items():
+        assert len(kept) <= count, stream
+        ordered = [e[8] for packets in sorted(kept, key=lambda f: f[0][8]) for e in packets]
+        assert ordered == list(range(ordered[0], ordered[0] + len(ordered))), (stream, ordered)
+        seqs[stream] = ordered
+    assert len(seqs) == len(os.sched_getaffinity(0)), seqs  # every CPU's stream
+    return seqs
+
+
+def test_tracefile_limits_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
+    """--tracefile-size/--tracefile-count of streamed sessions go to lttng-relayd, which
+    splits the files: the same layout from both daemon pairs, traces babeltrace2 reads."""
+    loopback_up()
+    work = Workload()
+    ours, stock = run_on_both(lttng, tmp_path, tracefiles_scenario(work))
+    keep_transcripts("streaming/tracefiles", ours, stock)
+    assert_same_transcripts(*(without_discard_counts(t) for t in (ours, stock)))
+    listed = next(s.output for s in ours.steps if s.command == "list all")
+    assert "Trace file count: 1000 per stream" in listed, listed
+    assert "Trace file size:  4096 bytes" in listed, listed
+    layouts = []
+    for daemons in ("pylttng", "stock"):
+        relayd = Relayd(tmp_path / daemons / "relayd", "127.0.0.1", *RELAYD_PORTS)
+        found = {t.name.split("-")[0]: t for t in traces_of(relayd)}
+        assert sorted(found) == ["all", "wrap"], found
+        wrap = check_relayd_files(found["wrap"] / "kernel", *LIMITS["wrap"])
+        # More packets than three files hold in some stream: its files went round.
+        assert max(s[-1] for s in wrap.values()) >= 2 * LIMITS["wrap"][1], wrap
+        assert "syscall_entry_getppid" in read_back(found["wrap"])
+        kept = check_relayd_files(found["all"] / "kernel", *LIMITS["all"])
+        assert all(s[0] == 0 for s in kept.values()), kept  # nothing went round
+        assert max(len(s) for s in kept.values()) > 1, kept  # files were split
+        pids = work.pids[str(tmp_path / daemons)]
+        assert_counts(workload_counts(found["all"], pids), pids)
+        layouts.append({name: tracefile_layout(trace / "kernel", split=True)
+                        for name, trace in found.items()})
+    assert layouts[0] == layouts[1]
+
+
+# --- what pylttng does not carry out for a streamed session ---------------------------------
 
 def test_streamed_session_refusals(lttng: Lttng, tmp_path: Path) -> None:
-    """Refused with `Operation not supported`, never accepted and ignored: trace file
-    limits through a relay daemon. (Rotation, clear, schedules and snapshots of streamed
-    sessions: test_streaming_rotation.py.)"""
+    """Refused with `Operation not supported`, never accepted and ignored: a trace file
+    size without a count through a relay daemon (lttng-relayd 2.13 dies of SIGFPE when the
+    first file is full: tests/host/test_consumer_relayd_tracefiles.py). (Rotation, clear,
+    schedules and snapshots of streamed sessions: test_streaming_rotation.py.)"""
     loopback_up()
-    relayd = Relayd(tmp_path / "relayd", "127.0.0.1", 8342, 8343, 8344).start()
-    url = "net://127.0.0.1:8342:8343"
+    relayd = Relayd(tmp_path / "relayd", "127.0.0.1", *RELAYD_PORTS).start()
+    url = f"net://127.0.0.1:{RELAYD_PORTS[0]}:{RELAYD_PORTS[1]}"
     try:
         lttng.ok("create", "limits", "-U", url)
-        lttng.ok("enable-channel", "-k", "chan", "--tracefile-size", "1M",
-                 "--tracefile-count", "2")
+        lttng.ok("enable-channel", "-k", "chan", "--tracefile-size", "1M")
         lttng.ok("enable-event", "-k", "-c", "chan", WORKLOAD_EVENTS)
         refused = lttng("start")
         assert refused.rc != 0 and "Operation not supported" in refused.text, refused
