@@ -3,12 +3,11 @@
 hosts, each with its own host name, /var/run/lttng and session daemon — pylttng-sessiond on
 one, for comparison the stock lttng-sessiond on the other, both on pylttng.ko — record a
 live session of the same name, streamed to the collector's lttng-relayd. Each session
-tracks the uid its host's workload runs as; a viewer on a fourth machine (the root
-namespace), one babeltrace2 with an lttng-live source per host, follows both sessions and
-must show each host's events, under its host name, within the live timer period and a
-second. The relay daemon's output then holds one folder per host, each with one trace that
-babeltrace2 reads, holding every event of its host's workload once and none of the other
-host's."""
+tracks the uid its host's workload runs as; on a fourth machine (the root namespace),
+babeltrace2's lttng-live source follows each host's session and must show its events within
+the live timer period and a second. The relay daemon's output then
+holds one folder per host, each with one trace that babeltrace2 reads, holding every event
+of its host's workload once and none of the other host's."""
 
 from __future__ import annotations
 
@@ -46,6 +45,7 @@ class TracedHost:
     pids: list[int] = field(default_factory=list)
     forked: dict[int, float] = field(default_factory=dict)
     delays: list[float] = field(default_factory=list)
+    viewer: Viewer | None = None
 
     def __post_init__(self) -> None:
         self.host = Host(self.name, self.link.netns)
@@ -127,16 +127,6 @@ def attach(viewer: Viewer, traced: TracedHost) -> None:
             assert time.monotonic() < deadline, (viewer.stderr, viewer.lines[-5:])
 
 
-def follow_both(address: str, both: list[TracedHost]) -> Viewer:
-    """One babeltrace2 following every host's session: an lttng-live source each, merged
-    in time order by the muxer that babeltrace2's convert command puts before its sink."""
-    argv = ["babeltrace2"]
-    for n, traced in enumerate(both):
-        url = f"net://{address}/host/{traced.name}/{SESSION}"
-        argv += [f"--component=live{n}:source.ctf.lttng-live", f'--params=inputs=["{url}"]']
-    return Viewer(argv)
-
-
 def test_two_hosts_stream_to_one_collector(tmp_path: Path) -> None:
     run("ip", "link", "set", "lo", "up")
     # The viewer's link: the root namespace reaches the collector at 10.78.0.2.
@@ -149,7 +139,6 @@ def test_two_hosts_stream_to_one_collector(tmp_path: Path) -> None:
     phases: dict[str, float] = {}
     record: dict[str, object] = {"phases_s": phases}
     killed: dict[str, list[int]] = {}
-    viewer: Viewer | None = None
     try:
         view_link.create()
         for traced in both:
@@ -161,37 +150,43 @@ def test_two_hosts_stream_to_one_collector(tmp_path: Path) -> None:
             for done in [pool.submit(traced.record) for traced in both]:
                 done.result()
         phases["recording"] = time.monotonic() - began
-        viewer = follow_both(view_link.far_addr, both)
         for traced in both:
-            attach(viewer, traced)
-        phases["viewer attached"] = time.monotonic() - began
+            url = f"net://{view_link.far_addr}/host/{traced.name}/{SESSION}"
+            traced.viewer = Viewer(["babeltrace2", "--input-format=lttng-live", url])
+        for traced in both:
+            assert traced.viewer is not None
+            attach(traced.viewer, traced)
+        phases["viewers attached"] = time.monotonic() - began
         for _ in range(ROUNDS):
             time.sleep(2 * LIVE_TIMER_US / 1e6)  # idle: the streams send beacons only
             for traced in both:
+                assert traced.viewer is not None
                 # Each child's exec, from its fork to the viewer's line.
                 for pid in traced.work(3):
-                    shown = viewer.wait_for(exec_of(pid), 60)
+                    shown = traced.viewer.wait_for(exec_of(pid), 60)
                     traced.delays.append(shown - traced.forked[pid])
         record["delays_s"] = {t.name: t.delays for t in both}
         phases["rounds"] = time.monotonic() - began
         for traced in both:
             traced.lttng("stop", SESSION)
             traced.lttng("destroy", SESSION)
-        # Both sessions gone: the viewer's streams hang up and babeltrace2 exits by itself.
-        rc = viewer.finish(120)
-        record["viewer"] = (rc, viewer.stderr.decode(errors="replace"))
-        phases["viewer done"] = time.monotonic() - began
+        # Session gone: the viewer's streams hang up and babeltrace2 exits by itself.
+        for traced in both:
+            assert traced.viewer is not None
+            rc = traced.viewer.finish(120)
+            record[f"viewer_{traced.name}"] = (rc, traced.viewer.stderr.decode(errors="replace"))
+        phases["viewers done"] = time.monotonic() - began
         keep("multihost", record)
-        assert (rc, viewer.stderr) == (0, b""), record
-        # Each host's events under its own host name, none under the other's.
         for traced in both:
-            for pid in traced.pids:
-                [line] = [line for _, line in viewer.lines if exec_of(pid) in line]
-                assert f" {traced.name} " in line, line
+            assert traced.viewer is not None
+            assert (rc, traced.viewer.stderr) == (0, b""), (traced.name, record)
+            # Each viewer saw its own host's workload only.
+            others = [p for t in both if t is not traced for p in t.pids]
+            assert not [p for p in others if traced.viewer.seen(exec_of(p)) is not None]
     finally:
-        if viewer is not None:
-            viewer.kill()
         for traced in both:
+            if traced.viewer is not None:
+                traced.viewer.kill()
             out = os.environ.get("PYLTTNG_VM_OUT")
             if out is not None and traced.host.holder is not None:
                 traced.host.keep_logs(Path(out, "logs", "multihost"))
