@@ -5,9 +5,9 @@ one, for comparison the stock lttng-sessiond on the other, both on pylttng.ko â€
 live session of the same name, streamed to the collector's lttng-relayd. Each session
 tracks the uid its host's workload runs as; on a fourth machine (the root namespace),
 babeltrace2's lttng-live source follows each host's session and must show its events within
-the live timer period and a second. The relay daemon's output then
-holds one folder per host, each with one trace that babeltrace2 reads, holding every event
-of its host's workload once and none of the other host's."""
+the live timer period and a second. The relay daemon's output then holds one folder per
+host, each with one trace that babeltrace2 reads, holding every event of its host's
+workload once and none of the other host's."""
 
 from __future__ import annotations
 
