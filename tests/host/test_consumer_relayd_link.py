@@ -10,6 +10,8 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -168,6 +170,18 @@ async def test_killed_relayd_fails_fast(relayd: Relayd) -> None:
 # --- streams drained to the relay daemon (relayd_sink.py), from fake ring buffers ----------
 
 
+@asynccontextmanager
+async def fake_registry() -> AsyncIterator[tuple[Registry, FakeKernel]]:
+    """A consumer registry over a fake kernel, its tasks in a nursery of its own, for the
+    test's body; the fake kernel closed after."""
+    kernel = FakeKernel()
+    try:
+        async with trio.open_nursery() as nursery:
+            yield Registry(nursery, kernel), kernel
+    finally:
+        kernel.close()
+
+
 async def stream_session(
     registry: Registry, kernel: FakeKernel, relayd: Relayd, session_id: int = 3,
     subbuf_size: int = 4 * PAGE,
@@ -191,20 +205,15 @@ async def test_streams_reach_the_stock_relayd_and_babeltrace2_reads_them(
     relayd: Relayd,
 ) -> None:
     metadata, packet, index = recorded_ctf()
-    kernel = FakeKernel()
-    try:
-        async with trio.open_nursery() as nursery:
-            registry = Registry(nursery, kernel)
-            meta_ring, data_ring, out = await stream_session(registry, kernel, relayd)
-            meta_ring.produce(metadata.data)
-            data_ring.produce(packet.data)
-            with trio.fail_after(10):
-                while registry.data_pending(3) or await registry.relayd_data_pending(3):
-                    await trio.sleep(0.02)
-            assert data_ring.puts == 1 and meta_ring.puts == 1
-            await registry.close_session(3)
-    finally:
-        kernel.close()
+    async with fake_registry() as (registry, kernel):
+        meta_ring, data_ring, out = await stream_session(registry, kernel, relayd)
+        meta_ring.produce(metadata.data)
+        data_ring.produce(packet.data)
+        with trio.fail_after(10):
+            while registry.data_pending(3) or await registry.relayd_data_pending(3):
+                await trio.sleep(0.02)
+        assert data_ring.puts == 1 and meta_ring.puts == 1
+        await registry.close_session(3)
     folder = relayd.output / out / STREAM_PATH
     padding = page_align(len(packet.data)) - len(packet.data)
     assert (folder / "c0_0").read_bytes() == packet.data + b"\0" * padding
@@ -235,34 +244,29 @@ async def test_streams_reach_the_stock_relayd_and_babeltrace2_reads_them(
 
 async def test_killed_relayd_breaks_its_session_only(relayd: Relayd, tmp_path: Path) -> None:
     _, packet, _ = recorded_ctf()
-    kernel = FakeKernel()
-    try:
-        async with trio.open_nursery() as nursery:
-            registry = Registry(nursery, kernel)
-            _, data_ring, _ = await stream_session(registry, kernel, relayd)
-            local = kernel.ring(n_subbufs=4, subbuf_size=4 * PAGE)
-            await registry.add_stream(
-                AddStream(9, str(tmp_path / "local"), "c0_0", False), os.dup(local.fd)
-            )
-            relayd.proc.kill()
-            relayd.proc.wait()
-            with trio.fail_after(5):
-                # The data socket takes a packet or two before it notices the reset.
-                while not any("relayd" in e for e in registry_errors(registry, 3)):
-                    data_ring.produce(packet.data)
-                    await trio.sleep(0.05)
-                with pytest.raises(RequestError, match="relayd"):
-                    registry.data_pending(3)
-                with pytest.raises(RequestError, match="relayd"):
-                    await registry.close_session(3)
-            # The local session goes on.
-            local.produce(ctf_packet(0, 5000))
-            with trio.fail_after(5):
-                while registry.consumed_size(9) == 0:
-                    await trio.sleep(0.01)
-            await registry.close_session(9)
-    finally:
-        kernel.close()
+    async with fake_registry() as (registry, kernel):
+        _, data_ring, _ = await stream_session(registry, kernel, relayd)
+        local = kernel.ring(n_subbufs=4, subbuf_size=4 * PAGE)
+        await registry.add_stream(
+            AddStream(9, str(tmp_path / "local"), "c0_0", False), os.dup(local.fd)
+        )
+        relayd.proc.kill()
+        relayd.proc.wait()
+        with trio.fail_after(5):
+            # The data socket takes a packet or two before it notices the reset.
+            while not any("relayd" in e for e in registry_errors(registry, 3)):
+                data_ring.produce(packet.data)
+                await trio.sleep(0.05)
+            with pytest.raises(RequestError, match="relayd"):
+                registry.data_pending(3)
+            with pytest.raises(RequestError, match="relayd"):
+                await registry.close_session(3)
+        # The local session goes on.
+        local.produce(ctf_packet(0, 5000))
+        with trio.fail_after(5):
+            while registry.consumed_size(9) == 0:
+                await trio.sleep(0.01)
+        await registry.close_session(9)
 
 
 def registry_errors(registry: Registry, session_id: int) -> list[str]:

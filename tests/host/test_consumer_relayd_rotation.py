@@ -28,7 +28,7 @@ from pylttng.protocol.consumer import (
     parse_request,
 )
 from test_consumer_fakering import PAGE, FakeKernel
-from test_consumer_relayd_link import registry_link, request
+from test_consumer_relayd_link import fake_registry, registry_link, request
 from test_consumer_rotation import PositionedRing
 from test_relayd_stock import Relayd
 
@@ -118,14 +118,10 @@ class Streamed:
 async def streamed_session(relayd: Relayd) -> AsyncIterator[Streamed]:
     """A consumer registry with one streamed session open on the relay daemon, for the
     test's body; the fake kernel closed after."""
-    kernel = FakeKernel()
-    try:
-        async with trio.open_nursery() as nursery:
-            s = Streamed(Registry(nursery, kernel), kernel)
-            await s.open(relayd)
-            yield s
-    finally:
-        kernel.close()
+    async with fake_registry() as (registry, kernel):
+        s = Streamed(registry, kernel)
+        await s.open(relayd)
+        yield s
 
 
 async def read_alone(folder: Path) -> list[int]:
