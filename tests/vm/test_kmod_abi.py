@@ -602,7 +602,9 @@ def test_stress_small_buffers_discard(lttng, tmp_path, num_subbuf):
     for line in res.stderr.splitlines():
         assert "discarded" in line or not line.strip() or \
             line.startswith(" ") or "Tracer" in line, res.stderr
-    assert " sched_switch: " in res.stdout
+    # Something was recorded (on a slow kernel, timer events alone may fill one 4 KiB
+    # sub-buffer before the first context switch).
+    assert re.search(r" (sched|irq|softirq|timer)_\w+: ", res.stdout), res.stdout[:2000]
 
 
 def test_killed_reader_holding_subbuffer(lttng):
