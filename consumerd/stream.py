@@ -410,21 +410,17 @@ class Stream:
         """drain_ready(), asking the stream itself whether more is ready rather than the
         epoll set: a sub-buffer closed by a flush is ready before anything wakes the
         reader (the channel's read timer does, later)."""
-        wrote = 0
-        while (result := self.step()) is Step.WROTE:
-            wrote += 1
-            if wrote % SUBBUFS_PER_TURN == 0:
-                await trio.lowlevel.checkpoint()
+        _, result = await self._drain_counting(ask_stream=True)
         return result
 
-    async def _drain_counting(self) -> tuple[int, Step]:
+    async def _drain_counting(self, *, ask_stream: bool = False) -> tuple[int, Step]:
         wrote = 0
         while True:
             result = self.step()
             if result is not Step.WROTE:
                 return wrote, result
             wrote += 1
-            if not self._wakeup.poll(0):
+            if not ask_stream and not self._wakeup.poll(0):
                 # Nothing more ready.  Asking the stream itself would fail with EAGAIN,
                 # raised as an exception: dearer than this poll (`make bench`).
                 return wrote, Step.AGAIN
