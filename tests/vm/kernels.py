@@ -314,18 +314,22 @@ def module_copy(out_root: Path, release: str) -> Path:
     return out_root / f"kmod-{release}"
 
 
+def copy_modules(kmod: Path) -> None:
+    """kmod/'s pylttng.ko and stubs/*.ko into ``kmod`` (runner.py --kmod), afresh."""
+    shutil.rmtree(kmod, ignore_errors=True)
+    (kmod / "stubs").mkdir(parents=True)
+    shutil.copy(SRC / "kmod" / "pylttng.ko", kmod)
+    for stub in (SRC / "kmod" / "stubs").glob("*.ko"):
+        shutil.copy(stub, kmod / "stubs")
+
+
 def build_one(row: Row, out_root: Path) -> None:
     """Build (W=1, sparse) for one kernel; keep a copy of the modules for its guest, since
     kmod/ holds one kernel's build at a time."""
     started = time.monotonic()
     row.build = build(row.release, out_root / f"build-{row.release}.log")
     if row.build == "clean":
-        kmod = module_copy(out_root, row.release)
-        shutil.rmtree(kmod, ignore_errors=True)
-        (kmod / "stubs").mkdir(parents=True)
-        shutil.copy(SRC / "kmod" / "pylttng.ko", kmod)
-        for stub in (SRC / "kmod" / "stubs").glob("*.ko"):
-            shutil.copy(stub, kmod / "stubs")
+        copy_modules(module_copy(out_root, row.release))
     row.seconds += time.monotonic() - started
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import heapq
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -92,11 +91,7 @@ def build_module(tree: Path | None, kmod: Path, log: Path) -> None:
                                stderr=subprocess.STDOUT, check=False)
     if built.returncode != 0:
         sys.exit(f"stress: the module did not build: {log}")
-    shutil.rmtree(kmod, ignore_errors=True)
-    (kmod / "stubs").mkdir(parents=True)
-    shutil.copy(SRC / "kmod" / "pylttng.ko", kmod)
-    for stub in (SRC / "kmod" / "stubs").glob("*.ko"):
-        shutil.copy(stub, kmod / "stubs")
+    kernels.copy_modules(kmod)
 
 
 def run_lane(lane: Lane, tree: Path | None, kmod: Path, out_root: Path) -> Lane:
