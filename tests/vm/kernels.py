@@ -206,6 +206,12 @@ def why_red(row: Row, out_root: Path) -> list[str]:
     return lines or [f"kernels: {row.release}: not green (see {out_root})"]
 
 
+def dmesg_verdict(out: Path) -> str:
+    """What runner.py said of the guest kernel log ("clean", "N trouble lines")."""
+    verdict = out / "dmesg-verdict.txt"
+    return verdict.read_text().strip() if verdict.exists() else "no result"
+
+
 def catalogue(out: Path) -> str:
     """'listed / tracefs' as test_catalogue.py recorded them in the guest."""
     path = out / "catalogue.json"
@@ -345,8 +351,7 @@ def test_one(row: Row, suite: str, out_root: Path) -> Row:
     with open(out_root / f"vm-{release}.log", "w") as log:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
     row.passed, row.tests, row.known = junit_counts(out / "junit.xml")
-    verdict = out / "dmesg-verdict.txt"
-    row.dmesg = verdict.read_text().strip() if verdict.exists() else "no result"
+    row.dmesg = dmesg_verdict(out)
     row.listed = catalogue(out)
     row.metadata = metadata_differences(out)
     row.seconds += time.monotonic() - started

@@ -105,8 +105,7 @@ def run_lane(lane: Lane, tree: Path | None, kmod: Path, out_root: Path) -> Lane:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
     lane.seconds = time.monotonic() - started
     lane.passed, lane.tests, _ = kernels.junit_counts(out / "junit.xml")
-    verdict = out / "dmesg-verdict.txt"
-    lane.dmesg = verdict.read_text().strip() if verdict.exists() else "no result"
+    lane.dmesg = kernels.dmesg_verdict(out)
     return lane
 
 
