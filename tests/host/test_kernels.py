@@ -87,7 +87,8 @@ def test_a_red_row_says_which_tests_failed(tmp_path: Path) -> None:
     row = kernels.Row("6.1", "6.1.0-1-amd64", dkms="installed", build="clean", passed=1,
                       tests=2, dmesg="clean")
     assert kernels.why_red(row, tmp_path) == [
-        "kernels: 6.1.0-1-amd64: test_x::test_b: AssertionError: 3 != 4"]
+        "kernels: 6.1.0-1-amd64: test_x::test_b: AssertionError: 3 != 4",
+        "kernels: 6.1.0-1-amd64: second line"]
     assert kernels.why_red(kernels.Row(**{**row.__dict__, "passed": 2}), tmp_path) == []
     (tmp_path / "vm-6.1.0-2-amd64.log").write_text("booting\nKernel panic\n")
     panicked = kernels.Row("6.1", "6.1.0-2-amd64", dkms="installed", build="clean")

@@ -179,16 +179,23 @@ def junit_counts(junit: Path) -> tuple[int, int, int]:
     return total - bad, total, known
 
 
+# A differential test's failure names the command and shows both outputs: enough lines to
+# read both in CI's log tail, which is all CI keeps.
+FAILURE_LINES = 30
+
+
 def failed_tests(junit: Path) -> list[str]:
-    """'test id: first line of the failure' for each failed or erroring test."""
+    """'test id: the failure message' (its first FAILURE_LINES lines) for each failed or
+    erroring test."""
     if not junit.exists():
         return []
     failed = []
     for case in ET.parse(junit).getroot().iter("testcase"):
         for bad in (*case.findall("failure"), *case.findall("error")):
             message = (bad.get("message") or bad.text or "").strip().splitlines()
+            shown = "\n".join(line[:300] for line in message[:FAILURE_LINES])
             failed.append(f"{case.get('classname')}::{case.get('name')}: "
-                          f"{message[0][:300] if message else '(no message)'}")
+                          f"{shown or '(no message)'}")
     return failed
 
 
@@ -197,8 +204,9 @@ def why_red(row: Row, out_root: Path) -> list[str]:
     the end of the guest's log when it produced no results."""
     if row.green():
         return []
-    lines = [f"kernels: {row.release}: {t}"
-             for t in failed_tests(out_root / row.release / "junit.xml")]
+    lines = [f"kernels: {row.release}: {line}"
+             for failure in failed_tests(out_root / row.release / "junit.xml")
+             for line in failure.splitlines()]
     vm_log = out_root / f"vm-{row.release}.log"
     if not lines and vm_log.exists():
         lines = [f"kernels: {row.release}: {line}"

@@ -160,8 +160,9 @@ def main() -> int:
     for lane in done:
         if not lane.green():
             print(f"stress: lane {lane.number} is not green: {out_root}/lane-{lane.number}.log")
-            for line in kernels.failed_tests(out_root / f"lane-{lane.number}" / "junit.xml"):
-                print(f"stress: lane {lane.number}: {line}")
+            for failure in kernels.failed_tests(out_root / f"lane-{lane.number}" / "junit.xml"):
+                for line in failure.splitlines():
+                    print(f"stress: lane {lane.number}: {line}")
     return 0 if done and all(lane.green() for lane in done) else 1
 
 
