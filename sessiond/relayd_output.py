@@ -165,8 +165,8 @@ async def resolve(uris: tuple[Uri, ...]) -> tuple[Uri, ...]:
             except ValueError:
                 try:
                     infos = await trio.socket.getaddrinfo(uri.dst, None, family)
-                except OSError as exc:
-                    raise CommandError(ErrorCode.INVALID, f"{uri.dst}: {exc}") from None
+                except (OSError, UnicodeError) as exc:  # a name IDNA cannot encode
+                    raise CommandError(ErrorCode.INVALID, f"{uri.dst!r}: {exc}") from None
                 uri = dataclasses.replace(uri, dst=str(infos[0][4][0]))
         resolved.append(uri)
     return tuple(resolved)

@@ -3,12 +3,15 @@ default ports, how `lttng list` shows them, and what lttng-sessiond refuses."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+import trio
 from pylttng.protocol.client.constants import ErrorCode, UriDstType
 from pylttng.protocol.client.messages import Uri
 from pylttng.protocol.consumer import RelaydEndpoint
 from pylttng.sessiond.errors import CommandError
-from pylttng.sessiond.relayd_output import STREAM_CONTROL, STREAM_DATA, from_uris
+from pylttng.sessiond.relayd_output import STREAM_CONTROL, STREAM_DATA, from_uris, resolve
 
 
 def uri(stype: int, port: int = 0, subdir: str = "", *, v6: bool = False) -> Uri:
@@ -54,3 +57,13 @@ def test_refused_as_lttng_sessiond_refuses(uris: tuple[Uri, ...], code: ErrorCod
     with pytest.raises(CommandError) as caught:
         from_uris(uris)
     assert caught.value.code == code
+
+
+@pytest.mark.parametrize("name", ["127.0.0.\udcff\udcff\x7f", "a" * 64 + ".example"])
+def test_a_host_name_that_cannot_be_looked_up_is_invalid(name: str) -> None:
+    """Bytes that are no address and that IDNA cannot encode (the fuzzer's finding), or
+    a label longer than DNS allows: refused, not a daemon error."""
+    bad = dataclasses.replace(uri(STREAM_CONTROL), dst=name)
+    with pytest.raises(CommandError) as caught:
+        trio.run(resolve, (bad, uri(STREAM_DATA)))
+    assert caught.value.code == ErrorCode.INVALID
