@@ -36,7 +36,11 @@ async def send_snapshot(
 ) -> SnapshotResult:
     """Send what ``src`` holds to the relay daemon as stream ``req.relay_path``/``file_name``.
     Raises RelaydError (the link is then broken)."""
-    handle = await link.add_stream(req.file_name, req.relay_path, chunk_id)
+    # The relay daemon splits the files itself (stream.c: stream_init_packet()), by the
+    # channel's limits that consumer_send_relayd_stream() sends for a snapshot too.
+    handle = await link.add_stream(
+        req.file_name, req.relay_path, chunk_id, req.tracefile_size, req.tracefile_count
+    )
     tally = Tally()
     sent = 0
     next_seq = 0
