@@ -153,19 +153,26 @@ def snapshot_metadata_stream(src: SnapshotSource, files: StreamFiles) -> Snapsho
     return _copy(metadata_subbufs(src, tally), files, tally)
 
 
+def snapshot_files(request: SnapshotStream) -> StreamFiles:
+    """The first file of a local copy, as consumer_stream_create_output_files(stream,
+    false) opens it: file ``tracefile_index``, with an index only if the stream has one;
+    each next file gets one (consumer_stream_rotate_output_files()). Raises OSError."""
+    return StreamFiles(
+        request.trace_dir,
+        request.file_name,
+        indexed=request.indexed,
+        tracefile_size=request.tracefile_size,
+        tracefile_count=request.tracefile_count,
+        owner=Owner(request.uid, request.gid),
+        first=request.tracefile_index,
+        index_later=not request.metadata,
+    )
+
+
 def record_snapshot(request: SnapshotStream, fd: int) -> SnapshotResult:
     """Copy the stream behind ``fd`` (which this closes) to trace_dir/file_name[_<n>]."""
     try:
-        files = StreamFiles(
-            request.trace_dir,
-            request.file_name,
-            indexed=request.indexed,
-            tracefile_size=request.tracefile_size,
-            tracefile_count=request.tracefile_count,
-            owner=Owner(request.uid, request.gid),
-            first=request.tracefile_index,
-            index_later=not request.metadata,
-        )
+        files = snapshot_files(request)
         try:
             stream = KernelStream(fd)
             if request.metadata:
