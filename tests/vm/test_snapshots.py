@@ -113,7 +113,9 @@ _TOLERATED = re.compile(
 
 def test_snapshot_tracefile_limits_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> None:
     """A snapshot's streams are split in trace files as the stock lttng-consumerd splits
-    them, locally and through lttng-relayd: the same files, each snapshot readable."""
+    them, locally and through lttng-relayd: the same files, each snapshot readable. The
+    stock's ways kept: a local snapshot goes on from the file number where the stream's
+    previous one ended, and each file after a stream's first gets an empty index."""
     loopback_up()
     ours, stock = run_on_both(lttng, tmp_path, tracefiles_scenario)
     kept = keep_transcripts("snapshots/tracefiles", ours, stock)
@@ -133,30 +135,6 @@ def test_snapshot_tracefile_limits_as_the_stock_daemon(lttng: Lttng, tmp_path: P
             assert max(int(p.name.rsplit("_", 1)[1]) for p in data) > 0, kernel  # split
             assert (kernel / "metadata").is_file()  # never split
             assert {p.stat().st_size for p in kernel.glob("index/*")} <= {INDEX_HEADER_SIZE}
-            if daemons == "pylttng":  # the stock's: the same files (babeltrace2 is slow)
+            if daemons == "pylttng":  # the stock's are the same files; reading is slow
                 lines = babeltrace2_lines(kernel.parent, tolerated=_TOLERATED)
                 assert any(" syscall_entry_getppid: " in line for line in lines), kernel
-
-
-def test_snapshot_to_a_relayd_refuses_a_size_without_a_count(lttng: Lttng, tmp_path: Path) -> None:
-    """Refused with `Operation not supported`, never accepted and ignored: lttng-relayd 2.13
-    dies of SIGFPE on a trace file size without a count (as for a streamed session:
-    test_streaming.py). A local snapshot of the same session numbers its files on."""
-    loopback_up()
-    relayd = Relayd(tmp_path / "relayd", "127.0.0.1", *SNAPSHOT_RELAYD_PORTS).start()
-    try:
-        lttng.ok("create", "nocount", "--snapshot", "-o", str(tmp_path / "local"))
-        lttng.ok("enable-channel", "-k", "c", "--subbuf-size", "4k", "--tracefile-size", "4k")
-        lttng.ok("enable-event", "-k", "-c", "c", "--syscall", "getppid")
-        lttng.ok("start")
-        flood(0.1)
-        refused = lttng("snapshot", "record", "net://127.0.0.1:{}:{}".format(
-            *SNAPSHOT_RELAYD_PORTS[:2]))
-        assert refused.rc != 0 and "Operation not supported" in refused.text, refused
-        lttng.ok("snapshot", "record")
-        lttng.ok("destroy")
-    finally:
-        relayd.stop()
-    assert not list((tmp_path / "relayd").rglob("kernel")), "sent to the relay daemon"
-    files = [p.name for p in (tmp_path / "local").rglob("c_*")]
-    assert any(re.fullmatch(r"c_\d+_[1-9]\d*", n) for n in files), files
