@@ -15,6 +15,11 @@
   file and its index are truncated and written again (consumer-stream.c:
   consumer_stream_rotate_output_files(), consumer_stream_create_output_files()).
 
+- A local snapshot writes its copy of a stream through the same (snapshot.py), from the
+  file number where the stream's previous snapshot ended, its first file indexed only if
+  the stream already had an index, each next one indexed (and left empty of entries):
+  lttng-consumerd keeps a snapshot stream's file number and index between snapshots.
+
 Files are created relative to the folder's fd (output.py: open_trace_dir()), which the
 files own: the session daemon may rename the folder (trace chunks) while they are in use.
 A session rotation gives the stream a new StreamFiles in the new chunk, counting from 0

@@ -7,6 +7,9 @@ mmap and overwrite by default); a snapshot asks the consumer daemon to copy what
 stream holds now into `<output>/<name>-<date>-<n>/kernel/`, with a metadata stream opened
 for the occasion so that the copy is a whole trace; a net:// output gets it on its relay
 daemon (snapshot_relayd.py), in `<host>/<session>-<date>/<name>-<date>-<n>/kernel/`.
+Each data stream is split by its channel's trace file limits, locally from the file its
+previous local snapshot ended in (KernelChannel.snapshot_files), on a relay daemon by the
+relay daemon; one with a size but no count is not sent to a relay daemon.
 """
 
 from __future__ import annotations
@@ -188,7 +191,7 @@ async def _record(
     if ksess is None or ksess.fd is None:
         raise CommandError(ErrorCode.NO_CHANNEL)
     if target.relayd is not None:
-        relayd_output.refuse_trace_file_limits(session, "record a snapshot")
+        relayd_output.refuse_trace_file_limits(session, "snapshot record")
     max_packets = _packets_per_stream(ksess, target.max_size)
     chunk_name = f"{target.name}-{datetime}-{session.snapshots_taken}"
     where = f"{target.path}/{chunk_name}/kernel"
