@@ -3,10 +3,11 @@ session the consumer opened there (RelaydSession with ``snapshot``).
 
 As lttng_kconsumer_snapshot_channel() and lttng_kconsumer_snapshot_metadata() do with a
 relayd (lttng-tools 2.13, kernel-consumer.c): ADD_STREAM in the snapshot's trace chunk,
-then each sub-buffer (snapshot.py walks them as for a local file) as a data packet on
-the data connection, its content without its padding (lttng-relayd writes the zeros),
-and no index entry (consumer_stream_create_output_files(stream, false): snapshots have
-none); metadata on the control connection. CLOSE_STREAM at the last packet sent ends it.
+with the channel's trace file size and count (the relay daemon splits the files), then
+each sub-buffer (snapshot.py walks them as for a local file) as a data packet on the data
+connection, its content without its padding (lttng-relayd writes the zeros), and no
+index entry (consumer_stream_create_output_files(stream, false): snapshots have none);
+metadata on the control connection. CLOSE_STREAM at the last packet sent ends it.
 
 A sub-buffer is held while it is sent, as lttng-consumerd holds it; only the metadata is
 copied (small, sent whole on the control connection).
@@ -36,7 +37,11 @@ async def send_snapshot(
 ) -> SnapshotResult:
     """Send what ``src`` holds to the relay daemon as stream ``req.relay_path``/``file_name``.
     Raises RelaydError (the link is then broken)."""
-    handle = await link.add_stream(req.file_name, req.relay_path, chunk_id)
+    # The relay daemon splits the files itself (stream.c: stream_init_packet()), by the
+    # channel's limits that consumer_send_relayd_stream() sends for a snapshot too.
+    handle = await link.add_stream(
+        req.file_name, req.relay_path, chunk_id, req.tracefile_size, req.tracefile_count
+    )
     tally = Tally()
     sent = 0
     next_seq = 0

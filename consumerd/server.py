@@ -142,7 +142,8 @@ class Connection:
             if request.relay_path:
                 return await self._registry.snapshot_to_relayd(request, fd)
             result = await trio.to_thread.run_sync(record_snapshot, request, fd)
-            return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets)
+            return Reply.success(bytes=result.bytes_written, lost_packets=result.lost_packets,
+                                 tracefile_index=result.tracefile_index, indexed=result.indexed)
         if isinstance(request, RelaydSession):
             return await self._registry.relayd_session(request)
         if isinstance(request, AddStream):

@@ -7,6 +7,10 @@ snapshot ends at the same time), sample the consumed and produced positions, the
 each sub-buffer between them in place, without consuming it, so the writer keeps
 overwriting as before. A metadata stream is read to its end instead.
 
+A local copy is split in trace files as the channel's live streams are (tracefiles.py),
+since lttng-consumerd writes a snapshot through the same function that splits them; a
+stream's file number and index file carry over from one snapshot to the next.
+
 These run in a worker thread: they block on file writes, and a snapshot of a whole
 channel is read in one go, as the stock consumer does.
 """
@@ -21,9 +25,9 @@ from typing import Protocol
 
 from pylttng.protocol.consumer import SnapshotStream
 
-from .fs_identity import Owner, acting_as
-from .output import DIR_MODE, FILE_MODE
+from .fs_identity import Owner
 from .ringbuffer import KernelStream, Next
+from .tracefiles import StreamFiles
 
 
 class SnapshotSource(Protocol):
@@ -48,6 +52,9 @@ class SnapshotResult:
     bytes_written: int
     packets: int
     lost_packets: int  # overwritten by the writer while being read
+    # A local copy's last file: its ``<n>``, and whether the stream's files are indexed.
+    tracefile_index: int = 0
+    indexed: bool = False
 
 
 def start_position(consumed: int, produced: int, max_packets: int, subbuf_size: int) -> int:
@@ -124,40 +131,54 @@ def metadata_subbufs(src: SnapshotSource, tally: Tally) -> Iterator[memoryview]:
             view.release()
 
 
-def _copy(subbufs: Iterator[memoryview], out_fd: int, tally: Tally) -> SnapshotResult:
+def _copy(subbufs: Iterator[memoryview], files: StreamFiles, tally: Tally) -> SnapshotResult:
     written = 0
     for packet in subbufs:
-        written += _write_all(out_fd, packet)
+        files.place(len(packet))
+        written += _write_all(files.data_fd, packet)
         packet.release()
-    return SnapshotResult(written, tally.packets, tally.lost_packets)
+    return SnapshotResult(written, tally.packets, tally.lost_packets, files.number, files.indexed)
 
 
-def snapshot_data_stream(src: SnapshotSource, out_fd: int, max_packets: int) -> SnapshotResult:
-    """Write the sub-buffers the stream holds, oldest first, each with its padding."""
+def snapshot_data_stream(src: SnapshotSource, files: StreamFiles, max_packets: int) -> SnapshotResult:
+    """Write the sub-buffers the stream holds, oldest first, each with its padding, to
+    the stream's files (split as lttng_consumer_on_read_subbuffer_mmap() splits them)."""
     tally = Tally()
-    return _copy(data_subbufs(src, max_packets, tally), out_fd, tally)
+    return _copy(data_subbufs(src, max_packets, tally), files, tally)
 
 
-def snapshot_metadata_stream(src: SnapshotSource, out_fd: int) -> SnapshotResult:
+def snapshot_metadata_stream(src: SnapshotSource, files: StreamFiles) -> SnapshotResult:
     """Write every metadata packet the stream has, consuming them."""
     tally = Tally()
-    return _copy(metadata_subbufs(src, tally), out_fd, tally)
+    return _copy(metadata_subbufs(src, tally), files, tally)
+
+
+def snapshot_files(request: SnapshotStream) -> StreamFiles:
+    """The first file of a local copy, as consumer_stream_create_output_files(stream,
+    false) opens it: file ``tracefile_index``, with an index only if the stream has one;
+    each next file gets one (consumer_stream_rotate_output_files()). Raises OSError."""
+    return StreamFiles(
+        request.trace_dir,
+        request.file_name,
+        indexed=request.indexed,
+        tracefile_size=request.tracefile_size,
+        tracefile_count=request.tracefile_count,
+        owner=Owner(request.uid, request.gid),
+        first=request.tracefile_index,
+        index_later=not request.metadata,
+    )
 
 
 def record_snapshot(request: SnapshotStream, fd: int) -> SnapshotResult:
-    """Copy the stream behind ``fd`` (which this closes) to a new trace_dir/file_name."""
+    """Copy the stream behind ``fd`` (which this closes) to trace_dir/file_name[_<n>]."""
     try:
-        with acting_as(Owner(request.uid, request.gid)):
-            os.makedirs(request.trace_dir, mode=DIR_MODE, exist_ok=True)
-            path = os.path.join(request.trace_dir, request.file_name)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-            out = os.open(path, flags, FILE_MODE)
+        files = snapshot_files(request)
         try:
             stream = KernelStream(fd)
             if request.metadata:
-                return snapshot_metadata_stream(stream, out)
-            return snapshot_data_stream(stream, out, request.max_packets)
+                return snapshot_metadata_stream(stream, files)
+            return snapshot_data_stream(stream, files, request.max_packets)
         finally:
-            os.close(out)
+            files.close()
     finally:
         os.close(fd)

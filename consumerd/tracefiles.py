@@ -15,6 +15,11 @@
   file and its index are truncated and written again (consumer-stream.c:
   consumer_stream_rotate_output_files(), consumer_stream_create_output_files()).
 
+- A local snapshot writes its copy of a stream through the same (snapshot.py), from the
+  file number where the stream's previous snapshot ended, its first file indexed only if
+  the stream already had an index, each next one indexed (and left empty of entries):
+  lttng-consumerd keeps a snapshot stream's file number and index between snapshots.
+
 Files are created relative to the folder's fd (output.py: open_trace_dir()), which the
 files own: the session daemon may rename the folder (trace chunks) while they are in use.
 A session rotation gives the stream a new StreamFiles in the new chunk, counting from 0
@@ -41,6 +46,7 @@ class StreamFiles:
     __slots__ = (
         "_count",
         "_dir_fd",
+        "_index_later",
         "_indexed",
         "_n",
         "_name",
@@ -63,10 +69,17 @@ class StreamFiles:
         tracefile_count: int = 0,
         dir_fd: int | None = None,
         owner: Owner = ROOT,
+        first: int = 0,
+        index_later: bool = False,
     ) -> None:
         """Create the first file(s) in ``trace_dir``, or in the folder ``dir_fd`` (then
         owned here; ``trace_dir`` only names it), each as ``owner`` (the session's user);
-        raises OSError (``dir_fd`` closed)."""
+        raises OSError (``dir_fd`` closed).
+
+        ``first`` numbers the first file (a snapshot goes on from its stream's previous
+        one); with ``index_later``, the files after the first get an index even if the
+        first has none (a snapshot's: consumer_stream_rotate_output_files() asks for one,
+        and lttng-consumerd writes no entry in it)."""
         self.owner = owner
         try:
             self._dir_fd = open_trace_dir(trace_dir, owner) if dir_fd is None else dir_fd
@@ -79,13 +92,14 @@ class StreamFiles:
         self._indexed = indexed
         self._size = tracefile_size
         self._count = tracefile_count
-        self._n = 0
+        self._index_later = index_later
+        self._n = first
         self.data_fd = -1
         self.index_fd: int | None = None
-        self.path = os.path.join(trace_dir, stream_file_name(name, tracefile_size, 0))
+        self.path = os.path.join(trace_dir, stream_file_name(name, tracefile_size, first))
         self.used = 0  # bytes of packets placed in the current file
         try:
-            self._open(0)
+            self._open(first)
         except BaseException:
             os.close(self._dir_fd)
             raise
@@ -95,12 +109,22 @@ class StreamFiles:
         """The stream's path before any ``_<n>``: what names it among the others."""
         return os.path.join(self._trace_dir, self._name)
 
+    @property
+    def number(self) -> int:
+        """The current file's ``<n>``."""
+        return self._n
+
+    @property
+    def indexed(self) -> bool:
+        """Whether the current file has an index."""
+        return self._indexed
+
     def place(self, size: int) -> int:
         """Where a packet of ``size`` bytes starts in the current file, after moving to the
         next file if it would not fit.  On OSError nothing changed: call again."""
         if self._size and self.used + size > self._size:
             n = self._n + 1
-            self._open(n % self._count if self._count else n)
+            self._open(n % self._count if self._count else n, self._indexed or self._index_later)
         start = self.used
         self.used += size
         return start
@@ -125,13 +149,15 @@ class StreamFiles:
         os.lseek(self.data_fd, 0, os.SEEK_SET)
         self.used = 0
 
-    def _open(self, n: int) -> None:
-        """Create (truncate) file ``n`` and its index, then switch to them."""
+    def _open(self, n: int, indexed: bool | None = None) -> None:
+        """Create (truncate) file ``n`` and its index (if ``indexed``, by default if the
+        stream's files are), then switch to them."""
+        indexed = self._indexed if indexed is None else indexed
         name = stream_file_name(self._name, self._size, n)
         data_fd = create_trace_file(self._dir_fd, name, self.owner)
         index_fd = None
         try:
-            if self._indexed:
+            if indexed:
                 index_fd = self._create_index(n)
         except BaseException:
             os.close(data_fd)
@@ -139,6 +165,7 @@ class StreamFiles:
         self._close_files()
         path = os.path.join(self._trace_dir, name)
         self.data_fd, self.index_fd, self.path, self._n, self.used = data_fd, index_fd, path, n, 0
+        self._indexed = indexed
 
     def _create_index(self, n: int) -> int:
         name = stream_file_name(self._name, self._size, n, index.INDEX_SUFFIX)

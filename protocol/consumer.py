@@ -94,6 +94,16 @@ class SnapshotStream:
     # To the snapshot session opened on a relay daemon (RelaydSession with ``snapshot``):
     # the stream's folder in the snapshot's chunk ("kernel"); ``trace_dir`` is then "".
     relay_path: str = ""
+    # The channel's --tracefile-size and --tracefile-count, as in AddStream.
+    tracefile_size: int = 0
+    tracefile_count: int = 0
+    # A local copy goes on from where the stream's previous local snapshot left off, as
+    # lttng-consumerd keeps a stream's file number and index file from one snapshot to
+    # the next (consumer-stream.c): the file number to start at, and whether the stream
+    # has an index file (it gets one the first time it moves to a next file).  The reply
+    # gives both as they are at the end (``tracefile_index``, ``indexed``).
+    tracefile_index: int = 0
+    indexed: bool = False
     cmd: Literal["snapshot_stream"] = field(default="snapshot_stream", init=False)
 
 
@@ -419,15 +429,28 @@ def parse_request(payload: bytes) -> Request:
         relay_path = _relay_path(msg, cmd)
         if relay_path and _field(msg, "trace_dir", str, cmd):
             raise ProtocolError("snapshot_stream: a snapshot sent to a relayd has no trace_dir")
+        metadata = _field(msg, "metadata", bool, cmd)
+        tracefile_size = _optional_u64(msg, "tracefile_size", cmd)
+        tracefile_count = _optional_u64(msg, "tracefile_count", cmd)
+        tracefile_index = _optional_u64(msg, "tracefile_index", cmd)
+        indexed: bool = _field(msg, "indexed", bool, cmd) if "indexed" in msg else False
+        if metadata and (tracefile_size or tracefile_count or tracefile_index or indexed):
+            raise ProtocolError("snapshot_stream: a metadata stream is neither split nor indexed")
+        if tracefile_count and tracefile_index >= tracefile_count:
+            raise ProtocolError("snapshot_stream: tracefile_index must be below tracefile_count")
         return SnapshotStream(
             session_id=_session_id(msg, cmd),
             trace_dir="" if relay_path else _nonempty(msg, "trace_dir", cmd),
             file_name=_file_name(msg, cmd),
-            metadata=_field(msg, "metadata", bool, cmd),
+            metadata=metadata,
             max_packets=max_packets,
             uid=_optional_id(msg, "uid", cmd),
             gid=_optional_id(msg, "gid", cmd),
             relay_path=relay_path,
+            tracefile_size=tracefile_size,
+            tracefile_count=tracefile_count,
+            tracefile_index=tracefile_index,
+            indexed=indexed,
         )
     if cmd == "rotate_session":
         trace_dir: str = _field(msg, "trace_dir", str, cmd)
@@ -582,6 +605,10 @@ def encode_request(req: Request) -> bytes:
             max_packets=req.max_packets,
             uid=req.uid,
             gid=req.gid,
+            tracefile_size=req.tracefile_size,
+            tracefile_count=req.tracefile_count,
+            tracefile_index=req.tracefile_index,
+            indexed=req.indexed,
         )
         if req.relay_path:
             msg.update(relay_path=req.relay_path)

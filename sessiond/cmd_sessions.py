@@ -112,7 +112,7 @@ async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) 
                     session.name)
         raise CommandError(ErrorCode.NOT_SUPPORTED, "live session without an output")
     if session.relayd is not None and session.kernel is not None:
-        _refuse_trace_file_limits(session)
+        relayd_output.refuse_trace_file_limits(session, "start")
         await relayd_output.setup_relayd(ctx, session)
     session.active = True
     rot.rotated_after_last_stop = rot.cleared_after_last_stop = False
@@ -131,21 +131,6 @@ async def handle_start(ctx: DaemonContext, cmd: c.StartTrace, session: Session) 
     session.has_been_started = True
     rotation.start_timer(ctx, session)
     return r.Done()
-
-
-def _refuse_trace_file_limits(session: Session) -> None:
-    """A --tracefile-size without --tracefile-count cannot stream: lttng-relayd 2.13 takes
-    the next file number modulo the count (stream.c: stream_init_packet()), so a count of 0
-    kills it with SIGFPE once the first file is full (later versions refuse the stream).
-    The stock lttng-sessiond lets the relay daemon die; pylttng refuses to start."""
-    assert session.kernel is not None
-    for chan in session.kernel.channels:
-        if chan.attr.tracefile_size and not chan.attr.tracefile_count:
-            log.warning("start %s refused: channel %s has a trace file size but no trace "
-                        "file count, which lttng-relayd 2.13 cannot split by",
-                        session.name, chan.name)
-            raise CommandError(ErrorCode.NOT_SUPPORTED,
-                               "trace file size without a trace file count when streaming")
 
 
 async def stop_trace(ctx: DaemonContext, session: Session) -> None:

@@ -7,6 +7,9 @@ mmap and overwrite by default); a snapshot asks the consumer daemon to copy what
 stream holds now into `<output>/<name>-<date>-<n>/kernel/`, with a metadata stream opened
 for the occasion so that the copy is a whole trace; a net:// output gets it on its relay
 daemon (snapshot_relayd.py), in `<host>/<session>-<date>/<name>-<date>-<n>/kernel/`.
+Each data stream is split by its channel's trace file limits, locally from the file its
+previous local snapshot ended in (KernelChannel.snapshot_files), on a relay daemon by the
+relay daemon; one with a size but no count is not sent to a relay daemon.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from .kernel_session import DEFAULT_METADATA_SUBBUF_NUM, DEFAULT_METADATA_SUBBUF
 from .kernel_tracer import KernelTracerError
 from .relayd_output import RelaydOutput
 from .relayd_url import parse_urls
-from .session import KernelSession, Session, SnapshotOutput
+from .session import KernelSession, Session, SnapshotFiles, SnapshotOutput
 from .snapshot_relayd import NetOutput, SnapshotSession, StreamToCopy, record_to_relayd
 
 log = logging.getLogger("pylttng.sessiond.snapshot")
@@ -187,6 +190,8 @@ async def _record(
     ksess = session.kernel
     if ksess is None or ksess.fd is None:
         raise CommandError(ErrorCode.NO_CHANNEL)
+    if target.relayd is not None:
+        relayd_output.refuse_trace_file_limits(session, "snapshot record")
     max_packets = _packets_per_stream(ksess, target.max_size)
     chunk_name = f"{target.name}-{datetime}-{session.snapshots_taken}"
     where = f"{target.path}/{chunk_name}/kernel"
@@ -206,7 +211,10 @@ async def _record(
         if stream_fd is None:
             raise CommandError(ErrorCode.KERN_META_FAIL, "no metadata stream")
         streams = [
-            StreamToCopy(fd, f"{chan.name}_{cpu}", False)
+            StreamToCopy(
+                fd, f"{chan.name}_{cpu}", False, chan.attr.tracefile_size,
+                chan.attr.tracefile_count, chan.snapshot_files.setdefault(cpu, SnapshotFiles()),
+            )
             for chan in reversed(ksess.channels)
             for cpu, fd in enumerate(chan.stream_fds)
         ]
@@ -234,7 +242,8 @@ async def _record_local(
 ) -> int:
     lost = 0
     for s in streams:
-        lost += await link.snapshot_stream(
+        files = s.files or SnapshotFiles()
+        copied = await link.snapshot_stream(
             session_id=session.id,
             fd=s.fd,
             trace_dir=trace_dir,
@@ -242,7 +251,13 @@ async def _record_local(
             metadata=s.metadata,
             max_packets=0 if s.metadata else max_packets,
             owner=session.owner,
+            tracefile_size=s.tracefile_size,
+            tracefile_count=s.tracefile_count,
+            tracefile_index=files.tracefile_index,
+            indexed=files.indexed,
         )
+        files.tracefile_index, files.indexed = copied.tracefile_index, copied.indexed
+        lost += copied.lost_packets
     return lost
 
 

@@ -45,6 +45,16 @@ class OpenedRelaydSession(NamedTuple):
     clear_allowed: bool  # a 2.12+ relay daemon that does not refuse `lttng clear`
 
 
+class SnapshotCopied(NamedTuple):
+    """What copying a stream for a snapshot did: the packets lost (overwritten while
+    read), and for a local copy, the stream's last file number and whether its files are
+    indexed (where its next local snapshot starts)."""
+
+    lost_packets: int
+    tracefile_index: int = 0
+    indexed: bool = False
+
+
 class ConsumerError(Exception):
     """An error reply from the consumerd, or a lost/unreachable consumerd."""
 
@@ -137,11 +147,15 @@ class ConsumerLink:
         max_packets: int = 0,
         relay_path: str = "",
         owner: Owner,
-    ) -> int:
-        """Have the consumerd copy a stream's buffer to a file created with ``owner``'s
-        rights, or with ``relay_path`` (``trace_dir`` ""), to the snapshot session opened
-        on a relay daemon (relayd_session()); returns the packets lost (overwritten while
-        they were read). ``fd`` stays ours."""
+        tracefile_size: int = 0,
+        tracefile_count: int = 0,
+        tracefile_index: int = 0,
+        indexed: bool = False,
+    ) -> SnapshotCopied:
+        """Have the consumerd copy a stream's buffer to files created with ``owner``'s
+        rights, split by the channel's trace file limits from file ``tracefile_index`` on,
+        or with ``relay_path`` (``trace_dir`` ""), to the snapshot session opened on a
+        relay daemon (relayd_session()). ``fd`` stays ours."""
         req = SnapshotStream(
             session_id=session_id,
             trace_dir=trace_dir,
@@ -151,10 +165,21 @@ class ConsumerLink:
             uid=owner.uid,
             gid=owner.gid,
             relay_path=relay_path,
+            tracefile_size=tracefile_size,
+            tracefile_count=tracefile_count,
+            tracefile_index=tracefile_index,
+            indexed=indexed,
         )
-        reply = await self._call(req, (fd,))
-        lost = reply.values.get("lost_packets", 0)
-        return lost if isinstance(lost, int) else 0
+        values = (await self._call(req, (fd,))).values
+        lost, last, last_indexed = (
+            values.get("lost_packets", 0), values.get("tracefile_index", 0),
+            values.get("indexed", False),
+        )
+        return SnapshotCopied(
+            lost_packets=lost if isinstance(lost, int) else 0,
+            tracefile_index=last if isinstance(last, int) else 0,
+            indexed=last_indexed is True,
+        )
 
     async def data_pending(self, session_id: int) -> bool:
         return self._flag(await self._call(DataPending(session_id)), "pending")

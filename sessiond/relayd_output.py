@@ -170,3 +170,19 @@ async def resolve(uris: tuple[Uri, ...]) -> tuple[Uri, ...]:
                 uri = dataclasses.replace(uri, dst=str(infos[0][4][0]))
         resolved.append(uri)
     return tuple(resolved)
+
+
+def refuse_trace_file_limits(session: Session, what: str) -> None:
+    """A --tracefile-size without --tracefile-count cannot stream: lttng-relayd 2.13 takes
+    the next file number modulo the count (stream.c: stream_init_packet()), so a count of 0
+    kills it with SIGFPE once the first file is full (later versions refuse the stream).
+    The stock lttng-sessiond lets the relay daemon die; pylttng refuses ``what`` (the start
+    of a streamed session, a snapshot recorded to a relay daemon) before connecting."""
+    assert session.kernel is not None
+    for chan in session.kernel.channels:
+        if chan.attr.tracefile_size and not chan.attr.tracefile_count:
+            log.warning("%s of %s refused: channel %s has a trace file size but no trace "
+                        "file count, which lttng-relayd 2.13 cannot split by",
+                        what, session.name, chan.name)
+            raise CommandError(ErrorCode.NOT_SUPPORTED,
+                               "trace file size without a trace file count when streaming")

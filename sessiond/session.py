@@ -33,6 +33,16 @@ class KernelEvent:
 
 
 @dataclass
+class SnapshotFiles:
+    """Where a stream's next local snapshot starts: lttng-consumerd keeps a stream's file
+    number and index file from one snapshot to the next (consumer-stream.c), since the
+    stream lives as long as the session."""
+
+    tracefile_index: int = 0
+    indexed: bool = False
+
+
+@dataclass
 class KernelChannel:
     """A kernel channel: the attributes as listed, its tracer fd and its stream fds."""
 
@@ -43,6 +53,7 @@ class KernelChannel:
     # Newest first, as the stock daemon keeps them (cds_list_add), so listings match.
     events: list[KernelEvent] = field(default_factory=list)
     contexts: list[EventContext] = field(default_factory=list)
+    snapshot_files: dict[int, SnapshotFiles] = field(default_factory=dict)  # by CPU
 
     @property
     def name(self) -> str:

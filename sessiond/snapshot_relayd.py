@@ -21,6 +21,7 @@ from pylttng.consumerd.fs_identity import ROOT
 from pylttng.protocol.consumer import RelaydEndpoint, RelaydSession
 
 from .consumer_link import ConsumerLink
+from .session import SnapshotFiles
 
 DOMAIN_DIR = "kernel"  # the streams' folder in the chunk (consumer_output's domain_subdir)
 
@@ -39,6 +40,11 @@ class StreamToCopy:
     fd: int
     file_name: str
     metadata: bool
+    # The channel's --tracefile-size and --tracefile-count (metadata: neither).
+    tracefile_size: int = 0
+    tracefile_count: int = 0
+    # A data stream's: where its next local snapshot starts, updated by each.
+    files: SnapshotFiles | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +85,7 @@ async def record_to_relayd(
     lost = 0
     try:
         for s in streams:
-            lost += await link.snapshot_stream(
+            copied = await link.snapshot_stream(
                 session_id=snap.session_id,
                 fd=s.fd,
                 trace_dir="",
@@ -88,7 +94,11 @@ async def record_to_relayd(
                 max_packets=0 if s.metadata else max_packets,
                 relay_path=DOMAIN_DIR,
                 owner=ROOT,  # the relay daemon writes the files, not the consumerd
+                # The relay daemon splits them (a fresh stream there: from file 0).
+                tracefile_size=s.tracefile_size,
+                tracefile_count=s.tracefile_count,
             )
+            lost += copied.lost_packets
     finally:
         await link.close_session(snap.session_id)
     return lost

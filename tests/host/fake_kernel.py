@@ -23,7 +23,7 @@ from pylttng.consumerd.fs_identity import Owner
 from pylttng.protocol import kernel_abi as abi
 from pylttng.protocol.consumer import RelaydRotation
 from pylttng.sessiond.client_server import bind_client_socket, serve_clients
-from pylttng.sessiond.consumer_link import OpenedRelaydSession
+from pylttng.sessiond.consumer_link import OpenedRelaydSession, SnapshotCopied
 from pylttng.sessiond.context import DaemonContext
 from pylttng.sessiond.dispatch import Dispatcher
 from pylttng.sessiond.kernel_tracer import KernelTracerError
@@ -189,6 +189,8 @@ class FakeLink:
     def __init__(self) -> None:
         self.streams: list[tuple[str, str, bool]] = []
         self.snapshots: list[tuple[str, str, int]] = []
+        # Each copy's file name, trace file size, count, first file number and index.
+        self.snapshot_tracefiles: list[tuple[str, int, int, int, bool]] = []
         self.tracefiles: dict[str, tuple[int, int]] = {}  # file name: size, count
         self.rotations: list[str] = []
         self.closed = 0
@@ -228,9 +230,20 @@ class FakeLink:
         max_packets: int = 0,
         relay_path: str = "",
         owner: Owner,
-    ) -> int:
+        tracefile_size: int = 0,
+        tracefile_count: int = 0,
+        tracefile_index: int = 0,
+        indexed: bool = False,
+    ) -> SnapshotCopied:
         self.snapshots.append((trace_dir or f"relayd:{relay_path}", file_name, max_packets))
-        return 0
+        self.snapshot_tracefiles.append((file_name, tracefile_size, tracefile_count,
+                                         tracefile_index, indexed))
+        # As a consumerd that moved to the next file once, and indexed it.
+        if tracefile_size and not relay_path:
+            following = tracefile_index + 1
+            return SnapshotCopied(0, following % tracefile_count if tracefile_count else following,
+                                  True)
+        return SnapshotCopied(0)
 
     async def data_pending(self, session_id: int) -> bool:
         return False

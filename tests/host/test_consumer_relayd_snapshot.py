@@ -71,9 +71,10 @@ class SnapRing(OverwriteRing):
 
 async def record(
     registry: Registry, relayd: Relayd, kernel: FakeKernel, name: str, chunk_id: int,
-    rings: dict[str, tuple[SnapRing, int]],
+    rings: dict[str, tuple[SnapRing, int]], limits: tuple[int, int] = (0, 0),
 ) -> Path:
-    """One snapshot record: its session on the relay daemon, every stream, the close."""
+    """One snapshot record: its session on the relay daemon, every stream (the data ones
+    with the trace file size and count ``limits``), the close."""
     req = dataclasses.replace(
         request(relayd.control_port, relayd.data_port, SESSION),
         snapshot=True, chunk_id=chunk_id, chunk_name=name,
@@ -82,8 +83,10 @@ async def record(
     assert reply.ok, reply.error
     for file_name, (ring, max_packets) in rings.items():
         kernel.rings[ring.inode] = ring  # type: ignore[assignment]
-        snap = SnapshotStream(SESSION, "", file_name, file_name == "metadata", max_packets,
-                              relay_path="kernel")
+        metadata = file_name == "metadata"
+        size, count = (0, 0) if metadata else limits
+        snap = SnapshotStream(SESSION, "", file_name, metadata, max_packets,
+                              relay_path="kernel", tracefile_size=size, tracefile_count=count)
         done = await registry.snapshot_to_relayd(snap, os.dup(ring._fd))
         assert done.ok, done.error
         assert ring.held is None, "a sub-buffer was left held"
@@ -121,6 +124,47 @@ async def test_two_snapshots_to_the_stock_relayd(relayd: Relayd) -> None:
     assert sorted(await read_alone(two)) == sorted(second["chan_0"][0].ticks_of(range(5, 9)))
     # The whole packet, padding included, is in the file: the relay daemon wrote the zeros.
     assert (one / "kernel" / "chan_0").stat().st_size == 4 * SB
+
+
+async def test_the_relayd_splits_a_snapshot_by_the_channel_limits(relayd: Relayd) -> None:
+    """lttng-relayd splits what consumer_send_relayd_stream() announced with the channel's
+    size and count: from file 0, round modulo the count, without an index (a snapshot
+    session has none: main.c: session_streams_have_index())."""
+    kernel = FakeKernel()
+    async with trio.open_nursery() as nursery:
+        registry = Registry(nursery, kernel)
+        ring = SnapRing(8, 8, cpu=0)
+        rings = {"metadata": (SnapRing(1, 0).as_metadata(), 0), "chan_0": (ring, 0)}
+        folder = await record(registry, relayd, kernel, "snapshot-1-20261206-031500-0", 1,
+                              rings, limits=(2 * SB, 3))
+    kernel.close()
+    kernel_dir = folder / "kernel"
+    assert sorted(p.name for p in kernel_dir.iterdir()) == [
+        "chan_0_0", "chan_0_1", "chan_0_2", "metadata"]
+    # Two whole packets to a file; the fourth pair went round to file 0.
+    assert [(kernel_dir / f"chan_0_{n}").stat().st_size for n in range(3)] == [2 * SB] * 3
+    assert sorted(await read_alone(folder)) == sorted(ring.ticks_of(range(2, 8)))
+
+
+async def test_a_size_without_a_count_is_not_sent(relayd: Relayd) -> None:
+    """lttng-relayd 2.13 would die of SIGFPE at the first full file."""
+    kernel = FakeKernel()
+    ring = SnapRing(4, 2)
+    kernel.rings[ring.inode] = ring  # type: ignore[assignment]
+    async with trio.open_nursery() as nursery:
+        registry = Registry(nursery, kernel)
+        req = dataclasses.replace(
+            request(relayd.control_port, relayd.data_port, SESSION), snapshot=True,
+            chunk_id=1, chunk_name="s-1",
+        )
+        assert (await registry.relayd_session(req)).ok
+        snap = SnapshotStream(SESSION, "", "chan_0", False, relay_path="kernel",
+                              tracefile_size=SB)
+        with pytest.raises(RequestError, match="without a trace file count is not supported"):
+            await registry.snapshot_to_relayd(snap, os.dup(ring._fd))
+        await registry.close_session(SESSION)
+    kernel.close()
+    assert relayd.proc.poll() is None  # never asked to split by a count of 0
 
 
 async def test_snapshot_needs_a_snapshot_session(relayd: Relayd, tmp_path: Path) -> None:

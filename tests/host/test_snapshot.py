@@ -5,6 +5,7 @@ from __future__ import annotations
 import mmap
 import os
 import tempfile
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -14,6 +15,7 @@ from pylttng.consumerd.snapshot import (
     snapshot_metadata_stream,
     start_position,
 )
+from pylttng.consumerd.tracefiles import StreamFiles
 from pylttng.protocol.consumer import (
     ProtocolError,
     SnapshotStream,
@@ -101,10 +103,14 @@ def packet(i: int) -> bytes:
 
 
 def snapshot(ring: OverwriteRing, max_packets: int = 0) -> tuple[bytes, int, int]:
-    with tempfile.TemporaryFile() as out:
-        result = snapshot_data_stream(ring, out.fileno(), max_packets)
-        out.seek(0)
-        data = out.read()
+    with tempfile.TemporaryDirectory() as folder:
+        files = StreamFiles(folder, "chan_0", indexed=False)
+        try:
+            result = snapshot_data_stream(ring, files, max_packets)
+        finally:
+            files.close()
+        assert os.listdir(folder) == ["chan_0"]  # no limits: one file, no index
+        data = Path(folder, "chan_0").read_bytes()
     assert result.bytes_written == len(data)
     assert ring.held is None, "a sub-buffer was left held"
     return data, result.packets, result.lost_packets
@@ -148,17 +154,21 @@ def test_an_empty_ring_writes_nothing() -> None:
 
 def test_metadata_is_read_to_its_end() -> None:
     ring = OverwriteRing(2, written=0)
-    with tempfile.TemporaryFile() as out:
-        result = snapshot_metadata_stream(ring, out.fileno())
-        out.seek(0)
-        data = out.read()
+    with tempfile.TemporaryDirectory() as folder:
+        files = StreamFiles(folder, "metadata", indexed=False)
+        try:
+            result = snapshot_metadata_stream(ring, files)
+        finally:
+            files.close()
+        data = Path(folder, "metadata").read_bytes()
     assert result.packets == 2 and len(data) == 2 * SB
     assert data.startswith(b"/* CTF 1.8 */") and data[SB:].startswith(b"event { };")
 
 
 def test_request_round_trip_and_fd() -> None:
     req = SnapshotStream(session_id=4, trace_dir="/s/snapshot-1-20261205-120000-0/kernel",
-                         file_name="channel0_1", metadata=False, max_packets=3)
+                         file_name="channel0_1", metadata=False, max_packets=3,
+                         tracefile_size=8192, tracefile_count=4, tracefile_index=3, indexed=True)
     from test_consumer_codec import payload_of
 
     assert parse_request(payload_of(encode_request(req))) == req
@@ -172,6 +182,12 @@ def test_request_round_trip_and_fd() -> None:
         ({"max_packets": True}, "'max_packets' must be int"),
         ({"file_name": "../metadata"}, "plain name"),
         ({"trace_dir": ""}, "non-empty path"),
+        ({"tracefile_size": -1}, "within"),
+        ({"tracefile_size": 4096, "tracefile_count": 2, "tracefile_index": 2},
+         "tracefile_index must be below tracefile_count"),
+        ({"metadata": True, "tracefile_size": 4096}, "neither split nor indexed"),
+        ({"metadata": True, "indexed": True}, "neither split nor indexed"),
+        ({"indexed": 1}, "'indexed' must be bool"),
     ],
 )
 def test_malformed_snapshot_requests(fields: dict[str, object], message: str) -> None:

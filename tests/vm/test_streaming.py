@@ -318,7 +318,8 @@ def test_tracefile_limits_as_the_stock_daemon(lttng: Lttng, tmp_path: Path) -> N
 def test_streamed_session_refusals(lttng: Lttng, tmp_path: Path) -> None:
     """Refused with `Operation not supported`, never accepted and ignored: a trace file
     size without a count through a relay daemon (lttng-relayd 2.13 dies of SIGFPE when the
-    first file is full: tests/host/test_consumer_relayd_tracefiles.py). (Rotation, clear,
+    first file is full: tests/host/test_consumer_relayd_tracefiles.py), at the start of a
+    streamed session, at the record of a snapshot to a relay daemon. (Rotation, clear,
     schedules and snapshots of streamed sessions: test_streaming_rotation.py.)"""
     loopback_up()
     relayd = Relayd(tmp_path / "relayd", "127.0.0.1", *RELAYD_PORTS).start()
@@ -330,6 +331,14 @@ def test_streamed_session_refusals(lttng: Lttng, tmp_path: Path) -> None:
         refused = lttng("start")
         assert refused.rc != 0 and "Operation not supported" in refused.text, refused
         lttng.ok("destroy")
+        lttng.ok("create", "snaplimits", "--snapshot", "-U", url)
+        lttng.ok("enable-channel", "-k", "chan", "--tracefile-size", "1M")
+        lttng.ok("enable-event", "-k", "-c", "chan", WORKLOAD_EVENTS)
+        lttng.ok("start")
+        for where in ((), (url,)):  # its output, a URL given
+            refused = lttng("snapshot", "record", *where)
+            assert refused.rc != 0 and "Operation not supported" in refused.text, refused
+        lttng.ok("destroy")
     finally:
         relayd.stop()
-    assert traces_of(relayd) == []  # never started
+    assert traces_of(relayd) == []  # never started, no snapshot sent
