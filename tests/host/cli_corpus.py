@@ -114,6 +114,10 @@ async def _send_all(sock: trio.socket.SocketType, view: memoryview) -> None:
         view = view[await sock.send(view) :]
 
 
+# The daemons run from this checkout (its build/pypath and tests/host).
+CHECKOUT = pathlib.Path(__file__).resolve().parents[2]
+
+
 def sandbox_available() -> bool:
     return os.geteuid() == 0 and shutil.which("unshare") is not None
 
@@ -129,6 +133,14 @@ def sandboxed(argv: Sequence[str], *, read_only: bool) -> list[str]:
             "for m in $(cut -d' ' -f5 /proc/self/mountinfo); do"
             ' mount -o remount,bind,ro "$m" 2>/dev/null || true; done'
         )
-    lines += [f"mount -t tmpfs tmpfs {d}" for d in ("/tmp", "/run", "/dev/shm")]
+    for hidden in ("/tmp", "/run", "/dev/shm"):
+        if not CHECKOUT.is_relative_to(hidden):
+            lines.append(f"mount -t tmpfs tmpfs {hidden}")
+            continue
+        # A checkout under the folder it hides (a clone in /tmp): the shell's working
+        # folder still reaches the checkout once hidden; bind it back where it was.
+        src = shlex.quote(str(CHECKOUT))
+        lines += [f"cd {src}", f"mount -t tmpfs tmpfs {hidden}",
+                  f"mkdir -p {src}", f"mount --no-canonicalize --bind . {src}", "cd /"]
     lines.append("exec " + shlex.join(argv))
     return ["unshare", "-m", "--propagation", "private", "sh", "-c", "\n".join(lines)]
