@@ -254,6 +254,13 @@ def counted_events(trace: Path, *, discards_allowed: bool = False, timeout: floa
     return int(total.group(1))
 
 
+# babeltrace2's report of what a discard-mode channel dropped when a flood outran the
+# consumer ("Tracer discarded N events between ..."), and "may have discarded" before a
+# stream's first packet when its count is not 0: accounting, not a complaint.
+DISCARDED_EVENTS = re.compile(
+    r"^WARNING: Tracer (may have )?discarded (\d+ )?events? between .*\n", re.MULTILINE)
+
+
 def babeltrace2_lines(trace: Path, *options: str,
                       tolerated: re.Pattern[str] | None = None) -> list[str]:
     """The trace as babeltrace2 text lines; babeltrace2 must read it without a complaint

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import Lttng, babeltrace2_lines, run
+from conftest import DISCARDED_EVENTS, Lttng, babeltrace2_lines, run
 
 # ftrace name -> LTTng-modules name, a sample of pylttng-rename.c's table.
 RENAMED = {
@@ -84,8 +84,9 @@ def test_list_kernel_lists_every_tracepoint(lttng: Lttng) -> None:
     assert lttng.ok("list", "-k", "-f").out == lttng.ok("list", "-k").out
 
 
-def traced_names(trace: Path) -> tuple[set[str], list[str]]:
-    lines = babeltrace2_lines(trace)
+def traced_names(trace: Path, tolerated: re.Pattern[str] | None = None
+                 ) -> tuple[set[str], list[str]]:
+    lines = babeltrace2_lines(trace, tolerated=tolerated)
     return {m[1] for line in lines if (m := re.search(r"\] \(\S+\) \S+ (\w+): ", line))}, lines
 
 
@@ -122,7 +123,9 @@ def test_enable_all_then_read(lttng: Lttng) -> None:
     lttng.ok("stop")
     lttng.ok("destroy")
     [trace] = lttng.traces("all")
-    names, _ = traced_names(trace)
+    # Every tracepoint of a kernel with lockdep and preemptirq events (the debug kernel of
+    # make stress) floods the default channel: it discards, and says so.
+    names, _ = traced_names(trace, tolerated=DISCARDED_EVENTS)
     assert {"sched_switch", "sched_process_exec"} <= names, names
     assert len(names) > 20, names
     # Events perf may not sample are reported once each, not once per CPU and event.
