@@ -40,14 +40,16 @@ U64_MAX = (1 << 64) - 1
 # no longer than the stock CLI sleeps after a "pending" answer before it asks again
 # (lttng-tools: DEFAULT_DATA_AVAILABILITY_WAIT_TIME_US).
 PUSH_BEFORE_ANSWER_S = 0.2
-# lttng-relayd 2.13 takes the next file number modulo the count: a count of 0 kills it
-# (SIGFPE) at the first full file; later versions refuse the stream.
-_SIZE_WITHOUT_COUNT = (
-    "{}: a trace file size without a trace file count is not supported when streaming "
-    "to a relay daemon"
-)
 
 ReaderFactory = Callable[[int], SubbufReader]
+
+
+def _refuse_size_without_count(req: AddStream | SnapshotStream) -> None:
+    """lttng-relayd 2.13 takes the next file number modulo the count: a count of 0 kills
+    it (SIGFPE) at the first full file; later versions refuse the stream."""
+    if req.tracefile_size and not req.tracefile_count:
+        raise RequestError(f"{req.cmd}: a trace file size without a trace file count is not "
+                           "supported when streaming to a relay daemon")
 
 
 class RequestError(Exception):
@@ -162,8 +164,7 @@ class Registry:
             raise RequestError(
                 "add_stream: splice output is not supported when streaming to a relay daemon"
             )
-        if req.tracefile_size and not req.tracefile_count:
-            raise RequestError(_SIZE_WITHOUT_COUNT.format(req.cmd))
+        _refuse_size_without_count(req)
         reader = self._reader_factory(fd)
         if session.relayd_chunk_id is None:
             raise RequestError("add_stream: the session has no trace chunk on its relay daemon")
@@ -308,8 +309,7 @@ class Registry:
                 )
             if session.relayd_chunk_id is None:
                 raise RequestError("snapshot_stream: the snapshot has no trace chunk")
-            if req.tracefile_size and not req.tracefile_count:
-                raise RequestError(_SIZE_WITHOUT_COUNT.format(req.cmd))
+            _refuse_size_without_count(req)
             # The reader of a stream fd (KernelStream) has the snapshot operations too.
             reader = cast(RelaydSnapshotSource, self._reader_factory(fd))
             try:
