@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import resource
 import shlex
 import sys
 
@@ -43,6 +44,26 @@ def _setup_logging(verbose: int, quiet: bool, rundir: str) -> None:
             handler.setLevel(level)
 
 
+# set_ulimit() of lttng-sessiond's main.c: every enabled kernel event, channel and stream
+# holds a file descriptor, and a session enabling each tracepoint by name needs more than
+# the usual 1024. The consumer daemon, started by this one, inherits the limit.
+OPEN_FILES_LIMIT = 65535
+
+
+def _raise_open_files_limit() -> None:
+    """To OPEN_FILES_LIMIT, else (without CAP_SYS_RESOURCE, in a container) to the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft, OPEN_FILES_LIMIT)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(hard, wanted)))
+    except (OSError, ValueError):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, hard), hard))
+        except (OSError, ValueError) as exc:
+            logging.getLogger("pylttng.sessiond").warning(
+                "failed to set open files limit: %s", exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = options.parse(argv, os.environ)
@@ -63,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.daemonize or args.background:
         readiness_fd = daemonize(close_std=args.daemonize)
     _setup_logging(args.verbose, args.quiet, paths.rundir)
+    if os.geteuid() == 0:
+        _raise_open_files_limit()
     for line in options.not_applied(args, os.environ):
         logging.getLogger("pylttng.sessiond").info("%s", line)
     consumerd_cmd = shlex.split(args.consumerd_cmd) if args.consumerd_cmd else None

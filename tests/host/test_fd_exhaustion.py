@@ -1,7 +1,8 @@
 """Both daemons' listening sockets outlive running out of file descriptors: accept(2)
 fails with EMFILE while every fd the process may open is taken, the daemon waits, keeps
 serving the connections it has, and accepts the queued ones once fds are free again.
-In-process, with the real kernel's EMFILE: the soft RLIMIT_NOFILE lowered and filled up."""
+In-process, with the real kernel's EMFILE: the soft RLIMIT_NOFILE lowered and filled up.
+And, as lttng-sessiond does, the root session daemon raises that limit when it starts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import logging
 import os
 import resource
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from pylttng.consumerd.wire import FramedSocket, connect_unix
 from pylttng.protocol.client import reader, writer
 from pylttng.protocol.client.constants import Command, ErrorCode
 from pylttng.protocol.consumer import DataPending, Frame, encode_request, parse_reply
+from pylttng.sessiond.main import OPEN_FILES_LIMIT
 from test_consumer_fakering import FakeKernel
 from test_sessiond_protocol import Harness, daemon  # noqa: F401  (the fixture)
 
@@ -163,3 +167,21 @@ async def test_a_flood_that_comes_and_goes_is_reported_once(
     warned = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 1, [r.getMessage() for r in caplog.records]
     assert sum("accepting connections again" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_the_root_session_daemon_raises_its_open_files_limit() -> None:
+    """lttng-sessiond's set_ulimit(): 65535 open files (or the hard limit, where it may not
+    be raised), for sessions with more than 1024 kernel events, each an fd. In a child,
+    whose limits the test's process keeps."""
+    script = (
+        "import resource\n"
+        "from pylttng.sessiond.main import _raise_open_files_limit\n"
+        "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))\n"
+        "_raise_open_files_limit()\n"
+        "print(hard, *resource.getrlimit(resource.RLIMIT_NOFILE))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    was_hard, soft, hard = map(int, done.stdout.split())
+    assert soft >= min(OPEN_FILES_LIMIT, was_hard) and hard >= soft, done.stdout
