@@ -97,6 +97,14 @@ class KernelTracer:
         os.close(self.fd)
 
     # --- tracer fd ---------------------------------------------------------------------
+    def answers(self) -> bool:
+        """Whether the module behind the fd is still loaded (it answers its ABI version)."""
+        try:
+            self.abi_version()
+        except KernelTracerError:
+            return False
+        return True
+
     def abi_version(self) -> tuple[int, int]:
         raw = _ioctl_read(self.fd, abi.TRACER_ABI_VERSION, abi.TRACER_ABI_VERSION_SIZE)
         v = abi.TracerAbiVersion.parse(raw)

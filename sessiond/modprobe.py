@@ -100,6 +100,13 @@ class TracerLoader:
         return self._tracer
 
     async def get(self) -> KernelTracer:
+        if self._tracer is not None and not self._tracer.answers():
+            # /proc/lttng pins no module: with no session left, `rmmod` (or the stock
+            # lttng-sessiond's `modprobe -r` at exit) may unload it under an open fd, whose
+            # ioctls then fail (ENOTTY). Load and open it again, as on the first command.
+            log.warning("kernel tracer unloaded since it was opened: loading it again")
+            self._tracer.close()
+            self._tracer = None
         if self._tracer is None:
             loaded = await load_kernel_tracer(no_kernel=self._no_kernel)
             if isinstance(loaded, KernelUnavailable):

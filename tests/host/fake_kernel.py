@@ -47,6 +47,9 @@ class FakeTracer:
         self.destroy_gate_timed_out = False
         self.refuse_tracking: int | None = None  # an errno for the tracker ioctls
 
+    def answers(self) -> bool:
+        return True
+
     def _fd(self) -> int:
         return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
 

@@ -328,8 +328,6 @@ class Daemon:
         }
         argv = sandboxed([sys.executable, *DAEMONS[name]], read_only=True)
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=self._log, env=env, cwd="/")
-        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (DAEMON_FD_LIMIT, hard))
         self.root = pathlib.Path(f"/proc/{self.proc.pid}/root")
         self.socket = str(self.root) + SOCKET
 
@@ -376,6 +374,9 @@ class Daemon:
                 except (OSError, trio.TooSlowError):
                     pass
                 await trio.sleep(0.05)
+        # Lowered once the daemon is up: as root, it raises its own limit as it starts.
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.prlimit(self.proc.pid, resource.RLIMIT_NOFILE, (DAEMON_FD_LIMIT, hard))
         # The requests' paths live under the CLI's home: make it, empty, in the sandbox.
         os.makedirs(str(self.root) + CAPTURE_HOME, exist_ok=True)
 

@@ -1,5 +1,5 @@
 """Issue 23, faults survived: a daemon killed mid-session, a full disk, rmmod while a
-session traces, and many session cycles, through pylttng's daemons.
+session traces or between sessions, and many session cycles, through pylttng's daemons.
 
 Each fault must end in a clear report, never a hang: commands after it return within
 their timeout (Lttng.timeout), the daemons keep serving new sessions, the trace written
@@ -82,6 +82,22 @@ def test_killed_sessiond_lets_go_of_the_module(lttng: Lttng, tmp_path: Path) -> 
     counted_events(tmp_path / "orphan", discards_allowed=True)
     subprocess.run(["modprobe", "pylttng"], check=True)
     subprocess.run(["rm", "-rf", "/var/run/lttng"], check=True)  # its stale pid and lock
+
+
+def test_module_unloaded_between_sessions_is_loaded_again(lttng: Lttng, tmp_path: Path) -> None:
+    """/proc/lttng pins no module (LTTng-modules' neither): with no session left, the module
+    may be unloaded under the daemon's open fd. The next kernel command loads it again."""
+    traced_session(lttng, "before", tmp_path / "before")
+    lttng.ok("destroy", "before")
+    assert settled_refcount(0, 30) == 0, "pylttng.ko still referenced"
+    removed = run("rmmod", "pylttng")
+    assert removed.rc == 0, removed.text
+    traced_session(lttng, "after", tmp_path / "after")
+    lttng.ok("stop", "after")
+    lttng.ok("destroy", "after")
+    assert counted_events(tmp_path / "after", discards_allowed=True) > 0
+    log = Path("/var/run/lttng/pylttng-sessiond.log").read_text(errors="replace")
+    assert "kernel tracer unloaded since it was opened: loading it again" in log, log[-2000:]
 
 
 def test_rmmod_while_tracing_is_refused(lttng: Lttng, tmp_path: Path) -> None:
