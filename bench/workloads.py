@@ -44,8 +44,10 @@ class Workload(Protocol):
     def run(self) -> Outcome: ...
 
 
-def execute(cmd: list[str], timeout: float = 1800) -> tuple[str, float]:
-    """Run the work; its output and wall time, or WorkloadError.
+def execute(cmd: list[str], timeout: float = 1800,
+            success: tuple[int, ...] = (0,)) -> tuple[str, float]:
+    """Run the work; its output and wall time, or WorkloadError if it exits with a code
+    not in `success`.
 
     In its own process group, its output in a file: workers that outlive their parent
     (stress-ng's) are killed with the group, and hold no pipe that would keep us waiting.
@@ -66,7 +68,7 @@ def execute(cmd: list[str], timeout: float = 1800) -> tuple[str, float]:
         proc.wait()
         sink.seek(0)
         out = sink.read().decode(errors="replace")
-    if rc != 0:
+    if rc not in success:
         why = f"timed out after {timeout:g} s" if rc is None else f"exited {rc}"
         raise WorkloadError(f"{' '.join(cmd)} {why}: {out[-2000:]}")
     return out, seconds
