@@ -9,12 +9,12 @@ report of events the full buffers discarded.
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
 
 from conftest import Lttng, counted_events
+from test_catalogue import listed_names
 
 from bench.workloads import execute
 
@@ -30,8 +30,8 @@ CONTEXTS = [
 
 STRESS = ["stress-ng", "--timeout", "20s", "--metrics-brief", "--cpu", "1", "--switch", "1",
           "--open", "1", "--vm", "1", "--vm-bytes", "32M"]
-# stress-ng's exit code when a stressor ended early for want of memory: the trace fills the
-# guest's memory (/tmp), and more of it on the debug kernel, whose checkers take their share.
+# stress-ng's exit code when a stressor ended early for want of memory: the guest's /tmp,
+# which holds the trace, is in memory, and the debug kernel's checkers take their share.
 STRESS_NO_RESOURCE = 3
 
 
@@ -42,7 +42,6 @@ STRESS_NO_RESOURCE = 3
 DEBUG_ONLY = {"lock_acquire", "lock_release", "lock_contended", "lock_acquired",
               "preemptirq_irq_disable", "preemptirq_irq_enable",
               "preemptirq_preempt_disable", "preemptirq_preempt_enable"}
-TRACEPOINT = re.compile(r"^      (\S+) \(loglevel: .*\) \(type: tracepoint\)$", re.MULTILINE)
 
 
 def step(what: str, began: float) -> None:
@@ -62,7 +61,7 @@ def test_everything_on_under_stress(daemon: Lttng) -> None:
     lttng.ok("enable-channel", "-k", "--subbuf-size", "1M", "--num-subbuf", "4", "chan")
     # Each tracepoint by name, as a user listing them would: more events than the 1024 open
     # files a process starts with, each held by the session daemon as a file descriptor.
-    names = sorted(set(TRACEPOINT.findall(lttng.ok("list", "-k").out)) - DEBUG_ONLY)
+    names = sorted(set(listed_names(lttng)) - DEBUG_ONLY)
     assert len(names) > 1024, names
     enabled = lttng.ok("enable-event", "-k", "-c", "chan", "--tracepoint", ",".join(names))
     assert enabled.out.count(" created in channel chan\n") == len(names), enabled.out
