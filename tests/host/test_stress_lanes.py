@@ -38,9 +38,13 @@ def test_file_seconds_sum_each_files_tests(tmp_path: Path) -> None:
         "test_x.py": 3.5, "test_y.py": 4.0}
 
 
-def test_a_lane_is_green_only_with_every_test_passed_and_a_clean_log() -> None:
-    lane = stress.Lane(0, ["test_x.py"], passed=3, tests=3, dmesg="clean")
+def test_a_lane_is_green_only_with_every_test_passed_a_clean_log_and_its_leak_scan() -> None:
+    lane = stress.Lane(0, ["test_x.py"], passed=3, tests=3, dmesg="clean", leak_scan="done")
     assert lane.green()
-    assert not stress.Lane(0, passed=2, tests=3, dmesg="clean").green()
-    assert not stress.Lane(0, passed=3, tests=3, dmesg="1 trouble lines").green()
-    assert not stress.Lane(0, dmesg="clean").green()
+    assert stress.Lane(0, passed=3, tests=3, dmesg="clean", leak_scan="no kmemleak").green()
+    assert not stress.Lane(0, passed=2, tests=3, dmesg="clean", leak_scan="done").green()
+    assert not stress.Lane(0, passed=3, tests=3, dmesg="1 trouble lines",
+                           leak_scan="done").green()
+    assert not stress.Lane(0, dmesg="clean", leak_scan="done").green()
+    assert not stress.Lane(0, passed=3, tests=3, dmesg="clean", leak_scan="missing").green()
+    assert not stress.Lane(0, passed=3, tests=3, dmesg="clean").green()
