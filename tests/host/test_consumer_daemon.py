@@ -7,6 +7,7 @@ runs in-process with a fake ring buffer behind the received fds.
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import signal
@@ -26,6 +27,7 @@ from pylttng.consumerd.fs_identity import ROOT
 from pylttng.consumerd.wire import connect_unix
 from pylttng.protocol.consumer import DataPending, encode_request, parse_reply
 from pylttng.protocol.consumer import Frame as FrameEvent
+from pylttng.sessiond import consumer_supervisor
 from pylttng.sessiond.consumer_link import ConsumerError, ConsumerLink
 from pylttng.sessiond.consumer_supervisor import ConsumerdProcess, run_consumerd
 from test_consumer_fakering import PAGE, FakeKernel, ctf_packet, page_align
@@ -346,6 +348,53 @@ async def test_supervisor_restarts_a_killed_consumerd(sock_path: str) -> None:
 async def test_supervisor_reports_a_consumerd_that_cannot_start(sock_path: str) -> None:
     with pytest.raises(ConsumerError, match=r"exited \(exit status 3\) before listening"):
         await run_consumerd(sock_path, command=[sys.executable, "-c", "raise SystemExit(3)"])
+
+
+# A stand-in consumerd that works (burns CPU) for BUSY_S, then listens on argv[1].
+BUSY_THEN_LISTEN = """
+import socket, sys, time
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    pass
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[1])
+server.listen()
+time.sleep(60)
+"""
+
+
+async def test_supervisor_waits_for_a_consumerd_busy_starting(
+    sock_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Busy for three idle timeouts: still starting, not hung."""
+    monkeypatch.setattr(consumer_supervisor, "IDLE_TIMEOUT_S", 0.5)
+    command = [sys.executable, "-c", BUSY_THEN_LISTEN, sock_path, "1.5"]
+    async with trio.open_nursery() as nursery:
+        handle: ConsumerdProcess = await nursery.start(
+            functools.partial(run_consumerd, sock_path, command=command))
+        assert handle.pid > 0 and os.path.exists(sock_path)
+        nursery.cancel_scope.cancel()
+
+
+async def test_supervisor_gives_up_on_an_idle_consumerd(
+    sock_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumer_supervisor, "IDLE_TIMEOUT_S", 0.5)
+    command = [sys.executable, "-c", "import time; time.sleep(60)"]
+    with trio.fail_after(10), pytest.raises(ConsumerError, match=r"did not listen .* idle for"):
+        await run_consumerd(sock_path, command=command)
+
+
+def test_cpu_ticks_of_a_process_and_of_none() -> None:
+    before = consumer_supervisor.cpu_ticks(os.getpid())
+    end = time.monotonic() + 0.2
+    while time.monotonic() < end:
+        pass
+    after = consumer_supervisor.cpu_ticks(os.getpid())
+    assert before is not None and after is not None and after > before
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert consumer_supervisor.cpu_ticks(child.pid) is None
 
 
 def test_socket_reachable_for_stock_clients(
