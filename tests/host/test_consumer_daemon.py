@@ -350,7 +350,7 @@ async def test_supervisor_reports_a_consumerd_that_cannot_start(sock_path: str) 
         await run_consumerd(sock_path, command=[sys.executable, "-c", "raise SystemExit(3)"])
 
 
-# A stand-in consumerd that works (burns CPU) for BUSY_S, then listens on argv[1].
+# A stand-in consumerd: works (burns CPU) for argv[2] seconds, then listens on argv[1].
 BUSY_THEN_LISTEN = """
 import socket, sys, time
 end = time.monotonic() + float(sys.argv[2])

@@ -92,13 +92,6 @@ def test_the_debug_kernel_turns_every_checker_on() -> None:
     assert "# CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF is not set" in lines
 
 
-@pytest.mark.parametrize(("scan", "green"), [("done", True), ("no kmemleak", True),
-                                             ("missing", False), ("not run", False)])
-def test_a_stress_lane_without_its_leak_scan_is_not_green(scan: str, green: bool) -> None:
-    lane = stress.Lane(0, ["test_x.py"], passed=3, tests=3, dmesg="clean", leak_scan=scan)
-    assert lane.green() is green
-
-
 def test_stress_knows_a_kernel_tree_with_kmemleak(tmp_path: Path) -> None:
     (tmp_path / ".config").write_text("CONFIG_KASAN=y\nCONFIG_DEBUG_KMEMLEAK=y\n")
     assert stress.has_kmemleak(tmp_path)
