@@ -29,8 +29,8 @@ class Result:
         return self.out + self.err
 
 
-# Python runs some 80x slower on our debug kernel (make debug-kernel) under TCG than on
-# the host: a daemon's start alone takes minutes there.  A command gets this long before
+# Python runs far slower on our debug kernel (make debug-kernel) under TCG than on the
+# host: a daemon's start alone can take minutes there.  A command gets this long before
 # a test takes it for hung.
 COMMAND_TIMEOUT_S = 900.0 if platform.release().endswith("-pylttng-debug") else 120.0
 
