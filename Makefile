@@ -127,9 +127,9 @@ test-vm: modules build/syscall_loop
 	$(PYTHON) tests/vm/runner.py check
 
 # Every kernel of tests/vm/kernels.py: build, boot, whole VM suite; the table in
-# build/kernels/table.md.  CI (make check) runs the whole suite on 6.1, what the kernel can
-# change on 6.12 (through pylttng's daemons), and the end-to-end and event-source tests on
-# the RT and cloud flavours (--ci: tests/vm/kernels.py, Kernel.ci_suite).
+# build/kernels/table.md.  CI (make check) runs the whole suite on 6.1 (in two guests),
+# the end-to-end and event-source tests on 6.12, and a smoke test on the RT and cloud
+# flavours (--ci: tests/vm/kernels.py, Kernel.ci_suites).
 check-kernels: kernels
 	$(PYTHON) tests/vm/kernels.py check
 

@@ -18,16 +18,16 @@ LAYOUTS = SRC / "kmod" / "scripts" / "private-layouts.sh"
 
 def test_six_kernels_two_versions_three_flavours() -> None:
     assert len({k.image for k in kernels.KERNELS}) == 6
-    suites = {k.name: k.ci_suite for k in kernels.KERNELS}
-    assert (suites["6.1"], suites["6.12"]) == ("full", "kernel")
-    assert {s for name, s in suites.items() if name not in ("6.1", "6.12")} == {"quick"}
+    suites = {k.name: k.ci_suites for k in kernels.KERNELS}
+    assert (suites["6.1"], suites["6.12"]) == (("kernel", "daemons"), ("quick",))
+    assert {s for name, s in suites.items() if name not in ("6.1", "6.12")} == {("smoke",)}
     assert kernels.KERNELS[0].image == "linux-image-amd64"  # the default KVER
     for k in kernels.KERNELS:
         assert k.headers == k.image.replace("linux-image-", "linux-headers-")
 
 
-def test_quick_tests_exist() -> None:
-    for name in kernels.QUICK_TESTS:
+def test_quick_and_smoke_tests_exist() -> None:
+    for name in (*kernels.QUICK_TESTS, *kernels.SMOKE_TESTS):
         assert (SRC / "tests" / "vm" / name.split("::")[0]).exists(), name
 
 
@@ -35,6 +35,8 @@ def test_ci_suites() -> None:
     assert kernels.ci_tests("full") == []
     assert kernels.ci_tests("kernel") == ["--ci-suite=kernel"]
     assert kernels.ci_tests("quick") == ["--ci-suite=quick"]
+    assert kernels.guest_name("6.1.0-1-amd64", "full") == "6.1.0-1-amd64"
+    assert kernels.guest_name("6.1.0-1-amd64", "daemons") == "6.1.0-1-amd64.daemons"
     for name in kernels.DAEMON_TESTS:
         assert (SRC / "tests" / "vm" / name).exists(), name
 
@@ -72,8 +74,28 @@ def test_a_row_is_green_only_when_everything_is() -> None:
     assert not kernels.Row(**{**row.__dict__, "tests": 0, "passed": 0}).green()
     assert not kernels.Row(**{**row.__dict__, "dmesg": "2 trouble lines"}).green()
     assert not kernels.Row(**{**row.__dict__, "dkms": "FAILED"}).green()
-    text = kernels.table([row], {"6.1": "quick"})
-    assert "| 6.1 | 6.1.0-1-amd64 | installed | clean | 5 / 5 (quick) | clean | - | - |" in text
+    text = kernels.table([row], {"6.1": ("kernel", "daemons")})
+    assert ("| 6.1 | 6.1.0-1-amd64 | installed | clean | 5 / 5 (kernel + daemons) | clean "
+            "| - | - |") in text
+
+
+def run(guest: str, passed: int, tests: int, dmesg: str = "clean") -> kernels.GuestRun:
+    return kernels.GuestRun(guest, passed, tests, 0, dmesg, "-", "-", 10.0)
+
+
+def test_a_kernel_tested_in_two_guests_is_green_only_if_both_are() -> None:
+    row = kernels.Row("6.1", "6.1.0-1-amd64", dkms="installed", build="clean")
+    kernels.add_run(row, run("6.1.0-1-amd64.kernel", 3, 3))
+    kernels.add_run(row, run("6.1.0-1-amd64.daemons", 2, 2))
+    assert row.green() and (row.passed, row.tests, row.seconds) == (5, 5, 20.0)
+    hung = kernels.Row("6.1", "6.1.0-1-amd64", dkms="installed", build="clean")
+    kernels.add_run(hung, run("6.1.0-1-amd64.kernel", 3, 3))
+    kernels.add_run(hung, run("6.1.0-1-amd64.daemons", 0, 0, "no result"))
+    assert not hung.green()
+    noisy = kernels.Row("6.1", "6.1.0-1-amd64", dkms="installed", build="clean")
+    kernels.add_run(noisy, run("6.1.0-1-amd64.kernel", 3, 3, "2 trouble lines"))
+    kernels.add_run(noisy, run("6.1.0-1-amd64.daemons", 2, 2))
+    assert not noisy.green() and noisy.dmesg == "2 trouble lines"
 
 
 def test_a_red_row_says_which_tests_failed(tmp_path: Path) -> None:
@@ -85,13 +107,14 @@ def test_a_red_row_says_which_tests_failed(tmp_path: Path) -> None:
         '<failure message="AssertionError: 3 != 4&#10;second line">trace</failure>'
         "</testcase></testsuite></testsuites>")
     row = kernels.Row("6.1", "6.1.0-1-amd64", dkms="installed", build="clean", passed=1,
-                      tests=2, dmesg="clean")
+                      tests=2, dmesg="clean", guests=["6.1.0-1-amd64"])
     assert kernels.why_red(row, tmp_path) == [
         "kernels: 6.1.0-1-amd64: test_x::test_b: AssertionError: 3 != 4",
         "kernels: 6.1.0-1-amd64: second line"]
     assert kernels.why_red(kernels.Row(**{**row.__dict__, "passed": 2}), tmp_path) == []
     (tmp_path / "vm-6.1.0-2-amd64.log").write_text("booting\nKernel panic\n")
-    panicked = kernels.Row("6.1", "6.1.0-2-amd64", dkms="installed", build="clean")
+    panicked = kernels.Row("6.1", "6.1.0-2-amd64", dkms="installed", build="clean",
+                           guests=["6.1.0-2-amd64"])
     assert kernels.why_red(panicked, tmp_path)[-1] == "kernels: 6.1.0-2-amd64: Kernel panic"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from kernels import DAEMON_TESTS, QUICK_TESTS
+from kernels import DAEMON_TESTS, QUICK_TESTS, SMOKE_TESTS, SUITE_ORDER
 
 from bench.tracers import pids_of, stop_daemons
 
@@ -96,8 +96,8 @@ FAILED = pytest.StashKey[bool]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--stress", action="store_true",
                      help="the long forms of the reliability tests (make stress)")
-    parser.addoption("--ci-suite", choices=("full", "kernel", "quick"), default="full",
-                     help="what CI runs on this kernel (tests/vm/kernels.py: Kernel.ci_suite); "
+    parser.addoption("--ci-suite", choices=SUITE_ORDER, default="full",
+                     help="what CI runs in this guest (tests/vm/kernels.py: Kernel.ci_suites); "
                           "an option, not a list of files: the guest's command goes on the "
                           "kernel's command line, which 6.12 caps at 2048 bytes")
 
@@ -124,13 +124,14 @@ def through_stock_daemons(item: pytest.Item) -> bool:
 
 
 def in_ci_suite(item: pytest.Item, suite: str) -> bool:
-    """kernel: every test the kernel can change, through pylttng's daemons; quick: the
-    QUICK_TESTS of kernels.py."""
+    """kernel: every test the kernel can change, through pylttng's daemons; daemons: every
+    other test; quick and smoke: the QUICK_TESTS and SMOKE_TESTS of kernels.py."""
     file_name = item.path.name
-    if suite == "kernel":
-        return file_name not in DAEMON_TESTS and not through_stock_daemons(item)
-    if suite == "quick":
-        for entry in QUICK_TESTS:
+    kernel_facing = file_name not in DAEMON_TESTS and not through_stock_daemons(item)
+    if suite in ("kernel", "daemons"):
+        return kernel_facing == (suite == "kernel")
+    if suite in ("quick", "smoke"):
+        for entry in QUICK_TESTS if suite == "quick" else SMOKE_TESTS:
             name, _, test = entry.partition("::")
             if name == file_name and test in ("", item.name.split("[")[0]):
                 return True
