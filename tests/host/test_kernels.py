@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,45 @@ def test_a_kernel_tested_in_two_guests_is_green_only_if_both_are() -> None:
     kernels.add_run(noisy, run("6.1.0-1-amd64.kernel", 3, 3, "2 trouble lines"))
     kernels.add_run(noisy, run("6.1.0-1-amd64.daemons", 2, 2))
     assert not noisy.green() and noisy.dmesg == "2 trouble lines"
+
+
+def test_ci_starts_each_kernels_guests_once_its_module_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    builds: list[str] = []
+    guests: list[str] = []
+    first_guest_started = threading.Event()
+    rows = [kernels.Row(k.name, f"r-{k.name.replace(' ', '-')}") for k in kernels.KERNELS]
+
+    def build_one(row: kernels.Row, out_root: Path) -> None:
+        # Every build after the first waits for the first guest: were the guests held
+        # back until every build was done, this would time out.
+        if builds:
+            assert first_guest_started.wait(timeout=10)
+        builds.append(row.kernel)
+        row.build = "clean"
+
+    def test_one(release: str, suite: str, out_root: Path) -> kernels.GuestRun:
+        guests.append(f"{release} {suite}")
+        first_guest_started.set()
+        return run(kernels.guest_name(release, suite), 2, 2)
+
+    monkeypatch.setattr(kernels, "installed_rows", lambda: rows)
+    monkeypatch.setattr(kernels, "dkms_check", lambda rows, out: "refused, saying why")
+    monkeypatch.setattr(kernels, "build_one", build_one)
+    monkeypatch.setattr(kernels, "test_one", test_one)
+    monkeypatch.setattr(kernels, "default_release", lambda: "r-6.1")
+    monkeypatch.setattr(kernels.subprocess, "run", lambda *a, **k: None)
+    monkeypatch.setattr(kernels.vm_slots, "count", lambda: 1)
+    for row in rows:
+        row.dkms = "installed"
+    assert kernels.check(True, tmp_path) == 0
+    # The longest suites first: 6.1's two halves, then 6.12's quick tier, then the smokes.
+    assert builds[:2] == ["6.1", "6.12"]
+    assert guests[:3] == ["r-6.1 kernel", "r-6.1 daemons", "r-6.12 quick"]
+    assert sorted(guests) == sorted(f"{row.release} {suite}" for row, k in
+                                    zip(rows, kernels.KERNELS) for suite in k.ci_suites)
+    assert (rows[0].passed, rows[0].tests, rows[0].green()) == (4, 4, True)
+    assert "4 / 4 (kernel + daemons)" in (tmp_path / "table.md").read_text()
 
 
 def test_a_red_row_says_which_tests_failed(tmp_path: Path) -> None:

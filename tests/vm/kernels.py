@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -441,16 +441,17 @@ def check(ci: bool, out_root: Path) -> int:
     conflict = dkms_check(rows, out_root)
     print(f"kernels: DKMS: {conflict}", flush=True)
     installed = [row for row in rows if "not installed" not in row.release]
-    for row in installed:
-        print(f"kernels: building for {row.kernel}", flush=True)
-        build_one(row, out_root)
-    jobs = [(row, suite) for row in installed if row.build == "clean"
-            for suite in suites[row.kernel]]
-    # The longest suites first, so that the guests side by side end near together.
-    jobs.sort(key=lambda job: SUITE_ORDER.index(job[1]))
+    # The longest suites first, so that the guests side by side end near together; a
+    # kernel's guests start as soon as its module is built (a build keeps one core busy).
+    installed.sort(key=lambda row: min(map(SUITE_ORDER.index, suites[row.kernel])))
     with ThreadPoolExecutor(vm_slots.count()) as guests:
-        runs = {guests.submit(test_one, row.release, suite, out_root): row
-                for row, suite in jobs}
+        runs: dict[Future[GuestRun], Row] = {}
+        for row in installed:
+            print(f"kernels: building for {row.kernel}", flush=True)
+            build_one(row, out_root)
+            if row.build == "clean":
+                for suite in sorted(suites[row.kernel], key=SUITE_ORDER.index):
+                    runs[guests.submit(test_one, row.release, suite, out_root)] = row
         for run in as_completed(runs):
             row = runs[run]
             add_run(row, run.result())
