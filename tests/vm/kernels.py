@@ -382,6 +382,12 @@ class GuestRun:
     seconds: float
 
 
+# How long a guest may run before the runner stops it: a hung command is caught far sooner
+# by the tests' own timeouts, so this only stops a guest that hangs as a whole, and it
+# leaves room for a slow machine (under TCG, runs of one suite differ by 2x and more).
+GUEST_TIMEOUT_S = 4800
+
+
 def test_one(release: str, suite: str, out_root: Path) -> GuestRun:
     """Boot the kernel and run one CI suite (or the whole suite) in a guest."""
     started = time.monotonic()
@@ -389,7 +395,7 @@ def test_one(release: str, suite: str, out_root: Path) -> GuestRun:
     out = out_root / guest
     out.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, str(SRC / "tests" / "vm" / "runner.py"), "check",
-           "--kver", release, "--out", str(out),
+           "--kver", release, "--out", str(out), "--timeout", str(GUEST_TIMEOUT_S),
            "--kmod", str(module_copy(out_root, release)), "--", *ci_tests(suite)]
     with open(out_root / f"vm-{guest}.log", "w") as log:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
