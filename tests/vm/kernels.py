@@ -224,10 +224,10 @@ def why_red(row: Row, out_root: Path) -> list[str]:
         return []
     lines = []
     for guest in row.guests:
-        said = [f"kernels: {guest}: {line}"
-                for failure in failed_tests(out_root / guest / "junit.xml")
-                for line in failure.splitlines()]
         out, vm_log = out_root / guest, out_root / f"vm-{guest}.log"
+        said = [f"kernels: {guest}: {line}"
+                for failure in failed_tests(out / "junit.xml")
+                for line in failure.splitlines()]
         troubled = not (out / "junit.xml").exists() or dmesg_verdict(out) != "clean"
         if not said and troubled and vm_log.exists():
             said = [f"kernels: {guest}: {line}"
@@ -384,7 +384,7 @@ class GuestRun:
 
 # How long a guest may run before the runner stops it: a hung command is caught far sooner
 # by the tests' own timeouts, so this only stops a guest that hangs as a whole, and it
-# leaves room for a slow machine (under TCG, runs of one suite differ by 2x and more).
+# leaves room for a machine that runs TCG guests slower than usual.
 GUEST_TIMEOUT_S = 4800
 
 
@@ -405,7 +405,9 @@ def test_one(release: str, suite: str, out_root: Path) -> GuestRun:
 
 def add_run(row: Row, run: GuestRun) -> None:
     """Count one guest's results in its kernel's row: the log is clean only if every
-    guest's was; the catalogue and metadata figures come from the guest that ran them."""
+    guest's was; the catalogue and metadata figures come from the guest that ran them;
+    the time is the machine time of the build and every guest (side by side, they
+    overlap)."""
     first = not row.guests
     row.guests.append(run.guest)
     row.guests_without_results += run.tests == 0
