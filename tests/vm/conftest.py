@@ -32,7 +32,10 @@ class Result:
 # Python runs far slower on our debug kernel (make debug-kernel) under TCG than on the
 # host: a daemon's start alone can take minutes there.  A command gets this long before
 # a test takes it for hung.
-COMMAND_TIMEOUT_S = 900.0 if platform.release().endswith("-pylttng-debug") else 120.0
+DEBUG_KERNEL = platform.release().endswith("-pylttng-debug")
+COMMAND_TIMEOUT_S = 900.0 if DEBUG_KERNEL else 120.0
+# babeltrace2 reading a whole trace: longer than a command, and never less on that kernel.
+READ_TIMEOUT_S = max(300.0, COMMAND_TIMEOUT_S)
 
 
 def run(*cmd: str, env: dict[str, str] | None = None,
@@ -245,11 +248,12 @@ def meminfo_kb(field: str) -> int:
     raise AssertionError(f"no {field} in /proc/meminfo")
 
 
-def babeltrace2(*args: str, timeout: float = 300) -> Result:
+def babeltrace2(*args: str, timeout: float = READ_TIMEOUT_S) -> Result:
     return run("babeltrace2", *args, timeout=timeout)
 
 
-def counted_events(trace: Path, *, discards_allowed: bool = False, timeout: float = 300) -> int:
+def counted_events(trace: Path, *, discards_allowed: bool = False,
+                   timeout: float = READ_TIMEOUT_S) -> int:
     """How many events babeltrace2 decodes reading the whole trace (its counter sink), with
     no error and no warning but, where ``discards_allowed``, its report of events that full
     buffers discarded."""

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import Lttng, fork_exec_workload, run
+from conftest import DEBUG_KERNEL, Lttng, fork_exec_workload, run
 from differential import Step, Transcript, assert_same_transcripts, run_on_both
 from relayd import Relayd
 from test_rotation import WORKLOAD_EVENTS
@@ -26,8 +26,9 @@ HOST = socket.gethostname()
 LIVE_TIMER_US = 1_000_000  # lttng-tools' default (DEFAULT_LTTNG_LIVE_TIMER)
 # Events must show within the live period + 1 s (issue 22); the delays of each round are
 # kept in the output folder (live/<daemons>.json). Measured under QEMU/TCG on 2 CPUs:
-# 0.85-1.09 s with the 1 s timer, under both daemon pairs.
-MARGIN_S = 1.0
+# 0.85-1.09 s with the 1 s timer, under both daemon pairs.  The debug kernel of make stress
+# runs every step of that path several times slower: there the margin is the slowdown's.
+MARGIN_S = 4.0 if DEBUG_KERNEL else 1.0
 ROUNDS = 3
 
 
