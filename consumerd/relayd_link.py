@@ -244,6 +244,10 @@ class RelaydLink:
         self._enqueue(r.SendMetadata(handle, data, padding_size))
 
     def _enqueue(self, item: r.SendIndex | r.SendMetadata | r.RotateStreams) -> None:
+        if self.broken is not None:
+            # run_control() has ended or is ending: nothing queued now could be sent, and
+            # whoever waits for the queue to drain must not wait for it.
+            return
         self._queue.append(item)
         self._drained = trio.Event() if self._drained.is_set() else self._drained
         self._queued.set()

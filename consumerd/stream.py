@@ -408,8 +408,8 @@ class Stream:
 
     async def push_ready(self) -> Step:
         """drain_ready(), asking the stream itself whether more is ready rather than the
-        epoll set: a sub-buffer closed by a flush is ready before anything wakes the
-        reader (the channel's read timer does, later)."""
+        epoll set: a sub-buffer closed by a flush is ready before the drain task, woken
+        by it, has had its turn."""
         _, result = await self._drain_counting(ask_stream=True)
         return result
 

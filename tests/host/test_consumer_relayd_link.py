@@ -167,6 +167,22 @@ async def test_killed_relayd_fails_fast(relayd: Relayd) -> None:
     await link.aclose()
 
 
+
+async def test_nothing_queued_after_a_break_is_waited_for(relayd: Relayd) -> None:
+    """A live timer's beacon queued once the link broke (its tick was due while a packet
+    failed to go out) is dropped: waiting for the queue to drain, as closing the session
+    does, ends at once instead of waiting for a control task that has ended."""
+    link, _ = await open_link(relayd)
+    chan = await link.add_stream("c0_0", "kernel", 0)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(link.run_control)
+        link.break_link("relayd data connection: [Errno 32] Broken pipe")
+    link.queue_index(r.SendIndex(chan, U64_MAX, 0, 0, 0, 1, 0, 0, 0, 0))
+    with trio.fail_after(5), pytest.raises(RelaydError, match="Broken pipe"):
+        await link.drained()
+    await link.aclose()
+
+
 # --- streams drained to the relay daemon (relayd_sink.py), from fake ring buffers ----------
 
 
