@@ -123,6 +123,12 @@ static long pyl_data_stream_cmd(struct pyl_stream *stream, unsigned int cmd,
 	case PYL_RB_FLUSH:
 	case PYL_RB_FLUSH_EMPTY:
 		pyl_rb_flush(rb, cmd == PYL_RB_FLUSH_EMPTY);
+		/*
+		 * The reader asked for this packet (a live timer, a stop): its
+		 * poll sees it now rather than at the next read timer.
+		 */
+		if (pyl_rb_readable(rb))
+			pyl_rb_wake_reader(rb);
 		return 0;
 	case PYL_RB_CLEAR:
 		return pyl_rb_clear(rb);

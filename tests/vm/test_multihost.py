@@ -43,7 +43,6 @@ class TracedHost:
     home: Path
     host: Host = field(init=False)
     pids: list[int] = field(default_factory=list)
-    forked: dict[int, float] = field(default_factory=dict)
     delays: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -86,8 +85,7 @@ class TracedHost:
         self.lttng("start", SESSION)
 
     def work(self, count: int) -> list[int]:
-        """Fork and exec /bin/true `count` times in the host, as its uid; the pids, each
-        with when the host's shell printed it, right after the fork (``forked``)."""
+        """Fork and exec /bin/true `count` times in the host, as its uid; the pids."""
         loop = (f"i=0; while [ $i -lt {count} ]; do /bin/true & echo $!; wait $!; "
                 "i=$((i + 1)); done")
         argv = self.host.argv("setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
@@ -97,7 +95,6 @@ class TracedHost:
         pids = []
         for line in proc.stdout:
             pids.append(int(line))
-            self.forked[pids[-1]] = time.monotonic()
         assert proc.wait(timeout=60) == 0 and len(pids) == count, pids
         self.pids += pids
         return pids
@@ -181,10 +178,10 @@ def test_two_hosts_stream_to_one_collector(tmp_path: Path) -> None:
         for _ in range(ROUNDS):
             time.sleep(2 * LIVE_TIMER_US / 1e6)  # idle: the streams send beacons only
             for traced in both:
-                # Each child's exec, from its fork to the viewer's line.
+                # Each child's exec, from its trace timestamp to the viewer's line.
                 for pid in traced.work(3):
-                    shown = viewer.wait_for(exec_of(pid), 60)
-                    traced.delays.append(shown - traced.forked[pid])
+                    viewer.wait_for(exec_of(pid), 60)
+                    traced.delays.append(viewer.delay(exec_of(pid)))
         record["delays_s"] = {t.name: t.delays for t in both}
         phases["rounds"] = time.monotonic() - began
         for traced in both:
