@@ -21,7 +21,7 @@
 #                         client messages; on the debug kernel, the whole VM suite with
 #                         200,000 fuzzed ioctls, seven buffer sizes of exact event
 #                         accounting, 200 session cycles and 30 CPU unplugs under load;
-#                         prints the figures (hours under TCG)
+#                         prints the figures (hours under TCG; run again, it resumes)
 #   make profile          py-spy profiles of the daemons, perf profiles of the producer, in
 #                         the VM (build/profile-vm/profiles/)
 PYTHON ?= python3

@@ -6,25 +6,36 @@ the ioctl fuzzer included, on one kernel — by default the debug kernel of
 
 Under the debug kernel the suite runs several times slower, so it is split into lanes, one
 per VM slot (vm_slots.py), that run side by side: the test files are dealt out longest
-first, each file's length taken from the last run's junit XML when there is one.
+first, each file's length taken from the last junit XML that timed it. A lane boots one
+guest per batch of files (GUEST_TESTS_S).
+
+The whole suite outlasts a working session, so a run resumes: OUT/record.json keeps each
+guest's verdicts as it ends, for one commit and kernel build, and a new run on the same
+ones runs only the files not passed yet. A test file passes when each of its tests did,
+in a guest whose kernel log stayed clean and whose kmemleak scan ran.
 
     stress.py [--kernel-tree DIR] [--out DIR] [test_x.py ...]
 
 (the named VM test files only, when given).
 
 The module is built for that kernel (W=1, -Werror) into OUT/kmod. Prints, and writes to
-OUT/stress.md, a line per lane (tests passed, guest kernel log, time) and the figures the
-tests print under --stress (fuzzed ioctls, session cycles, events accounted, ...).
-Exits 0 only if every lane passed with a clean guest kernel log.
+OUT/stress.md, how many files passed, the suite's time (each run's lanes side by side,
+summed over the runs), a line per guest (tests passed, guest kernel log, kmemleak scan,
+time) and the figures the tests print under --stress (fuzzed ioctls, session cycles,
+events accounted, ...). Exits 0 only once every file has passed.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import heapq
+import json
 import re
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
@@ -37,42 +48,137 @@ import vm_slots
 SRC = Path(__file__).resolve().parents[2]
 VM_TESTS = SRC / "tests" / "vm"
 UNKNOWN_FILE_S = 120.0  # a file that no earlier run timed
-LANE_TIMEOUT_S = 6 * 3600
+# A lane boots a guest for each batch of files of about this many seconds of tests: each
+# guest's verdicts are kept as it ends, so a run cut short loses one batch at most.
+GUEST_TESTS_S = 45 * 60
+GUEST_TIMEOUT_S = 3 * 3600
 # What the tests print under -rA for the closing note: a line starting with "figure: ".
 FIGURE = re.compile(r"^figure: (.*)$", re.MULTILINE)
 
 
 @dataclass
 class Lane:
+    """The test files one VM slot runs, one guest after another (guests())."""
+
     number: int
     files: list[str] = field(default_factory=list)
     weight: float = 0.0
-    passed: int = 0
-    tests: int = 0
+
+
+@dataclass
+class Guest:
+    """One guest of a lane, booted for a few of its files; what it found."""
+
+    lane: int
+    files: list[str]
+    counts: dict[str, list[int]] = field(default_factory=dict)  # file: [passed, tests]
     dmesg: str = "not run"
     # With kmemleak in the kernel, a leak is only reported by the scan guest.sh starts at
-    # the end: a lane whose scan did not run has not shown it leaked nothing.
+    # the end: a guest whose scan did not run has not shown it leaked nothing.
     leak_scan: str = "not run"
     seconds: float = 0.0
+    run: int = 0  # which `make stress` run booted it (Record.runs)
+    out: str = ""  # its output folder under OUT
 
-    def green(self) -> bool:
-        return (self.tests > 0 and self.passed == self.tests and self.dmesg == "clean"
-                and self.leak_scan in ("done", "no kmemleak"))
+    def clean(self) -> bool:
+        return self.dmesg == "clean" and self.leak_scan in ("done", "no kmemleak")
+
+    def passed(self, name: str) -> bool:
+        passed, tests = self.counts.get(name, [0, 0])
+        return self.clean() and 0 < tests == passed
+
+
+@dataclass
+class Record:
+    """The guests of every run on one commit and one kernel build (``key``), kept in
+    OUT/record.json as each guest ends: a run cut short resumes with the files it has
+    not yet passed, and the report covers the whole suite."""
+
+    key: str
+    runs: int = 0
+    guests: list[Guest] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path, key: str) -> Record:
+        if path.exists():
+            kept = json.loads(path.read_text())
+            if kept.get("key") == key:
+                return cls(key, kept["runs"], [Guest(**g) for g in kept["guests"]])
+        return cls(key)
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=1))
+        tmp.replace(path)
+
+    def passed(self, name: str) -> bool:
+        return any(g.passed(name) for g in self.guests)
+
+    def seconds(self) -> float:
+        """The suite's time: in each run, its lanes side by side (the longest lane)."""
+        total = 0.0
+        for run in {g.run for g in self.guests}:
+            lanes: dict[int, float] = {}
+            for g in self.guests:
+                if g.run == run:
+                    lanes[g.lane] = lanes.get(g.lane, 0.0) + g.seconds
+            total += max(lanes.values())
+        return total
+
+
+def run_key(tree: Path | None, release: str) -> str:
+    """What a verdict holds for: the commit with any uncommitted change, and the kernel
+    build (make debug-kernel's marker, which names its config fragment)."""
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(SRC), *args], capture_output=True,
+                              check=True).stdout
+
+    built = tree.parent / "built" if tree else None
+    kernel = built.read_bytes() if built and built.exists() else release.encode()
+    digest = hashlib.sha256()
+    for part in (git("rev-parse", "HEAD"), git("diff", "HEAD"),
+                 git("status", "--porcelain"), kernel):
+        digest.update(part)
+    return digest.hexdigest()
 
 
 def file_seconds(junits: list[Path]) -> dict[str, float]:
-    """Each test file's total run time in earlier lanes' junit XML (classname test_x.Y)."""
+    """Each test file's total run time in earlier guests' junit XML (classname test_x.Y),
+    the newest XML's figure when several timed it."""
     seconds: dict[str, float] = {}
-    for junit in junits:
-        if not junit.exists():
-            continue
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            modules = [p for p in (case.get("classname") or "").split(".")
-                       if p.startswith("test_")]
-            if modules:
-                name = f"{modules[0]}.py"
-                seconds[name] = seconds.get(name, 0.0) + float(case.get("time") or 0.0)
+    for junit in sorted((j for j in junits if j.exists()), key=lambda j: j.stat().st_mtime):
+        seconds.update({name: sum(times) for name, times in file_times(junit).items()})
     return seconds
+
+
+def file_times(junit: Path) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = test_file(case)
+        if name is not None:
+            times.setdefault(name, []).append(float(case.get("time") or 0.0))
+    return times
+
+
+def file_counts(junit: Path) -> dict[str, list[int]]:
+    """[passed, tests] of each test file in a junit XML; skipped tests do not pass."""
+    counts: dict[str, list[int]] = {}
+    if not junit.exists():
+        return counts
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = test_file(case)
+        if name is None:
+            continue
+        count = counts.setdefault(name, [0, 0])
+        count[1] += 1
+        if not any(case.findall(k) for k in ("failure", "error", "skipped")):
+            count[0] += 1
+    return counts
+
+
+def test_file(case: ET.Element) -> str | None:
+    modules = [p for p in (case.get("classname") or "").split(".") if p.startswith("test_")]
+    return f"{modules[0]}.py" if modules else None
 
 
 def deal(files: list[str], seconds: dict[str, float], lanes: int) -> list[Lane]:
@@ -85,6 +191,21 @@ def deal(files: list[str], seconds: dict[str, float], lanes: int) -> list[Lane]:
         dealt[n].weight = weight + seconds.get(name, UNKNOWN_FILE_S)
         heapq.heappush(heap, (dealt[n].weight, n))
     return [lane for lane in dealt if lane.files]
+
+
+def guests(lane: Lane, seconds: dict[str, float], limit: float) -> list[list[str]]:
+    """The lane's files in guests of at most ``limit`` seconds of tests each (a longer
+    file alone), in the lane's order."""
+    split: list[list[str]] = []
+    length = 0.0
+    for name in lane.files:
+        took = seconds.get(name, UNKNOWN_FILE_S)
+        if not split or length + took > limit:
+            split.append([])
+            length = 0.0
+        split[-1].append(name)
+        length += took
+    return split
 
 
 def build_module(tree: Path | None, kmod: Path, log: Path) -> None:
@@ -103,41 +224,44 @@ def has_kmemleak(tree: Path | None) -> bool:
         (tree / ".config").read_text().splitlines())
 
 
-def run_lane(lane: Lane, tree: Path | None, kmod: Path, out_root: Path) -> Lane:
-    out = out_root / f"lane-{lane.number}"
+def run_guest(guest: Guest, tree: Path | None, kmod: Path, out: Path) -> Guest:
     boot = ["--kernel-tree", str(tree)] if tree else []
     cmd = [sys.executable, str(VM_TESTS / "runner.py"), "check", *boot, "--kmod", str(kmod),
-           "--out", str(out), "--timeout", str(LANE_TIMEOUT_S), "--", "--stress",
-           *(str(VM_TESTS / name) for name in lane.files)]
+           "--out", str(out), "--timeout", str(GUEST_TIMEOUT_S), "--", "--stress",
+           *(str(VM_TESTS / name) for name in guest.files)]
     started = time.monotonic()
-    with open(out_root / f"lane-{lane.number}.log", "w") as log:
+    with open(out.with_suffix(".log"), "w") as log:
         subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
-    lane.seconds = time.monotonic() - started
-    lane.passed, lane.tests, _ = kernels.junit_counts(out / "junit.xml")
-    lane.dmesg = kernels.dmesg_verdict(out)
+    guest.seconds = time.monotonic() - started
+    guest.counts = file_counts(out / "junit.xml")
+    guest.dmesg = kernels.dmesg_verdict(out)
     if not has_kmemleak(tree):
-        lane.leak_scan = "no kmemleak"
+        guest.leak_scan = "no kmemleak"
     else:
-        lane.leak_scan = "done" if (out / "kmemleak.txt").exists() else "missing"
-    return lane
+        guest.leak_scan = "done" if (out / "kmemleak.txt").exists() else "missing"
+    return guest
 
 
-def figures(out_root: Path, lanes: list[Lane]) -> list[str]:
+def figures(out_root: Path, record: Record) -> list[str]:
     found = []
-    for lane in lanes:
-        log = out_root / f"lane-{lane.number}" / "pytest.log"
+    for guest in record.guests:
+        log = out_root / guest.out / "pytest.log"
         if log.exists():
             found += FIGURE.findall(log.read_text(errors="replace"))
     return found
 
 
-def report(lanes: list[Lane], found: list[str], release: str, seconds: float) -> str:
-    lines = [f"make stress on {release}: {seconds:.0f} s for {len(lanes)} lanes side by side",
-             "", "| lane | files | tests passed | guest kernel log | kmemleak scan | time |",
-             "|---|---|---|---|---|---:|"]
-    for lane in lanes:
-        lines.append(f"| {lane.number} | {len(lane.files)} | {lane.passed} / {lane.tests} | "
-                     f"{lane.dmesg} | {lane.leak_scan} | {lane.seconds:.0f} s |")
+def report(record: Record, files: list[str], found: list[str], release: str) -> str:
+    passed = [f for f in files if record.passed(f)]
+    head = (f"make stress on {release}: {len(passed)} of {len(files)} test files passed, "
+            f"{record.seconds():.0f} s of lanes side by side over {record.runs} run(s)")
+    lines = [head, "", "| run | lane | files | tests passed | guest kernel log | kmemleak scan | time |",
+             "|---|---|---|---|---|---|---:|"]
+    for g in record.guests:
+        ok = sum(c[0] for c in g.counts.values())
+        tests = sum(c[1] for c in g.counts.values())
+        lines.append(f"| {g.run} | {g.lane} | {len(g.files)} | {ok} / {tests} | {g.dmesg} | "
+                     f"{g.leak_scan} | {g.seconds:.0f} s |")
     return "\n".join([*lines, "", *(f"- {f}" for f in found)])
 
 
@@ -158,25 +282,40 @@ def main() -> int:
     files = args.files or sorted(p.name for p in VM_TESTS.glob("test_*.py"))
     if missing := [f for f in files if not (VM_TESTS / f).is_file()]:
         sys.exit(f"stress: no such VM test file: {' '.join(missing)}")
-    started = time.monotonic()
+    kept = out_root / "record.json"
+    record = Record.load(kept, run_key(tree, release))
+    if record.guests:
+        print(f"stress: resuming: {sum(record.passed(f) for f in files)} of {len(files)} "
+              f"files passed in {record.runs} earlier run(s) of this commit and kernel")
+    record.runs += 1
     build_module(tree, out_root / "kmod", out_root / "build.log")
-    seconds = file_seconds(sorted(out_root.glob("lane-*/junit.xml")))
-    lanes = deal(files, seconds, vm_slots.count())
-    for lane in lanes:
-        print(f"stress: lane {lane.number}: {' '.join(lane.files)}", flush=True)
-    with ThreadPoolExecutor(len(lanes)) as guests:
-        done = list(guests.map(lambda lane: run_lane(lane, tree, out_root / "kmod", out_root),
-                               lanes))
-    text = report(done, figures(out_root, done), release, time.monotonic() - started)
+    seconds = file_seconds(sorted(out_root.glob("*/junit.xml")))
+    lanes = deal([f for f in files if not record.passed(f)], seconds, vm_slots.count())
+    lock = threading.Lock()
+
+    def run_lane(lane: Lane) -> None:
+        for index, batch in enumerate(guests(lane, seconds, GUEST_TESTS_S)):
+            guest = Guest(lane.number, batch, run=record.runs,
+                          out=f"run-{record.runs}-lane-{lane.number}-{index}")
+            print(f"stress: run {record.runs}, lane {lane.number}: {' '.join(batch)}",
+                  flush=True)
+            run_guest(guest, tree, out_root / "kmod", out_root / guest.out)
+            with lock:
+                record.guests.append(guest)
+                record.save(kept)
+
+    with ThreadPoolExecutor(max(len(lanes), 1)) as slots:
+        list(slots.map(run_lane, lanes))
+    text = report(record, files, figures(out_root, record), release)
     (out_root / "stress.md").write_text(text + "\n")
     print(text)
-    for lane in done:
-        if not lane.green():
-            print(f"stress: lane {lane.number} is not green: {out_root}/lane-{lane.number}.log")
-            for failure in kernels.failed_tests(out_root / f"lane-{lane.number}" / "junit.xml"):
+    for guest in record.guests:
+        if guest.run == record.runs and not all(guest.passed(f) for f in guest.files):
+            print(f"stress: {out_root / guest.out} is not green: {' '.join(guest.files)}")
+            for failure in kernels.failed_tests(out_root / guest.out / "junit.xml"):
                 for line in failure.splitlines():
-                    print(f"stress: lane {lane.number}: {line}")
-    return 0 if done and all(lane.green() for lane in done) else 1
+                    print(f"stress: lane {guest.lane}: {line}")
+    return 0 if all(record.passed(f) for f in files) else 1
 
 
 if __name__ == "__main__":
