@@ -74,47 +74,76 @@ def test_a_lanes_files_go_to_guests_of_bounded_length_in_order() -> None:
 
 def guest(scan: str = "done", dmesg: str = "clean", **counts: list[int]) -> stress.Guest:
     return stress.Guest(0, [f"{name}.py" for name in counts],
-                        {f"{name}.py": c for name, c in counts.items()}, dmesg, scan)
+                        {f"{name}.py": c for name, c in counts.items()}, dmesg, scan,
+                        keys={f"{name}.py": "k" for name in counts})
 
 
 def test_a_file_passes_with_every_test_passed_a_clean_log_and_its_leak_scan() -> None:
-    assert guest(test_x=[3, 3]).passed("test_x.py")
-    assert not guest(test_x=[2, 3]).passed("test_x.py")
-    assert not guest(test_x=[0, 0]).passed("test_x.py")
-    assert not guest(test_x=[3, 3]).passed("test_y.py")
-    assert not guest(dmesg="1 trouble lines", test_x=[3, 3]).passed("test_x.py")
+    assert guest(test_x=[3, 3]).passed("test_x.py", "k")
+    assert not guest(test_x=[3, 3]).passed("test_x.py", "changed since")
+    assert not guest(test_x=[2, 3]).passed("test_x.py", "k")
+    assert not guest(test_x=[0, 0]).passed("test_x.py", "k")
+    assert not guest(test_x=[3, 3]).passed("test_y.py", "k")
+    assert not guest(dmesg="1 trouble lines", test_x=[3, 3]).passed("test_x.py", "k")
 
 
 @pytest.mark.parametrize(("scan", "green"), [("done", True), ("no kmemleak", True),
                                              ("missing", False), ("not run", False)])
 def test_a_guest_without_its_leak_scan_passes_nothing(scan: str, green: bool) -> None:
-    assert guest(scan, test_x=[3, 3]).passed("test_x.py") is green
+    assert guest(scan, test_x=[3, 3]).passed("test_x.py", "k") is green
 
 
-def test_a_record_resumes_only_for_the_same_commit_and_kernel(tmp_path: Path) -> None:
+def test_a_record_is_kept_whole(tmp_path: Path) -> None:
     path = tmp_path / "record.json"
-    record = stress.Record("k1", runs=1, guests=[guest(test_x=[3, 3], test_y=[1, 2])])
+    record = stress.Record(runs=1, guests=[guest(test_x=[3, 3], test_y=[1, 2])])
     record.save(path)
-    again = stress.Record.load(path, "k1")
+    again = stress.Record.load(path)
     assert again == record
-    assert again.passed("test_x.py") and not again.passed("test_y.py")
-    assert stress.Record.load(path, "k2") == stress.Record("k2")
-    assert stress.Record.load(tmp_path / "none.json", "k1") == stress.Record("k1")
+    assert again.passed("test_x.py", "k") and not again.passed("test_y.py", "k")
+    assert stress.Record.load(tmp_path / "none.json") == stress.Record()
 
 
-def test_a_records_time_is_each_runs_longest_lane_summed() -> None:
-    runs = [(1, 0, 100.0), (1, 0, 50.0), (1, 1, 120.0), (2, 1, 30.0)]
-    record = stress.Record("k", 2, [stress.Guest(lane, [], seconds=s, run=run)
-                                    for run, lane, s in runs])
-    assert record.seconds() == 150.0 + 30.0
+def test_a_records_time_is_each_current_runs_longest_lane_summed() -> None:
+    runs = [(1, 0, 100.0, "old"), (1, 0, 50.0, "old"), (1, 1, 120.0, "old"),
+            (2, 1, 30.0, "new"), (3, 0, 70.0, "new"), (3, 1, 20.0, "new")]
+    record = stress.Record(3, [stress.Guest(lane, ["test_x.py"], seconds=s, run=run,
+                                            keys={"test_x.py": key})
+                               for run, lane, s, key in runs])
+    assert record.seconds({"test_x.py": "new"}) == 30.0 + 70.0
+    assert record.seconds({"test_x.py": "old"}) == 150.0
+    assert record.seconds({"test_x.py": "none"}) == 0.0
 
 
-def test_the_run_key_names_the_kernel_build(tmp_path: Path) -> None:
-    tree = tmp_path / "linux"
-    tree.mkdir()
-    (tmp_path / "built").write_text("6.1.192-3 aaaa\n")
-    first = stress.run_key(tree, "6.1.192-pylttng-debug")
-    assert stress.run_key(tree, "6.1.192-pylttng-debug") == first
-    (tmp_path / "built").write_text("6.1.192-3 bbbb\n")
-    assert stress.run_key(tree, "6.1.192-pylttng-debug") != first
-    assert stress.run_key(None, "6.1.0-57-amd64") != stress.run_key(None, "6.12.118+deb12-amd64")
+def fake_tests(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "test_a.py").write_text("from test_helper import X\n")
+    (tmp_path / "test_helper.py").write_text("X = 1\n")
+    (tmp_path / "test_b.py").write_text("import os\n")
+    monkeypatch.setattr(stress, "VM_TESTS", tmp_path)
+
+
+def test_a_files_key_follows_the_code_it_runs(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    fake_tests(monkeypatch, tmp_path)
+    blobs = {"sessiond/main.py": "s1", "tests/vm/conftest.py": "c1",
+             "tests/vm/stress.py": "o1", "tests/vm/test_a.py": "a1",
+             "tests/vm/test_helper.py": "h1", "tests/vm/test_b.py": "b1", "README.md": "r1"}
+    files = ["test_a.py", "test_b.py"]
+    base = stress.file_keys(files, blobs, "6.1.192-3 aaaa")
+
+    def keys(changed: dict[str, str], kernel: str = "6.1.192-3 aaaa") -> dict[str, str]:
+        return stress.file_keys(files, {**blobs, **changed}, kernel)
+
+    # Its own file and the test files it imports: that file's verdict only.
+    changed = keys({"tests/vm/test_b.py": "b2"})
+    assert changed["test_a.py"] == base["test_a.py"]
+    assert changed["test_b.py"] != base["test_b.py"]
+    changed = keys({"tests/vm/test_helper.py": "h2"})
+    assert changed["test_a.py"] != base["test_a.py"]
+    assert changed["test_b.py"] == base["test_b.py"]
+    # The product, the harness or the kernel build: every verdict.
+    for other in (keys({"sessiond/main.py": "s2"}), keys({"tests/vm/conftest.py": "c2"}),
+                  keys({}, "6.1.192-3 bbbb")):
+        assert all(other[f] != base[f] for f in files)
+    # What runs in no guest: none.
+    assert keys({"tests/vm/stress.py": "o2"}) == base
+    assert keys({"README.md": "r2"}) == base

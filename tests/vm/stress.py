@@ -10,9 +10,10 @@ first, each file's length taken from the last junit XML that timed it. A lane bo
 guest per batch of files (GUEST_TESTS_S).
 
 The whole suite outlasts a working session, so a run resumes: OUT/record.json keeps each
-guest's verdicts as it ends, for one commit and kernel build, and a new run on the same
-ones runs only the files not passed yet. A test file passes when each of its tests did,
-in a guest whose kernel log stayed clean and whose kmemleak scan ran.
+guest's verdicts as it ends, and a new run runs only the files not passed yet. A test
+file passes when each of its tests did, in a guest whose kernel log stayed clean and
+whose kmemleak scan ran, and stays passed while the code it ran is the same: the kernel
+build, the product, the VM harness, the file and the test files it imports.
 
     stress.py [--kernel-tree DIR] [--out DIR] [test_x.py ...]
 
@@ -81,45 +82,50 @@ class Guest:
     seconds: float = 0.0
     run: int = 0  # which `make stress` run booted it (Record.runs)
     out: str = ""  # its output folder under OUT
+    keys: dict[str, str] = field(default_factory=dict)  # file: what it ran (file_keys())
 
     def clean(self) -> bool:
         return self.dmesg == "clean" and self.leak_scan in ("done", "no kmemleak")
 
-    def passed(self, name: str) -> bool:
+    def passed(self, name: str, key: str) -> bool:
         passed, tests = self.counts.get(name, [0, 0])
-        return self.clean() and 0 < tests == passed
+        return self.keys.get(name) == key and self.clean() and 0 < tests == passed
 
 
 @dataclass
 class Record:
-    """The guests of every run on one commit and one kernel build (``key``), kept in
-    OUT/record.json as each guest ends: a run cut short resumes with the files it has
-    not yet passed, and the report covers the whole suite."""
+    """Every guest of every run, kept in OUT/record.json as each guest ends. A test file
+    has passed for good once a guest passed it with the code it runs still the same
+    (file_keys()): a run cut short, or one after a change to a few test files, runs only
+    the files not passed yet, and the report covers the whole suite."""
 
-    key: str
     runs: int = 0
     guests: list[Guest] = field(default_factory=list)
 
     @classmethod
-    def load(cls, path: Path, key: str) -> Record:
-        if path.exists():
-            kept = json.loads(path.read_text())
-            if kept.get("key") == key:
-                return cls(key, kept["runs"], [Guest(**g) for g in kept["guests"]])
-        return cls(key)
+    def load(cls, path: Path) -> Record:
+        if not path.exists():
+            return cls()
+        kept = json.loads(path.read_text())
+        return cls(kept["runs"], [Guest(**g) for g in kept["guests"]])
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(dataclasses.asdict(self), indent=1))
         tmp.replace(path)
 
-    def passed(self, name: str) -> bool:
-        return any(g.passed(name) for g in self.guests)
+    def passed(self, name: str, key: str) -> bool:
+        return any(g.passed(name, key) for g in self.guests)
 
-    def seconds(self) -> float:
-        """The suite's time: in each run, its lanes side by side (the longest lane)."""
+    def current(self, keys: dict[str, str]) -> list[Guest]:
+        """The guests that ran one of these files as it is now."""
+        return [g for g in self.guests if any(g.keys.get(f) == k for f, k in keys.items())]
+
+    def seconds(self, keys: dict[str, str]) -> float:
+        """The suite's time: the runs of the current guests, each run's lanes side by side
+        (its longest lane), summed."""
         total = 0.0
-        for run in {g.run for g in self.guests}:
+        for run in {g.run for g in self.current(keys)}:
             lanes: dict[int, float] = {}
             for g in self.guests:
                 if g.run == run:
@@ -128,20 +134,54 @@ class Record:
         return total
 
 
-def run_key(tree: Path | None, release: str) -> str:
-    """What a verdict holds for: the commit with any uncommitted change, and the kernel
-    build (make debug-kernel's marker, which names its config fragment)."""
-    def git(*args: str) -> bytes:
-        return subprocess.run(["git", "-C", str(SRC), *args], capture_output=True,
-                              check=True).stdout
+# What every VM test runs besides its own file: the product, the benchmark helpers the
+# tests import, and the VM harness (tests/vm's files other than test_*.py).
+SHARED = ("kmod/", "sessiond/", "consumerd/", "protocol/", "bench/", "pylttng/",
+          "pyproject.toml", "Makefile", "tests/vm/")
+ORCHESTRATION = "tests/vm/stress.py"  # deals the files out; runs none of them
+IMPORTED_TEST = re.compile(r"^(?:from|import) (test_\w+)", re.MULTILINE)
 
+
+def tracked_blobs() -> dict[str, str]:
+    """Each tracked file's git blob id, of its content in the work tree."""
+    def git(*args: str, stdin: str | None = None) -> str:
+        return subprocess.run(["git", "-C", str(SRC), *args], capture_output=True, text=True,
+                              input=stdin, check=True).stdout
+
+    paths = [p for p in git("ls-files").splitlines() if (SRC / p).is_file()]
+    blobs = git("hash-object", "--stdin-paths", stdin="\n".join(paths) + "\n").split()
+    return dict(zip(paths, blobs, strict=True))
+
+
+def file_keys(files: list[str], blobs: dict[str, str], kernel: str) -> dict[str, str]:
+    """What a verdict on each test file holds for: the kernel build, the shared code, the
+    file and the test files it imports (their helpers), as they are now."""
+    shared = hashlib.sha256(kernel.encode())
+    for path in sorted(blobs):
+        if (path.startswith(SHARED) and path != ORCHESTRATION
+                and not Path(path).name.startswith("test_")):
+            shared.update(f"{path} {blobs[path]}\n".encode())
+
+    def own(name: str, seen: set[str]) -> set[str]:
+        if name not in seen and (VM_TESTS / name).is_file():
+            seen.add(name)
+            for module in IMPORTED_TEST.findall((VM_TESTS / name).read_text()):
+                own(f"{module}.py", seen)
+        return seen
+
+    keys = {}
+    for name in files:
+        digest = shared.copy()
+        for dep in sorted(own(name, set())):
+            digest.update(f"{dep} {blobs.get(f'tests/vm/{dep}', 'untracked')}\n".encode())
+        keys[name] = digest.hexdigest()
+    return keys
+
+
+def kernel_build(tree: Path | None, release: str) -> str:
+    """make debug-kernel's marker, which names its config fragment; else the release."""
     built = tree.parent / "built" if tree else None
-    kernel = built.read_bytes() if built and built.exists() else release.encode()
-    digest = hashlib.sha256()
-    for part in (git("rev-parse", "HEAD"), git("diff", "HEAD"),
-                 git("status", "--porcelain"), kernel):
-        digest.update(part)
-    return digest.hexdigest()
+    return built.read_text() if built and built.exists() else release
 
 
 def file_seconds(junits: list[Path]) -> dict[str, float]:
@@ -244,22 +284,24 @@ def run_guest(guest: Guest, tree: Path | None, kmod: Path, out: Path) -> Guest:
     return guest
 
 
-def figures(out_root: Path, record: Record) -> list[str]:
+def figures(out_root: Path, guests: list[Guest]) -> list[str]:
     found = []
-    for guest in record.guests:
+    for guest in guests:
         log = out_root / guest.out / "pytest.log"
         if log.exists():
             found += FIGURE.findall(log.read_text(errors="replace"))
     return found
 
 
-def report(record: Record, files: list[str], found: list[str], release: str) -> str:
-    passed = [f for f in files if record.passed(f)]
-    head = (f"make stress on {release}: {len(passed)} of {len(files)} test files passed, "
-            f"{record.seconds():.0f} s of lanes side by side over {record.runs} run(s)")
+def report(record: Record, keys: dict[str, str], found: list[str], release: str) -> str:
+    passed = [f for f, key in keys.items() if record.passed(f, key)]
+    current = record.current(keys)
+    head = (f"make stress on {release}: {len(passed)} of {len(keys)} test files passed, "
+            f"{record.seconds(keys):.0f} s of lanes side by side over "
+            f"{len({g.run for g in current})} run(s)")
     lines = [head, "", "| run | lane | files | tests passed | guest kernel log | kmemleak scan | time |",
              "|---|---|---|---|---|---|---:|"]
-    for g in record.guests:
+    for g in current:
         ok = sum(c[0] for c in g.counts.values())
         tests = sum(c[1] for c in g.counts.values())
         lines.append(f"| {g.run} | {g.lane} | {len(g.files)} | {ok} / {tests} | {g.dmesg} | "
@@ -285,20 +327,23 @@ def main() -> int:
     if missing := [f for f in files if not (VM_TESTS / f).is_file()]:
         sys.exit(f"stress: no such VM test file: {' '.join(missing)}")
     kept = out_root / "record.json"
-    record = Record.load(kept, run_key(tree, release))
-    if record.guests:
-        print(f"stress: resuming: {sum(record.passed(f) for f in files)} of {len(files)} "
-              f"files passed in {record.runs} earlier run(s) of this commit and kernel")
+    record = Record.load(kept)
+    keys = file_keys(files, tracked_blobs(), kernel_build(tree, release))
+    todo = [f for f in files if not record.passed(f, keys[f])]
+    if len(todo) < len(files):
+        print(f"stress: resuming: {len(files) - len(todo)} of {len(files)} files passed "
+              "earlier with the code they run unchanged")
     record.runs += 1
     build_module(tree, out_root / "kmod", out_root / "build.log")
     seconds = file_seconds(sorted(out_root.glob("*/junit.xml")))
-    lanes = deal([f for f in files if not record.passed(f)], seconds, vm_slots.count())
+    lanes = deal(todo, seconds, vm_slots.count())
     lock = threading.Lock()
 
     def run_lane(lane: Lane) -> None:
         for index, batch in enumerate(guests(lane, seconds, GUEST_TESTS_S)):
             guest = Guest(lane.number, batch, run=record.runs,
-                          out=f"run-{record.runs}-lane-{lane.number}-{index}")
+                          out=f"run-{record.runs}-lane-{lane.number}-{index}",
+                          keys={f: keys[f] for f in batch})
             print(f"stress: run {record.runs}, lane {lane.number}: {' '.join(batch)}",
                   flush=True)
             run_guest(guest, tree, out_root / "kmod", out_root / guest.out)
@@ -308,16 +353,16 @@ def main() -> int:
 
     with ThreadPoolExecutor(max(len(lanes), 1)) as slots:
         list(slots.map(run_lane, lanes))
-    text = report(record, files, figures(out_root, record), release)
+    text = report(record, keys, figures(out_root, record.current(keys)), release)
     (out_root / "stress.md").write_text(text + "\n")
     print(text)
     for guest in record.guests:
-        if guest.run == record.runs and not all(guest.passed(f) for f in guest.files):
+        if guest.run == record.runs and not all(guest.passed(f, keys[f]) for f in guest.files):
             print(f"stress: {out_root / guest.out} is not green: {' '.join(guest.files)}")
             for failure in kernels.failed_tests(out_root / guest.out / "junit.xml"):
                 for line in failure.splitlines():
                     print(f"stress: lane {guest.lane}: {line}")
-    return 0 if all(record.passed(f) for f in files) else 1
+    return 0 if all(record.passed(f, keys[f]) for f in files) else 1
 
 
 if __name__ == "__main__":
