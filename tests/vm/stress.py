@@ -189,17 +189,13 @@ def file_seconds(junits: list[Path]) -> dict[str, float]:
     the newest XML's figure when several timed it."""
     seconds: dict[str, float] = {}
     for junit in sorted((j for j in junits if j.exists()), key=lambda j: j.stat().st_mtime):
-        seconds.update({name: sum(times) for name, times in file_times(junit).items()})
+        timed: dict[str, float] = {}
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            name = test_file(case)
+            if name is not None:
+                timed[name] = timed.get(name, 0.0) + float(case.get("time") or 0.0)
+        seconds.update(timed)
     return seconds
-
-
-def file_times(junit: Path) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        name = test_file(case)
-        if name is not None:
-            times.setdefault(name, []).append(float(case.get("time") or 0.0))
-    return times
 
 
 def file_counts(junit: Path) -> dict[str, list[int]]:

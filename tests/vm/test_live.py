@@ -60,10 +60,11 @@ class Viewer:
     def seen(self, text: str) -> float | None:
         return next((at for at, line in list(self.lines) if text in line), None)
 
-    def delay(self, text: str) -> float:
-        """Seconds from the event on the line shown with ``text`` to the line's arrival:
-        babeltrace2's pretty lines begin with the event's time of day, "[HH:MM:SS.ns]",
-        in local time."""
+    def delay(self, text: str, timeout: float) -> float:
+        """Once a line with ``text`` shows (wait_for()), seconds from its event to its
+        arrival: babeltrace2's pretty lines begin with the event's time of day,
+        "[HH:MM:SS.ns]", in local time."""
+        self.wait_for(text, timeout)
         at, line = next((at, line) for at, line in list(self.lines) if text in line)
         stamp = re.match(r"\[(\d\d):(\d\d):(\d\d\.\d+)\]", line)
         assert stamp is not None, line
@@ -134,9 +135,7 @@ def test_live_session_viewed_while_it_runs(daemon: Lttng, tmp_path: Path) -> Non
         delays = []
         for _ in range(ROUNDS):
             time.sleep(2 * LIVE_TIMER_US / 1e6)  # idle: the streams send beacons only
-            for pid in fork_exec_workload(3):
-                viewer.wait_for(exec_of(pid), 60)
-                delays.append(viewer.delay(exec_of(pid)))
+            delays += [viewer.delay(exec_of(pid), 60) for pid in fork_exec_workload(3)]
         record["delays_s"] = delays
         keep(which, record)
         limit = LIVE_TIMER_US / 1e6 + MARGIN_S

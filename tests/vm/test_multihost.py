@@ -179,9 +179,7 @@ def test_two_hosts_stream_to_one_collector(tmp_path: Path) -> None:
             time.sleep(2 * LIVE_TIMER_US / 1e6)  # idle: the streams send beacons only
             for traced in both:
                 # Each child's exec, from its trace timestamp to the viewer's line.
-                for pid in traced.work(3):
-                    viewer.wait_for(exec_of(pid), 60)
-                    traced.delays.append(viewer.delay(exec_of(pid)))
+                traced.delays += [viewer.delay(exec_of(pid), 60) for pid in traced.work(3)]
         record["delays_s"] = {t.name: t.delays for t in both}
         phases["rounds"] = time.monotonic() - began
         for traced in both:
